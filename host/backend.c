@@ -1,0 +1,49 @@
+/* backend.c — the one registration point: which backends this build has. */
+#include "backend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#ifdef DT_HAVE_CUDA
+#include "cuda/cuda_info.h"
+#endif
+
+dt_status dt_backend_select(dt_device_kind device, const dt_backend_ops **ops, char *note, size_t note_size,
+                            dt_error *err) {
+    char why[512] = "this build has no CUDA backend";
+#ifdef DT_HAVE_CUDA
+    int n_gpus = dt_cuda_device_count(why, sizeof why);
+#else
+    int n_gpus = 0;
+#endif
+    snprintf(note, note_size, "%s", "");
+    if (device == DT_DEVICE_CUDA) {
+        /* The CUDA training backend is not built yet: say so plainly. */
+        if (n_gpus <= 0) return dt_fail(err, DT_DEVICE, "--device cuda: no usable GPU: %s", why);
+        return dt_fail(err, DT_DEVICE, "--device cuda: the CUDA training backend is not available in this version");
+    }
+    if (device == DT_DEVICE_AUTO)
+        snprintf(note, note_size, "device auto: using the CPU (%s)",
+                 n_gpus > 0 ? "the CUDA training backend is not available in this version" : why);
+    *ops = &dt_cpu_backend;
+    return DT_OK;
+}
+
+dt_status dt_host_state_alloc(dt_host_state *state, const dt_net *net, dt_error *err) {
+    size_t n = (size_t)net->n_params;
+    state->params = calloc(n, sizeof(float));
+    state->opt_m = calloc(n, sizeof(float));
+    state->opt_v = calloc(n, sizeof(float));
+    if (!state->params || !state->opt_m || !state->opt_v) {
+        dt_host_state_free(state);
+        return dt_fail(err, DT_NOMEM, "out of memory for %zu parameters", n);
+    }
+    return DT_OK;
+}
+
+void dt_host_state_free(dt_host_state *state) {
+    free(state->params);
+    free(state->opt_m);
+    free(state->opt_v);
+    state->params = state->opt_m = state->opt_v = NULL;
+}

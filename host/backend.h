@@ -1,0 +1,83 @@
+/* backend.h — the one interface the training loop drives; a CPU and (later) a CUDA
+ * implementation. The host never branches on the device: it picks a table once.
+ *
+ * The backend owns the parameters, gradients, optimizer state and a resident copy of
+ * the data; a step gets only sample indices and the step's scalars, and returns the
+ * loss. State moves to and from the host only for checkpoints and digests. */
+#ifndef DT_BACKEND_H
+#define DT_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "data.h"
+#include "model.h"
+#include "optim_rules.h"
+#include "status.h"
+
+/* The training state in host memory, in the flat layout of model.h. */
+typedef struct {
+    float *params;              /* (n_params) */
+    float *opt_m;               /* (n_params) sgd momentum buffer / adam first moment */
+    float *opt_v;               /* (n_params) adam second moment (zeros for sgd) */
+} dt_host_state;
+
+/* One training step. */
+typedef struct {
+    const int64_t *sample_index; /* (batch) rows of the training set, in batch order */
+    int32_t batch;
+    uint64_t step;               /* 0-based global step: dropout counters */
+    dt_optim_scalars scalars;    /* lr, bias corrections, ...; grad_scale is set by the backend */
+} dt_step_desc;
+
+typedef struct {
+    float loss;                  /* mean loss over the batch (sum ascending / batch) */
+    int64_t correct;             /* classification: rows whose argmax is the label */
+    float grad_norm;             /* global gradient L2 norm before clipping */
+} dt_step_result;
+
+typedef struct {
+    double loss;                 /* mean per-sample loss (fixed-order float sum / n) */
+    int64_t correct, n_samples;  /* accuracy = correct / n_samples (classification) */
+} dt_eval_result;
+
+typedef struct dt_backend dt_backend;
+
+typedef struct {
+    const char *name;            /* "cpu", "cuda" */
+    /* Creates a backend for the net and config (threads, mode); buffers sized for the
+     * config's batch sizes. */
+    dt_status (*create)(dt_backend **out, const dt_net *net, const dt_config *cfg, dt_error *err);
+    /* Makes the datasets resident (copies; the host may free its own afterwards). */
+    dt_status (*set_data)(dt_backend *be, const dt_dataset *train, const dt_dataset *test, dt_error *err);
+    /* Uploads / downloads parameters and optimizer state. */
+    dt_status (*set_state)(dt_backend *be, const dt_host_state *state, dt_error *err);
+    dt_status (*get_state)(dt_backend *be, dt_host_state *state, dt_error *err);
+    /* Forward, loss and backward only; the gradients stay in the backend (tests, and the
+     * exchange of gradients between ranks). result->grad_norm is not set. */
+    dt_status (*gradients)(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err);
+    /* Copies the gradients (n_params floats, flat layout) to host memory. */
+    dt_status (*get_grads)(dt_backend *be, float *grads, dt_error *err);
+    /* Forward, loss, backward, clipping, optimizer update for one batch. */
+    dt_status (*train_step)(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err);
+    /* Loss and accuracy on the test set (which = 1) or the training set (which = 0). */
+    dt_status (*evaluate)(dt_backend *be, int which, dt_eval_result *result, dt_error *err);
+    /* One line saying what runs: "cpu (avx512, 2 threads)". */
+    void (*describe)(dt_backend *be, char *buf, size_t size);
+    void (*destroy)(dt_backend *be);
+} dt_backend_ops;
+
+/* The CPU implementation. */
+extern const dt_backend_ops dt_cpu_backend;
+
+/* The backend for a device setting: cpu, cuda, or auto (cuda when a GPU works, else cpu).
+ * DT_DEVICE when cuda is asked for and unavailable. `note` receives why auto chose. */
+dt_status dt_backend_select(dt_device_kind device, const dt_backend_ops **ops, char *note, size_t note_size,
+                            dt_error *err);
+
+/* Allocates a zeroed host state for the net; DT_NOMEM on failure. */
+dt_status dt_host_state_alloc(dt_host_state *state, const dt_net *net, dt_error *err);
+void dt_host_state_free(dt_host_state *state);
+
+#endif

@@ -1,0 +1,67 @@
+/* data.h — datasets resident in memory: IDX (raw or .gz), CSV and HDF5 loaders.
+ *
+ * A loader reads the whole file, records its path, size and SHA-256, checks it
+ * (magic, sizes, counts, numeric cells, finite values, label range) and fills a
+ * dt_dataset. Any problem is DT_DATA (DT_IO for a missing/unreadable file) with
+ * one line naming the file and, where it applies, the line:column or index. */
+#ifndef DT_DATA_H
+#define DT_DATA_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "status.h"
+
+#define DT_MAX_DATA_FILES 4
+
+typedef struct {
+    char path[DT_PATH_MAX];
+    int64_t size_bytes;
+    char sha256[65];               /* lowercase hex of the file's bytes */
+} dt_file_record;
+
+typedef struct {
+    int64_t n_samples;
+    int32_t n_features;
+    float *features;               /* (n_samples, n_features) row-major, owned */
+    int32_t *labels;               /* (n_samples) class indices; NULL for regression targets */
+    float *targets;                /* (n_samples, n_targets) regression targets; NULL for classes */
+    int32_t n_targets;             /* columns of targets; 0 with labels */
+    int n_files;
+    dt_file_record files[DT_MAX_DATA_FILES];
+} dt_dataset;
+
+/* What the loader must know to check the data against the model. */
+typedef struct {
+    int32_t n_features;            /* expected features per sample (model.input_size) */
+    int32_t n_classes;             /* classification: labels must lie in [0, n_classes);
+                                      0 = regression: labels are read as float targets */
+} dt_data_expect;
+
+/* Loads `src` (all formats; applies src->limit) and checks it against `expect`.
+ * Features are raw values converted to float (no normalisation). On failure the
+ * dataset is left empty (nothing to free). */
+dt_status dt_dataset_load(dt_dataset *ds, const dt_data_source *src, const dt_data_expect *expect,
+                          dt_error *err);
+
+/* Format-specific loaders called by dt_dataset_load (same contract). */
+dt_status dt_load_idx(dt_dataset *ds, const dt_data_source *src, const dt_data_expect *expect, dt_error *err);
+dt_status dt_load_csv(dt_dataset *ds, const dt_data_source *src, const dt_data_expect *expect, dt_error *err);
+dt_status dt_load_hdf5(dt_dataset *ds, const dt_data_source *src, const dt_data_expect *expect, dt_error *err);
+
+/* Normalises train and test features in place as the config says. Standardize uses
+ * per-feature mean and standard deviation of the training set (computed in double,
+ * samples in ascending order; std 0 is treated as 1). */
+dt_status dt_dataset_normalize(dt_dataset *train, dt_dataset *test, const dt_config *cfg, dt_error *err);
+
+/* Frees what the dataset owns and zeroes it. Safe on a zeroed dataset. */
+void dt_dataset_free(dt_dataset *ds);
+
+/* Reads a whole file into a malloc'ed buffer (decompressing gzip when the file starts
+ * with the gzip magic) and records the ON-DISK bytes' size and SHA-256 in rec.
+ * Caller frees *bytes. DT_IO for missing/unreadable, DT_DATA for a corrupt gzip. */
+dt_status dt_read_file(const char *path, unsigned char **bytes, size_t *n_bytes, dt_file_record *rec,
+                       dt_error *err);
+
+#endif

@@ -1,0 +1,244 @@
+/* data_h5.c — HDF5 files: a features dataset (n_samples, n_features) of any integer or
+ * float type, and a labels dataset (n_samples) — or (n_samples, n_targets) for regression.
+ *
+ * The file is read once with dt_read_file (which records its size and SHA-256) and HDF5
+ * opens that image from memory (core driver), so the bytes parsed are the bytes hashed.
+ * HDF5's automatic error printing is off while loading; every call is checked. */
+#include "data.h"
+
+#include <float.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One opened dataset with its dataspace, type and shape. */
+typedef struct {
+    const char *name;
+    hid_t dataset, space, type;
+    int rank;
+    hsize_t dims[H5S_MAX_RANK];
+} h5_array;
+
+/* H5Ewalk2 callback: copies the most specific error description (the first, walking
+ * upward) into data (256 bytes). */
+static herr_t first_error(unsigned n, const H5E_error2_t *error, void *data) {
+    if (n == 0 && error->desc) snprintf(data, 256, "%s", error->desc);
+    return 0;
+}
+
+/* DT_DATA "path: <what> (<H5 call> failed: <HDF5's own reason>)", the call's name taken
+ * from the statement and the reason from the top of HDF5's error stack. */
+static dt_status h5_fail(dt_error *err, const char *path, const char *statement, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static dt_status h5_fail(dt_error *err, const char *path, const char *statement, const char *fmt, ...) {
+    char what[DT_ERROR_MAX / 2], reason[256] = "";
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(what, sizeof what, fmt, args);
+    va_end(args);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_error, reason);
+    for (char *c = reason; *c; c++)
+        if (*c == '\n' || *c == '\r') *c = ' '; /* one line */
+    const char *call = strstr(statement, "H5");
+    if (!call) call = statement;
+    int call_len = (int)strcspn(call, "(");
+    return dt_fail(err, DT_DATA, "%s: %s (%.*s failed%s%s)", path, what, call_len, call, *reason ? ": " : "",
+                   reason);
+}
+
+/* Evaluates an HDF5 call; a negative result reports `...` (printf-style) and jumps to cleanup. */
+#define CHECK_H5(expr, ...)                                            \
+    do {                                                               \
+        if ((expr) < 0) {                                              \
+            status = h5_fail(err, path, #expr, __VA_ARGS__);           \
+            goto cleanup;                                              \
+        }                                                              \
+    } while (0)
+
+/* Name of an HDF5 type class for messages. */
+static const char *class_name(H5T_class_t type_class) {
+    switch (type_class) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "float";
+    case H5T_STRING: return "string";
+    case H5T_COMPOUND: return "compound";
+    case H5T_ENUM: return "enum";
+    case H5T_ARRAY: return "array";
+    default: return "non-numeric";
+    }
+}
+
+/* Opens dataset a->name of file and reads its shape; checks that it holds integers or
+ * floats. The caller closes a with close_array, also on failure. */
+static dt_status open_array(hid_t file, const char *path, h5_array *a, dt_error *err) {
+    dt_status status = DT_OK;
+    H5T_class_t type_class;
+    CHECK_H5(a->dataset = H5Dopen2(file, a->name, H5P_DEFAULT), "no dataset '%s'", a->name);
+    CHECK_H5(a->space = H5Dget_space(a->dataset), "dataset '%s': reading its dataspace", a->name);
+    CHECK_H5(a->rank = H5Sget_simple_extent_ndims(a->space), "dataset '%s': reading its rank", a->name);
+    CHECK_H5(H5Sget_simple_extent_dims(a->space, a->dims, NULL), "dataset '%s': reading its shape", a->name);
+    CHECK_H5(a->type = H5Dget_type(a->dataset), "dataset '%s': reading its type", a->name);
+    CHECK_H5(type_class = H5Tget_class(a->type), "dataset '%s': reading its type class", a->name);
+    if (type_class != H5T_INTEGER && type_class != H5T_FLOAT)
+        status = dt_fail(err, DT_DATA, "%s: dataset '%s' holds %s values, expected integers or floats", path,
+                         a->name, class_name(type_class));
+cleanup:
+    return status;
+}
+
+/* Closes what open_array opened (handles < 0 are skipped). */
+static void close_array(h5_array *a) {
+    if (a->type >= 0) H5Tclose(a->type);
+    if (a->space >= 0) H5Sclose(a->space);
+    if (a->dataset >= 0) H5Dclose(a->dataset);
+    a->type = a->space = a->dataset = H5I_INVALID_HID;
+}
+
+/* Checks the shapes against each other and expect: features (n, d) with d ==
+ * expect->n_features and n > 0; labels (n), or (n, t) for regression. */
+static dt_status check_shapes(const h5_array *features, const h5_array *labels, const char *path,
+                              const dt_data_expect *expect, dt_error *err) {
+    if (features->rank != 2)
+        return dt_fail(err, DT_DATA, "%s: dataset '%s' has rank %d, expected 2 (samples, features)", path,
+                       features->name, features->rank);
+    if (features->dims[0] == 0) return dt_fail(err, DT_DATA, "%s: dataset '%s' has no samples", path, features->name);
+    if (features->dims[1] != (hsize_t)(expect->n_features > 0 ? expect->n_features : 0) || features->dims[1] == 0)
+        return dt_fail(err, DT_DATA, "%s: samples have %llu features, model.input_size is %d", path,
+                       (unsigned long long)features->dims[1], expect->n_features);
+    int regression = expect->n_classes <= 0;
+    if (labels->rank != 1 && !(regression && labels->rank == 2))
+        return dt_fail(err, DT_DATA, "%s: dataset '%s' has rank %d, expected %s", path, labels->name, labels->rank,
+                       regression ? "1 (samples) or 2 (samples, targets)" : "1 (samples)");
+    if (labels->dims[0] != features->dims[0])
+        return dt_fail(err, DT_DATA, "%s: dataset '%s' has %llu samples but '%s' has %llu", path, features->name,
+                       (unsigned long long)features->dims[0], labels->name, (unsigned long long)labels->dims[0]);
+    if (labels->rank == 2 && (labels->dims[1] == 0 || labels->dims[1] > INT32_MAX))
+        return dt_fail(err, DT_DATA, "%s: dataset '%s' has %llu targets per sample", path, labels->name,
+                       (unsigned long long)labels->dims[1]);
+    return DT_OK;
+}
+
+/* DT_DATA naming the first feature that is not finite. features: (n_samples, n_features). */
+static dt_status check_finite(const float *features, size_t n_samples, size_t n_features, const char *path,
+                              dt_error *err) {
+    for (size_t i = 0; i < n_samples * n_features; i++)
+        if (!isfinite(features[i]))
+            return dt_fail(err, DT_DATA, "%s: feature at sample %zu, index %zu is not finite (%g)", path,
+                           i / n_features, i % n_features, (double)features[i]);
+    return DT_OK;
+}
+
+/* Converts labels read as doubles: class indices in [0, n_classes) into ds->labels, or
+ * finite float targets into ds->targets. values: (n_samples, n_targets). */
+static dt_status convert_labels(dt_dataset *ds, const double *values, int32_t n_classes, const char *path,
+                                const char *name, dt_error *err) {
+    size_t n_values = (size_t)ds->n_samples * (size_t)(ds->n_targets ? ds->n_targets : 1);
+    for (size_t i = 0; i < n_values; i++) {
+        double value = values[i];
+        if (n_classes <= 0) {
+            if (!isfinite(value) || fabs(value) > FLT_MAX)
+                return dt_fail(err, DT_DATA, "%s: '%s' target %g at index %zu is not a finite float", path, name,
+                               value, i);
+            ds->targets[i] = (float)value;
+        } else if (value != floor(value)) {
+            return dt_fail(err, DT_DATA, "%s: '%s' label %.17g at index %zu is not an integer", path, name, value, i);
+        } else if (!(value >= 0 && value < n_classes)) {
+            return dt_fail(err, DT_DATA, "%s: '%s' label %.17g at index %zu is outside [0, %d)", path, name, value,
+                           i, n_classes);
+        } else {
+            ds->labels[i] = (int32_t)value;
+        }
+    }
+    return DT_OK;
+}
+
+/* Opens an HDF5 file image held in memory (copied by HDF5) read-only; *file < 0 on failure. */
+static dt_status open_image(unsigned char *bytes, size_t n_bytes, const char *path, hid_t *file, dt_error *err) {
+    dt_status status = DT_OK;
+    hid_t fapl = H5I_INVALID_HID;
+    /* With no image the core driver would read the path from disk: refuse an empty file here. */
+    if (n_bytes == 0) return dt_fail(err, DT_DATA, "%s: not an HDF5 file (it is empty)", path);
+    CHECK_H5(fapl = H5Pcreate(H5P_FILE_ACCESS), "creating a file access list");
+    CHECK_H5(H5Pset_fapl_core(fapl, 1 << 20, 0), "selecting the in-memory driver");
+    CHECK_H5(H5Pset_file_image(fapl, bytes, n_bytes), "handing over the file image");
+    /* The core driver refuses an image whose name exists on disk, and HDF5 takes two open
+     * files of the same name for one: name the image after the path, under /dev/null/ so
+     * that it can never exist. */
+    char image_name[DT_PATH_MAX + 32];
+    snprintf(image_name, sizeof image_name, "/dev/null/detrain-image:%s", path);
+    CHECK_H5(*file = H5Fopen(image_name, H5F_ACC_RDONLY, fapl), "not an HDF5 file");
+cleanup:
+    if (fapl >= 0) H5Pclose(fapl);
+    return status;
+}
+
+/* Reads both datasets of an open file into ds after checking them. */
+static dt_status read_arrays(dt_dataset *ds, hid_t file, const dt_data_source *src, const dt_data_expect *expect,
+                             dt_error *err) {
+    dt_status status = DT_OK;
+    const char *path = src->path;
+    h5_array features = {src->features_dataset, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, 0, {0}};
+    h5_array labels = {src->labels_dataset, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, 0, {0}};
+    double *label_values = NULL;
+    size_t n_values;
+    DT_TRY(open_array(file, path, &features, err));
+    DT_TRY(open_array(file, path, &labels, err));
+    DT_TRY(check_shapes(&features, &labels, path, expect, err));
+    ds->n_samples = (int64_t)features.dims[0];
+    ds->n_features = (int32_t)features.dims[1];
+    ds->n_targets = expect->n_classes > 0 ? 0 : (labels.rank == 2 ? (int32_t)labels.dims[1] : 1);
+    size_t n_targets = (size_t)(ds->n_targets ? ds->n_targets : 1), feature_bytes, label_bytes;
+    if (__builtin_mul_overflow((size_t)features.dims[0], (size_t)features.dims[1] * sizeof(float), &feature_bytes) ||
+        __builtin_mul_overflow((size_t)features.dims[0], n_targets * sizeof(double), &label_bytes)) {
+        status = dt_fail(err, DT_DATA, "%s: datasets '%s' and '%s' are too large", path, features.name, labels.name);
+        goto cleanup;
+    }
+    n_values = (size_t)ds->n_samples * n_targets;
+    ds->features = malloc(feature_bytes);
+    label_values = malloc(label_bytes);
+    if (expect->n_classes > 0) ds->labels = malloc(n_values * sizeof(int32_t));
+    else ds->targets = malloc(n_values * sizeof(float));
+    if (!ds->features || !label_values || (!ds->labels && !ds->targets)) {
+        status = dt_fail(err, DT_NOMEM, "%s: out of memory for %lld samples", path, (long long)ds->n_samples);
+        goto cleanup;
+    }
+    CHECK_H5(H5Dread(features.dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ds->features),
+             "reading dataset '%s'", features.name);
+    CHECK_H5(H5Dread(labels.dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, label_values),
+             "reading dataset '%s'", labels.name);
+    DT_TRY(check_finite(ds->features, (size_t)ds->n_samples, (size_t)ds->n_features, path, err));
+    DT_TRY(convert_labels(ds, label_values, expect->n_classes, path, labels.name, err));
+cleanup:
+    free(label_values);
+    close_array(&labels);
+    close_array(&features);
+    return status;
+}
+
+dt_status dt_load_hdf5(dt_dataset *ds, const dt_data_source *src, const dt_data_expect *expect, dt_error *err) {
+    dt_status status = DT_OK;
+    unsigned char *bytes = NULL;
+    size_t n_bytes = 0;
+    hid_t file = H5I_INVALID_HID;
+    H5E_auto2_t old_func = NULL;
+    void *old_data = NULL;
+    int restore_errors = H5Eget_auto2(H5E_DEFAULT, &old_func, &old_data) >= 0;
+    memset(ds, 0, sizeof *ds);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* failures become our one-line messages */
+
+    DT_TRY(dt_read_file(src->path, &bytes, &n_bytes, &ds->files[0], err));
+    ds->n_files = 1;
+    DT_TRY(open_image(bytes, n_bytes, src->path, &file, err));
+    free(bytes); /* HDF5 holds its own copy */
+    bytes = NULL;
+    DT_TRY(read_arrays(ds, file, src, expect, err));
+cleanup:
+    if (file >= 0) H5Fclose(file);
+    free(bytes);
+    if (restore_errors) H5Eset_auto2(H5E_DEFAULT, old_func, old_data);
+    if (status != DT_OK) dt_dataset_free(ds);
+    return status;
+}

@@ -1,0 +1,46 @@
+/* status.c — names, texts and exit codes generated from DT_STATUS_MAP. */
+#include "status.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    const char *text;
+    int exit_code;
+} status_table[DT_STATUS_COUNT] = {
+#define DT_STATUS_ROW(name, code, text) {#name, text, code},
+    DT_STATUS_MAP(DT_STATUS_ROW)
+#undef DT_STATUS_ROW
+};
+
+const char *dt_status_name(dt_status status) {
+    return (unsigned)status < DT_STATUS_COUNT ? status_table[status].name : "UNKNOWN";
+}
+
+const char *dt_status_text(dt_status status) {
+    return (unsigned)status < DT_STATUS_COUNT ? status_table[status].text : "unknown status";
+}
+
+int dt_status_exit_code(dt_status status) {
+    return (unsigned)status < DT_STATUS_COUNT ? status_table[status].exit_code : 1;
+}
+
+dt_status dt_fail(dt_error *err, dt_status status, const char *fmt, ...) {
+    if (err) {
+        va_list args;
+        va_start(args, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, args);
+        va_end(args);
+    }
+    return status;
+}
+
+dt_status dt_fail_prefix(dt_error *err, dt_status status, const char *prefix) {
+    if (err) {
+        char old[DT_ERROR_MAX];
+        memcpy(old, err->message, sizeof old);
+        snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
+    }
+    return status;
+}

@@ -1,0 +1,71 @@
+/* math_check.cu — runs the shared host/device headers (dt_math.h, philox.h) on the GPU so
+ * tests can compare their bits with the host's. Compiled with --fmad=false (CMake). */
+#include "cuda_check.h"
+#include "cuda_info.h"
+#include "dt_math.h"
+#include "philox.h"
+
+/* Device helpers, then kernels, then launchers. */
+__device__ float apply_fn(int fn, float x) {
+    switch (fn) {
+    case DT_CUDA_FN_EXP: return dt_expf(x);
+    case DT_CUDA_FN_LOG: return dt_logf(x);
+    case DT_CUDA_FN_TANH: return dt_tanhf(x);
+    case DT_CUDA_FN_ERF: return dt_erff(x);
+    case DT_CUDA_FN_SIGMOID: return dt_sigmoidf(x);
+    case DT_CUDA_FN_SINPI: return dt_sinpif(x);
+    default: return dt_cospif(x);
+    }
+}
+
+__global__ void math_kernel(int fn, const float *in, float *out, int64_t n) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = apply_fn(fn, in[i]);
+}
+
+__global__ void philox_kernel(dt_philox_key key, uint32_t *out, int64_t n) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    dt_philox_ctr ctr = {{(uint32_t)i, 0u, 0u, 0u}};
+    dt_philox_ctr r = dt_philox4x32_10(ctr, key);
+    for (int k = 0; k < 4; k++) out[4 * i + k] = r.v[k];
+}
+
+extern "C" int dt_cuda_math_eval(int fn, const float *in, float *out, int64_t n, char *why, size_t why_size) {
+    float *d_in = NULL, *d_out = NULL;
+    int rc = -1;
+    const int threads = 256;
+    const unsigned blocks = (unsigned)((n + threads - 1) / threads);
+    if (fn < 0 || fn >= DT_CUDA_FN_COUNT || n <= 0) {
+        snprintf(why, why_size, "dt_cuda_math_eval: bad arguments (fn %d, n %lld)", fn, (long long)n);
+        return -1;
+    }
+    DT_CUDA_CHECK(cudaMalloc(&d_in, (size_t)n * sizeof(float)));
+    DT_CUDA_CHECK(cudaMalloc(&d_out, (size_t)n * sizeof(float)));
+    DT_CUDA_CHECK(cudaMemcpy(d_in, in, (size_t)n * sizeof(float), cudaMemcpyHostToDevice));
+    math_kernel<<<blocks, threads>>>(fn, d_in, d_out, n);
+    DT_CUDA_CHECK(cudaGetLastError());
+    DT_CUDA_CHECK(cudaMemcpy(out, d_out, (size_t)n * sizeof(float), cudaMemcpyDeviceToHost));
+    rc = 0;
+cleanup:
+    if (d_in) cudaFree(d_in);
+    if (d_out) cudaFree(d_out);
+    return rc;
+}
+
+extern "C" int dt_cuda_philox_eval(uint32_t key0, uint32_t key1, uint32_t *out, int64_t n, char *why,
+                                   size_t why_size) {
+    uint32_t *d_out = NULL;
+    int rc = -1;
+    const int threads = 256;
+    const unsigned blocks = (unsigned)((n + threads - 1) / threads);
+    dt_philox_key key = {{key0, key1}};
+    DT_CUDA_CHECK(cudaMalloc(&d_out, (size_t)n * 4 * sizeof(uint32_t)));
+    philox_kernel<<<blocks, threads>>>(key, d_out, n);
+    DT_CUDA_CHECK(cudaGetLastError());
+    DT_CUDA_CHECK(cudaMemcpy(out, d_out, (size_t)n * 4 * sizeof(uint32_t), cudaMemcpyDeviceToHost));
+    rc = 0;
+cleanup:
+    if (d_out) cudaFree(d_out);
+    return rc;
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# tests/deps.sh — installs the Debian 12 packages detrain needs, when they are missing.
+# Build: compiler, CMake, cJSON, HDF5, OpenSSL, zlib. Data: Fashion-MNIST. Tests: python3-h5py.
+set -euo pipefail
+packages="build-essential cmake pkg-config libcjson-dev libhdf5-dev libssl-dev zlib1g-dev
+          dataset-fashion-mnist python3 python3-numpy python3-h5py"
+missing=""
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "tests/deps.sh: installing:$missing"
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing
+fi
