@@ -856,7 +856,8 @@ static dt_status step_into_object(parse_ctx *ctx, int which, cJSON **node, const
 static dt_status apply_override(parse_ctx *ctx, cJSON *root, int which, const path_step *steps, int n_steps,
                                 const char *value_text) {
     cJSON *value = cJSON_ParseWithLengthOpts(value_text, strlen(value_text) + 1, NULL, 1);
-    if (!value && !(value = cJSON_CreateString(value_text))) return DT_NOMEM;
+    if (!value && !(value = cJSON_CreateString(value_text)))
+        return dt_fail(ctx->err, DT_NOMEM, "--set %s: out of memory", ctx->override_text[which]);
     char canon[CANON_MAX] = "config";
     cJSON *node = root;
     dt_status status = DT_OK;

@@ -40,7 +40,12 @@ dt_status dt_fail_prefix(dt_error *err, dt_status status, const char *prefix) {
     if (err) {
         char old[DT_ERROR_MAX];
         memcpy(old, err->message, sizeof old);
-        snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
+        int n = snprintf(err->message, sizeof err->message, "%s: ", prefix);
+        if (n > 0 && (size_t)n < sizeof err->message - 1) {
+            size_t len = strnlen(old, sizeof err->message - (size_t)n - 1);
+            memcpy(err->message + n, old, len);
+            err->message[(size_t)n + len] = '\0';
+        }
     }
     return status;
 }

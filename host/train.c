@@ -163,7 +163,7 @@ dt_status dt_train(const dt_config *cfg, const dt_train_opts *opts, dt_train_sum
         for (int64_t s = 0; s < steps_per_epoch; s++) {
             const int64_t global = (int64_t)counters.step, start = s * batch;
             const int32_t this_batch = (int32_t)(n_train - start < batch ? n_train - start : batch);
-            dt_step_desc step = {r.perm + start, this_batch, (uint64_t)global, {0}};
+            dt_step_desc step = {.sample_index = r.perm + start, .batch = this_batch, .step = (uint64_t)global};
             const float lr = dt_schedule_lr(cfg, (uint64_t)global, (uint64_t)total_steps);
             dt_optim_next(cfg, lr, &counters, &step.scalars);
             dt_step_result res;

@@ -27,7 +27,9 @@ for name in tiny tiny-sgd; do
         echo "ok   $name digest $digest"
     fi
     checks=$((checks + 1))
-    if first=$(diff "$golden/$name.loss-bits" "$DT_TMP/$name.bits" | sed -n '2p'); [ -n "$first" ]; then
+    if [ ! -s "$golden/$name.loss-bits" ] || [ ! -s "$DT_TMP/$name.bits" ]; then
+        fail "$name: missing loss bits (golden or new)"
+    elif first=$(diff "$golden/$name.loss-bits" "$DT_TMP/$name.bits" | sed -n '2p'); [ -n "$first" ]; then
         fail "$name: loss trace differs from the golden one, first difference: $first"
     else
         echo "ok   $name loss trace ($(wc -l <"$DT_TMP/$name.bits") steps) equals the golden bits"

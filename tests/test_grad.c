@@ -83,7 +83,7 @@ static void check_case(int act, float dropout, dt_loss_kind loss) {
     for (int64_t e = 0; e < net.n_params; e++) st.params[e] += 0.1f * next_float(); /* nonzero biases */
 
     int64_t index[4] = {0, 1, 2, 3};
-    dt_step_desc step = {index, 4, 5, {0}};
+    dt_step_desc step = {.sample_index = index, .batch = 4, .step = 5};
     dt_step_result res;
     CHECK(ops->set_state(be, &st, &err) == DT_OK);
     CHECK(ops->gradients(be, &step, &res, &err) == DT_OK);
