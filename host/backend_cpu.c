@@ -2,14 +2,14 @@
  *
  * All state lives in flat buffers allocated at creation; a training step allocates
  * nothing. Activations: for layer l, z_l (batch, n_out) before and y_l after the
- * activation (and dropout), views into one buffer. */
+ * activation (and dropout), views into one buffer. The first layer reads its input rows
+ * straight from the resident dataset through the batch's sample indices. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
-#include "loss.h"
 #include "matmul.h"
 #include "ops.h"
 #include "pool.h"
@@ -20,15 +20,16 @@ struct dt_backend {
     dt_config cfg;
     dt_pool *pool;
     dt_simd_path simd;
+    const dt_cpu_ops *k;        /* kernels for the SIMD path */
     int32_t max_batch;          /* rows the activation buffers hold */
 
     float *params, *grads, *opt_m, *opt_v;   /* (n_params) each */
     float *acts;                /* z and y of every layer for max_batch rows */
     int64_t *z_offset, *y_offset;/* per layer, into acts */
-    float *input;               /* (max_batch, input_size) gathered batch */
     float *delta_a, *delta_b;   /* (max_batch, max_width) backprop ping-pong */
-    float *weight_t;            /* (max layer n_in * n_out) transposed weight */
+    float *pack;                /* (threads, DT_GEMM_PACK_FLOATS) packing scratch */
     float *row_loss;            /* (max_batch) */
+    int64_t *row_correct;       /* (threads) per-thread correct counts */
     float *norm_partial;        /* (n_params / DT_REDUCE_BLOCK + 1) */
     float *eval_loss;           /* (max(n_train, n_test)) per-sample losses */
     int64_t *eval_index;        /* (max_batch) */
@@ -39,59 +40,57 @@ struct dt_backend {
 /* ---- parallel helpers: each splits over outputs only ---------------------------------- */
 
 typedef struct {
+    dt_backend *be;
     const dt_gemm_args *g;
-    dt_simd_path simd;
+    const dt_gemm_plan *plan;
 } gemm_task;
 
-static void gemm_task_run(void *ctx, int64_t r0, int64_t r1) {
+static void gemm_task_run(void *ctx, int64_t t0, int64_t t1, int thread) {
     gemm_task *t = ctx;
-    dt_gemm_rows(t->g, r0, r1, t->simd);
+    dt_gemm_tasks(t->g, t->plan, t0, t1, t->be->simd, t->be->pack + (size_t)thread * DT_GEMM_PACK_FLOATS);
 }
 
-/* C = A·B per dt_gemm_args, rows of C split over the pool (6 = the kernels' row block). */
+/* The product (and its epilogue) over the pool, split in row-chunk x panel tasks. */
 static void parallel_gemm(dt_backend *be, const dt_gemm_args *g) {
-    gemm_task t = {g, be->simd};
-    dt_pool_run(be->pool, g->M, 6, gemm_task_run, &t);
+    const dt_gemm_plan plan = dt_gemm_plan_for(g, be->simd, dt_pool_threads(be->pool));
+    gemm_task t = {be, g, &plan};
+    dt_pool_run(be->pool, dt_gemm_plan_tasks(&plan), 1, gemm_task_run, &t);
 }
 
 typedef struct {
-    float *z, *y, *dy;
-    const float *bias;
+    dt_backend *be;
+    float *y, *dy;
+    const float *z;
     int64_t n;
     int act;
     const dt_dropout *drop;
 } rows_task;
 
-static void bias_act_task(void *ctx, int64_t r0, int64_t r1) {
+static void dropout_task(void *ctx, int64_t r0, int64_t r1, int thread) {
     rows_task *t = ctx;
-    dt_cpu_bias_act_rows(t->z, t->bias, t->y, t->n, t->act, t->drop, r0, r1);
+    t->be->k->dropout_rows(t->y, t->n, t->drop, r0, r1);
 }
 
-static void act_backward_task(void *ctx, int64_t r0, int64_t r1) {
+static void act_backward_task(void *ctx, int64_t r0, int64_t r1, int thread) {
     rows_task *t = ctx;
-    dt_cpu_act_backward_rows(t->dy, t->z, t->y, t->n, t->act, t->drop, r0, r1);
+    t->be->k->act_backward_rows(t->dy, t->z, t->y, t->n, t->act, t->drop, r0, r1);
 }
 
 typedef struct {
+    dt_backend *be;
     const float *dz;
     int64_t batch, n;
     float *db;
 } bias_grad_task;
 
-static void bias_grad_run(void *ctx, int64_t c0, int64_t c1) {
+static void bias_grad_run(void *ctx, int64_t c0, int64_t c1, int thread) {
     bias_grad_task *t = ctx;
-    dt_cpu_bias_grad_cols(t->dz, t->batch, t->n, t->db, c0, c1);
+    t->be->k->bias_grad_cols(t->dz, t->batch, t->n, t->db, c0, c1);
 }
 
-typedef struct {
-    const float *g;
-    int64_t n;
-    float *partial;
-} sumsq_task;
-
-static void sumsq_run(void *ctx, int64_t k0, int64_t k1) {
-    sumsq_task *t = ctx;
-    dt_cpu_sumsq_blocks(t->g, t->n, t->partial, k0, k1);
+static void sumsq_run(void *ctx, int64_t k0, int64_t k1, int thread) {
+    dt_backend *be = ctx;
+    be->k->sumsq_blocks(be->grads, be->net.n_params, be->norm_partial, k0, k1);
 }
 
 typedef struct {
@@ -100,9 +99,19 @@ typedef struct {
     const dt_optim_scalars *s;
 } optim_task;
 
-static void optim_run(void *ctx, int64_t e0, int64_t e1) {
+static void optim_run(void *ctx, int64_t e0, int64_t e1, int thread) {
     optim_task *t = ctx;
-    dt_cpu_optimizer_range(t->kind, t->be->params, t->be->grads, t->be->opt_m, t->be->opt_v, t->s, e0, e1);
+    t->be->k->optimizer_range(t->kind, t->be->params, t->be->grads, t->be->opt_m, t->be->opt_v, t->s, e0, e1);
+}
+
+typedef struct {
+    dt_backend *be;
+    const dt_loss_args *a;
+} loss_task;
+
+static void loss_run(void *ctx, int64_t r0, int64_t r1, int thread) {
+    loss_task *t = ctx;
+    t->be->row_correct[thread] += t->be->k->loss_rows(t->a, r0, r1);
 }
 
 /* ---- creation ------------------------------------------------------------------------- */
@@ -117,11 +126,11 @@ static void cpu_destroy(dt_backend *be) {
     free(be->acts);
     free(be->z_offset);
     free(be->y_offset);
-    free(be->input);
     free(be->delta_a);
     free(be->delta_b);
-    free(be->weight_t);
+    free(be->pack);
     free(be->row_loss);
+    free(be->row_correct);
     free(be->norm_partial);
     free(be->eval_loss);
     free(be->eval_index);
@@ -135,40 +144,40 @@ static dt_status cpu_create(dt_backend **out, const dt_net *net, const dt_config
     be->net = *net;
     be->cfg = *cfg;
     be->simd = dt_simd_detect();
+    be->k = dt_cpu_ops_for(be->simd);
     be->pool = dt_pool_create(cfg->runtime.threads);
     if (!be->pool) {
         cpu_destroy(be);
         return dt_fail(err, DT_INTERNAL, "cannot start %d threads", cfg->runtime.threads);
     }
+    const int threads = dt_pool_threads(be->pool);
     be->max_batch = cfg->train.batch_size > cfg->train.eval_batch_size ? cfg->train.batch_size
                                                                        : cfg->train.eval_batch_size;
     const size_t n_params = (size_t)net->n_params, rows = (size_t)be->max_batch;
-    int64_t act_total = 0, max_weight = 0;
+    int64_t act_total = 0;
     be->z_offset = calloc((size_t)net->n_layers, sizeof(int64_t));
     be->y_offset = calloc((size_t)net->n_layers, sizeof(int64_t));
     if (!be->z_offset || !be->y_offset) goto oom;
     for (int l = 0; l < net->n_layers; l++) {
-        const dt_layer *layer = &net->layers[l];
         be->z_offset[l] = act_total;
-        act_total += (int64_t)rows * layer->n_out;
+        act_total += (int64_t)rows * net->layers[l].n_out;
         be->y_offset[l] = act_total;
-        act_total += (int64_t)rows * layer->n_out;
-        if ((int64_t)layer->n_in * layer->n_out > max_weight) max_weight = (int64_t)layer->n_in * layer->n_out;
+        act_total += (int64_t)rows * net->layers[l].n_out;
     }
     be->params = calloc(n_params, sizeof(float));
     be->grads = calloc(n_params, sizeof(float));
     be->opt_m = calloc(n_params, sizeof(float));
     be->opt_v = calloc(n_params, sizeof(float));
     be->acts = calloc((size_t)act_total, sizeof(float));
-    be->input = calloc(rows * (size_t)net->input_size, sizeof(float));
     be->delta_a = calloc(rows * (size_t)net->max_width, sizeof(float));
     be->delta_b = calloc(rows * (size_t)net->max_width, sizeof(float));
-    be->weight_t = calloc((size_t)max_weight, sizeof(float));
+    be->pack = aligned_alloc(64, (size_t)threads * DT_GEMM_PACK_FLOATS * sizeof(float));
     be->row_loss = calloc(rows, sizeof(float));
+    be->row_correct = calloc((size_t)threads, sizeof(int64_t));
     be->norm_partial = calloc(n_params / DT_REDUCE_BLOCK + 1, sizeof(float));
     be->eval_index = calloc(rows, sizeof(int64_t));
-    if (!be->params || !be->grads || !be->opt_m || !be->opt_v || !be->acts || !be->input || !be->delta_a ||
-        !be->delta_b || !be->weight_t || !be->row_loss || !be->norm_partial || !be->eval_index)
+    if (!be->params || !be->grads || !be->opt_m || !be->opt_v || !be->acts || !be->delta_a || !be->delta_b ||
+        !be->pack || !be->row_loss || !be->row_correct || !be->norm_partial || !be->eval_index)
         goto oom;
     *out = be;
     return DT_OK;
@@ -229,77 +238,80 @@ static dt_status cpu_get_state(dt_backend *be, dt_host_state *state, dt_error *e
 
 /* ---- forward and backward ------------------------------------------------------------- */
 
-/* Copies the rows `index[0..batch)` of dataset d into the input buffer. */
-static void gather_input(dt_backend *be, int d, const int64_t *index, int32_t batch) {
+/* Forward through every layer for the rows `index` of dataset d; dropout only when training.
+ * Returns the output (batch, n_outputs). */
+static const float *forward(dt_backend *be, int d, const int64_t *index, int32_t batch, int training, uint64_t step) {
     const dt_dataset *ds = &be->data[d];
-    const size_t row_bytes = (size_t)ds->n_features * sizeof(float);
-    for (int32_t b = 0; b < batch; b++)
-        memcpy(be->input + (size_t)b * ds->n_features, ds->features + (size_t)index[b] * ds->n_features, row_bytes);
-}
-
-/* Forward through every layer; dropout only when training. Returns the output (batch, n_outputs). */
-static const float *forward(dt_backend *be, int32_t batch, int training, uint64_t step, const int64_t *sample_id) {
-    const float *x = be->input;
+    const float *x = ds->features;
+    const int64_t *x_index = index; /* layer 0 reads dataset rows directly */
     for (int l = 0; l < be->net.n_layers; l++) {
         const dt_layer *layer = &be->net.layers[l];
         float *z = be->acts + be->z_offset[l], *y = be->acts + be->y_offset[l];
-        const float *weight = be->params + layer->weight_offset, *bias = be->params + layer->bias_offset;
-        /* z (batch, n_out) = x (batch, n_in) · Wᵀ: B = Wᵀ (n_in, n_out). */
-        dt_cpu_transpose(weight, layer->n_out, layer->n_in, be->weight_t);
-        dt_gemm_args g = {batch, layer->n_out, layer->n_in, x, layer->n_in, 1, be->weight_t, layer->n_out, z,
-                          layer->n_out};
+        /* z (batch, n_out) = x (batch, n_in) · Wᵀ + bias; y = act(z): B(p, j) = W[j][p]. */
+        dt_gemm_args g = {.M = batch, .N = layer->n_out, .P = layer->n_in, .A = x, .a_row = layer->n_in, .a_col = 1,
+                          .a_index = x_index, .B = be->params + layer->weight_offset, .b_row = 1,
+                          .b_col = layer->n_in, .C = z, .ldc = layer->n_out,
+                          .bias = be->params + layer->bias_offset, .Y = y, .ldy = layer->n_out,
+                          .act = layer->activation};
         parallel_gemm(be, &g);
-        dt_dropout drop = {training ? layer->dropout : 0.0f,
-                           dt_rng_key(be->cfg.seed, DT_RNG_DROPOUT, (uint32_t)l), step, sample_id};
-        rows_task t = {z, y, NULL, bias, layer->n_out, layer->activation, &drop};
-        dt_pool_run(be->pool, batch, 8, bias_act_task, &t);
+        if (training && layer->dropout > 0.0f) {
+            dt_dropout drop = {layer->dropout, dt_rng_key(be->cfg.seed, DT_RNG_DROPOUT, (uint32_t)l), step, index};
+            rows_task t = {.be = be, .y = y, .n = layer->n_out, .drop = &drop};
+            dt_pool_run(be->pool, batch, 8, dropout_task, &t);
+        }
         x = y;
+        x_index = NULL;
     }
     return x;
 }
 
-/* Loss rows: writes row losses and (when grad) the loss gradient into grad (batch, n_out);
- * returns the number of correct rows (classification). */
-static int64_t loss_rows(dt_backend *be, int d, const int64_t *index, int32_t batch, const float *out,
-                         float *grad, float *row_loss) {
+/* Row losses (and the loss gradient when grad is not NULL); returns the correct count. */
+static int64_t compute_loss(dt_backend *be, int d, const int64_t *index, int32_t batch, const float *out,
+                            float *grad, float *row_loss) {
     const dt_dataset *ds = &be->data[d];
-    const int32_t n = be->net.n_outputs;
+    dt_loss_args a = {out, be->net.n_outputs, be->net.loss == DT_LOSS_MSE, ds->labels, ds->targets, index,
+                      (float)batch, row_loss, grad};
+    memset(be->row_correct, 0, (size_t)dt_pool_threads(be->pool) * sizeof(int64_t));
+    loss_task t = {be, &a};
+    dt_pool_run(be->pool, batch, 16, loss_run, &t);
     int64_t correct = 0;
-    for (int32_t b = 0; b < batch; b++) {
-        const float *row = out + (int64_t)b * n;
-        float *g_row = grad ? grad + (int64_t)b * n : NULL;
-        if (be->net.loss == DT_LOSS_SOFTMAX_CE) {
-            const int32_t label = ds->labels[index[b]];
-            row_loss[b] = dt_softmax_ce_row(row, n, label, (float)batch, g_row);
-            correct += dt_argmax_is(row, n, label);
-        } else {
-            /* mse: regression targets, (n_samples, n_outputs) — checked when the run starts */
-            const float *target = ds->targets + index[b] * ds->n_targets;
-            row_loss[b] = dt_mse_row(row, target, n, (float)batch * (float)n, g_row);
-        }
-    }
+    for (int i = 0; i < dt_pool_threads(be->pool); i++) correct += be->row_correct[i];
     return correct;
 }
 
-static void backward(dt_backend *be, int32_t batch, uint64_t step, const int64_t *sample_id, float *delta) {
+static void backward(dt_backend *be, const int64_t *index, int32_t batch, uint64_t step, float *delta) {
+    const dt_dataset *train = &be->data[0];
     float *other = delta == be->delta_a ? be->delta_b : be->delta_a;
     for (int l = be->net.n_layers - 1; l >= 0; l--) {
         const dt_layer *layer = &be->net.layers[l];
         const float *z = be->acts + be->z_offset[l], *y = be->acts + be->y_offset[l];
-        const float *x = l > 0 ? be->acts + be->y_offset[l - 1] : be->input;
-        dt_dropout drop = {layer->dropout, dt_rng_key(be->cfg.seed, DT_RNG_DROPOUT, (uint32_t)l), step, sample_id};
-        rows_task t = {(float *)z, (float *)y, delta, NULL, layer->n_out, layer->activation, &drop};
+        dt_dropout drop = {layer->dropout, dt_rng_key(be->cfg.seed, DT_RNG_DROPOUT, (uint32_t)l), step, index};
+        rows_task t = {.be = be, .y = (float *)y, .dy = delta, .z = z, .n = layer->n_out, .act = layer->activation,
+                       .drop = &drop};
         dt_pool_run(be->pool, batch, 8, act_backward_task, &t);
-        /* dW (n_out, n_in) = dzᵀ · x: A(i, p) = dz[p][i]. */
-        dt_gemm_args gw = {layer->n_out, layer->n_in, batch, delta, 1, layer->n_out, x, layer->n_in,
-                           be->grads + layer->weight_offset, layer->n_in};
+        /* dW (n_out, n_in) = dzᵀ · x: A(i, p) = dz[p][i], B(p, j) = x[row p][j]. */
+        dt_gemm_args gw = {.M = layer->n_out, .N = layer->n_in, .P = batch, .A = delta, .a_row = 1,
+                           .a_col = layer->n_out, .C = be->grads + layer->weight_offset, .ldc = layer->n_in};
+        if (l > 0) {
+            gw.B = be->acts + be->y_offset[l - 1];
+        } else {
+            /* Layer 0's input rows are dataset rows: gather them into the free delta buffer
+             * (layer 0 needs no input gradient), so B is a plain row-major matrix. */
+            for (int32_t b = 0; b < batch; b++)
+                memcpy(other + (size_t)b * layer->n_in, train->features + (size_t)index[b] * layer->n_in,
+                       (size_t)layer->n_in * sizeof(float));
+            gw.B = other;
+        }
+        gw.b_row = layer->n_in;
+        gw.b_col = 1;
         parallel_gemm(be, &gw);
-        bias_grad_task bt = {delta, batch, layer->n_out, be->grads + layer->bias_offset};
+        bias_grad_task bt = {be, delta, batch, layer->n_out, be->grads + layer->bias_offset};
         dt_pool_run(be->pool, layer->n_out, 16, bias_grad_run, &bt);
         if (l > 0) {
-            /* dx (batch, n_in) = dz · W. */
-            dt_gemm_args gx = {batch, layer->n_in, layer->n_out, delta, layer->n_out, 1,
-                               be->params + layer->weight_offset, layer->n_in, other, layer->n_in};
+            /* dx (batch, n_in) = dz · W: B(p, j) = W[p][j]. */
+            dt_gemm_args gx = {.M = batch, .N = layer->n_in, .P = layer->n_out, .A = delta, .a_row = layer->n_out,
+                               .a_col = 1, .B = be->params + layer->weight_offset, .b_row = layer->n_in, .b_col = 1,
+                               .C = other, .ldc = layer->n_in};
             parallel_gemm(be, &gx);
             float *swap = delta;
             delta = other;
@@ -311,8 +323,7 @@ static void backward(dt_backend *be, int32_t batch, uint64_t step, const int64_t
 /* Global gradient norm in the contract's block order. */
 static float grad_norm(dt_backend *be) {
     const int64_t n = be->net.n_params, blocks = (n + DT_REDUCE_BLOCK - 1) / DT_REDUCE_BLOCK;
-    sumsq_task t = {be->grads, n, be->norm_partial};
-    dt_pool_run(be->pool, blocks, 1, sumsq_run, &t);
+    dt_pool_run(be->pool, blocks, 16, sumsq_run, be);
     float total = 0.0f;
     for (int64_t k = 0; k < blocks; k++) total += be->norm_partial[k];
     return sqrtf(total);
@@ -320,11 +331,11 @@ static float grad_norm(dt_backend *be) {
 
 static dt_status cpu_gradients(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err) {
     const int32_t batch = step->batch;
-    gather_input(be, 0, step->sample_index, batch);
-    const float *out = forward(be, batch, 1, step->step, step->sample_index);
-    result->correct = loss_rows(be, 0, step->sample_index, batch, out, be->delta_a, be->row_loss);
+    const float *out = forward(be, 0, step->sample_index, batch, 1, step->step);
+    result->correct = compute_loss(be, 0, step->sample_index, batch, out, be->delta_a, be->row_loss);
     result->loss = dt_cpu_sum_fixed(be->row_loss, batch) / (float)batch;
-    backward(be, batch, step->step, step->sample_index, be->delta_a);
+    result->grad_norm = NAN;
+    backward(be, step->sample_index, batch, step->step, be->delta_a);
     return DT_OK;
 }
 
@@ -336,11 +347,12 @@ static dt_status cpu_get_grads(dt_backend *be, float *grads, dt_error *err) {
 static dt_status cpu_train_step(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err) {
     dt_status status = cpu_gradients(be, step, result, err);
     if (status != DT_OK) return status;
-
     dt_optim_scalars s = step->scalars;
-    result->grad_norm = grad_norm(be);
     const float clip = be->cfg.optimizer.clip_norm;
-    if (clip > 0.0f && result->grad_norm > clip) s.grad_scale = clip / result->grad_norm;
+    if (clip > 0.0f) {
+        result->grad_norm = grad_norm(be);
+        if (result->grad_norm > clip) s.grad_scale = clip / result->grad_norm;
+    }
     const dt_update_kind kind = be->cfg.optimizer.kind == DT_OPT_SGD    ? DT_UPDATE_SGD
                                 : be->cfg.optimizer.kind == DT_OPT_ADAM ? DT_UPDATE_ADAM
                                                                         : DT_UPDATE_ADAMW;
@@ -350,16 +362,16 @@ static dt_status cpu_train_step(dt_backend *be, const dt_step_desc *step, dt_ste
 }
 
 static dt_status cpu_evaluate(dt_backend *be, int which, dt_eval_result *result, dt_error *err) {
-    const dt_dataset *ds = &be->data[which ? 1 : 0];
+    const int d = which ? 1 : 0;
+    const dt_dataset *ds = &be->data[d];
     const int32_t eval_batch = be->cfg.train.eval_batch_size;
     result->correct = 0;
     result->n_samples = ds->n_samples;
     for (int64_t start = 0; start < ds->n_samples; start += eval_batch) {
         int32_t batch = (int32_t)(ds->n_samples - start < eval_batch ? ds->n_samples - start : eval_batch);
         for (int32_t b = 0; b < batch; b++) be->eval_index[b] = start + b;
-        gather_input(be, which ? 1 : 0, be->eval_index, batch);
-        const float *out = forward(be, batch, 0, 0, be->eval_index);
-        result->correct += loss_rows(be, which ? 1 : 0, be->eval_index, batch, out, NULL, be->eval_loss + start);
+        const float *out = forward(be, d, be->eval_index, batch, 0, 0);
+        result->correct += compute_loss(be, d, be->eval_index, batch, out, NULL, be->eval_loss + start);
     }
     result->loss = (double)(dt_cpu_sum_fixed(be->eval_loss, ds->n_samples) / (float)ds->n_samples);
     return DT_OK;

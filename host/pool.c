@@ -1,20 +1,29 @@
-/* pool.c — workers sleep on a condition variable between tasks; a generation counter
- * tells them a new task is posted. The caller runs range 0 itself. */
+/* pool.c — persistent workers for short, back-to-back tasks.
+ *
+ * A training step posts a dozen small tasks; waking sleeping threads for each would cost
+ * more than the work. So workers spin on an atomic generation counter for a while after
+ * each task (a pause per check) and only then sleep on a condition variable; the caller
+ * runs range 0 itself and spins until the others are done. */
 #include "pool.h"
 
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+
+/* Checks of the generation counter before a worker goes to sleep (~ a few milliseconds). */
+#define DT_POOL_SPINS 200000
 
 struct dt_pool {
     int n_threads;
     pthread_t *workers;
     pthread_mutex_t lock;
-    pthread_cond_t wake, done;
-    uint64_t generation;     /* bumped for every posted task */
-    int pending;             /* workers still running the current task */
-    int stopping;
-    /* the current task */
+    pthread_cond_t wake;
+    _Atomic uint64_t generation;  /* bumped for every posted task */
+    _Atomic int pending;          /* workers still running the current task */
+    _Atomic int sleepers;         /* workers waiting on `wake` */
+    _Atomic int stopping;
+    /* the current task, written before generation is bumped */
     dt_task_fn fn;
     void *ctx;
     int64_t n_items, grain;
@@ -24,6 +33,14 @@ typedef struct {
     dt_pool *pool;
     int index;
 } worker_arg;
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#else
+    sched_yield();
+#endif
+}
 
 int dt_available_cores(void) {
     cpu_set_t set;
@@ -45,7 +62,24 @@ static void task_range(const dt_pool *pool, int index, int64_t *begin, int64_t *
 static void run_share(dt_pool *pool, int index) {
     int64_t begin, end;
     task_range(pool, index, &begin, &end);
-    if (begin < end) pool->fn(pool->ctx, begin, end);
+    if (begin < end) pool->fn(pool->ctx, begin, end, index);
+}
+
+/* Waits until the generation differs from `seen` (or the pool stops); returns the new one. */
+static uint64_t wait_for_task(dt_pool *pool, uint64_t seen) {
+    for (int spin = 0; spin < DT_POOL_SPINS; spin++) {
+        uint64_t now = atomic_load_explicit(&pool->generation, memory_order_acquire);
+        if (now != seen || atomic_load(&pool->stopping)) return now;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&pool->lock);
+    atomic_fetch_add(&pool->sleepers, 1);
+    uint64_t now;
+    while ((now = atomic_load(&pool->generation)) == seen && !atomic_load(&pool->stopping))
+        pthread_cond_wait(&pool->wake, &pool->lock);
+    atomic_fetch_sub(&pool->sleepers, 1);
+    pthread_mutex_unlock(&pool->lock);
+    return now;
 }
 
 static void *worker_main(void *arg_ptr) {
@@ -53,20 +87,10 @@ static void *worker_main(void *arg_ptr) {
     dt_pool *pool = arg->pool;
     uint64_t seen = 0;
     for (;;) {
-        pthread_mutex_lock(&pool->lock);
-        while (pool->generation == seen && !pool->stopping) pthread_cond_wait(&pool->wake, &pool->lock);
-        if (pool->stopping) {
-            pthread_mutex_unlock(&pool->lock);
-            break;
-        }
-        seen = pool->generation;
-        pthread_mutex_unlock(&pool->lock);
-
+        seen = wait_for_task(pool, seen);
+        if (atomic_load(&pool->stopping)) break;
         run_share(pool, arg->index);
-
-        pthread_mutex_lock(&pool->lock);
-        if (--pool->pending == 0) pthread_cond_signal(&pool->done);
-        pthread_mutex_unlock(&pool->lock);
+        atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_release);
     }
     free(arg);
     return NULL;
@@ -76,10 +100,9 @@ dt_pool *dt_pool_create(int n_threads) {
     if (n_threads <= 0) n_threads = dt_available_cores();
     dt_pool *pool = calloc(1, sizeof *pool);
     if (!pool) return NULL;
-    pool->n_threads = n_threads;
+    pool->n_threads = 1; /* threads running so far, for cleanup */
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->wake, NULL);
-    pthread_cond_init(&pool->done, NULL);
     pool->workers = calloc((size_t)n_threads, sizeof *pool->workers);
     if (!pool->workers) goto fail;
     for (int i = 1; i < n_threads; i++) {
@@ -91,9 +114,8 @@ dt_pool *dt_pool_create(int n_threads) {
             free(arg);
             goto fail;
         }
-        pool->n_threads = i + 1; /* workers started so far, for cleanup */
+        pool->n_threads = i + 1;
     }
-    pool->n_threads = n_threads;
     return pool;
 fail:
     dt_pool_destroy(pool);
@@ -105,39 +127,33 @@ int dt_pool_threads(const dt_pool *pool) { return pool->n_threads; }
 void dt_pool_run(dt_pool *pool, int64_t n_items, int64_t grain, dt_task_fn fn, void *ctx) {
     if (n_items <= 0) return;
     if (grain < 1) grain = 1;
+    if (pool->n_threads == 1 || n_items <= grain) {
+        fn(ctx, 0, n_items, 0);
+        return;
+    }
     pool->fn = fn;
     pool->ctx = ctx;
     pool->n_items = n_items;
     pool->grain = grain;
-    if (pool->n_threads == 1 || n_items <= grain) {
-        fn(ctx, 0, n_items);
-        return;
+    atomic_store(&pool->pending, pool->n_threads - 1);
+    atomic_fetch_add(&pool->generation, 1); /* publishes the task (seq_cst) */
+    if (atomic_load(&pool->sleepers) > 0) {
+        pthread_mutex_lock(&pool->lock);
+        pthread_cond_broadcast(&pool->wake);
+        pthread_mutex_unlock(&pool->lock);
     }
-    pthread_mutex_lock(&pool->lock);
-    pool->pending = pool->n_threads - 1;
-    pool->generation++;
-    pthread_cond_broadcast(&pool->wake);
-    pthread_mutex_unlock(&pool->lock);
-
     run_share(pool, 0);
-
-    pthread_mutex_lock(&pool->lock);
-    while (pool->pending > 0) pthread_cond_wait(&pool->done, &pool->lock);
-    pthread_mutex_unlock(&pool->lock);
+    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) cpu_relax();
 }
 
 void dt_pool_destroy(dt_pool *pool) {
     if (!pool) return;
-    if (pool->workers) {
-        pthread_mutex_lock(&pool->lock);
-        pool->stopping = 1;
-        pthread_cond_broadcast(&pool->wake);
-        pthread_mutex_unlock(&pool->lock);
-        for (int i = 1; i < pool->n_threads; i++)
-            if (pool->workers[i]) pthread_join(pool->workers[i], NULL);
-        free(pool->workers);
-    }
-    pthread_cond_destroy(&pool->done);
+    pthread_mutex_lock(&pool->lock);
+    atomic_store(&pool->stopping, 1);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    for (int i = 1; i < pool->n_threads; i++) pthread_join(pool->workers[i], NULL);
+    free(pool->workers);
     pthread_cond_destroy(&pool->wake);
     pthread_mutex_destroy(&pool->lock);
     free(pool);

@@ -9,8 +9,8 @@
 
 typedef struct dt_pool dt_pool;
 
-/* Computes items [begin, end) of a task. */
-typedef void (*dt_task_fn)(void *ctx, int64_t begin, int64_t end);
+/* Computes items [begin, end) of a task on thread `thread` (0 = the caller), for per-thread scratch. */
+typedef void (*dt_task_fn)(void *ctx, int64_t begin, int64_t end, int thread);
 
 /* Starts n_threads - 1 workers (the caller is the n-th). n_threads <= 0 means the number
  * of cores this process may run on. Returns NULL when threads cannot be created. */

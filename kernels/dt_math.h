@@ -95,15 +95,16 @@ DT_HD float dt__expf_core(float x, int *k_out, float *lo_out) {
     float hi = 1.0f + r;
     float hi_err = (1.0f - hi) + r;          /* exact (Fast2Sum: 1 >= |r|) */
     float lo = hi_err + small;
-    float sum = hi + lo;                     /* renormalise so that |lo| <= ulp(hi) / 2 */
+    float sum = hi + lo;                     /* renormalise: |lo| <= ulp(sum) / 2 */
     *lo_out = (hi - sum) + lo;
     *k_out = (int)kf;
     return sum;
 }
 
 /* e^x. exp(-inf) = 0, exp(+inf) = +inf, overflow to +inf for x > 88.7228317 (the largest x
- * with a finite result), correctly rounded subnormals down to x = -103.97, 0 below.
- * Measured: max error 0.51 ulp (see tests/test_math.c). */
+ * with a finite result), subnormal results down to x = -103.97, 0 below.
+ * Measured over all floats: max error 0.78 ulp (in the subnormal range: the float pair is
+ * rounded to 24 bits, then once more by the scaling). */
 DT_HD float dt_expf(float x) {
     if (x != x) return DT__NAN;
     if (x > 0x1.62e42ep6f) return DT__INF;   /* 88.72283172607421875 */
@@ -121,9 +122,10 @@ DT_HD float dt_expf(float x) {
  *
  * x = 2^k * m with m in [sqrt(2)/2, sqrt(2)), f = m - 1 (exact), s = f / (2 + f);
  * log(1 + f) = f - f^2/2 + s * (f^2/2 + R(s^2)), R(z) = z * (c0 + c1 z + c2 z^2) minimax for
- * 2 atanh(s) - 2s on |s| <= 0.1716, absolute error weighted by z, fit error 2^-29.2.
+ * (2 atanh(s) - 2s) / s on |s| <= 0.1716, absolute error weighted by z, fit error 2^-29.2.
  * f^2/2 is kept exactly (fmaf) and k * ln2 + f is summed exactly (Fast2Sum; LN2_HI has 16
- * bits, so k * LN2_HI is exact), leaving one rounding at the end. */
+ * bits, so k * LN2_HI is exact), leaving one rounding at the end.
+ * Measured over all floats: max error 0.82 ulp. */
 DT_HD float dt_logf(float x) {
     const float LN2_HI = 0x1.62e4p-1f;   /* 16 significant bits */
     const float LN2_LO = 0x1.7f7d1cp-20f; /* ln 2 - LN2_HI */
@@ -164,7 +166,8 @@ DT_HD float dt_logf(float x) {
 /* Hyperbolic tangent; odd (tanh(-0) = -0), tanh(+-inf) = +-1.
  * |x| < 0.55: x + x^3 P(x^2), P of degree 5 minimax for relative error of tanh on
  * [0, 0.55], fit error 2^-33.0. Above: 1 - 2 / (1 + e^(2|x|)) with e^(2|x|) kept as a float
- * pair and the division corrected by its exact residual (fmaf). |x| > 9.1 gives +-1. */
+ * pair and the division corrected by its exact residual (fmaf). |x| > 9.1 gives +-1.
+ * Measured over all floats: max error 0.71 ulp. */
 DT_HD float dt_tanhf(float x) {
     float ax = dt__absf(x);
     if (x != x) return DT__NAN;
@@ -199,7 +202,8 @@ DT_HD float dt_tanhf(float x) {
  * |x| < 1: x + x P(x^2), P of degree 6 minimax for relative error of erf on [0, 1], fit error
  * 2^-29.4. 1 <= |x| < 3.92: 1 - e^Q(|x| - 1), Q of degree 6 minimax for log(erfc) on
  * t = |x| - 1 in [0, 2.92], weighted by erfc (absolute error of erf), fit error 2^-26.9.
- * |x| >= 3.92 gives +-1 (erfc < 2^-25 from 3.9192 on). */
+ * |x| >= 3.92 gives +-1 (erfc < 2^-25 from 3.9192 on).
+ * Measured over all floats: max error 0.99 ulp (near |x| = 1, top of the polynomial). */
 DT_HD float dt_erff(float x) {
     float ax = dt__absf(x);
     if (x != x) return DT__NAN;
@@ -235,7 +239,8 @@ DT_HD float dt_erff(float x) {
 /* 1 / (1 + e^-x), stable for any x: sigmoid(-inf) = 0, sigmoid(+inf) = 1, subnormal results
  * for x < -87.3. For -80 <= x <= 18: e^-x as a float pair, 1 + e^-x summed exactly (TwoSum)
  * and the reciprocal corrected by its exact residual. Below -80, sigmoid(x) = e^x to far
- * below half an ulp; above 18, 1 - sigmoid(x) < 2^-25 and the result rounds to 1. */
+ * below half an ulp; above 18, 1 - sigmoid(x) < 2^-25 and the result rounds to 1.
+ * Measured over all floats: max error 0.78 ulp (subnormal results, as expf). */
 DT_HD float dt_sigmoidf(float x) {
     if (x != x) return DT__NAN;
     if (x < -80.0f) return dt_expf(x);
@@ -300,7 +305,8 @@ DT_HD unsigned dt__halfturns(float x, float *r_out) {
 }
 
 /* sin(pi x), exact argument reduction. Odd; sinpi(n) = +0 for integers n > 0 and -0 for
- * n < 0 (IEEE 754-2008 sinPi); sinpi(+-inf) = NaN. */
+ * n < 0 (IEEE 754-2008 sinPi); sinpi(+-inf) = NaN.
+ * Measured over all floats: max error 0.75 ulp (subnormal results). */
 DT_HD float dt_sinpif(float x) {
     if (x != x || dt__absf(x) == DT__INF) return DT__NAN;
     if (!(dt__absf(x) < 0x1p24f)) return dt__with_sign(0.0f, x); /* an even integer */
@@ -318,7 +324,8 @@ DT_HD float dt_sinpif(float x) {
     return (quadrant & 2u) ? -v : v;
 }
 
-/* cos(pi x), exact argument reduction. Even; cospi(n + 1/2) = +0; cospi(+-inf) = NaN. */
+/* cos(pi x), exact argument reduction. Even; cospi(n + 1/2) = +0; cospi(+-inf) = NaN.
+ * Measured over all floats: max error 0.67 ulp. */
 DT_HD float dt_cospif(float x) {
     if (x != x || dt__absf(x) == DT__INF) return DT__NAN;
     if (!(dt__absf(x) < 0x1p24f)) return 1.0f; /* an even integer */

@@ -19,12 +19,15 @@ DT_HD float dt_softmax_ce_row(const float *logits, int32_t n, int32_t label, flo
     float m = logits[0];
     for (int32_t j = 1; j < n; j++) m = logits[j] > m ? logits[j] : m;
     float s = 0.0f;
-    for (int32_t j = 0; j < n; j++) s += dt_expf(logits[j] - m);
     if (grad) {
+        /* one pass of exps, kept in grad, then normalised: the same values as below */
         for (int32_t j = 0; j < n; j++) {
-            const float p = dt_expf(logits[j] - m) / s;
-            grad[j] = (p - (j == label ? 1.0f : 0.0f)) / batch;
+            grad[j] = dt_expf(logits[j] - m);
+            s += grad[j];
         }
+        for (int32_t j = 0; j < n; j++) grad[j] = (grad[j] / s - (j == label ? 1.0f : 0.0f)) / batch;
+    } else {
+        for (int32_t j = 0; j < n; j++) s += dt_expf(logits[j] - m);
     }
     return dt_logf(s) - (logits[label] - m);
 }
