@@ -19,6 +19,10 @@
 #include "dt_math.h"
 #include "test.h"
 
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
 #define MAX_ULP 2.0
 #define SWEEP_STRIDE 509u /* about 8.4 million inputs per function */
 
