@@ -1,5 +1,5 @@
-# repro.sh — the same config gives the same parameter digest: twice in a row, with 1, 2
-# and 3 threads, and with every SIMD path this CPU has (DT_SIMD caps the path).
+# repro.sh — the same config gives the same parameter digest: twice in a row, with 1, 2,
+# 3 and 4 threads, and with every SIMD path this CPU has (DT_SIMD caps the path).
 . "$DT_SOURCE_DIR/tests/lib.sh"
 
 train() { # NAME ARGS...: trains, leaves stdout in $DT_TMP/NAME.out
@@ -23,9 +23,11 @@ train tiny_a "$tiny" --threads 1
 train tiny_b "$tiny" --threads 1
 train tiny_t2 "$tiny" --threads 2
 train tiny_t3 "$tiny" --threads 3
+train tiny_t4 "$tiny" --threads 4
 same tiny_a tiny_b
 same tiny_a tiny_t2
 same tiny_a tiny_t3
+same tiny_a tiny_t4
 for path in scalar avx2 avx512; do
     DT_SIMD=$path train "tiny_$path" "$tiny" --threads 2
     same tiny_a "tiny_$path"
@@ -47,8 +49,14 @@ fm=$DT_SOURCE_DIR/configs/fashion-mnist.json
 if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
     slice="--set data.train.limit=3000 --set data.test.limit=1000 --set train.epochs=1"
     train fm_t1 "$fm" $slice --threads 1
-    train fm_t2 "$fm" $slice --threads 2
-    same fm_t1 fm_t2
+    for t in 2 3 4; do
+        train fm_t$t "$fm" $slice --threads $t
+        same fm_t1 fm_t$t
+    done
+    for path in scalar avx2; do
+        DT_SIMD=$path train "fm_$path" "$fm" $slice --threads 2
+        same fm_t1 "fm_$path"
+    done
 else
     fail "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
 fi

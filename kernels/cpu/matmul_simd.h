@@ -71,6 +71,28 @@ static inline __attribute__((always_inline)) void tile(const dt_gemm_args *g, in
     }
 }
 
+/* Narrow panels (ncols <= VW, e.g. a 10-class output layer): one vector per row, so no
+ * lanes are spent on the empty half; up to MR_NARROW rows per tile. */
+#define MR_NARROW 12
+static inline __attribute__((always_inline)) void tile_narrow(const dt_gemm_args *g, int64_t i, int rows, int64_t p0,
+                                                              int64_t kc, const float *pack, float *c, MASK m0,
+                                                              int first) {
+    VEC acc[MR_NARROW];
+    const float *a[MR_NARROW];
+    _Pragma("GCC unroll 12") for (int r = 0; r < MR_NARROW; r++) {
+        const int rr = r < rows ? r : 0;
+        const int64_t row = g->a_index ? g->a_index[i + rr] : i + rr;
+        a[r] = g->A + row * g->a_row + p0 * g->a_col;
+        acc[r] = (first || r >= rows) ? V_ZERO() : V_LOADM(m0, c + r * g->ldc);
+    }
+    const int64_t a_col = g->a_col;
+    for (int64_t p = 0; p < kc; p++) {
+        const VEC b0 = V_LOAD(pack + p * NR);
+        _Pragma("GCC unroll 12") for (int r = 0; r < MR_NARROW; r++) acc[r] = V_FMA(V_BCAST(a[r] + p * a_col), b0, acc[r]);
+    }
+    _Pragma("GCC unroll 12") for (int r = 0; r < MR_NARROW; r++) if (r < rows) V_STOREM(c + r * g->ldc, m0, acc[r]);
+}
+
 /* The epilogue on rows [i0, i1) x columns [j0, j1): C += bias; Y = act(C). */
 static void block_epilogue(const dt_gemm_args *g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     for (int64_t i = i0; i < i1; i++) {
@@ -104,6 +126,12 @@ void BLOCK_FN(const dt_gemm_args *g, int64_t i0, int64_t i1, int64_t j0, int64_t
         const int64_t kc = g->P - p0 < DT_GEMM_KC ? g->P - p0 : DT_GEMM_KC;
         pack_panel(g, p0, kc, j0, ncols, pack);
         int64_t i = i0;
+        if (ncols <= VW) {
+            for (; i + MR_NARROW <= i1; i += MR_NARROW)
+                tile_narrow(g, i, MR_NARROW, p0, kc, pack, c_panel + i * g->ldc, m0, p0 == 0);
+            if (i < i1) tile_narrow(g, i, (int)(i1 - i), p0, kc, pack, c_panel + i * g->ldc, m0, p0 == 0);
+            continue;
+        }
         for (; i + MR <= i1; i += MR) tile(g, i, MR, p0, kc, pack, c_panel + i * g->ldc, m0, m1, p0 == 0);
         if (i < i1) tile(g, i, (int)(i1 - i), p0, kc, pack, c_panel + i * g->ldc, m0, m1, p0 == 0);
     }
