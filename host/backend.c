@@ -10,21 +10,28 @@
 
 dt_status dt_backend_select(dt_device_kind device, const dt_backend_ops **ops, char *note, size_t note_size,
                             dt_error *err) {
-    char why[512] = "this build has no CUDA backend";
+    char why[512] = "this build has no CUDA backend (nvcc was not found when it was built)";
 #ifdef DT_HAVE_CUDA
-    int n_gpus = dt_cuda_device_count(why, sizeof why);
+    const int n_gpus = dt_cuda_device_count(why, sizeof why);
+    const dt_backend_ops *gpu = &dt_cuda_backend;
 #else
-    int n_gpus = 0;
+    const int n_gpus = 0;
+    const dt_backend_ops *gpu = NULL;
 #endif
     snprintf(note, note_size, "%s", "");
     if (device == DT_DEVICE_CUDA) {
-        /* The CUDA training backend is not built yet: say so plainly. */
         if (n_gpus <= 0) return dt_fail(err, DT_DEVICE, "--device cuda: no usable GPU: %s", why);
-        return dt_fail(err, DT_DEVICE, "--device cuda: the CUDA training backend is not available in this version");
+        *ops = gpu;
+        return DT_OK;
     }
-    if (device == DT_DEVICE_AUTO)
-        snprintf(note, note_size, "device auto: using the CPU (%s)",
-                 n_gpus > 0 ? "the CUDA training backend is not available in this version" : why);
+    if (device == DT_DEVICE_AUTO) {
+        if (n_gpus > 0) {
+            snprintf(note, note_size, "device auto: using the GPU");
+            *ops = gpu;
+            return DT_OK;
+        }
+        snprintf(note, note_size, "device auto: using the CPU (%s)", why);
+    }
     *ops = &dt_cpu_backend;
     return DT_OK;
 }

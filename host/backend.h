@@ -25,7 +25,8 @@ typedef struct {
 
 /* One training step. */
 typedef struct {
-    const int64_t *sample_index; /* (batch) rows of the training set, in batch order */
+    const int64_t *sample_index; /* (batch) rows of the training set, in batch order (host memory) */
+    int64_t order_offset;        /* the same rows as order[order_offset ..] of set_order, or -1 */
     int32_t batch;
     uint64_t step;               /* 0-based global step: dropout counters */
     dt_optim_scalars scalars;    /* lr, bias corrections, ...; grad_scale is set by the backend */
@@ -44,6 +45,18 @@ typedef struct {
 
 typedef struct dt_backend dt_backend;
 
+/* What the run record says about a GPU backend's device and libraries. */
+typedef struct {
+    char name[128];
+    int cc_major, cc_minor;      /* compute capability */
+    int sm_count;
+    char driver[16], runtime[16], cublas[16], nccl[16]; /* "12.4"; nccl "" when not used */
+    int tf32;                    /* cuBLAS may use TF32 tensor ops */
+} dt_gpu_info;
+
+/* Steps whose results a backend keeps until they are collected. */
+#define DT_RESULT_LOG 1024
+
 typedef struct {
     const char *name;            /* "cpu", "cuda" */
     /* Creates a backend for the net and config (threads, mode); buffers sized for the
@@ -59,10 +72,20 @@ typedef struct {
     dt_status (*gradients)(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err);
     /* Copies the gradients (n_params floats, flat layout) to host memory. */
     dt_status (*get_grads)(dt_backend *be, float *grads, dt_error *err);
-    /* Forward, loss, backward, clipping, optimizer update for one batch. */
+    /* The epoch's order of training samples (n indices), before its first step. Backends
+     * whose memory is not the host's keep a copy, so a step sends no indices. */
+    dt_status (*set_order)(dt_backend *be, const int64_t *order, int64_t n, dt_error *err);
+    /* Forward, loss, backward, clipping, optimizer update for one batch. With result NULL
+     * the step does not wait for the device: its result is kept (the last DT_RESULT_LOG
+     * steps) until collect_results. */
     dt_status (*train_step)(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err);
+    /* Waits for the device and copies the results of the last `count` steps (count <=
+     * DT_RESULT_LOG), oldest first. */
+    dt_status (*collect_results)(dt_backend *be, dt_step_result *results, int count, dt_error *err);
     /* Loss and accuracy on the test set (which = 1) or the training set (which = 0). */
     dt_status (*evaluate)(dt_backend *be, int which, dt_eval_result *result, dt_error *err);
+    /* Fills info for a GPU backend; NULL for the CPU backend. */
+    void (*gpu_info)(dt_backend *be, dt_gpu_info *info);
     /* One line saying what runs: "cpu (avx512, 2 threads)". */
     void (*describe)(dt_backend *be, char *buf, size_t size);
     void (*destroy)(dt_backend *be);
@@ -70,6 +93,8 @@ typedef struct {
 
 /* The CPU implementation. */
 extern const dt_backend_ops dt_cpu_backend;
+/* The CUDA implementation (builds with DT_HAVE_CUDA only). */
+extern const dt_backend_ops dt_cuda_backend;
 
 /* The backend for a device setting: cpu, cuda, or auto (cuda when a GPU works, else cpu).
  * DT_DEVICE when cuda is asked for and unavailable. `note` receives why auto chose. */

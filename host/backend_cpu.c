@@ -35,6 +35,8 @@ struct dt_backend {
     int64_t *eval_index;        /* (max_batch) */
 
     dt_dataset data[2];         /* 0 train, 1 test: resident copies */
+    dt_step_result results[DT_RESULT_LOG]; /* ring of step results, for collect_results */
+    int64_t steps_done;
 };
 
 /* ---- parallel helpers: each splits over outputs only ---------------------------------- */
@@ -344,7 +346,8 @@ static dt_status cpu_get_grads(dt_backend *be, float *grads, dt_error *err) {
     return DT_OK;
 }
 
-static dt_status cpu_train_step(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err) {
+static dt_status cpu_train_step(dt_backend *be, const dt_step_desc *step, dt_step_result *result_out, dt_error *err) {
+    dt_step_result *result = &be->results[be->steps_done % DT_RESULT_LOG];
     dt_status status = cpu_gradients(be, step, result, err);
     if (status != DT_OK) return status;
     dt_optim_scalars s = step->scalars;
@@ -358,6 +361,15 @@ static dt_status cpu_train_step(dt_backend *be, const dt_step_desc *step, dt_ste
                                                                         : DT_UPDATE_ADAMW;
     optim_task ot = {be, kind, &s};
     dt_pool_run(be->pool, be->net.n_params, 1024, optim_run, &ot);
+    be->steps_done++;
+    if (result_out) *result_out = *result;
+    return DT_OK;
+}
+
+static dt_status cpu_collect_results(dt_backend *be, dt_step_result *results, int count, dt_error *err) {
+    if (count < 0 || count > DT_RESULT_LOG || count > be->steps_done)
+        return dt_fail(err, DT_INTERNAL, "collect_results: %d steps asked, %lld kept", count, (long long)be->steps_done);
+    for (int i = 0; i < count; i++) results[i] = be->results[(be->steps_done - count + i) % DT_RESULT_LOG];
     return DT_OK;
 }
 
@@ -390,8 +402,11 @@ const dt_backend_ops dt_cpu_backend = {
     .get_state = cpu_get_state,
     .gradients = cpu_gradients,
     .get_grads = cpu_get_grads,
+    .set_order = NULL, /* steps read sample_index from host memory */
     .train_step = cpu_train_step,
+    .collect_results = cpu_collect_results,
     .evaluate = cpu_evaluate,
+    .gpu_info = NULL,
     .describe = cpu_describe,
     .destroy = cpu_destroy,
 };

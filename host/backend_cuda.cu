@@ -1,0 +1,592 @@
+/* backend_cuda.cu — the CUDA backend: the same interface as the CPU backend, three modes.
+ *
+ *   portable       detrain's kernels (kernels/cuda): the CPU's bits on any GPU
+ *   deterministic  cuBLAS (TF32 off unless runtime.tf32, atomics off, fixed workspace, one
+ *                  stream) for the products, detrain's fixed-order kernels for the rest
+ *   fast           cuBLAS with TF32 tensor ops, atomics for bias gradients and sums
+ *
+ * The datasets live on the GPU when they fit (else batches are gathered on the host into
+ * pinned memory); the epoch's order is uploaded once per epoch; a step copies nothing to
+ * the host except its result scalars, asynchronously, into a pinned ring that
+ * collect_results reads. Every CUDA and cuBLAS call is checked and reported with the call,
+ * file, line and device. All buffers are allocated at creation or set_data. */
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern "C" {
+#include "backend.h"
+#include "cuda_info.h"
+#include "rng.h"
+}
+#include "cuda_check.h"
+#include "kernels.h"
+
+#define DT_CUBLAS_WORKSPACE (32u << 20)
+
+/* cuBLAS status names for messages. */
+static const char *cublas_name(cublasStatus_t s) {
+    switch (s) {
+    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
+    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
+    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+    default: return "CUBLAS_STATUS_(unknown)";
+    }
+}
+
+/* Like DT_CUDA_CHECK, for cuBLAS calls. */
+#define DT_CUBLAS_CHECK(call)                                                                          \
+    do {                                                                                               \
+        cublasStatus_t s_ = (call);                                                                    \
+        if (s_ != CUBLAS_STATUS_SUCCESS) {                                                             \
+            int dev_ = -1;                                                                             \
+            cudaGetDevice(&dev_);                                                                      \
+            snprintf(why, why_size, "%s failed at %s:%d on device %d: %s", #call, __FILE__, __LINE__, dev_, \
+                     cublas_name(s_));                                                                 \
+            goto cleanup;                                                                              \
+        }                                                                                              \
+    } while (0)
+
+/* A launcher returned -1 with `why` filled: go to cleanup. */
+#define DT_LAUNCH(call)                   \
+    do {                                  \
+        if ((call) != 0) goto cleanup;    \
+    } while (0)
+
+/* One step's scalars, written on the device and copied to the pinned ring. */
+typedef struct {
+    float loss;
+    float grad_norm;
+    long long correct;
+} step_scalars;
+
+struct dt_backend {
+    dt_net net;
+    dt_config cfg;
+    dt_mode mode;
+    int device;
+    char device_text[256];
+    cudaStream_t stream;
+    cublasHandle_t cublas;
+    void *cublas_workspace;
+    int32_t max_batch;
+
+    /* state, (n_params) each */
+    float *params, *grads, *opt_m, *opt_v;
+    /* activations: z and y per layer for max_batch rows, views into acts */
+    float *acts;
+    int64_t z_offset[DT_MAX_LAYERS], y_offset[DT_MAX_LAYERS];
+    float *input;               /* (max_batch, input_size) gathered batch */
+    float *delta_a, *delta_b;   /* (max_batch, max_width) */
+    float *row_loss;            /* (max_batch) */
+    int32_t *row_correct;       /* (max_batch) */
+    float *norm_partial;        /* (n_params / DT_REDUCE_BLOCK + 1) */
+    float *norm, *scale;        /* device scalars of the gradient norm and clipping factor */
+    step_scalars *step_out;     /* (DT_RESULT_LOG) device copies of step results */
+    float *eval_loss;           /* (max samples) */
+    int32_t *eval_correct;      /* (max samples) */
+    int64_t *order;             /* (n_train) the epoch's order */
+    int order_set;              /* set_order was called */
+    int64_t *index_scratch;     /* (max_batch) indices of a step given without set_order */
+
+    /* data: features on the device when resident, else staged from host copies */
+    int resident;
+    float *features[2];
+    int32_t *labels[2];
+    float *targets[2];
+    int64_t n_samples[2];
+    int32_t n_features, n_targets;
+    float *host_features[2];    /* host copies when not resident */
+    float *staging;             /* pinned (max_batch, input_size) when not resident */
+
+    step_scalars *ring;         /* pinned (DT_RESULT_LOG) */
+    int64_t steps_done;
+};
+
+/* ---- helpers -------------------------------------------------------------------------- */
+
+static dt_status device_error(dt_error *err, const char *why) { return dt_fail(err, DT_DEVICE, "%s", why); }
+
+/* cudaMalloc of n elements of `size` bytes (zeroed). */
+static int alloc_zeroed(void **ptr, size_t n, size_t size, char *why, size_t why_size) {
+    DT_CUDA_CHECK(cudaMalloc(ptr, n * size + 16));
+    DT_CUDA_CHECK(cudaMemset(*ptr, 0, n * size + 16));
+    return 0;
+cleanup:
+    *ptr = NULL;
+    return -1;
+}
+
+/* C = A·B (+ epilogue) by the mode's route. */
+static int gemm(dt_backend *be, const dt_gemm_args *g, char *why, size_t why_size) {
+    if (be->mode == DT_MODE_PORTABLE) return dt_cuda_gemm_portable(be->stream, g, why, why_size);
+    {
+        /* Row-major C (M, N) = A·B is column-major Cᵀ (N, M) = Bᵀ·Aᵀ. */
+        const float one = 1.0f, zero = 0.0f;
+        const cublasOperation_t op_b = g->b_col == 1 ? CUBLAS_OP_N : CUBLAS_OP_T;
+        const int ld_b = (int)(g->b_col == 1 ? g->b_row : g->b_col);
+        const cublasOperation_t op_a = g->a_col == 1 ? CUBLAS_OP_N : CUBLAS_OP_T;
+        const int ld_a = (int)(g->a_col == 1 ? g->a_row : g->a_col);
+        if (g->M > 0 && g->N > 0) {
+            if (g->P == 0) {
+                DT_CUDA_CHECK(cudaMemsetAsync(g->C, 0, (size_t)(g->M * g->ldc) * sizeof(float), be->stream));
+            } else {
+                DT_CUBLAS_CHECK(cublasSgemm(be->cublas, op_b, op_a, (int)g->N, (int)g->M, (int)g->P, &one, g->B, ld_b,
+                                            g->A, ld_a, &zero, g->C, (int)g->ldc));
+            }
+        }
+        return dt_cuda_bias_act(be->stream, g, why, why_size);
+    }
+cleanup:
+    return -1;
+}
+
+static void cuda_destroy(dt_backend *be) {
+    if (!be) return;
+    if (be->stream) cudaStreamSynchronize(be->stream);
+    void *device_ptrs[] = {be->params,      be->grads,       be->opt_m,        be->opt_v,      be->acts,
+                           be->input,       be->delta_a,     be->delta_b,      be->row_loss,   be->row_correct,
+                           be->norm_partial, be->norm,       be->scale,        be->step_out,   be->eval_loss,
+                           be->eval_correct, be->order,      be->index_scratch, be->cublas_workspace};
+    for (size_t i = 0; i < sizeof device_ptrs / sizeof device_ptrs[0]; i++)
+        if (device_ptrs[i]) cudaFree(device_ptrs[i]);
+    for (int d = 0; d < 2; d++) {
+        if (be->resident && be->features[d]) cudaFree(be->features[d]);
+        if (be->labels[d]) cudaFree(be->labels[d]);
+        if (be->targets[d]) cudaFree(be->targets[d]);
+        free(be->host_features[d]);
+    }
+    if (be->staging) cudaFreeHost(be->staging);
+    if (be->ring) cudaFreeHost(be->ring);
+    if (be->cublas) cublasDestroy(be->cublas);
+    if (be->stream) cudaStreamDestroy(be->stream);
+    free(be);
+}
+
+static dt_status cuda_create(dt_backend **out, const dt_net *net, const dt_config *cfg, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    dt_backend *be = (dt_backend *)calloc(1, sizeof *be);
+    if (!be) return dt_fail(err, DT_NOMEM, "out of memory creating the CUDA backend");
+    be->net = *net;
+    be->cfg = *cfg;
+    be->mode = cfg->runtime.mode;
+    be->device = 0;
+    be->max_batch = cfg->train.batch_size > cfg->train.eval_batch_size ? cfg->train.batch_size
+                                                                       : cfg->train.eval_batch_size;
+    {
+        const size_t rows = (size_t)be->max_batch, n_params = (size_t)net->n_params;
+        int64_t act_total = 0;
+        for (int l = 0; l < net->n_layers; l++) {
+            be->z_offset[l] = act_total;
+            act_total += (int64_t)rows * net->layers[l].n_out;
+            be->y_offset[l] = act_total;
+            act_total += (int64_t)rows * net->layers[l].n_out;
+        }
+        DT_CUDA_CHECK(cudaSetDevice(be->device));
+        DT_CUDA_CHECK(cudaStreamCreateWithFlags(&be->stream, cudaStreamNonBlocking));
+        DT_CUBLAS_CHECK(cublasCreate(&be->cublas));
+        DT_CUBLAS_CHECK(cublasSetStream(be->cublas, be->stream));
+        DT_CUDA_CHECK(cudaMalloc(&be->cublas_workspace, DT_CUBLAS_WORKSPACE));
+        DT_CUBLAS_CHECK(cublasSetWorkspace(be->cublas, be->cublas_workspace, DT_CUBLAS_WORKSPACE));
+        if (be->mode == DT_MODE_FAST) {
+            DT_CUBLAS_CHECK(cublasSetMathMode(be->cublas, CUBLAS_TF32_TENSOR_OP_MATH));
+            DT_CUBLAS_CHECK(cublasSetAtomicsMode(be->cublas, CUBLAS_ATOMICS_ALLOWED));
+        } else {
+            const cublasMath_t math = cfg->runtime.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
+            DT_CUBLAS_CHECK(cublasSetMathMode(be->cublas, math));
+            DT_CUBLAS_CHECK(cublasSetAtomicsMode(be->cublas, CUBLAS_ATOMICS_NOT_ALLOWED));
+        }
+        if (alloc_zeroed((void **)&be->params, n_params, sizeof(float), why, why_size) ||
+            alloc_zeroed((void **)&be->grads, n_params, sizeof(float), why, why_size) ||
+            alloc_zeroed((void **)&be->opt_m, n_params, sizeof(float), why, why_size) ||
+            alloc_zeroed((void **)&be->opt_v, n_params, sizeof(float), why, why_size) ||
+            alloc_zeroed((void **)&be->acts, (size_t)act_total, sizeof(float), why, why_size) ||
+            alloc_zeroed((void **)&be->input, rows * (size_t)net->input_size, sizeof(float), why, why_size) ||
+            alloc_zeroed((void **)&be->delta_a, rows * (size_t)net->max_width, sizeof(float), why, why_size) ||
+            alloc_zeroed((void **)&be->delta_b, rows * (size_t)net->max_width, sizeof(float), why, why_size) ||
+            alloc_zeroed((void **)&be->row_loss, rows, sizeof(float), why, why_size) ||
+            alloc_zeroed((void **)&be->row_correct, rows, sizeof(int32_t), why, why_size) ||
+            alloc_zeroed((void **)&be->norm_partial, n_params / DT_REDUCE_BLOCK + 1, sizeof(float), why, why_size) ||
+            alloc_zeroed((void **)&be->norm, 1, sizeof(float), why, why_size) ||
+            alloc_zeroed((void **)&be->scale, 1, sizeof(float), why, why_size) ||
+            alloc_zeroed((void **)&be->step_out, DT_RESULT_LOG, sizeof(step_scalars), why, why_size) ||
+            alloc_zeroed((void **)&be->index_scratch, rows, sizeof(int64_t), why, why_size))
+            goto cleanup;
+        DT_CUDA_CHECK(cudaHostAlloc((void **)&be->ring, DT_RESULT_LOG * sizeof(step_scalars), cudaHostAllocDefault));
+        if (dt_cuda_describe(be->device_text, sizeof be->device_text) != 0)
+            snprintf(be->device_text, sizeof be->device_text, "device %d", be->device);
+    }
+    *out = be;
+    return DT_OK;
+cleanup:
+    cuda_destroy(be);
+    return device_error(err, why);
+}
+
+/* Uploads one dataset: labels/targets always, features when resident. */
+static int upload_dataset(dt_backend *be, int d, const dt_dataset *ds, char *why, size_t why_size) {
+    const size_t n = (size_t)ds->n_samples, n_feat = n * (size_t)ds->n_features;
+    be->n_samples[d] = ds->n_samples;
+    if (be->resident) {
+        DT_CUDA_CHECK(cudaMalloc((void **)&be->features[d], n_feat * sizeof(float) + 16));
+        DT_CUDA_CHECK(cudaMemcpy(be->features[d], ds->features, n_feat * sizeof(float), cudaMemcpyHostToDevice));
+    } else {
+        be->host_features[d] = (float *)malloc(n_feat * sizeof(float) + 16);
+        if (!be->host_features[d]) {
+            snprintf(why, why_size, "out of memory keeping %zu features on the host", n_feat);
+            return -1;
+        }
+        memcpy(be->host_features[d], ds->features, n_feat * sizeof(float));
+    }
+    if (ds->labels) {
+        DT_CUDA_CHECK(cudaMalloc((void **)&be->labels[d], n * sizeof(int32_t) + 16));
+        DT_CUDA_CHECK(cudaMemcpy(be->labels[d], ds->labels, n * sizeof(int32_t), cudaMemcpyHostToDevice));
+    }
+    if (ds->targets) {
+        DT_CUDA_CHECK(cudaMalloc((void **)&be->targets[d], n * (size_t)ds->n_targets * sizeof(float) + 16));
+        DT_CUDA_CHECK(cudaMemcpy(be->targets[d], ds->targets, n * (size_t)ds->n_targets * sizeof(float),
+                                 cudaMemcpyHostToDevice));
+    }
+    return 0;
+cleanup:
+    return -1;
+}
+
+static dt_status cuda_set_data(dt_backend *be, const dt_dataset *train, const dt_dataset *test, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    size_t free_bytes = 0, total_bytes = 0;
+    const size_t need = ((size_t)train->n_samples + (size_t)test->n_samples) * (size_t)train->n_features * sizeof(float);
+    const size_t most = (size_t)(train->n_samples > test->n_samples ? train->n_samples : test->n_samples);
+    DT_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    /* Keep a quarter of the free memory for everything else. */
+    be->resident = need <= free_bytes / 4 * 3;
+    be->n_features = train->n_features;
+    be->n_targets = train->n_targets;
+    if (upload_dataset(be, 0, train, why, why_size) || upload_dataset(be, 1, test, why, why_size)) goto cleanup;
+    if (!be->resident)
+        DT_CUDA_CHECK(cudaHostAlloc((void **)&be->staging, (size_t)be->max_batch * (size_t)be->n_features * sizeof(float),
+                                    cudaHostAllocDefault));
+    if (alloc_zeroed((void **)&be->eval_loss, most, sizeof(float), why, why_size) ||
+        alloc_zeroed((void **)&be->eval_correct, most, sizeof(int32_t), why, why_size) ||
+        alloc_zeroed((void **)&be->order, (size_t)train->n_samples, sizeof(int64_t), why, why_size))
+        goto cleanup;
+    return DT_OK;
+cleanup:
+    return device_error(err, why);
+}
+
+/* Copies the three state buffers between host and device. */
+static dt_status copy_state(dt_backend *be, const dt_host_state *state, int to_device, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    const size_t bytes = (size_t)be->net.n_params * sizeof(float);
+    float *dev[3] = {be->params, be->opt_m, be->opt_v};
+    float *host[3] = {state->params, state->opt_m, state->opt_v};
+    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+    for (int i = 0; i < 3; i++) {
+        if (to_device) DT_CUDA_CHECK(cudaMemcpy(dev[i], host[i], bytes, cudaMemcpyHostToDevice));
+        else DT_CUDA_CHECK(cudaMemcpy(host[i], dev[i], bytes, cudaMemcpyDeviceToHost));
+    }
+    return DT_OK;
+cleanup:
+    return device_error(err, why);
+}
+
+static dt_status cuda_set_state(dt_backend *be, const dt_host_state *state, dt_error *err) {
+    return copy_state(be, state, 1, err);
+}
+
+static dt_status cuda_get_state(dt_backend *be, dt_host_state *state, dt_error *err) {
+    return copy_state(be, (dt_host_state *)state, 0, err);
+}
+
+static dt_status cuda_set_order(dt_backend *be, const int64_t *order, int64_t n, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    if (n != be->n_samples[0]) return dt_fail(err, DT_INTERNAL, "set_order: %lld indices for %lld samples", (long long)n,
+                                              (long long)be->n_samples[0]);
+    DT_CUDA_CHECK(cudaMemcpyAsync(be->order, order, (size_t)n * sizeof(int64_t), cudaMemcpyHostToDevice, be->stream));
+    /* the host may change `order` after we return */
+    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+    be->order_set = 1;
+    return DT_OK;
+cleanup:
+    return device_error(err, why);
+}
+
+/* Fills be->input with the batch rows (device index array, or first + b when NULL). */
+static int gather_batch(dt_backend *be, int d, const int64_t *device_index, const int64_t *host_index, int64_t first,
+                        int32_t batch, char *why, size_t why_size) {
+    if (be->resident)
+        return dt_cuda_gather_rows(be->stream, be->features[d], be->n_features, device_index, first, batch, be->input,
+                                   why, why_size);
+    /* Not resident: gather on the host into pinned memory (after the last copy from it). */
+    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+    for (int32_t b = 0; b < batch; b++) {
+        const int64_t row = host_index ? host_index[b] : first + b;
+        memcpy(be->staging + (size_t)b * be->n_features, be->host_features[d] + (size_t)row * be->n_features,
+               (size_t)be->n_features * sizeof(float));
+    }
+    DT_CUDA_CHECK(cudaMemcpyAsync(be->input, be->staging, (size_t)batch * be->n_features * sizeof(float),
+                                  cudaMemcpyHostToDevice, be->stream));
+    return 0;
+cleanup:
+    return -1;
+}
+
+/* Forward through every layer; dropout only when training. Returns the output. */
+static const float *forward(dt_backend *be, int32_t batch, int training, uint64_t step, const int64_t *sample_id,
+                            char *why, size_t why_size) {
+    const float *x = be->input;
+    for (int l = 0; l < be->net.n_layers; l++) {
+        const dt_layer *layer = &be->net.layers[l];
+        float *z = be->acts + be->z_offset[l], *y = be->acts + be->y_offset[l];
+        dt_gemm_args g;
+        memset(&g, 0, sizeof g);
+        g.M = batch, g.N = layer->n_out, g.P = layer->n_in;
+        g.A = x, g.a_row = layer->n_in, g.a_col = 1;
+        g.B = be->params + layer->weight_offset, g.b_row = 1, g.b_col = layer->n_in;
+        g.C = z, g.ldc = layer->n_out, g.bias = be->params + layer->bias_offset, g.Y = y, g.ldy = layer->n_out;
+        g.act = layer->activation;
+        if (gemm(be, &g, why, why_size) != 0) return NULL;
+        if (training && layer->dropout > 0.0f) {
+            dt_dropout drop = {layer->dropout, dt_rng_key(be->cfg.seed, DT_RNG_DROPOUT, (uint32_t)l), step, sample_id};
+            if (dt_cuda_dropout(be->stream, y, batch, layer->n_out, &drop, why, why_size) != 0) return NULL;
+        }
+        x = y;
+    }
+    return x;
+}
+
+static int backward(dt_backend *be, int32_t batch, uint64_t step, const int64_t *sample_id, char *why,
+                    size_t why_size) {
+    float *delta = be->delta_a, *other = be->delta_b;
+    const int fast = be->mode == DT_MODE_FAST;
+    for (int l = be->net.n_layers - 1; l >= 0; l--) {
+        const dt_layer *layer = &be->net.layers[l];
+        const float *z = be->acts + be->z_offset[l], *y = be->acts + be->y_offset[l];
+        const float *x = l > 0 ? be->acts + be->y_offset[l - 1] : be->input;
+        dt_dropout drop = {layer->dropout, dt_rng_key(be->cfg.seed, DT_RNG_DROPOUT, (uint32_t)l), step, sample_id};
+        if (dt_cuda_act_backward(be->stream, delta, z, y, batch, layer->n_out, layer->activation, &drop, why,
+                                 why_size) != 0)
+            return -1;
+        dt_gemm_args gw;
+        memset(&gw, 0, sizeof gw);
+        gw.M = layer->n_out, gw.N = layer->n_in, gw.P = batch;
+        gw.A = delta, gw.a_row = 1, gw.a_col = layer->n_out;
+        gw.B = x, gw.b_row = layer->n_in, gw.b_col = 1;
+        gw.C = be->grads + layer->weight_offset, gw.ldc = layer->n_in;
+        if (gemm(be, &gw, why, why_size) != 0) return -1;
+        if (dt_cuda_bias_grad(be->stream, delta, batch, layer->n_out, be->grads + layer->bias_offset, fast, why,
+                              why_size) != 0)
+            return -1;
+        if (l > 0) {
+            dt_gemm_args gx;
+            memset(&gx, 0, sizeof gx);
+            gx.M = batch, gx.N = layer->n_in, gx.P = layer->n_out;
+            gx.A = delta, gx.a_row = layer->n_out, gx.a_col = 1;
+            gx.B = be->params + layer->weight_offset, gx.b_row = layer->n_in, gx.b_col = 1;
+            gx.C = other, gx.ldc = layer->n_in;
+            if (gemm(be, &gx, why, why_size) != 0) return -1;
+            float *swap = delta;
+            delta = other;
+            other = swap;
+        }
+    }
+    return 0;
+}
+
+/* Forward, loss (into step_out[slot]) and backward for a step. */
+static int compute_gradients(dt_backend *be, const dt_step_desc *step, int slot, const int64_t **ids_out, char *why,
+                             size_t why_size) {
+    const int32_t batch = step->batch;
+    const int64_t *ids;
+    if (step->order_offset >= 0 && be->order_set && step->order_offset + batch <= be->n_samples[0]) {
+        ids = be->order + step->order_offset; /* uploaded once per epoch */
+    } else {
+        DT_CUDA_CHECK(cudaMemcpyAsync(be->index_scratch, step->sample_index, (size_t)batch * sizeof(int64_t),
+                                      cudaMemcpyHostToDevice, be->stream));
+        ids = be->index_scratch;
+    }
+    *ids_out = ids;
+    DT_LAUNCH(gather_batch(be, 0, ids, step->sample_index, 0, batch, why, why_size));
+    {
+        const float *out = forward(be, batch, 1, step->step, ids, why, why_size);
+        if (!out) goto cleanup;
+        dt_loss_args a = {out,          be->net.n_outputs, be->net.loss == DT_LOSS_MSE, be->labels[0], be->targets[0], ids,
+                          (float)batch, be->row_loss,      be->delta_a};
+        DT_LAUNCH(dt_cuda_loss_rows(be->stream, &a, 0, batch, be->row_correct, why, why_size));
+        step_scalars *dst = be->step_out + slot;
+        DT_LAUNCH(dt_cuda_sum_fixed(be->stream, be->row_loss, be->row_correct, batch, (float)batch, &dst->loss,
+                                    &dst->correct, be->mode == DT_MODE_FAST, why, why_size));
+        DT_LAUNCH(backward(be, batch, step->step, ids, why, why_size));
+    }
+    return 0;
+cleanup:
+    return -1;
+}
+
+/* Waits for the step in `slot` and reads its scalars. */
+static int read_slot(dt_backend *be, int slot, dt_step_result *result, char *why, size_t why_size) {
+    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+    result->loss = be->ring[slot].loss;
+    result->grad_norm = be->ring[slot].grad_norm;
+    result->correct = be->ring[slot].correct;
+    return 0;
+cleanup:
+    return -1;
+}
+
+static dt_status cuda_gradients(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    const int slot = (int)(be->steps_done % DT_RESULT_LOG);
+    const int64_t *ids = NULL;
+    DT_LAUNCH(compute_gradients(be, step, slot, &ids, why, why_size));
+    DT_CUDA_CHECK(cudaMemcpyAsync(&be->ring[slot], &be->step_out[slot], sizeof(step_scalars), cudaMemcpyDeviceToHost,
+                                  be->stream));
+    DT_LAUNCH(read_slot(be, slot, result, why, why_size));
+    result->grad_norm = NAN;
+    return DT_OK;
+cleanup:
+    return device_error(err, why);
+}
+
+static dt_status cuda_get_grads(dt_backend *be, float *grads, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+    DT_CUDA_CHECK(cudaMemcpy(grads, be->grads, (size_t)be->net.n_params * sizeof(float), cudaMemcpyDeviceToHost));
+    return DT_OK;
+cleanup:
+    return device_error(err, why);
+}
+
+static dt_status cuda_train_step(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    const int slot = (int)(be->steps_done % DT_RESULT_LOG);
+    const int64_t *ids = NULL;
+    DT_LAUNCH(compute_gradients(be, step, slot, &ids, why, why_size));
+    {
+        const float clip = be->cfg.optimizer.clip_norm;
+        const float *scale = NULL;
+        if (clip > 0.0f) {
+            DT_LAUNCH(dt_cuda_grad_norm(be->stream, be->grads, be->net.n_params, be->norm_partial, clip, be->norm,
+                                        be->scale, why, why_size));
+            DT_CUDA_CHECK(cudaMemcpyAsync(&be->step_out[slot].grad_norm, be->norm, sizeof(float),
+                                          cudaMemcpyDeviceToDevice, be->stream));
+            scale = be->scale;
+        }
+        const dt_update_kind kind = be->cfg.optimizer.kind == DT_OPT_SGD    ? DT_UPDATE_SGD
+                                    : be->cfg.optimizer.kind == DT_OPT_ADAM ? DT_UPDATE_ADAM
+                                                                            : DT_UPDATE_ADAMW;
+        DT_LAUNCH(dt_cuda_optimizer(be->stream, kind, be->params, be->grads, be->opt_m, be->opt_v, &step->scalars,
+                                    scale, be->net.n_params, why, why_size));
+        DT_CUDA_CHECK(cudaMemcpyAsync(&be->ring[slot], &be->step_out[slot], sizeof(step_scalars),
+                                      cudaMemcpyDeviceToHost, be->stream));
+    }
+    be->steps_done++;
+    if (result) DT_LAUNCH(read_slot(be, slot, result, why, why_size));
+    if (result && be->cfg.optimizer.clip_norm <= 0.0f) result->grad_norm = NAN;
+    return DT_OK;
+cleanup:
+    return device_error(err, why);
+}
+
+static dt_status cuda_collect_results(dt_backend *be, dt_step_result *results, int count, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    if (count < 0 || count > DT_RESULT_LOG || count > be->steps_done)
+        return dt_fail(err, DT_INTERNAL, "collect_results: %d steps asked, %lld kept", count, (long long)be->steps_done);
+    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+    for (int i = 0; i < count; i++) {
+        const step_scalars *s = &be->ring[(be->steps_done - count + i) % DT_RESULT_LOG];
+        results[i].loss = s->loss;
+        results[i].correct = s->correct;
+        results[i].grad_norm = be->cfg.optimizer.clip_norm > 0.0f ? s->grad_norm : NAN;
+    }
+    return DT_OK;
+cleanup:
+    return device_error(err, why);
+}
+
+static dt_status cuda_evaluate(dt_backend *be, int which, dt_eval_result *result, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    const int d = which ? 1 : 0;
+    const int64_t n = be->n_samples[d];
+    const int32_t eval_batch = be->cfg.train.eval_batch_size;
+    step_scalars *dst = be->step_out + (be->steps_done % DT_RESULT_LOG);
+    step_scalars host;
+    for (int64_t start = 0; start < n; start += eval_batch) {
+        const int32_t batch = (int32_t)(n - start < eval_batch ? n - start : eval_batch);
+        DT_LAUNCH(gather_batch(be, d, NULL, NULL, start, batch, why, why_size));
+        const float *out = forward(be, batch, 0, 0, NULL, why, why_size);
+        if (!out) goto cleanup;
+        dt_loss_args a = {out,          be->net.n_outputs,   be->net.loss == DT_LOSS_MSE, be->labels[d], be->targets[d],
+                          NULL,         (float)batch,        be->eval_loss + start,       NULL};
+        DT_LAUNCH(dt_cuda_loss_rows(be->stream, &a, start, batch, be->eval_correct + start, why, why_size));
+    }
+    DT_LAUNCH(dt_cuda_sum_fixed(be->stream, be->eval_loss, be->eval_correct, n, (float)n, &dst->loss, &dst->correct,
+                                be->mode == DT_MODE_FAST, why, why_size));
+    DT_CUDA_CHECK(cudaMemcpyAsync(&host, dst, sizeof host, cudaMemcpyDeviceToHost, be->stream));
+    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+    result->loss = (double)host.loss;
+    result->correct = be->net.loss == DT_LOSS_MSE ? 0 : host.correct;
+    result->n_samples = n;
+    return DT_OK;
+cleanup:
+    return device_error(err, why);
+}
+
+static void cuda_gpu_info(dt_backend *be, dt_gpu_info *info) {
+    memset(info, 0, sizeof *info);
+    cudaDeviceProp prop;
+    int driver = 0, runtime = 0, cublas = 0;
+    if (cudaGetDeviceProperties(&prop, be->device) == cudaSuccess) {
+        snprintf(info->name, sizeof info->name, "%s", prop.name);
+        info->cc_major = prop.major;
+        info->cc_minor = prop.minor;
+        info->sm_count = prop.multiProcessorCount;
+    }
+    if (cudaDriverGetVersion(&driver) == cudaSuccess)
+        snprintf(info->driver, sizeof info->driver, "%d.%d", driver / 1000, (driver % 1000) / 10);
+    if (cudaRuntimeGetVersion(&runtime) == cudaSuccess)
+        snprintf(info->runtime, sizeof info->runtime, "%d.%d", runtime / 1000, (runtime % 1000) / 10);
+    if (cublasGetVersion(be->cublas, &cublas) == CUBLAS_STATUS_SUCCESS)
+        snprintf(info->cublas, sizeof info->cublas, "%d.%d.%d", cublas / 10000, (cublas % 10000) / 100, cublas % 100);
+    info->tf32 = be->mode == DT_MODE_FAST || (be->mode == DT_MODE_DETERMINISTIC && be->cfg.runtime.tf32);
+}
+
+static void cuda_describe(dt_backend *be, char *buf, size_t size) {
+    snprintf(buf, size, "cuda (%s; %s mode%s)", be->device_text, dt_mode_name(be->mode),
+             be->mode != DT_MODE_PORTABLE && (be->mode == DT_MODE_FAST || be->cfg.runtime.tf32) ? ", TF32 on" : "");
+}
+
+extern "C" const dt_backend_ops dt_cuda_backend = {
+    "cuda",
+    cuda_create,
+    cuda_set_data,
+    cuda_set_state,
+    cuda_get_state,
+    cuda_gradients,
+    cuda_get_grads,
+    cuda_set_order,
+    cuda_train_step,
+    cuda_collect_results,
+    cuda_evaluate,
+    cuda_gpu_info,
+    cuda_describe,
+    cuda_destroy,
+};

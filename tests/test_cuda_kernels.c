@@ -1,0 +1,204 @@
+/* test_cuda_kernels.c — each portable CUDA kernel against the CPU kernel, bit for bit, on
+ * random shapes (1, primes, sizes off the tile and vector widths, P across many p-tiles):
+ * the product with and without epilogue in the three layouts of a dense layer, bias
+ * gradients, activation backward with dropout, losses, the fixed-order sum, the gradient
+ * norm and the optimizers. Skips (77) without a GPU. */
+#include <cuda_runtime_api.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda/cuda_info.h"
+#include "cuda/kernels.h"
+#include "matmul.h"
+#include "ops.h"
+#include "rng.h"
+#include "test.h"
+
+static uint32_t rng_state = 4242;
+static uint32_t next_u32(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return rng_state;
+}
+static float next_float(void) { return (float)(next_u32() >> 8) * 0x1p-24f * 2.0f - 1.0f; }
+
+static char why[512];
+
+/* A device copy of n floats (or n bytes of anything with the _bytes variant). */
+static void *to_device_bytes(const void *host, size_t bytes) {
+    void *dev = NULL;
+    if (cudaMalloc(&dev, bytes + 16) != cudaSuccess) return NULL;
+    if (host) cudaMemcpy(dev, host, bytes, cudaMemcpyHostToDevice);
+    else cudaMemset(dev, 0, bytes + 16);
+    return dev;
+}
+static float *to_device(const float *host, int64_t n) { return to_device_bytes(host, (size_t)n * sizeof(float)); }
+
+static int same_as_device(const float *host, const float *dev, int64_t n) {
+    float *copy = malloc((size_t)n * sizeof(float) + 4);
+    cudaMemcpy(copy, dev, (size_t)n * sizeof(float), cudaMemcpyDeviceToHost);
+    int same = memcmp(copy, host, (size_t)n * sizeof(float)) == 0;
+    free(copy);
+    return same;
+}
+
+static void check_gemm(int64_t M, int64_t N, int64_t P, int layout, int epilogue) {
+    float *A = malloc(sizeof(float) * (size_t)(M * P + 1)), *B = malloc(sizeof(float) * (size_t)(P * N + 1));
+    float *bias = malloc(sizeof(float) * (size_t)(N + 1));
+    float *C = malloc(sizeof(float) * (size_t)(M * N + 1)), *Y = malloc(sizeof(float) * (size_t)(M * N + 1));
+    for (int64_t i = 0; i < M * P; i++) A[i] = next_float();
+    for (int64_t i = 0; i < P * N; i++) B[i] = next_float();
+    for (int64_t j = 0; j < N; j++) bias[j] = next_float();
+    dt_gemm_args g = {.M = M, .N = N, .P = P, .A = A, .B = B, .C = C, .ldc = N};
+    if (layout == 0) g.a_row = P, g.a_col = 1, g.b_row = 1, g.b_col = P;
+    else if (layout == 1) g.a_row = P, g.a_col = 1, g.b_row = N, g.b_col = 1;
+    else g.a_row = 1, g.a_col = M, g.b_row = N, g.b_col = 1;
+    if (epilogue) g.bias = bias, g.Y = Y, g.ldy = N, g.act = (int)(next_u32() % 5);
+    dt_gemm_reference(&g);
+    dt_gemm_args d = g;
+    d.A = to_device(A, M * P);
+    d.B = to_device(B, P * N);
+    d.bias = epilogue ? to_device(bias, N) : NULL;
+    d.C = to_device(NULL, M * N);
+    d.Y = epilogue ? to_device(NULL, M * N) : NULL;
+    CHECK(dt_cuda_gemm_portable(NULL, &d, why, sizeof why) == 0);
+    CHECK(cudaDeviceSynchronize() == cudaSuccess);
+    const int same = same_as_device(C, d.C, M * N) && (!epilogue || same_as_device(Y, d.Y, M * N));
+    if (!same)
+        fprintf(stderr, "gemm differs: M=%lld N=%lld P=%lld layout %d epilogue %d\n", (long long)M, (long long)N,
+                (long long)P, layout, epilogue);
+    CHECK(same);
+    cudaFree((void *)d.A);
+    cudaFree((void *)d.B);
+    cudaFree((void *)d.bias);
+    cudaFree(d.C);
+    cudaFree(d.Y);
+    free(A);
+    free(B);
+    free(bias);
+    free(C);
+    free(Y);
+}
+
+/* Bias gradient, activation backward with dropout, losses and sums against dt_cpu_ops. */
+static void check_elementwise(int64_t batch, int64_t n) {
+    const dt_cpu_ops *cpu = dt_cpu_ops_for(DT_SIMD_SCALAR);
+    const int64_t total = batch * n;
+    float *dz = malloc(sizeof(float) * (size_t)total), *z = malloc(sizeof(float) * (size_t)total);
+    float *y = malloc(sizeof(float) * (size_t)total), *db = malloc(sizeof(float) * (size_t)n);
+    int64_t *ids = malloc(sizeof(int64_t) * (size_t)batch);
+    int32_t *labels = malloc(sizeof(int32_t) * (size_t)batch);
+    for (int64_t e = 0; e < total; e++) dz[e] = next_float(), z[e] = 3.0f * next_float(), y[e] = next_float();
+    for (int64_t b = 0; b < batch; b++) ids[b] = b * 7 + 3, labels[b] = (int32_t)(next_u32() % (uint32_t)n);
+
+    float *d_dz = to_device(dz, total), *d_db = to_device(NULL, n);
+    cpu->bias_grad_cols(dz, batch, n, db, 0, n);
+    CHECK(dt_cuda_bias_grad(NULL, d_dz, batch, n, d_db, 0, why, sizeof why) == 0);
+    CHECK(same_as_device(db, d_db, n));
+
+    int64_t *d_ids = to_device_bytes(ids, sizeof(int64_t) * (size_t)batch);
+    float *d_z = to_device(z, total), *d_y = to_device(y, total);
+    for (int act = 0; act < 5; act++) {
+        dt_dropout drop = {act % 2 ? 0.25f : 0.0f, dt_rng_key(5, DT_RNG_DROPOUT, 1), 77, ids};
+        float *host_dy = malloc(sizeof(float) * (size_t)total);
+        memcpy(host_dy, dz, sizeof(float) * (size_t)total);
+        cpu->act_backward_rows(host_dy, z, y, n, act, &drop, 0, batch);
+        float *d_dy = to_device(dz, total);
+        dt_dropout d_drop = drop;
+        d_drop.sample_id = d_ids;
+        CHECK(dt_cuda_act_backward(NULL, d_dy, d_z, d_y, batch, n, act, &d_drop, why, sizeof why) == 0);
+        CHECK(same_as_device(host_dy, d_dy, total));
+        /* dropout forward */
+        memcpy(host_dy, y, sizeof(float) * (size_t)total);
+        if (drop.p > 0.0f) cpu->dropout_rows(host_dy, n, &drop, 0, batch);
+        cudaMemcpy(d_dy, y, sizeof(float) * (size_t)total, cudaMemcpyHostToDevice);
+        CHECK(dt_cuda_dropout(NULL, d_dy, batch, n, &d_drop, why, sizeof why) == 0);
+        CHECK(same_as_device(host_dy, d_dy, total));
+        cudaFree(d_dy);
+        free(host_dy);
+    }
+
+    /* softmax cross-entropy rows, then the fixed-order batch sum */
+    if (n >= 2) {
+        int64_t seq[4096];
+        for (int64_t b = 0; b < batch && b < 4096; b++) seq[b] = b;
+        float *row_loss = malloc(sizeof(float) * (size_t)batch), *grad = malloc(sizeof(float) * (size_t)total);
+        dt_loss_args a = {z, (int32_t)n, 0, labels, NULL, seq, (float)batch, row_loss, grad};
+        cpu->loss_rows(&a, 0, batch);
+        int32_t *d_labels = to_device_bytes(labels, sizeof(int32_t) * (size_t)batch);
+        float *d_row_loss = to_device(NULL, batch), *d_grad = to_device(NULL, total), *d_sum = to_device(NULL, 1);
+        int32_t *d_correct = to_device_bytes(NULL, sizeof(int32_t) * (size_t)batch);
+        long long *d_count = to_device_bytes(NULL, sizeof(long long));
+        dt_loss_args da = {d_z, (int32_t)n, 0, d_labels, NULL, NULL, (float)batch, d_row_loss, d_grad};
+        CHECK(dt_cuda_loss_rows(NULL, &da, 0, (int32_t)batch, d_correct, why, sizeof why) == 0);
+        CHECK(same_as_device(row_loss, d_row_loss, batch));
+        CHECK(same_as_device(grad, d_grad, total));
+        const float want = dt_cpu_sum_fixed(row_loss, batch) / (float)batch;
+        CHECK(dt_cuda_sum_fixed(NULL, d_row_loss, d_correct, batch, (float)batch, d_sum, d_count, 0, why, sizeof why) == 0);
+        CHECK(same_as_device(&want, d_sum, 1));
+        cudaFree(d_labels), cudaFree(d_row_loss), cudaFree(d_grad), cudaFree(d_sum), cudaFree(d_correct), cudaFree(d_count);
+        free(row_loss);
+        free(grad);
+    }
+    cudaFree(d_dz), cudaFree(d_db), cudaFree(d_ids), cudaFree(d_z), cudaFree(d_y);
+    free(dz), free(z), free(y), free(db), free(ids), free(labels);
+}
+
+/* Gradient norm and the three optimizers over a flat buffer. */
+static void check_optimizer(int64_t n) {
+    const dt_cpu_ops *cpu = dt_cpu_ops_for(DT_SIMD_SCALAR);
+    float *p = malloc(sizeof(float) * (size_t)n), *g = malloc(sizeof(float) * (size_t)n);
+    float *m = malloc(sizeof(float) * (size_t)n), *v = malloc(sizeof(float) * (size_t)n);
+    for (int64_t e = 0; e < n; e++) p[e] = next_float(), g[e] = next_float(), m[e] = 0.1f * next_float(),
+                                    v[e] = fabsf(next_float()) * 0.01f;
+    const int64_t blocks = (n + DT_REDUCE_BLOCK - 1) / DT_REDUCE_BLOCK;
+    float *partial = malloc(sizeof(float) * (size_t)(blocks + 1));
+    cpu->sumsq_blocks(g, n, partial, 0, blocks);
+    float total = 0.0f;
+    for (int64_t k = 0; k < blocks; k++) total += partial[k];
+    const float norm = sqrtf(total), clip = 0.5f, scale = norm > clip ? clip / norm : 1.0f;
+    float *d_g = to_device(g, n), *d_partial = to_device(NULL, blocks + 1), *d_norm = to_device(NULL, 1),
+          *d_scale = to_device(NULL, 1);
+    CHECK(dt_cuda_grad_norm(NULL, d_g, n, d_partial, clip, d_norm, d_scale, why, sizeof why) == 0);
+    CHECK(same_as_device(&norm, d_norm, 1));
+    CHECK(same_as_device(&scale, d_scale, 1));
+    for (int kind = DT_UPDATE_SGD; kind <= DT_UPDATE_ADAMW; kind++) {
+        dt_optim_scalars s = {0.01f, 0.001f, 0.9f, kind == DT_UPDATE_SGD, 0.9f, 0.999f, 1e-8f, 0.1f, 0.01f, scale};
+        float *hp = malloc(sizeof(float) * (size_t)n), *hm = malloc(sizeof(float) * (size_t)n),
+              *hv = malloc(sizeof(float) * (size_t)n);
+        memcpy(hp, p, sizeof(float) * (size_t)n), memcpy(hm, m, sizeof(float) * (size_t)n),
+            memcpy(hv, v, sizeof(float) * (size_t)n);
+        cpu->optimizer_range((dt_update_kind)kind, hp, g, hm, hv, &s, 0, n);
+        float *d_p = to_device(p, n), *d_m = to_device(m, n), *d_v = to_device(v, n);
+        CHECK(dt_cuda_optimizer(NULL, (dt_update_kind)kind, d_p, d_g, d_m, d_v, &s, d_scale, n, why, sizeof why) == 0);
+        CHECK(same_as_device(hp, d_p, n) && same_as_device(hm, d_m, n) && same_as_device(hv, d_v, n));
+        cudaFree(d_p), cudaFree(d_m), cudaFree(d_v);
+        free(hp), free(hm), free(hv);
+    }
+    cudaFree(d_g), cudaFree(d_partial), cudaFree(d_norm), cudaFree(d_scale);
+    free(p), free(g), free(m), free(v), free(partial);
+}
+
+int main(void) {
+    if (dt_cuda_device_count(why, sizeof why) <= 0) {
+        printf("SKIP: no usable GPU: %s\n", why);
+        return TEST_SKIP;
+    }
+    const int64_t sizes[] = {1, 2, 3, 7, 8, 13, 31, 64, 127, 128, 129, 257, 784, 1000};
+    const int n_sizes = (int)(sizeof sizes / sizeof sizes[0]);
+    for (int t = 0; t < 80; t++)
+        check_gemm(sizes[next_u32() % n_sizes], sizes[next_u32() % n_sizes], sizes[next_u32() % n_sizes],
+                   (int)(next_u32() % 3), (int)(next_u32() & 1));
+    check_gemm(128, 256, 784, 0, 1);
+    check_gemm(256, 784, 128, 2, 0);
+    check_gemm(1024, 1024, 1024, 1, 0);
+    check_elementwise(128, 10);
+    check_elementwise(37, 257);
+    check_elementwise(1000, 3);
+    check_optimizer(235146);
+    check_optimizer(1000);
+    if (why[0]) fprintf(stderr, "last CUDA message: %s\n", why);
+    return TEST_EXIT();
+}
