@@ -237,9 +237,7 @@ static void scale_features(dt_dataset *ds, float scale, float shift) {
     }
 }
 
-/* Per-feature mean and population standard deviation of ds, in double, samples in
- * ascending order; a zero deviation becomes 1. mean, std: (n_features). */
-static void feature_moments(const dt_dataset *ds, double *mean, double *std) {
+void dt_dataset_feature_moments(const dt_dataset *ds, double *mean, double *std) {
     size_t n_features = (size_t)ds->n_features;
     for (size_t j = 0; j < n_features; j++) mean[j] = 0.0, std[j] = 0.0;
     for (int64_t i = 0; i < ds->n_samples; i++) {
@@ -280,6 +278,11 @@ static dt_status check_normalized(const dt_dataset *ds, const char *how, dt_erro
     return DT_OK;
 }
 
+dt_status dt_dataset_standardize(dt_dataset *ds, const double *mean, const double *std, dt_error *err) {
+    standardize_features(ds, mean, std);
+    return check_normalized(ds, "standardize", err);
+}
+
 dt_status dt_dataset_normalize(dt_dataset *train, dt_dataset *test, const dt_config *cfg, dt_error *err) {
     if (test && test->n_samples > 0 && test->n_features != train->n_features)
         return dt_fail(err, DT_DATA, "%s: test samples have %d features, training samples have %d",
@@ -299,7 +302,7 @@ dt_status dt_dataset_normalize(dt_dataset *train, dt_dataset *test, const dt_con
     double *moments = malloc(2 * (size_t)train->n_features * sizeof(double));
     if (!moments) return dt_fail(err, DT_NOMEM, "out of memory standardizing features");
     double *mean = moments, *std = moments + train->n_features;
-    feature_moments(train, mean, std);
+    dt_dataset_feature_moments(train, mean, std);
     standardize_features(train, mean, std);
     if (test) standardize_features(test, mean, std);
     free(moments);

@@ -37,6 +37,9 @@ typedef struct {
     int32_t n_features;            /* expected features per sample (model.input_size) */
     int32_t n_classes;             /* classification: labels must lie in [0, n_classes);
                                       0 = regression: labels are read as float targets */
+    int labels_optional;           /* 1 (predict): a source without labels (csv: no label
+                                      column; hdf5: no labels dataset; idx: no labels file)
+                                      loads its features only: labels, targets NULL */
 } dt_data_expect;
 
 /* Loads `src` (all formats; applies src->limit) and checks it against `expect`.
@@ -54,6 +57,14 @@ dt_status dt_load_hdf5(dt_dataset *ds, const dt_data_source *src, const dt_data_
  * per-feature mean and standard deviation of the training set (computed in double,
  * samples in ascending order; std 0 is treated as 1). */
 dt_status dt_dataset_normalize(dt_dataset *train, dt_dataset *test, const dt_config *cfg, dt_error *err);
+
+/* Per-feature mean and population standard deviation of ds as `standardize` computes them
+ * (double, samples ascending; a zero deviation becomes 1). mean, std: (n_features). */
+void dt_dataset_feature_moments(const dt_dataset *ds, double *mean, double *std);
+
+/* Standardizes ds in place with given moments, as `standardize` does: x = (float)((x - mean)
+ * / std). DT_DATA naming the first feature that becomes non-finite. */
+dt_status dt_dataset_standardize(dt_dataset *ds, const double *mean, const double *std, dt_error *err);
 
 /* Frees what the dataset owns and zeroes it. Safe on a zeroed dataset. */
 void dt_dataset_free(dt_dataset *ds);

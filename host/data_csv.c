@@ -187,19 +187,29 @@ static dt_status label_column(const dt_data_source *src, const csv_line *header,
     return DT_OK;
 }
 
-/* Makes room for one more row in ds (capacity *cap_rows, doubling): features and either
- * labels (classes) or targets. */
-static dt_status reserve_row(dt_dataset *ds, int classes, int64_t *cap_rows, const char *path, dt_error *err) {
+/* Whether a file may be read as features only (labels optional): its header has no column
+ * of the label's name, or it has exactly n_features fields (header may be NULL). */
+static int labels_absent(const dt_data_source *src, const csv_line *header, int64_t n_fields, int32_t n_features) {
+    if (n_fields == n_features) return 1;
+    return header && !is_index(src->label_column) && find_column(header, src->label_column) < 0;
+}
+
+/* What a row holds besides its features. */
+enum { ROW_TARGETS, ROW_CLASSES, ROW_FEATURES_ONLY };
+
+/* Makes room for one more row in ds (capacity *cap_rows, doubling): features and, as
+ * `kind` says, labels (classes), targets or nothing else. */
+static dt_status reserve_row(dt_dataset *ds, int kind, int64_t *cap_rows, const char *path, dt_error *err) {
     if (ds->n_samples < *cap_rows) return DT_OK;
     int64_t grown = *cap_rows ? *cap_rows * 2 : 1024;
     float *features = realloc(ds->features, (size_t)grown * (size_t)ds->n_features * sizeof(float));
     if (features) ds->features = features;
     int ok = features != NULL;
-    if (ok && classes) {
+    if (ok && kind == ROW_CLASSES) {
         int32_t *labels = realloc(ds->labels, (size_t)grown * sizeof(int32_t));
         if (labels) ds->labels = labels;
         ok = labels != NULL;
-    } else if (ok) {
+    } else if (ok && kind == ROW_TARGETS) {
         float *targets = realloc(ds->targets, (size_t)grown * sizeof(float));
         if (targets) ds->targets = targets;
         ok = targets != NULL;
@@ -254,20 +264,25 @@ static dt_status parse_csv(dt_dataset *ds, const char *text, size_t n_bytes, con
     csv_cursor cursor = {text, n_bytes, 0, 0};
     csv_line line, header;
     csv_where where = {src->path, &line};
-    int64_t n_fields, label_col, cap_rows = 0;
+    int64_t n_fields, label_col = -1, cap_rows = 0;
     if (n_bytes >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) cursor.pos = 3; /* a UTF-8 byte-order mark */
     if (src->header && !next_line(&cursor, &header))
         return dt_fail(err, DT_DATA, "%s: no data rows (the file is empty)", src->path);
     if (!next_line(&cursor, &line)) return dt_fail(err, DT_DATA, "%s: no data rows", src->path);
     n_fields = count_fields(src->header ? &header : &line);
-    DT_TRY(label_column(src, src->header ? &header : NULL, n_fields, &label_col, err));
-    if (n_fields < 2 || n_fields - 1 != expect->n_features)
+    const int features_only = expect->labels_optional && labels_absent(src, src->header ? &header : NULL, n_fields,
+                                                                       expect->n_features);
+    if (features_only) label_col = -1;
+    else DT_TRY(label_column(src, src->header ? &header : NULL, n_fields, &label_col, err));
+    const int64_t n_label_fields = features_only ? 0 : 1;
+    if (n_fields - n_label_fields < 1 || n_fields - n_label_fields != expect->n_features)
         return dt_fail(err, DT_DATA, "%s: samples have %lld features, model.input_size is %d", src->path,
-                       (long long)(n_fields - 1), expect->n_features);
-    ds->n_features = (int32_t)(n_fields - 1);
-    ds->n_targets = expect->n_classes > 0 ? 0 : 1;
+                       (long long)(n_fields - n_label_fields), expect->n_features);
+    ds->n_features = (int32_t)(n_fields - n_label_fields);
+    ds->n_targets = features_only || expect->n_classes > 0 ? 0 : 1;
+    const int kind = features_only ? ROW_FEATURES_ONLY : expect->n_classes > 0 ? ROW_CLASSES : ROW_TARGETS;
     do {
-        DT_TRY(reserve_row(ds, expect->n_classes > 0, &cap_rows, src->path, err));
+        DT_TRY(reserve_row(ds, kind, &cap_rows, src->path, err));
         DT_TRY(parse_row(ds, &where, n_fields, label_col, expect->n_classes, err));
         ds->n_samples++;
     } while (next_line(&cursor, &line));

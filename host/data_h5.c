@@ -5,11 +5,11 @@
  * opens that image from memory (core driver), so the bytes parsed are the bytes hashed.
  * HDF5's automatic error printing is off while loading; every call is checked. */
 #include "data.h"
+#include "h5util.h"
 
 #include <float.h>
 #include <hdf5.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,41 +22,9 @@ typedef struct {
     hsize_t dims[H5S_MAX_RANK];
 } h5_array;
 
-/* H5Ewalk2 callback: copies the most specific error description (the first, walking
- * upward) into data (256 bytes). */
-static herr_t first_error(unsigned n, const H5E_error2_t *error, void *data) {
-    if (n == 0 && error->desc) snprintf(data, 256, "%s", error->desc);
-    return 0;
-}
-
-/* DT_DATA "path: <what> (<H5 call> failed: <HDF5's own reason>)", the call's name taken
- * from the statement and the reason from the top of HDF5's error stack. */
-static dt_status h5_fail(dt_error *err, const char *path, const char *statement, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static dt_status h5_fail(dt_error *err, const char *path, const char *statement, const char *fmt, ...) {
-    char what[DT_ERROR_MAX / 2], reason[256] = "";
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(what, sizeof what, fmt, args);
-    va_end(args);
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_error, reason);
-    for (char *c = reason; *c; c++)
-        if (*c == '\n' || *c == '\r') *c = ' '; /* one line */
-    const char *call = strstr(statement, "H5");
-    if (!call) call = statement;
-    int call_len = (int)strcspn(call, "(");
-    return dt_fail(err, DT_DATA, "%s: %s (%.*s failed%s%s)", path, what, call_len, call, *reason ? ": " : "",
-                   reason);
-}
-
-/* Evaluates an HDF5 call; a negative result reports `...` (printf-style) and jumps to cleanup. */
-#define CHECK_H5(expr, ...)                                            \
-    do {                                                               \
-        if ((expr) < 0) {                                              \
-            status = h5_fail(err, path, #expr, __VA_ARGS__);           \
-            goto cleanup;                                              \
-        }                                                              \
-    } while (0)
+/* Evaluates an HDF5 call; a negative result reports `...` (printf-style) as DT_DATA about
+ * the data file and jumps to cleanup (see h5util.h). */
+#define CHECK_H5(expr, ...) DT_CHECK_H5(DT_DATA, path, expr, __VA_ARGS__)
 
 /* Name of an HDF5 type class for messages. */
 static const char *class_name(H5T_class_t type_class) {
@@ -184,11 +152,35 @@ static dt_status read_arrays(dt_dataset *ds, hid_t file, const dt_data_source *s
     h5_array labels = {src->labels_dataset, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, 0, {0}};
     double *label_values = NULL;
     size_t n_values;
+    htri_t has_labels = 1;
     DT_TRY(open_array(file, path, &features, err));
-    DT_TRY(open_array(file, path, &labels, err));
+    if (expect->labels_optional)
+        CHECK_H5(has_labels = H5Lexists(file, labels.name, H5P_DEFAULT), "looking for dataset '%s'", labels.name);
+    if (!has_labels) {
+        labels.rank = 1; /* features only: a stand-in with one "label" per sample */
+        labels.dims[0] = features.dims[0];
+    } else {
+        DT_TRY(open_array(file, path, &labels, err));
+    }
     DT_TRY(check_shapes(&features, &labels, path, expect, err));
     ds->n_samples = (int64_t)features.dims[0];
     ds->n_features = (int32_t)features.dims[1];
+    if (!has_labels) {
+        size_t bytes;
+        if (__builtin_mul_overflow((size_t)features.dims[0], (size_t)features.dims[1] * sizeof(float), &bytes)) {
+            status = dt_fail(err, DT_DATA, "%s: dataset '%s' is too large", path, features.name);
+            goto cleanup;
+        }
+        ds->features = malloc(bytes + 1);
+        if (!ds->features) {
+            status = dt_fail(err, DT_NOMEM, "%s: out of memory for %lld samples", path, (long long)ds->n_samples);
+            goto cleanup;
+        }
+        CHECK_H5(H5Dread(features.dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ds->features),
+                 "reading dataset '%s'", features.name);
+        DT_TRY(check_finite(ds->features, (size_t)ds->n_samples, (size_t)ds->n_features, path, err));
+        goto cleanup;
+    }
     ds->n_targets = expect->n_classes > 0 ? 0 : (labels.rank == 2 ? (int32_t)labels.dims[1] : 1);
     size_t n_targets = (size_t)(ds->n_targets ? ds->n_targets : 1), feature_bytes, label_bytes;
     if (__builtin_mul_overflow((size_t)features.dims[0], (size_t)features.dims[1] * sizeof(float), &feature_bytes) ||
@@ -223,11 +215,9 @@ dt_status dt_load_hdf5(dt_dataset *ds, const dt_data_source *src, const dt_data_
     unsigned char *bytes = NULL;
     size_t n_bytes = 0;
     hid_t file = H5I_INVALID_HID;
-    H5E_auto2_t old_func = NULL;
-    void *old_data = NULL;
-    int restore_errors = H5Eget_auto2(H5E_DEFAULT, &old_func, &old_data) >= 0;
+    dt_h5_quiet quiet;
     memset(ds, 0, sizeof *ds);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* failures become our one-line messages */
+    dt_h5_quiet_begin(&quiet); /* failures become our one-line messages */
 
     DT_TRY(dt_read_file(src->path, &bytes, &n_bytes, &ds->files[0], err));
     ds->n_files = 1;
@@ -238,7 +228,7 @@ dt_status dt_load_hdf5(dt_dataset *ds, const dt_data_source *src, const dt_data_
 cleanup:
     if (file >= 0) H5Fclose(file);
     free(bytes);
-    if (restore_errors) H5Eset_auto2(H5E_DEFAULT, old_func, old_data);
+    dt_h5_quiet_end(&quiet);
     if (status != DT_OK) dt_dataset_free(ds);
     return status;
 }

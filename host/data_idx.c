@@ -186,28 +186,35 @@ dt_status dt_load_idx(dt_dataset *ds, const dt_data_source *src, const dt_data_e
     idx_header images, labels;
     uint64_t n_features = 0;
     memset(ds, 0, sizeof *ds);
-    if (!src->labels_path[0]) return dt_fail(err, DT_DATA, "%s: no labels file given for these IDX images", src->path);
+    const int with_labels = src->labels_path[0] != '\0';
+    if (!with_labels && !expect->labels_optional)
+        return dt_fail(err, DT_DATA, "%s: no labels file given for these IDX images", src->path);
 
     DT_TRY(dt_read_file(src->path, &image_bytes, &n_image_bytes, &ds->files[0], err));
     ds->n_files = 1;
     DT_TRY(idx_parse(image_bytes, n_image_bytes, src->path, &images, err));
-    DT_TRY(dt_read_file(src->labels_path, &label_bytes, &n_label_bytes, &ds->files[1], err));
-    ds->n_files = 2;
-    DT_TRY(idx_parse(label_bytes, n_label_bytes, src->labels_path, &labels, err));
+    if (with_labels) {
+        DT_TRY(dt_read_file(src->labels_path, &label_bytes, &n_label_bytes, &ds->files[1], err));
+        ds->n_files = 2;
+        DT_TRY(idx_parse(label_bytes, n_label_bytes, src->labels_path, &labels, err));
+    } else {
+        labels = images; /* features only: a stand-in with one "label" per sample */
+        labels.n_dims = 1;
+    }
     DT_TRY(idx_check_shapes(&images, &labels, src, expect, &n_features, err));
 
     ds->n_samples = images.dims[0];
     ds->n_features = (int32_t)n_features;
     ds->features = malloc(images.n_elements * sizeof(float));
-    if (expect->n_classes > 0) ds->labels = malloc(labels.n_elements * sizeof(int32_t));
-    else ds->targets = malloc(labels.n_elements * sizeof(float)), ds->n_targets = 1;
-    if (!ds->features || (!ds->labels && !ds->targets)) {
+    if (with_labels && expect->n_classes > 0) ds->labels = malloc(labels.n_elements * sizeof(int32_t));
+    else if (with_labels) ds->targets = malloc(labels.n_elements * sizeof(float)), ds->n_targets = 1;
+    if (!ds->features || (with_labels && !ds->labels && !ds->targets)) {
         status = dt_fail(err, DT_NOMEM, "%s: out of memory for %lld samples", src->path, (long long)ds->n_samples);
         goto cleanup;
     }
     DT_TRY(idx_features(&images, n_features, src->path, ds->features, err));
     if (ds->labels) DT_TRY(idx_classes(&labels, expect->n_classes, src->labels_path, ds->labels, err));
-    else DT_TRY(idx_targets(&labels, src->labels_path, ds->targets, err));
+    else if (ds->targets) DT_TRY(idx_targets(&labels, src->labels_path, ds->targets, err));
 
 cleanup:
     free(image_bytes);

@@ -145,7 +145,7 @@ static dt_data_source h5_source(const char *name, const char *features, const ch
 
 /* Loads src; a failure is reported and leaves ds zeroed. */
 static dt_status load(dt_dataset *ds, const dt_data_source *src, int32_t n_features, int32_t n_classes) {
-    dt_data_expect expect = {n_features, n_classes};
+    dt_data_expect expect = {n_features, n_classes, 0};
     dt_error err = {""};
     dt_status status = dt_dataset_load(ds, src, &expect, &err);
     if (status != DT_OK) fprintf(stderr, "unexpected failure: %s\n", err.message);
@@ -642,7 +642,7 @@ static void test_bad_files(void) {
     for (int i = 0; i < n_cases; i++) {
         const bad_case *c = &bad_cases[i];
         dt_data_source src = bad_source(c);
-        dt_data_expect expect = {c->n_features, c->n_classes};
+        dt_data_expect expect = {c->n_features, c->n_classes, 0};
         dt_dataset ds;
         dt_error err = {""};
         memset(&ds, 0x5a, sizeof ds); /* the loader must zero it */
