@@ -217,6 +217,14 @@ static const key_spec runtime_keys[] = {
 };
 static const object_spec runtime_spec = SPEC(runtime_keys);
 
+static const key_spec checkpoint_keys[] = {
+    {.name = "every_steps", .type = T_I64, .offset = CFG(checkpoint.every_steps), .min = 0, .max = MAX_EXACT_INT,
+     .def = 0},
+    {.name = "every_epoch", .type = T_BOOL, .offset = CFG(checkpoint.every_epoch), .def = 1},
+    {.name = "keep", .type = T_I32, .offset = CFG(checkpoint.keep), .min = 1, .max = 1000000, .def = 3},
+};
+static const object_spec checkpoint_spec = SPEC(checkpoint_keys);
+
 /* Sections keep offsets relative to dt_config, so a section's own offset is 0. */
 static const key_spec root_keys[] = {
     {.name = "seed", .type = T_U64, .flags = F_REQUIRED, .offset = CFG(seed), .min = 0, .max = MAX_EXACT_INT,
@@ -228,6 +236,7 @@ static const key_spec root_keys[] = {
     {.name = "schedule", .type = T_OBJECT, .child = &schedule_spec},
     {.name = "train", .type = T_OBJECT, .child = &train_spec},
     {.name = "runtime", .type = T_OBJECT, .child = &runtime_spec},
+    {.name = "checkpoint", .type = T_OBJECT, .child = &checkpoint_spec},
 };
 static const object_spec root_spec = SPEC(root_keys);
 

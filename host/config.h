@@ -90,6 +90,11 @@ typedef struct {
         dt_mode mode;
         int32_t threads;           /* 0 = number of available cores */
     } runtime;
+    struct {
+        int64_t every_steps;       /* write a checkpoint every this many steps; 0 = off */
+        bool every_epoch;          /* write a checkpoint after every epoch */
+        int32_t keep;              /* keep the newest this many (final.h5 is always kept) */
+    } checkpoint;
 
     /* Not part of the JSON: where it came from. */
     char source_path[DT_PATH_MAX]; /* the config file as given */

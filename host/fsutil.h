@@ -1,8 +1,10 @@
-/* fsutil.h — files written so that a crash never leaves a half-written one in place. */
+/* fsutil.h — files written so that a crash never leaves a half-written one in place, and
+ * the few directory operations a run folder needs. */
 #ifndef DT_FSUTIL_H
 #define DT_FSUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "status.h"
 
@@ -10,10 +12,41 @@
  * directory. On failure the previous file at path is untouched. DT_IO with the path. */
 dt_status dt_write_file_atomic(const char *path, const void *data, size_t size, dt_error *err);
 
+/* Makes a finished temporary file durable and moves it into place: fsyncs tmp_path,
+ * renames it over path, fsyncs the directory. On failure tmp_path is removed and the
+ * previous file at path is untouched. DT_IO naming the file. */
+dt_status dt_commit_file(const char *tmp_path, const char *path, dt_error *err);
+
 /* Creates a directory and its parents (mkdir -p). DT_IO naming the path on failure. */
 dt_status dt_mkdirs(const char *path, dt_error *err);
 
 /* Whether a regular file exists at path. */
 int dt_file_exists(const char *path);
+
+/* Size in bytes of the regular file at path, or -1 when it cannot be read. */
+int64_t dt_file_size(const char *path);
+
+/* SHA-256 of a file's bytes as 64 hex chars into hex. DT_IO naming the file on failure. */
+dt_status dt_file_sha256(const char *path, char hex[65], dt_error *err);
+
+/* Reads a whole file into a NUL-terminated malloc'ed buffer (caller frees); *size gets its
+ * length without the NUL (size may be NULL). DT_IO "<path>: cannot read: <why>". */
+dt_status dt_read_text(const char *path, char **text, size_t *size, dt_error *err);
+
+/* Creates a fresh private directory "$TMPDIR/<prefix>XXXXXX" (TMPDIR defaults to /tmp) and
+ * writes its path into out. DT_IO on failure. */
+dt_status dt_make_temp_dir(const char *prefix, char *out, size_t size, dt_error *err);
+
+/* Removes the regular files directly inside dir, then dir itself (no recursion: a run
+ * folder has no subfolders). Best effort; returns 0 when dir is gone. */
+int dt_remove_run_dir(const char *dir);
+
+/* Takes an exclusive advisory lock on "<dir>/.lock" so two processes never write one run
+ * folder. *fd receives the lock's descriptor (release with dt_unlock_dir). DT_USAGE when
+ * another process holds it, DT_IO when the lock file cannot be made. */
+dt_status dt_lock_dir(const char *dir, int *fd, dt_error *err);
+
+/* Releases a lock taken by dt_lock_dir; fd < 0 is ignored. */
+void dt_unlock_dir(int fd);
 
 #endif

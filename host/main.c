@@ -4,27 +4,43 @@
 #include <string.h>
 
 #include "config.h"
+#include "diff.h"
+#include "inspect.h"
+#include "predict.h"
 #include "status.h"
 #include "train.h"
+#include "verify.h"
 #include "version.h"
 
-static const char *usage_text =
+static const char usage_text[] =
     "usage: detrain <command> [options]\n"
     "\n"
     "commands:\n"
-    "  train CONFIG [options]   train a model from a JSON config (see 'detrain help train')\n"
-    "  help [COMMAND]           show help\n"
+    "  train CONFIG [options]     train a model from a JSON config (see 'detrain help train')\n"
+    "  resume RUN_DIR             continue an interrupted run from its newest checkpoint\n"
+    "  verify RUN_DIR             re-run a recorded run and compare it bit for bit with its record\n"
+    "  diff RUN_A RUN_B           what differs between two runs: config, code, data, machine, results\n"
+    "  inspect FILE.h5            a checkpoint's metadata, tensors and digests (each one verified)\n"
+    "  eval CHECKPOINT            loss and accuracy of a checkpoint on the test set or other data\n"
+    "  predict CHECKPOINT         predictions for new samples (CSV or JSON lines)\n"
+    "  help [COMMAND]             show help for a command\n"
     "\n"
     "options:\n"
-    "  -h, --help               show this help\n"
-    "  --version                show version and git commit\n";
+    "  -h, --help                 show this help\n"
+    "  --version                  show version and git commit\n"
+    "\n"
+    "Exit codes: 0 done, 1 failure or difference found, 2 bad input (usage, config, data,\n"
+    "checkpoint), 130 interrupted (a checkpoint was written; continue with 'detrain resume').\n";
 
-static const char *train_help_text =
+static const char train_help_text[] =
     "usage: detrain train CONFIG [options]\n"
     "\n"
     "Trains the model described by CONFIG (JSON; every key in docs/config.md) and leaves a\n"
-    "run folder with manifest.json (config, seeds, data digests, environment, metrics,\n"
-    "parameter digest) and trace.jsonl (every step's loss, with its exact bits).\n"
+    "run folder with manifest.json (config, seeds, code and data versions, environment,\n"
+    "metrics, checkpoints, parameter digest), trace.jsonl (every step's loss, with its exact\n"
+    "bits) and HDF5 checkpoints (docs/checkpoint-format.md), final.h5 last.\n"
+    "SIGINT or SIGTERM finishes the current step, writes a checkpoint and exits with 130;\n"
+    "'detrain resume RUN_DIR' continues exactly where it stopped.\n"
     "\n"
     "options:\n"
     "  --set PATH=VALUE   override a config key (repeatable), e.g. --set optimizer.lr=0.003,\n"
@@ -34,8 +50,89 @@ static const char *train_help_text =
     "  --mode M           portable, deterministic or fast (same as --set runtime.mode=M)\n"
     "  --out DIR          run folder (default checkpoints/<config name>-<UTC time>)\n"
     "  --quiet            no progress output\n"
+    "  --stop-after-steps N   testing aid: behave as if SIGINT arrived during step N\n"
     "\n"
-    "Exit codes: 0 done, 1 failure during training, 2 bad input (usage, config, data).\n";
+    "Exit codes: 0 done, 1 failure during training, 2 bad input (usage, config, data),\n"
+    "130 interrupted.\n";
+
+static const char resume_help_text[] =
+    "usage: detrain resume RUN_DIR [options]\n"
+    "\n"
+    "Continues the run in RUN_DIR from its newest valid checkpoint (a damaged one is skipped\n"
+    "with a note), in the same folder. The result is bit for bit the one the run would have\n"
+    "had without the interruption: the same per-step losses (trace.jsonl) and the same\n"
+    "parameter digest. Refuses (exit 2) when a data file's digest or the recorded config\n"
+    "differs from the checkpoint's. A completed run is left as it is.\n"
+    "\n"
+    "options:\n"
+    "  --threads N        CPU threads for this process (portable mode: same bits on any count)\n"
+    "  --quiet            no progress output\n"
+    "  --stop-after-steps N   testing aid: behave as if SIGINT arrived during global step N\n";
+
+static const char verify_help_text[] =
+    "usage: detrain verify RUN_DIR [options]\n"
+    "\n"
+    "Re-executes the recorded run (in a temporary folder, removed afterwards) and compares,\n"
+    "bit for bit, every step's loss and learning rate, every epoch's metrics, every\n"
+    "checkpoint's parameter digest and the final digest with the record. For a run in fast\n"
+    "mode, which promises no bits, it compares the metrics within a tolerance instead.\n"
+    "\n"
+    "options:\n"
+    "  --from STEP        start from the run's checkpoint of that step instead of step 0\n"
+    "  --threads N        CPU threads for the re-run (portable mode: same bits on any count)\n"
+    "  --tolerance T      fast mode: relative tolerance of the metrics (default 0.01)\n"
+    "  --keep             keep the temporary run folder and print where it is\n"
+    "  --quiet            no progress output from the re-run\n"
+    "\n"
+    "Exit codes: 0 identical, 1 different (a report of the first divergence and its likely\n"
+    "cause on stdout), 2 cannot run (a data file missing or changed, a bad record).\n";
+
+static const char diff_help_text[] =
+    "usage: detrain diff RUN_A RUN_B\n"
+    "\n"
+    "Says what changed between two runs: config keys (by JSON path), code version, data\n"
+    "files and digests, seeds, mode, environment and library versions, final metrics, and\n"
+    "the first step at which the loss traces diverge.\n"
+    "\n"
+    "Exit codes: 0 no differences, 1 differences found, 2 a run folder cannot be read.\n";
+
+static const char inspect_help_text[] =
+    "usage: detrain inspect FILE.h5\n"
+    "\n"
+    "Prints a checkpoint's metadata (format, code version, step, epoch, position, optimizer\n"
+    "counters, config digest, data files) and its tensors with their shapes and SHA-256\n"
+    "digests, verifying each one and the parameter digest. When the file lies in a run\n"
+    "folder, its bytes are also checked against the manifest's record.\n"
+    "\n"
+    "Exit codes: 0 intact, 2 damaged (the first bad tensor named on stderr) or unreadable.\n";
+
+static const char eval_help_text[] =
+    "usage: detrain eval CHECKPOINT [options]\n"
+    "\n"
+    "Evaluates a checkpoint's parameters: the loss (and accuracy for classifiers) on the\n"
+    "config's test set, or on other data. Inputs are normalised as in training.\n"
+    "\n"
+    "options:\n"
+    "  --data SOURCE      the data: a file whose format follows from its name (.csv,\n"
+    "                     .h5/.hdf5, IDX images such as *-idx3-ubyte[.gz]), or a data-source\n"
+    "                     JSON object as in a config, e.g. '{\"format\": \"csv\", \"path\":\n"
+    "                     \"x.csv\", \"label_column\": 0}'\n"
+    "  --labels FILE      the labels file of IDX images given with --data\n"
+    "  --threads N        CPU threads\n";
+
+static const char predict_help_text[] =
+    "usage: detrain predict CHECKPOINT --input SOURCE [options]\n"
+    "\n"
+    "Writes predictions for the samples of SOURCE (same forms as 'eval --data'; labels are\n"
+    "optional: a CSV without the label column, an HDF5 file without a labels dataset, IDX\n"
+    "images without --labels). Classifiers give the class index and the softmax\n"
+    "probabilities, regression models their outputs.\n"
+    "\n"
+    "options:\n"
+    "  --input SOURCE     the samples (required)\n"
+    "  --labels FILE      the labels file of IDX images\n"
+    "  --output FILE      where to write: .csv for CSV, .jsonl or .json for JSON lines\n"
+    "                     (default: CSV on standard output)\n";
 
 /* Prints the one-line error and returns the exit code. */
 static int fail(dt_status status, const char *message) {
@@ -49,13 +146,26 @@ static int usage_error(const char *message, const char *hint_command) {
     return dt_status_exit_code(DT_USAGE);
 }
 
+/* The help text of a command, or NULL. */
+static const char *help_for(const char *command) {
+    static const struct {
+        const char *command, *text;
+    } table[] = {{"train", train_help_text},     {"resume", resume_help_text}, {"verify", verify_help_text},
+                 {"diff", diff_help_text},       {"inspect", inspect_help_text}, {"eval", eval_help_text},
+                 {"predict", predict_help_text}};
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (!strcmp(command, table[i].command)) return table[i].text;
+    return NULL;
+}
+
 static int cmd_help(int argc, char **argv) {
     if (argc < 3) {
         fputs(usage_text, stdout);
         return 0;
     }
-    if (strcmp(argv[2], "train") == 0) {
-        fputs(train_help_text, stdout);
+    const char *text = help_for(argv[2]);
+    if (text) {
+        fputs(text, stdout);
         return 0;
     }
     char message[256];
@@ -63,93 +173,273 @@ static int cmd_help(int argc, char **argv) {
     return usage_error(message, NULL);
 }
 
-static int cmd_train(int argc, char **argv) {
-    const char *config_path = NULL, *out_dir = NULL;
-    int quiet = 0;
-    char **overrides = calloc((size_t)argc + 1, sizeof(char *));
-    char *owned[3] = {NULL, NULL, NULL}; /* overrides made from --threads, --device, --mode */
-    int n_overrides = 0, n_owned = 0, rc = 0;
-    if (!overrides) return fail(DT_NOMEM, "out of memory");
+/* ---- option parsing ---------------------------------------------------------------------------- */
+
+/* An option a command accepts; takes_value: it is followed by a value. */
+typedef struct {
+    const char *name;
+    int takes_value;
+} option_spec;
+
+#define MAX_OPTIONS 12
+#define MAX_POSITIONAL 2
+
+/* A parsed command line: each option's value (NULL when absent; "" for a flag given) and the
+ * positional arguments. --set may repeat: its values are collected in `sets`. */
+typedef struct {
+    const char *values[MAX_OPTIONS];
+    const char *positional[MAX_POSITIONAL];
+    int n_positional;
+    char **sets;
+    int n_sets;
+    int help;
+} parsed_args;
+
+/* Parses argv[2..] for `command` against specs, expecting n_positional positional arguments
+ * (`what` names them). Returns -1 when parsed, else the exit code of the usage error. */
+static int parse_args(int argc, char **argv, const char *command, const option_spec *specs, int n_specs,
+                      int n_positional, const char *what, parsed_args *out) {
+    char **sets = out->sets;
+    memset(out, 0, sizeof *out);
+    out->sets = sets;
+    char message[320];
     for (int i = 2; i < argc; i++) {
         const char *arg = argv[i];
-        const char *shorthand = !strcmp(arg, "--threads") ? "runtime.threads"
-                                : !strcmp(arg, "--device") ? "runtime.device"
-                                : !strcmp(arg, "--mode")   ? "runtime.mode"
-                                                           : NULL;
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
-            fputs(train_help_text, stdout);
-            goto done;
-        } else if (!strcmp(arg, "--quiet") || !strcmp(arg, "-q")) {
-            quiet = 1;
-        } else if (!strcmp(arg, "--set") || !strcmp(arg, "--out") || shorthand) {
+            out->help = 1;
+            return -1;
+        }
+        if (arg[0] == '-' && arg[1] != '\0') {
+            if (!strcmp(arg, "-q")) arg = "--quiet";
+            int k = 0;
+            while (k < n_specs && strcmp(arg, specs[k].name) != 0) k++;
+            if (k == n_specs) {
+                snprintf(message, sizeof message, "unknown option '%s'", argv[i]);
+                return usage_error(message, command);
+            }
+            if (!specs[k].takes_value) {
+                out->values[k] = "";
+                continue;
+            }
             if (i + 1 >= argc) {
-                char message[128];
                 snprintf(message, sizeof message, "option '%s' needs a value", arg);
-                rc = usage_error(message, "train");
-                goto done;
+                return usage_error(message, command);
             }
-            const char *value = argv[++i];
-            if (!strcmp(arg, "--set")) overrides[n_overrides++] = (char *)value;
-            else if (!strcmp(arg, "--out")) out_dir = value;
-            else {
-                size_t len = strlen(shorthand) + strlen(value) + 2;
-                char *text = malloc(len);
-                if (!text || n_owned >= 3) {
-                    free(text);
-                    rc = usage_error("repeated --threads/--device/--mode", "train");
-                    goto done;
-                }
-                snprintf(text, len, "%s=%s", shorthand, value);
-                owned[n_owned++] = text;
-                overrides[n_overrides++] = text;
+            if (!strcmp(arg, "--set")) out->sets[out->n_sets++] = argv[i + 1];
+            else if (out->values[k]) {
+                snprintf(message, sizeof message, "option '%s' given twice", arg);
+                return usage_error(message, command);
             }
-        } else if (arg[0] == '-' && arg[1] != '\0') {
-            char message[256];
-            snprintf(message, sizeof message, "unknown option '%s'", arg);
-            rc = usage_error(message, "train");
-            goto done;
-        } else if (!config_path) {
-            config_path = arg;
+            out->values[k] = argv[++i];
+        } else if (out->n_positional < n_positional) {
+            out->positional[out->n_positional++] = arg;
         } else {
-            char message[256];
-            snprintf(message, sizeof message, "unexpected argument '%s' (one config file only)", arg);
-            rc = usage_error(message, "train");
-            goto done;
+            snprintf(message, sizeof message, "unexpected argument '%s' (%s only)", arg, what);
+            return usage_error(message, command);
         }
     }
-    if (!config_path) {
-        rc = usage_error("train needs a config file", "train");
+    if (out->n_positional < n_positional) {
+        snprintf(message, sizeof message, "%s needs %s", command, what);
+        return usage_error(message, command);
+    }
+    return -1;
+}
+
+/* A non-negative integer option value into *out; -1 on success, else the usage error's code. */
+static int parse_count(const char *option, const char *value, const char *command, long long *out) {
+    char *end = NULL;
+    *out = value ? strtoll(value, &end, 10) : 0;
+    if (value && (end == value || *end || *out < 0)) {
+        char message[256];
+        snprintf(message, sizeof message, "option '%s' needs a non-negative integer, got '%s'", option, value);
+        return usage_error(message, command);
+    }
+    return -1;
+}
+
+/* parse_args needs room for --set values even where a command has no --set. */
+static int parse_simple(int argc, char **argv, const char *command, const option_spec *specs, int n_specs,
+                        int n_positional, const char *what, parsed_args *out, char **scratch) {
+    parsed_args parsed;
+    parsed.sets = scratch;
+    int rc = parse_args(argc, argv, command, specs, n_specs, n_positional, what, &parsed);
+    *out = parsed;
+    return rc;
+}
+
+/* ---- train and resume ------------------------------------------------------------------------ */
+
+/* Prints what a finished, interrupted or failed run says and returns the exit code. */
+static int report_run(dt_status status, const dt_train_summary *summary, const dt_error *err) {
+    if (status == DT_INTERRUPTED) {
+        fprintf(stderr, "detrain: %s\n", err->message);
+        return dt_status_exit_code(status);
+    }
+    if (status != DT_OK) return fail(status, err->message);
+    if (summary->already_completed) printf("run already completed; nothing to resume\n");
+    if (summary->test_accuracy == summary->test_accuracy)
+        printf("final: test_accuracy %.4f  test_loss %.6f  time %.1f s\n", summary->test_accuracy, summary->test_loss,
+               summary->seconds);
+    else
+        printf("final: test_loss %.6f  time %.1f s\n", summary->test_loss, summary->seconds);
+    printf("params_sha256 %s\n", summary->params_sha256);
+    printf("run %s\n", summary->run_dir);
+    return 0;
+}
+
+static int cmd_train(int argc, char **argv) {
+    static const option_spec specs[] = {{"--quiet", 0},  {"--set", 1},  {"--out", 1},
+                                        {"--threads", 1}, {"--device", 1}, {"--mode", 1},
+                                        {"--stop-after-steps", 1}};
+    enum { O_QUIET, O_SET, O_OUT, O_THREADS, O_DEVICE, O_MODE, O_STOP };
+    parsed_args args;
+    char **overrides = calloc((size_t)argc + 4, sizeof(char *));
+    char *owned[3] = {NULL, NULL, NULL}; /* overrides made from --threads, --device, --mode */
+    long long stop_after = 0;
+    dt_config *cfg = NULL;
+    if (!overrides) return fail(DT_NOMEM, "out of memory");
+    int rc = parse_simple(argc, argv, "train", specs, 7, 1, "a config file", &args, overrides);
+    if (rc >= 0) goto done;
+    if (args.help) {
+        fputs(train_help_text, stdout);
+        rc = 0;
         goto done;
     }
-    {
-        dt_error err = {{0}};
-        dt_config *cfg = calloc(1, sizeof *cfg);
-        if (!cfg) {
+    if ((rc = parse_count("--stop-after-steps", args.values[O_STOP], "train", &stop_after)) >= 0) goto done;
+    const char *shorthand_keys[3] = {"runtime.threads", "runtime.device", "runtime.mode"};
+    for (int k = 0; k < 3; k++) {
+        const char *value = args.values[O_THREADS + k];
+        if (!value) continue;
+        size_t len = strlen(shorthand_keys[k]) + strlen(value) + 2;
+        owned[k] = malloc(len);
+        if (!owned[k]) {
             rc = fail(DT_NOMEM, "out of memory");
             goto done;
         }
-        dt_status status = dt_config_load(cfg, config_path, n_overrides, overrides, &err);
-        if (status == DT_OK) {
-            dt_train_opts opts = {quiet, out_dir, argc, argv};
-            dt_train_summary summary;
-            status = dt_train(cfg, &opts, &summary, &err);
-            if (status == DT_OK) {
-                if (summary.test_accuracy == summary.test_accuracy)
-                    printf("final: test_accuracy %.4f  test_loss %.6f  time %.1f s\n", summary.test_accuracy,
-                           summary.test_loss, summary.seconds);
-                else
-                    printf("final: test_loss %.6f  time %.1f s\n", summary.test_loss, summary.seconds);
-                printf("params_sha256 %s\n", summary.params_sha256);
-                printf("run %s\n", summary.run_dir);
-            }
-        }
-        free(cfg);
-        if (status != DT_OK) rc = fail(status, err.message);
+        snprintf(owned[k], len, "%s=%s", shorthand_keys[k], value);
+        overrides[args.n_sets++] = owned[k];
     }
+    cfg = calloc(1, sizeof *cfg);
+    if (!cfg) {
+        rc = fail(DT_NOMEM, "out of memory");
+        goto done;
+    }
+    dt_error err = {{0}};
+    dt_status status = dt_config_load(cfg, args.positional[0], args.n_sets, overrides, &err);
+    if (status != DT_OK) {
+        rc = fail(status, err.message);
+        goto done;
+    }
+    dt_train_opts opts = {.quiet = args.values[O_QUIET] != NULL, .out_dir = args.values[O_OUT], .argc = argc,
+                          .argv = argv, .stop_after_steps = stop_after};
+    dt_train_summary summary;
+    status = dt_train(cfg, &opts, &summary, &err);
+    rc = report_run(status, &summary, &err);
 done:
-    for (int i = 0; i < n_owned; i++) free(owned[i]);
+    for (int i = 0; i < 3; i++) free(owned[i]);
     free(overrides);
+    free(cfg);
     return rc;
+}
+
+static int cmd_resume(int argc, char **argv) {
+    static const option_spec specs[] = {{"--quiet", 0}, {"--threads", 1}, {"--stop-after-steps", 1}};
+    parsed_args args;
+    char *scratch[1];
+    int rc = parse_simple(argc, argv, "resume", specs, 3, 1, "a run folder", &args, scratch);
+    if (rc >= 0) return rc;
+    if (args.help) return fputs(resume_help_text, stdout), 0;
+    long long threads = 0, stop_after = 0;
+    if ((rc = parse_count("--threads", args.values[1], "resume", &threads)) >= 0) return rc;
+    if ((rc = parse_count("--stop-after-steps", args.values[2], "resume", &stop_after)) >= 0) return rc;
+    dt_train_opts opts = {.quiet = args.values[0] != NULL, .argc = argc, .argv = argv,
+                          .stop_after_steps = stop_after, .threads = (int)threads};
+    dt_train_summary summary;
+    dt_error err = {{0}};
+    dt_status status = dt_resume(args.positional[0], &opts, &summary, &err);
+    return report_run(status, &summary, &err);
+}
+
+/* ---- verify, diff, inspect, eval, predict --------------------------------------------------- */
+
+static int cmd_verify(int argc, char **argv) {
+    static const option_spec specs[] = {{"--quiet", 0}, {"--from", 1}, {"--threads", 1}, {"--tolerance", 1},
+                                        {"--keep", 0}};
+    parsed_args args;
+    char *scratch[1];
+    int rc = parse_simple(argc, argv, "verify", specs, 5, 1, "a run folder", &args, scratch);
+    if (rc >= 0) return rc;
+    if (args.help) return fputs(verify_help_text, stdout), 0;
+    long long from = -1, threads = 0;
+    if (args.values[1] && (rc = parse_count("--from", args.values[1], "verify", &from)) >= 0) return rc;
+    if ((rc = parse_count("--threads", args.values[2], "verify", &threads)) >= 0) return rc;
+    double tolerance = 0.01;
+    if (args.values[3]) {
+        char *end = NULL;
+        tolerance = strtod(args.values[3], &end);
+        if (end == args.values[3] || *end || !(tolerance >= 0))
+            return usage_error("option '--tolerance' needs a number >= 0", "verify");
+    }
+    dt_verify_opts opts = {.quiet = args.values[0] != NULL, .from_step = from, .threads = (int)threads,
+                           .tolerance = tolerance, .keep = args.values[4] != NULL, .argc = argc, .argv = argv};
+    dt_error err = {{0}};
+    dt_status status = dt_verify(args.positional[0], &opts, &err);
+    if (status == DT_OK) return 0;
+    return fail(status, err.message);
+}
+
+static int cmd_diff(int argc, char **argv) {
+    parsed_args args;
+    char *scratch[1];
+    int rc = parse_simple(argc, argv, "diff", NULL, 0, 2, "two run folders", &args, scratch);
+    if (rc >= 0) return rc;
+    if (args.help) return fputs(diff_help_text, stdout), 0;
+    int n_differences = 0;
+    dt_error err = {{0}};
+    dt_status status = dt_diff(args.positional[0], args.positional[1], &n_differences, &err);
+    if (status != DT_OK) return fail(status, err.message);
+    return n_differences > 0 ? 1 : 0;
+}
+
+static int cmd_inspect(int argc, char **argv) {
+    parsed_args args;
+    char *scratch[1];
+    int rc = parse_simple(argc, argv, "inspect", NULL, 0, 1, "a checkpoint file", &args, scratch);
+    if (rc >= 0) return rc;
+    if (args.help) return fputs(inspect_help_text, stdout), 0;
+    dt_error err = {{0}};
+    dt_status status = dt_inspect(args.positional[0], &err);
+    return status == DT_OK ? 0 : fail(status, err.message);
+}
+
+static int cmd_eval(int argc, char **argv) {
+    static const option_spec specs[] = {{"--data", 1}, {"--labels", 1}, {"--threads", 1}};
+    parsed_args args;
+    char *scratch[1];
+    int rc = parse_simple(argc, argv, "eval", specs, 3, 1, "a checkpoint file", &args, scratch);
+    if (rc >= 0) return rc;
+    if (args.help) return fputs(eval_help_text, stdout), 0;
+    long long threads = 0;
+    if ((rc = parse_count("--threads", args.values[2], "eval", &threads)) >= 0) return rc;
+    if (args.values[1] && !args.values[0]) return usage_error("--labels goes with --data", "eval");
+    dt_error err = {{0}};
+    dt_status status = dt_eval(args.positional[0], args.values[0], args.values[1], (int)threads, &err);
+    return status == DT_OK ? 0 : fail(status, err.message);
+}
+
+static int cmd_predict(int argc, char **argv) {
+    static const option_spec specs[] = {{"--input", 1}, {"--labels", 1}, {"--output", 1}, {"--threads", 1}};
+    parsed_args args;
+    char *scratch[1];
+    int rc = parse_simple(argc, argv, "predict", specs, 4, 1, "a checkpoint file", &args, scratch);
+    if (rc >= 0) return rc;
+    if (args.help) return fputs(predict_help_text, stdout), 0;
+    if (!args.values[0]) return usage_error("predict needs --input SOURCE", "predict");
+    long long threads = 0;
+    if ((rc = parse_count("--threads", args.values[3], "predict", &threads)) >= 0) return rc;
+    dt_error err = {{0}};
+    dt_status status = dt_predict(args.positional[0], args.values[0], args.values[1], args.values[2], (int)threads, &err);
+    return status == DT_OK ? 0 : fail(status, err.message);
 }
 
 int main(int argc, char **argv) {
@@ -166,8 +456,14 @@ int main(int argc, char **argv) {
         printf("detrain %s (commit %s%s)\n", DT_VERSION, DT_GIT_COMMIT, DT_GIT_DIRTY ? ", dirty" : "");
         return 0;
     }
-    if (!strcmp(command, "help")) return cmd_help(argc, argv);
-    if (!strcmp(command, "train")) return cmd_train(argc, argv);
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } commands[] = {{"help", cmd_help},       {"train", cmd_train}, {"resume", cmd_resume},
+                    {"verify", cmd_verify},   {"diff", cmd_diff},   {"inspect", cmd_inspect},
+                    {"eval", cmd_eval},       {"predict", cmd_predict}};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(command, commands[i].name)) return commands[i].run(argc, argv);
     char message[256];
     snprintf(message, sizeof message, "unknown command '%s'", command);
     return usage_error(message, NULL);

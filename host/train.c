@@ -1,9 +1,16 @@
 /* train.c — the training loop: load and check data, build the model, drive the backend
- * one batch at a time, evaluate after each epoch, keep the run record. */
+ * one batch at a time, evaluate after each epoch, keep the run record, write checkpoints.
+ *
+ * One loop serves a fresh run, a resumed run and a replay: each prepares a run_state
+ * (setup), fills it either fresh (start_fresh) or from a checkpoint (start_from), and
+ * hands it to run_loop, which continues from wherever the state says training stands. */
 #include "train.h"
 
+#include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +18,9 @@
 
 #include "backend.h"
 #include "data.h"
+#include "digest.h"
 #include "fsutil.h"
+#include "jsondiff.h"
 #include "manifest.h"
 #include "matmul.h"
 #include "model.h"
@@ -20,10 +29,93 @@
 #include "pool.h"
 #include "progress.h"
 #include "rng.h"
+#include "runrec.h"
+
+/* ---- stopping on SIGINT / SIGTERM ------------------------------------------------------------ */
+
+/* The signal that asked the run to stop, 0 while none did. */
+static volatile sig_atomic_t stop_signal = 0;
+
+/* Records the signal; the loop stops after the current step. SA_RESETHAND: a second one
+ * ends the process the usual way. */
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+typedef struct {
+    struct sigaction old_int, old_term;
+    int installed;
+} signal_guard;
+
+/* Routes SIGINT and SIGTERM to on_stop_signal for the duration of a run. */
+static void signals_install(signal_guard *g) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    stop_signal = 0;
+    g->installed = sigaction(SIGINT, &sa, &g->old_int) == 0 && sigaction(SIGTERM, &sa, &g->old_term) == 0;
+}
+
+/* Puts the previous handlers back. */
+static void signals_restore(signal_guard *g) {
+    if (!g->installed) return;
+    sigaction(SIGINT, &g->old_int, NULL);
+    sigaction(SIGTERM, &g->old_term, NULL);
+    g->installed = 0;
+}
+
+/* ---- the run's state -------------------------------------------------------------------------- */
+
+/* Everything a run holds, released in one place. */
+typedef struct {
+    const dt_config *cfg;              /* what the run computes with */
+    const dt_config *record_cfg;       /* what the records say: cfg, or the recorded config when
+                                          data paths were re-located or threads changed */
+    dt_net net;
+    dt_dataset train, test;
+    double *norm_mean, *norm_std;      /* (input_size) with standardize */
+    dt_host_state state;
+    const dt_backend_ops *ops;
+    dt_backend *backend;
+    char backend_text[256], device_note[512];
+    const char *simd;
+    int threads;
+    dt_manifest manifest;
+    int manifest_open;
+    int lock_fd;
+    int64_t *perm;                     /* (n_train) this epoch's order */
+    float *step_loss, *step_lr;        /* (total_steps) */
+    dt_step_result *results;           /* (DT_RESULT_LOG) collected step results */
+    int pending;                       /* steps trained whose results are not collected yet */
+    double last_collect;               /* monotonic seconds of the last collection */
+    dt_gpu_info gpu;                   /* a GPU backend's device and libraries */
+    int has_gpu;
+    dt_train_progress progress;
+    dt_epoch_metrics last;             /* the latest epoch's metrics */
+    char run_dir[DT_PATH_MAX];
+    char last_checkpoint[DT_PATH_MAX + 64];
+    dt_progress ui;
+} run_state;
+
+static void release(run_state *r) {
+    if (r->backend) r->ops->destroy(r->backend);
+    dt_dataset_free(&r->train);
+    dt_dataset_free(&r->test);
+    dt_host_state_free(&r->state);
+    dt_manifest_free(&r->manifest);
+    dt_unlock_dir(r->lock_fd);
+    free(r->norm_mean);
+    free(r->norm_std);
+    free(r->perm);
+    free(r->step_loss);
+    free(r->step_lr);
+    free(r->results);
+}
 
 /* The epoch's order of training samples: identity, or a Fisher–Yates shuffle whose draw
  * for position i is Philox(ctr = {i lo, i hi, 0, 0}, key = (seed, shuffle, epoch)), j =
- * (64-bit draw * (i + 1)) >> 64. Indexed by position, so it is the same everywhere. */
+ * (64-bit draw * (i + 1)) >> 64. Indexed by position, so it is the same everywhere, and a
+ * resumed run recomputes it from (seed, epoch). */
 static void epoch_permutation(int64_t *perm, int64_t n, uint64_t seed, int epoch, int shuffle) {
     for (int64_t i = 0; i < n; i++) perm[i] = i;
     if (!shuffle) return;
@@ -39,14 +131,16 @@ static void epoch_permutation(int64_t *perm, int64_t n, uint64_t seed, int epoch
     }
 }
 
-/* Loads, checks and normalises both datasets for the net. */
-static dt_status load_data(const dt_config *cfg, const dt_net *net, dt_dataset *train, dt_dataset *test, dt_error *err) {
+/* Loads, checks and normalises both datasets for the net; keeps the standardize moments. */
+static dt_status load_data(run_state *r, dt_error *err) {
     dt_status status = DT_OK;
-    dt_data_expect expect = {cfg->model.input_size, cfg->loss.kind == DT_LOSS_SOFTMAX_CE ? net->n_outputs : 0};
-    DT_TRY(dt_dataset_load(train, &cfg->data.train, &expect, err));
-    DT_TRY(dt_dataset_load(test, &cfg->data.test, &expect, err));
+    const dt_config *cfg = r->cfg;
+    const dt_net *net = &r->net;
+    dt_data_expect expect = {cfg->model.input_size, cfg->loss.kind == DT_LOSS_SOFTMAX_CE ? net->n_outputs : 0, 0};
+    DT_TRY(dt_dataset_load(&r->train, &cfg->data.train, &expect, err));
+    DT_TRY(dt_dataset_load(&r->test, &cfg->data.test, &expect, err));
     if (cfg->loss.kind == DT_LOSS_MSE) {
-        const dt_dataset *sets[2] = {train, test};
+        const dt_dataset *sets[2] = {&r->train, &r->test};
         for (int d = 0; d < 2; d++)
             if (sets[d]->n_targets != net->n_outputs) {
                 status = dt_fail(err, DT_DATA, "%s: has %d target column(s), the model has %d output(s)",
@@ -54,15 +148,163 @@ static dt_status load_data(const dt_config *cfg, const dt_net *net, dt_dataset *
                 goto cleanup;
             }
     }
-    if (cfg->train.drop_last && train->n_samples < cfg->train.batch_size) {
+    if (cfg->train.drop_last && r->train.n_samples < cfg->train.batch_size) {
         status = dt_fail(err, DT_CONFIG, "config.train.batch_size: %d exceeds the %lld training samples with drop_last",
-                         cfg->train.batch_size, (long long)train->n_samples);
+                         cfg->train.batch_size, (long long)r->train.n_samples);
         goto cleanup;
     }
-    DT_TRY(dt_dataset_normalize(train, test, cfg, err));
+    if (cfg->data.normalize == DT_NORM_STANDARDIZE) {
+        /* The moments go into checkpoints so that eval and predict need no training set. */
+        r->norm_mean = malloc((size_t)r->train.n_features * sizeof(double) + 1);
+        r->norm_std = malloc((size_t)r->train.n_features * sizeof(double) + 1);
+        if (!r->norm_mean || !r->norm_std) {
+            status = dt_fail(err, DT_NOMEM, "out of memory standardizing features");
+            goto cleanup;
+        }
+        dt_dataset_feature_moments(&r->train, r->norm_mean, r->norm_std);
+    }
+    DT_TRY(dt_dataset_normalize(&r->train, &r->test, cfg, err));
+    /* Records name the files as the recorded config does, wherever they were found now. */
+    const dt_data_source *named[2] = {&r->record_cfg->data.train, &r->record_cfg->data.test};
+    dt_dataset *sets[2] = {&r->train, &r->test};
+    for (int d = 0; d < 2 && r->record_cfg != cfg; d++) {
+        snprintf(sets[d]->files[0].path, sizeof sets[d]->files[0].path, "%s", named[d]->path);
+        if (sets[d]->n_files > 1)
+            snprintf(sets[d]->files[1].path, sizeof sets[d]->files[1].path, "%s", named[d]->labels_path);
+    }
 cleanup:
     return status;
 }
+
+/* Builds the net, loads the data, starts the backend and allocates the loop's buffers. */
+static dt_status setup(run_state *r, const dt_config *cfg, const dt_config *record_cfg, dt_error *err) {
+    dt_status status = DT_OK;
+    r->cfg = cfg;
+    r->record_cfg = record_cfg ? record_cfg : cfg;
+    DT_TRY(dt_net_build(&r->net, cfg, err));
+    DT_TRY(load_data(r, err));
+    DT_TRY(dt_backend_select(cfg->runtime.device, &r->ops, r->device_note, sizeof r->device_note, err));
+    DT_TRY(r->ops->create(&r->backend, &r->net, cfg, err));
+    DT_TRY(r->ops->set_data(r->backend, &r->train, &r->test, err));
+    DT_TRY(dt_host_state_alloc(&r->state, &r->net, err));
+    r->ops->describe(r->backend, r->backend_text, sizeof r->backend_text);
+    r->simd = strcmp(r->ops->name, "cpu") == 0 ? dt_simd_name(dt_simd_detect()) : "";
+    r->threads = cfg->runtime.threads > 0 ? cfg->runtime.threads : dt_available_cores();
+    const int64_t n_train = r->train.n_samples, spe = dt_steps_per_epoch(cfg, n_train);
+    const int64_t total_steps = spe * cfg->train.epochs;
+    r->progress.steps_per_epoch = spe;
+    r->progress.total_steps = total_steps;
+    r->progress.counters = dt_optim_counters_start();
+    if (r->ops->gpu_info) {
+        r->ops->gpu_info(r->backend, &r->gpu);
+        r->has_gpu = 1;
+    }
+    r->perm = malloc((size_t)n_train * sizeof(int64_t));
+    r->step_loss = malloc(((size_t)total_steps + 1) * sizeof(float));
+    r->step_lr = malloc(((size_t)total_steps + 1) * sizeof(float));
+    r->results = malloc(DT_RESULT_LOG * sizeof *r->results);
+    if (!r->perm || !r->step_loss || !r->step_lr || !r->results)
+        status = dt_fail(err, DT_NOMEM, "out of memory for %lld steps", (long long)total_steps);
+cleanup:
+    return status;
+}
+
+/* The state before the first step: initial parameters, zero moments, step 0. */
+static void start_fresh(run_state *r) {
+    dt_net_init_params(&r->net, r->state.params, r->cfg->seed, r->cfg->model.init);
+    memset(r->state.opt_m, 0, (size_t)r->net.n_params * sizeof(float));
+    memset(r->state.opt_v, 0, (size_t)r->net.n_params * sizeof(float));
+    r->progress.counters = dt_optim_counters_start();
+    r->progress.epoch = 0;
+    r->progress.position = r->progress.correct = r->progress.seen = 0;
+}
+
+/* DT_DATA naming the first file of ds whose digest is not the recorded one. */
+static dt_status check_files(const dt_dataset *ds, int n_files, const dt_file_record *files, const char *what,
+                             const char *source, dt_error *err) {
+    if (ds->n_files != n_files)
+        return dt_fail(err, DT_DATA, "%s: the %s set now has %d file(s), %s recorded %d", ds->files[0].path, what,
+                       ds->n_files, source, n_files);
+    for (int i = 0; i < n_files; i++)
+        if (strcmp(ds->files[i].sha256, files[i].sha256) != 0)
+            return dt_fail(err, DT_DATA, "%s: the data file changed since %s: recorded sha256 %s, now %s",
+                           ds->files[i].path, source, files[i].sha256, ds->files[i].sha256);
+    return DT_OK;
+}
+
+/* The loop's state from a checkpoint, after checking it belongs to this run's data. */
+static dt_status start_from(run_state *r, const dt_checkpoint *ck, const char *ck_path, dt_error *err) {
+    dt_status status = DT_OK;
+    char source[DT_PATH_MAX + 32];
+    snprintf(source, sizeof source, "checkpoint %s", ck_path);
+    DT_TRY(check_files(&r->train, ck->n_train_files, ck->train_files, "training", source, err));
+    DT_TRY(check_files(&r->test, ck->n_test_files, ck->test_files, "test", source, err));
+    if (ck->net.n_params != r->net.n_params || ck->progress.steps_per_epoch != r->progress.steps_per_epoch ||
+        ck->progress.total_steps != r->progress.total_steps) {
+        status = dt_fail(err, DT_CHECKPOINT, "%s: its model or step counts do not match the run's", ck_path);
+        goto cleanup;
+    }
+    const size_t bytes = (size_t)r->net.n_params * sizeof(float), steps = (size_t)ck->progress.counters.step;
+    memcpy(r->state.params, ck->state.params, bytes);
+    memcpy(r->state.opt_m, ck->state.opt_m, bytes);
+    memcpy(r->state.opt_v, ck->state.opt_v, bytes);
+    memcpy(r->step_loss, ck->step_loss, steps * sizeof(float));
+    memcpy(r->step_lr, ck->step_lr, steps * sizeof(float));
+    r->progress = ck->progress;
+cleanup:
+    return status;
+}
+
+/* The first differing key of a JSON comparison, with both values. */
+typedef struct {
+    char path[512], a[160], b[160];
+    int found;
+} first_difference;
+
+/* dt_json_diff callback: keeps the first difference. */
+static void keep_first(void *ctx, const char *path, const cJSON *a, const cJSON *b) {
+    first_difference *first = ctx;
+    if (first->found++) return;
+    snprintf(first->path, sizeof first->path, "%s", path);
+    dt_json_brief(a, first->a, sizeof first->a);
+    dt_json_brief(b, first->b, sizeof first->b);
+}
+
+/* A copy of cfg's canonical JSON without what dt_check_same_config ignores: data paths and
+ * runtime.threads. NULL on OOM. */
+static cJSON *comparable_config(const dt_config *cfg) {
+    dt_config *copy = malloc(sizeof *copy);
+    if (!copy) return NULL;
+    *copy = *cfg;
+    dt_data_source *sources[2] = {&copy->data.train, &copy->data.test};
+    for (int s = 0; s < 2; s++) {
+        snprintf(sources[s]->path, sizeof sources[s]->path, "-");
+        if (sources[s]->labels_path[0]) snprintf(sources[s]->labels_path, sizeof sources[s]->labels_path, "-");
+    }
+    copy->runtime.threads = 0;
+    char *text = dt_config_to_json(copy);
+    free(copy);
+    cJSON *json = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    return json;
+}
+
+dt_status dt_check_same_config(const dt_config *cfg, const char *origin, const dt_checkpoint *ck, const char *ck_path,
+                               dt_error *err) {
+    cJSON *mine = comparable_config(cfg), *theirs = comparable_config(ck->cfg);
+    first_difference first = {"", "", "", 0};
+    dt_status status = DT_OK;
+    if (!mine || !theirs) status = dt_fail(err, DT_NOMEM, "out of memory comparing configs");
+    else if (dt_json_diff(mine, theirs, "config", keep_first, &first) > 0)
+        status = dt_fail(err, DT_CONFIG, "%s: the config differs from checkpoint %s's: %s is %s, the checkpoint has %s%s",
+                         origin, ck_path, first.path, first.a, first.b,
+                         first.found > 1 ? " (and more keys differ)" : "");
+    cJSON_Delete(mine);
+    cJSON_Delete(theirs);
+    return status;
+}
+
+/* ---- the run folder --------------------------------------------------------------------------- */
 
 /* checkpoints/<name>-<UTC time>, or the given folder; refuses a folder that holds a run. */
 static dt_status make_run_dir(const dt_config *cfg, const char *out_dir, char *run_dir, size_t size, dt_error *err) {
@@ -78,143 +320,523 @@ static dt_status make_run_dir(const dt_config *cfg, const char *out_dir, char *r
     char manifest[DT_PATH_MAX + 32];
     snprintf(manifest, sizeof manifest, "%s/manifest.json", run_dir);
     if (dt_file_exists(manifest))
-        return dt_fail(err, DT_USAGE, "%s: already holds a run (manifest.json); choose another --out", run_dir);
+        return dt_fail(err, DT_USAGE, "%s: already holds a run (manifest.json); choose another --out, or continue it with 'detrain resume %s'",
+                       run_dir, run_dir);
     return dt_mkdirs(run_dir, err);
 }
 
-/* Everything a run holds, released in one place. */
-typedef struct {
-    dt_dataset train, test;
-    dt_host_state state;
-    const dt_backend_ops *ops;
-    dt_backend *backend;
-    dt_manifest manifest;
-    int64_t *perm;
-    float *step_loss, *step_lr;
-} run_resources;
+/* What the manifest says about this process. */
+static dt_run_info run_info(const run_state *r, const dt_train_opts *opts) {
+    dt_run_info info = {r->record_cfg,   &r->net,       opts->argc, opts->argv,
+                        &r->train,       &r->test,      r->backend_text, r->device_note,
+                        r->simd,         r->threads,    r->has_gpu ? &r->gpu : NULL, opts->start_checkpoint};
+    return info;
+}
 
-static void release(run_resources *r) {
-    if (r->backend) r->ops->destroy(r->backend);
-    dt_dataset_free(&r->train);
-    dt_dataset_free(&r->test);
-    dt_host_state_free(&r->state);
-    dt_manifest_free(&r->manifest);
-    free(r->perm);
-    free(r->step_loss);
-    free(r->step_lr);
+/* Writes the current state as `file` in the run folder and lists it in the manifest; prunes
+ * old checkpoints unless this is final.h5. */
+static dt_status write_checkpoint(run_state *r, const char *file, const char *reason, dt_error *err) {
+    dt_status status = DT_OK;
+    char params_sha[65], file_sha[65];
+    DT_TRY(r->ops->get_state(r->backend, &r->state, err));
+    dt_checkpoint_view view = {r->record_cfg, &r->net,        &r->state, &r->progress, r->step_loss, r->step_lr,
+                               &r->train,    &r->test,       r->norm_mean, r->norm_std};
+    snprintf(r->last_checkpoint, sizeof r->last_checkpoint, "%s/%s", r->run_dir, file);
+    DT_TRY(dt_checkpoint_write(r->last_checkpoint, &view, params_sha, file_sha, err));
+    dt_checkpoint_record rec = {file,
+                                reason,
+                                (int64_t)r->progress.counters.step,
+                                r->progress.epoch,
+                                r->progress.position,
+                                dt_file_size(r->last_checkpoint),
+                                file_sha,
+                                params_sha};
+    DT_TRY(dt_manifest_checkpoint(&r->manifest, &rec, err));
+    if (strcmp(reason, "final") != 0) DT_TRY(dt_manifest_prune(&r->manifest, r->cfg->checkpoint.keep, err));
+cleanup:
+    return status;
+}
+
+/* "checkpoint-000000012.h5" for step 12. */
+static void step_file_name(int64_t step, char *out, size_t size) {
+    snprintf(out, size, "checkpoint-%09lld.h5", (long long)step);
+}
+
+/* Whether the run must stop now: a signal arrived, or the testing aid's step was reached. */
+static int stop_requested(const run_state *r, const dt_train_opts *opts) {
+    return stop_signal != 0 ||
+           (opts->stop_after_steps > 0 && (int64_t)r->progress.counters.step >= opts->stop_after_steps);
+}
+
+/* Stops between steps: checkpoint, trace, manifest "interrupted"; returns DT_INTERRUPTED. */
+static dt_status interrupt(run_state *r, dt_error *err) {
+    dt_status status = DT_OK;
+    char file[64];
+    const int64_t step = (int64_t)r->progress.counters.step;
+    step_file_name(step, file, sizeof file);
+    DT_TRY(write_checkpoint(r, file, "interrupt", err));
+    DT_TRY(dt_trace_write(r->run_dir, r->step_loss, r->step_lr, step, r->progress.steps_per_epoch, err));
+    DT_TRY(dt_manifest_finish(&r->manifest, "interrupted", NULL, NULL, NULL, err));
+    status = dt_fail(err, DT_INTERRUPTED, "interrupted after step %lld of %lld%s; checkpoint %s; continue with: detrain resume %s",
+                     (long long)step, (long long)r->progress.total_steps,
+                     stop_signal == SIGINT ? " (SIGINT)" : stop_signal == SIGTERM ? " (SIGTERM)" : "", r->last_checkpoint,
+                     r->run_dir);
+cleanup:
+    return status;
+}
+
+/* Evaluates after the epoch that just ended and records its metrics and the trace. */
+static dt_status end_epoch(run_state *r, double t_epoch, double train_seconds, int64_t seen_here, dt_error *err) {
+    dt_status status = DT_OK;
+    const dt_config *cfg = r->cfg;
+    const dt_train_progress *p = &r->progress;
+    const int64_t spe = p->steps_per_epoch, epoch = p->epoch;
+    const int is_classifier = cfg->loss.kind == DT_LOSS_SOFTMAX_CE;
+    dt_eval_result eval;
+    DT_TRY(r->ops->evaluate(r->backend, 1, &eval, err));
+    dt_epoch_metrics m = {0};
+    m.epoch = (int)epoch + 1;
+    m.steps = (int64_t)p->counters.step;
+    m.train_loss = dt_cpu_sum_fixed(r->step_loss + epoch * spe, spe) / (float)spe;
+    m.train_accuracy = is_classifier && p->seen ? (double)p->correct / (double)p->seen : NAN;
+    m.train_correct = is_classifier ? p->correct : 0;
+    m.train_seen = p->seen;
+    m.test_loss = (float)eval.loss;
+    m.test_accuracy = is_classifier ? (double)eval.correct / (double)eval.n_samples : NAN;
+    m.test_correct = is_classifier ? eval.correct : 0;
+    m.test_samples = eval.n_samples;
+    m.seconds = dt_now_seconds() - t_epoch;
+    m.samples_per_s = train_seconds > 0 ? (double)seen_here / train_seconds : 0.0;
+    m.lr = r->step_lr[(epoch + 1) * spe - 1];
+    r->last = m;
+    dt_progress_epoch(&r->ui, m.epoch, cfg->train.epochs, m.train_loss, m.train_accuracy, m.test_loss,
+                      m.test_accuracy, m.seconds, m.samples_per_s);
+    DT_TRY(dt_manifest_epoch(&r->manifest, &m, err));
+    DT_TRY(dt_trace_write(r->run_dir, r->step_loss, r->step_lr, m.steps, spe, err));
+cleanup:
+    return status;
+}
+
+/* The end of the run: final.h5, the parameter digest, the manifest's final block. */
+static dt_status finish(run_state *r, dt_train_summary *summary, dt_error *err) {
+    dt_status status = DT_OK;
+    DT_TRY(write_checkpoint(r, "final.h5", "final", err));
+    dt_params_sha256(&r->net, r->state.params, summary->params_sha256);
+    summary->test_accuracy = r->last.test_accuracy;
+    summary->test_loss = r->last.test_loss;
+    summary->steps = (int64_t)r->progress.counters.step;
+    DT_TRY(dt_manifest_finish(&r->manifest, "completed", &r->last, summary->params_sha256, NULL, err));
+cleanup:
+    return status;
+}
+
+/* Collects the results of the steps a deferring backend has not reported yet: their
+ * losses into the trace, their correct counts into the epoch's. DT_NUMERIC naming the
+ * first step whose loss is not finite. */
+static dt_status collect(run_state *r, dt_error *err) {
+    if (r->pending == 0) return DT_OK;
+    /* Without collect_results the step already filled r->results[0]. */
+    dt_status status = r->ops->collect_results ? r->ops->collect_results(r->backend, r->results, r->pending, err) : DT_OK;
+    if (status != DT_OK) return status;
+    const int64_t first = (int64_t)r->progress.counters.step - r->pending;
+    for (int i = 0; i < r->pending; i++) {
+        if (!isfinite(r->results[i].loss))
+            return dt_fail(err, DT_NUMERIC, "step %lld: the loss is not finite (%g); try a smaller optimizer.lr",
+                           (long long)(first + i) + 1, (double)r->results[i].loss);
+        r->step_loss[first + i] = r->results[i].loss;
+        r->progress.correct += r->results[i].correct;
+    }
+    r->pending = 0;
+    r->last_collect = dt_now_seconds();
+    return DT_OK;
+}
+
+/* One optimizer step on rows [start, start + batch) of the epoch's order. A backend that
+ * can defer results (collect_results) is not waited for; its results are collected in
+ * batches (collect). */
+static dt_status train_one_step(run_state *r, int64_t start, int32_t this_batch, dt_error *err) {
+    const dt_config *cfg = r->cfg;
+    dt_train_progress *p = &r->progress;
+    const int64_t global = (int64_t)p->counters.step;
+    dt_step_desc step = {.sample_index = r->perm + start,
+                         .order_offset = r->ops->set_order ? start : -1,
+                         .batch = this_batch,
+                         .step = (uint64_t)global};
+    const float lr = dt_schedule_lr(cfg, (uint64_t)global, (uint64_t)p->total_steps);
+    dt_optim_next(cfg, lr, &p->counters, &step.scalars);
+    r->step_lr[global] = lr;
+    p->seen += this_batch;
+    p->position = start + cfg->train.batch_size;
+    if (r->ops->collect_results) {
+        r->pending++;
+        dt_status status = r->ops->train_step(r->backend, &step, NULL, err);
+        if (status == DT_OK && r->pending == DT_RESULT_LOG) status = collect(r, err);
+        return status;
+    }
+    dt_step_result res;
+    dt_status status = r->ops->train_step(r->backend, &step, &res, err);
+    if (status != DT_OK) return status;
+    r->results[0] = res;
+    r->pending = 1;
+    return collect(r, err);
+}
+
+/* The one training loop: from wherever r->progress stands to the end of the run. After
+ * each step it may stop (signal), write a step checkpoint, or end the epoch (evaluate,
+ * record, maybe checkpoint). Checkpoints are only taken between steps and after an ended
+ * epoch's evaluation, so a checkpoint's state is always (step, epoch, position) with every
+ * finished epoch recorded. */
+static dt_status run_loop(run_state *r, const dt_train_opts *opts, dt_train_summary *summary, dt_error *err) {
+    dt_status status = DT_OK;
+    const dt_config *cfg = r->cfg;
+    dt_train_progress *p = &r->progress;
+    const int64_t n_train = r->train.n_samples, batch = cfg->train.batch_size;
+    const int64_t spe = p->steps_per_epoch, total_steps = p->total_steps, every = cfg->checkpoint.every_steps;
+    const int is_classifier = cfg->loss.kind == DT_LOSS_SOFTMAX_CE;
+    char file[64];
+    r->last_collect = dt_now_seconds();
+    while (p->epoch < cfg->train.epochs) {
+        const double t_epoch = dt_now_seconds();
+        int64_t seen_here = 0;
+        epoch_permutation(r->perm, n_train, cfg->seed, p->epoch, cfg->train.shuffle);
+        if (r->ops->set_order) DT_TRY(r->ops->set_order(r->backend, r->perm, n_train, err));
+        for (int64_t s = p->position / batch; s < spe; s++) {
+            const int64_t start = s * batch;
+            const int32_t this_batch = (int32_t)(n_train - start < batch ? n_train - start : batch);
+            DT_TRY(train_one_step(r, start, this_batch, err));
+            seen_here += this_batch;
+            const int last_of_epoch = s + 1 == spe, stop = !last_of_epoch && stop_requested(r, opts);
+            const int checkpoint = !last_of_epoch && every > 0 && (int64_t)p->counters.step % every == 0;
+            const double now = dt_now_seconds();
+            if (last_of_epoch || stop || checkpoint || (r->ui.live && now - r->last_collect >= 0.1)) {
+                DT_TRY(collect(r, err));
+                const double elapsed = now - t_epoch, rate = elapsed > 0 ? (double)seen_here / elapsed : 0.0;
+                const double remaining = (double)(total_steps - (int64_t)p->counters.step) * batch / (rate > 0 ? rate : 1.0);
+                dt_progress_step(&r->ui, p->epoch + 1, cfg->train.epochs, s + 1, spe,
+                                 r->step_loss[p->counters.step - 1],
+                                 is_classifier ? (double)p->correct / (double)p->seen : NAN, rate, remaining);
+            }
+            if (last_of_epoch) break; /* the epoch ends: evaluate first, then stop or checkpoint */
+            if (stop) {
+                status = interrupt(r, err);
+                goto cleanup;
+            }
+            if (checkpoint) {
+                step_file_name((int64_t)p->counters.step, file, sizeof file);
+                DT_TRY(write_checkpoint(r, file, "every_steps", err));
+            }
+        }
+        const double train_seconds = dt_now_seconds() - t_epoch;
+        DT_TRY(end_epoch(r, t_epoch, train_seconds, seen_here, err));
+        p->epoch++;
+        p->position = p->correct = p->seen = 0;
+        if (p->epoch == cfg->train.epochs) break; /* final.h5 follows */
+        if (stop_requested(r, opts)) {
+            status = interrupt(r, err);
+            goto cleanup;
+        }
+        if (cfg->checkpoint.every_epoch || (every > 0 && (int64_t)p->counters.step % every == 0)) {
+            step_file_name((int64_t)p->counters.step, file, sizeof file);
+            DT_TRY(write_checkpoint(r, file, cfg->checkpoint.every_epoch ? "epoch" : "every_steps", err));
+        }
+    }
+    DT_TRY(finish(r, summary, err));
+cleanup:
+    return status;
+}
+
+/* Marks the manifest failed (keeping err's message) when a run that has a manifest fails. */
+static void record_failure(run_state *r, dt_status status, const dt_error *err) {
+    if (status == DT_OK || status == DT_INTERRUPTED || !r->manifest_open) return;
+    dt_error ignored;
+    dt_manifest_finish(&r->manifest, "failed", NULL, NULL, err->message, &ignored);
+}
+
+/* The line that says what runs where. */
+static void announce(run_state *r, const char *verb) {
+    char line[DT_PATH_MAX + 512];
+    if (r->device_note[0]) dt_progress_note(&r->ui, r->device_note);
+    snprintf(line, sizeof line, "detrain: %s %s on %s, %lld parameters, steps %lld..%lld of %lld, run folder %s", verb,
+             r->cfg->name, r->backend_text, (long long)r->net.n_params, (long long)r->progress.counters.step + 1,
+             (long long)r->progress.total_steps, (long long)r->progress.total_steps, r->run_dir);
+    dt_progress_note(&r->ui, line);
 }
 
 dt_status dt_train(const dt_config *cfg, const dt_train_opts *opts, dt_train_summary *summary, dt_error *err) {
     dt_status status = DT_OK;
-    run_resources r;
-    memset(&r, 0, sizeof r);
+    run_state *r = calloc(1, sizeof *r);
+    dt_checkpoint *ck = NULL;
+    signal_guard guard = {0};
     memset(summary, 0, sizeof *summary);
-    dt_progress progress;
-    dt_progress_init(&progress, opts->quiet);
-    int manifest_open = 0;
-    dt_epoch_metrics last = {0};
+    if (!r) return dt_fail(err, DT_NOMEM, "out of memory");
+    r->lock_fd = -1;
     const double t_start = dt_now_seconds();
+    dt_progress_init(&r->ui, opts->quiet);
+    signals_install(&guard); /* before anything lasts long: a signal now stops after the first step */
+    DT_TRY(setup(r, cfg, opts->record_config, err));
+    if (opts->start_checkpoint) {
+        ck = calloc(1, sizeof *ck);
+        if (!ck) {
+            status = dt_fail(err, DT_NOMEM, "out of memory");
+            goto cleanup;
+        }
+        DT_TRY(dt_checkpoint_read(opts->start_checkpoint, ck, err));
+        DT_TRY(dt_check_same_config(cfg, cfg->source_path, ck, opts->start_checkpoint, err));
+        DT_TRY(start_from(r, ck, opts->start_checkpoint, err));
+    } else {
+        start_fresh(r);
+    }
+    DT_TRY(r->ops->set_state(r->backend, &r->state, err));
+    DT_TRY(make_run_dir(cfg, opts->out_dir, r->run_dir, sizeof r->run_dir, err));
+    DT_TRY(dt_lock_dir(r->run_dir, &r->lock_fd, err));
+    snprintf(summary->run_dir, sizeof summary->run_dir, "%s", r->run_dir);
+    dt_run_info info = run_info(r, opts);
+    DT_TRY(dt_manifest_begin(&r->manifest, r->run_dir, &info, err));
+    r->manifest_open = 1;
+    announce(r, "training");
+    status = run_loop(r, opts, summary, err);
+cleanup:
+    record_failure(r, status, err);
+    summary->seconds = dt_now_seconds() - t_start;
+    summary->total_steps = r->progress.total_steps;
+    if (!summary->steps) summary->steps = (int64_t)r->progress.counters.step;
+    if (ck) dt_checkpoint_free(ck);
+    free(ck);
+    release(r);
+    free(r);
+    signals_restore(&guard);
+    return status;
+}
 
-    dt_net net;
-    DT_TRY(dt_net_build(&net, cfg, err));
-    DT_TRY(load_data(cfg, &net, &r.train, &r.test, err));
+/* ---- resume ----------------------------------------------------------------------------------- */
 
-    char device_note[512], backend_text[256];
-    DT_TRY(dt_backend_select(cfg->runtime.device, &r.ops, device_note, sizeof device_note, err));
-    DT_TRY(r.ops->create(&r.backend, &net, cfg, err));
-    DT_TRY(r.ops->set_data(r.backend, &r.train, &r.test, err));
-    DT_TRY(dt_host_state_alloc(&r.state, &net, err));
-    dt_net_init_params(&net, r.state.params, cfg->seed, cfg->model.init);
-    DT_TRY(r.ops->set_state(r.backend, &r.state, err));
-    r.ops->describe(r.backend, backend_text, sizeof backend_text);
-    if (device_note[0]) dt_progress_note(&progress, device_note);
+/* A checkpoint file of a run folder and its step. */
+typedef struct {
+    char file[64];
+    int64_t step;
+} candidate;
 
-    const int64_t n_train = r.train.n_samples, batch = cfg->train.batch_size;
-    const int64_t steps_per_epoch = cfg->train.drop_last ? n_train / batch : (n_train + batch - 1) / batch;
-    const int64_t total_steps = steps_per_epoch * cfg->train.epochs;
-    r.perm = malloc((size_t)n_train * sizeof(int64_t));
-    r.step_loss = malloc((size_t)total_steps * sizeof(float));
-    r.step_lr = malloc((size_t)total_steps * sizeof(float));
-    if (!r.perm || !r.step_loss || !r.step_lr) {
-        status = dt_fail(err, DT_NOMEM, "out of memory for %lld steps", (long long)total_steps);
+/* Orders candidates newest first (final.h5 is the newest of all). */
+static int newest_first(const void *a, const void *b) {
+    const candidate *x = a, *y = b;
+    return x->step < y->step ? 1 : x->step > y->step ? -1 : 0;
+}
+
+/* The checkpoint files in run_dir (checkpoint-<step>.h5 and final.h5), newest first, into a
+ * malloc'ed array (*n of them). */
+static dt_status list_candidates(const char *run_dir, candidate **out, int *n, dt_error *err) {
+    *out = NULL;
+    *n = 0;
+    DIR *dir = opendir(run_dir);
+    if (!dir) return dt_fail(err, DT_IO, "%s: cannot read the run folder: %s", run_dir, strerror(errno));
+    int cap = 0;
+    struct dirent *entry;
+    dt_status status = DT_OK;
+    while ((entry = readdir(dir)) != NULL) {
+        long long step = 0;
+        char tail[8] = "";
+        const int is_final = strcmp(entry->d_name, "final.h5") == 0;
+        if (!is_final && (sscanf(entry->d_name, "checkpoint-%lld.%7s", &step, tail) != 2 || strcmp(tail, "h5") != 0))
+            continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            candidate *bigger = realloc(*out, (size_t)cap * sizeof *bigger);
+            if (!bigger) {
+                status = dt_fail(err, DT_NOMEM, "out of memory listing %s", run_dir);
+                break;
+            }
+            *out = bigger;
+        }
+        snprintf((*out)[*n].file, sizeof (*out)[*n].file, "%.63s", entry->d_name);
+        (*out)[*n].step = is_final ? INT64_MAX : step;
+        (*n)++;
+    }
+    closedir(dir);
+    if (*n > 1) qsort(*out, (size_t)*n, sizeof **out, newest_first);
+    return status;
+}
+
+/* The manifest's entry for a checkpoint file, or NULL. */
+static const cJSON *listed_checkpoint(const dt_manifest *m, const char *file) {
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(m->root, "checkpoints")) {
+        const char *name = dt_run_record_string(entry, "file");
+        if (!strcmp(name, file)) return entry;
+    }
+    return NULL;
+}
+
+/* Reads and checks one candidate: its tensors and, when the manifest lists it, that its
+ * bytes are the ones recorded. */
+static dt_status load_candidate(const dt_manifest *m, const char *file, dt_checkpoint *ck, char *path, size_t size,
+                                dt_error *err) {
+    snprintf(path, size, "%s/%s", m->run_dir, file);
+    dt_status status = dt_checkpoint_read(path, ck, err);
+    if (status != DT_OK) return status;
+    const cJSON *entry = listed_checkpoint(m, file);
+    const char *recorded = entry ? dt_run_record_string(entry, "sha256") : "";
+    if (recorded[0]) {
+        char sha[65];
+        status = dt_file_sha256(path, sha, err);
+        if (status == DT_OK && strcmp(sha, recorded) != 0)
+            status = dt_fail(err, DT_CHECKPOINT, "%s: the file's SHA-256 %.16s... differs from the manifest's record %.16s...",
+                             path, sha, recorded);
+    }
+    return status;
+}
+
+/* Finds the newest checkpoint of the run that reads back intact into ck (*found = 0 when the
+ * folder has none at all). A damaged newer one is skipped with a note; when every one is
+ * damaged, the newest one's problem is the error. */
+static dt_status newest_valid_checkpoint(run_state *r, dt_checkpoint *ck, char *path, size_t size, int *found,
+                                         dt_error *err) {
+    candidate *list = NULL;
+    int n = 0;
+    *found = 0;
+    dt_status status = list_candidates(r->manifest.run_dir, &list, &n, err);
+    dt_error first_err = {""};
+    dt_status first_status = DT_OK;
+    for (int i = 0; i < n && status == DT_OK && !*found; i++) {
+        dt_error why;
+        dt_status s = load_candidate(&r->manifest, list[i].file, ck, path, size, &why);
+        if (s == DT_OK) {
+            *found = 1;
+            break;
+        }
+        dt_checkpoint_free(ck);
+        if (first_status == DT_OK) first_status = s, first_err = why;
+        char note[DT_ERROR_MAX + 32];
+        snprintf(note, sizeof note, "detrain: skipping %s", why.message);
+        dt_progress_note(&r->ui, note);
+    }
+    free(list);
+    if (status == DT_OK && n > 0 && !*found) {
+        *err = first_err;
+        status = first_status;
+    }
+    return status;
+}
+
+/* Checks the data against the manifest's record (a run resumed from its start has no
+ * checkpoint to compare with). */
+static dt_status check_recorded_data(run_state *r, dt_error *err) {
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(r->manifest.root, "data");
+    const dt_dataset *sets[2] = {&r->train, &r->test};
+    const char *names[2] = {"train", "test"};
+    for (int d = 0; d < 2; d++) {
+        const cJSON *files = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(data, names[d]), "files");
+        dt_file_record recorded[DT_MAX_DATA_FILES];
+        int n = 0;
+        const cJSON *f;
+        cJSON_ArrayForEach(f, files) {
+            if (n == DT_MAX_DATA_FILES) break;
+            snprintf(recorded[n].sha256, sizeof recorded[n].sha256, "%s", dt_run_record_string(f, "sha256"));
+            n++;
+        }
+        dt_status status = check_files(sets[d], n, recorded, names[d], r->manifest.path, err);
+        if (status != DT_OK) return status;
+    }
+    return DT_OK;
+}
+
+/* Completes the record of a run whose last step is done (final.h5 exists) but whose
+ * manifest does not say "completed" yet. */
+static dt_status complete_record(run_state *r, dt_train_summary *summary, dt_error *err) {
+    if (dt_manifest_epoch_metrics(&r->manifest, r->cfg->train.epochs, &r->last) != 0)
+        return dt_fail(err, DT_CHECKPOINT, "%s: lists no metrics for the last epoch %d", r->manifest.path,
+                       r->cfg->train.epochs);
+    dt_params_sha256(&r->net, r->state.params, summary->params_sha256);
+    summary->test_accuracy = r->last.test_accuracy;
+    summary->test_loss = r->last.test_loss;
+    summary->steps = (int64_t)r->progress.counters.step;
+    dt_status status = dt_trace_write(r->run_dir, r->step_loss, r->step_lr, summary->steps,
+                                      r->progress.steps_per_epoch, err);
+    if (status != DT_OK) return status;
+    return dt_manifest_finish(&r->manifest, "completed", &r->last, summary->params_sha256, NULL, err);
+}
+
+dt_status dt_resume(const char *run_dir, const dt_train_opts *opts, dt_train_summary *summary, dt_error *err) {
+    dt_status status = DT_OK;
+    run_state *r = calloc(1, sizeof *r);
+    dt_config *cfg = calloc(1, sizeof *cfg), *work_cfg = calloc(1, sizeof *work_cfg);
+    dt_checkpoint *ck = calloc(1, sizeof *ck);
+    signal_guard guard = {0};
+    int found = 0;
+    char ck_path[DT_PATH_MAX + 96] = "", sha[65];
+    memset(summary, 0, sizeof *summary);
+    if (!r || !cfg || !work_cfg || !ck) {
+        free(r), free(cfg), free(work_cfg), free(ck);
+        return dt_fail(err, DT_NOMEM, "out of memory");
+    }
+    r->lock_fd = -1;
+    const double t_start = dt_now_seconds();
+    dt_progress_init(&r->ui, opts->quiet);
+    snprintf(r->run_dir, sizeof r->run_dir, "%s", run_dir);
+    snprintf(summary->run_dir, sizeof summary->run_dir, "%s", run_dir);
+    signals_install(&guard);
+    DT_TRY(dt_manifest_open(&r->manifest, run_dir, err));
+    DT_TRY(dt_lock_dir(run_dir, &r->lock_fd, err));
+    DT_TRY(dt_run_config(r->manifest.root, r->manifest.path, cfg, sha, err));
+    const char *status_text = dt_run_record_string(r->manifest.root, "status");
+    DT_TRY(newest_valid_checkpoint(r, ck, ck_path, sizeof ck_path, &found, err));
+    if (found) {
+        DT_TRY(dt_check_same_config(cfg, r->manifest.path, ck, ck_path, err));
+    } else if (strcmp(sha, dt_run_record_string(r->manifest.root, "config_sha256")) != 0) {
+        status = dt_fail(err, DT_CONFIG, "%s: the recorded config does not match its config_sha256 (it was changed after the run started)",
+                         r->manifest.path);
         goto cleanup;
     }
-
-    DT_TRY(make_run_dir(cfg, opts->out_dir, summary->run_dir, sizeof summary->run_dir, err));
-    const char *simd = strcmp(r.ops->name, "cpu") == 0 ? dt_simd_name(dt_simd_detect()) : "";
-    const int threads_used = cfg->runtime.threads > 0 ? cfg->runtime.threads : dt_available_cores();
-    dt_run_info info = {cfg, opts->argc, opts->argv, &r.train, &r.test, backend_text, device_note, simd,
-                        threads_used, net.n_params};
-    DT_TRY(dt_manifest_begin(&r.manifest, summary->run_dir, &info, err));
-    manifest_open = 1;
-    {
-        char line[DT_PATH_MAX + 512];
-        snprintf(line, sizeof line, "detrain: training %s on %s, %lld parameters, %lld steps, run folder %s", cfg->name,
-                 backend_text, (long long)net.n_params, (long long)total_steps, summary->run_dir);
-        dt_progress_note(&progress, line);
+    *work_cfg = *cfg;
+    dt_run_anchor_config(r->manifest.root, work_cfg);
+    if (opts->threads > 0) work_cfg->runtime.threads = opts->threads;
+    DT_TRY(setup(r, work_cfg, cfg, err));
+    if (found) {
+        DT_TRY(start_from(r, ck, ck_path, err));
+        snprintf(summary->resumed_from, sizeof summary->resumed_from, "%s", ck_path);
+    } else {
+        DT_TRY(check_recorded_data(r, err));
+        start_fresh(r);
+        dt_progress_note(&r->ui, "detrain: the run has no checkpoint; starting again from step 0");
     }
-
-    dt_optim_counters counters = dt_optim_counters_start();
-    const int is_classifier = cfg->loss.kind == DT_LOSS_SOFTMAX_CE;
-    for (int epoch = 0; epoch < cfg->train.epochs; epoch++) {
-        const double t_epoch = dt_now_seconds();
-        epoch_permutation(r.perm, n_train, cfg->seed, epoch, cfg->train.shuffle);
-        int64_t correct = 0, seen = 0;
-        for (int64_t s = 0; s < steps_per_epoch; s++) {
-            const int64_t global = (int64_t)counters.step, start = s * batch;
-            const int32_t this_batch = (int32_t)(n_train - start < batch ? n_train - start : batch);
-            dt_step_desc step = {.sample_index = r.perm + start, .batch = this_batch, .step = (uint64_t)global};
-            const float lr = dt_schedule_lr(cfg, (uint64_t)global, (uint64_t)total_steps);
-            dt_optim_next(cfg, lr, &counters, &step.scalars);
-            dt_step_result res;
-            DT_TRY(r.ops->train_step(r.backend, &step, &res, err));
-            if (!isfinite(res.loss)) {
-                status = dt_fail(err, DT_NUMERIC, "step %lld: the loss is not finite (%g); try a smaller optimizer.lr",
-                                 (long long)global + 1, (double)res.loss);
-                goto cleanup;
-            }
-            r.step_loss[global] = res.loss;
-            r.step_lr[global] = lr;
-            correct += res.correct;
-            seen += this_batch;
-            const double elapsed = dt_now_seconds() - t_epoch;
-            const double rate = elapsed > 0 ? (double)seen / elapsed : 0.0;
-            const double remaining = (double)(total_steps - global - 1) * batch / (rate > 0 ? rate : 1.0);
-            dt_progress_step(&progress, epoch + 1, cfg->train.epochs, s + 1, steps_per_epoch, res.loss,
-                             is_classifier ? (double)correct / (double)seen : NAN, rate, remaining);
+    DT_TRY(r->ops->set_state(r->backend, &r->state, err));
+    r->manifest_open = 1;
+    if ((int64_t)r->progress.counters.step == r->progress.total_steps) {
+        /* final.h5: nothing is left to train; finish the record if a crash cut it short. */
+        summary->already_completed = strcmp(status_text, "completed") == 0;
+        if (summary->already_completed) {
+            r->manifest_open = 0; /* a completed record is left as it is */
+            dt_params_sha256(&r->net, r->state.params, summary->params_sha256);
+            if (dt_manifest_epoch_metrics(&r->manifest, cfg->train.epochs, &r->last) == 0)
+                summary->test_accuracy = r->last.test_accuracy, summary->test_loss = r->last.test_loss;
+            summary->steps = (int64_t)r->progress.counters.step;
+        } else {
+            status = complete_record(r, summary, err);
         }
-        const double train_seconds = dt_now_seconds() - t_epoch;
-        dt_eval_result eval;
-        DT_TRY(r.ops->evaluate(r.backend, 1, &eval, err));
-        dt_epoch_metrics m = {0};
-        m.epoch = epoch + 1;
-        m.steps = (int64_t)counters.step;
-        m.train_loss = dt_cpu_sum_fixed(r.step_loss + epoch * steps_per_epoch, steps_per_epoch) / (float)steps_per_epoch;
-        m.train_accuracy = is_classifier && seen ? (double)correct / (double)seen : NAN;
-        m.test_loss = (float)eval.loss;
-        m.test_accuracy = is_classifier ? (double)eval.correct / (double)eval.n_samples : NAN;
-        m.seconds = dt_now_seconds() - t_epoch;
-        m.samples_per_s = train_seconds > 0 ? (double)seen / train_seconds : 0.0;
-        m.lr = steps_per_epoch ? r.step_lr[(epoch + 1) * steps_per_epoch - 1] : 0.0f;
-        last = m;
-        dt_progress_epoch(&progress, m.epoch, cfg->train.epochs, m.train_loss, m.train_accuracy, m.test_loss,
-                          m.test_accuracy, m.seconds, m.samples_per_s);
-        DT_TRY(dt_manifest_epoch(&r.manifest, &m, err));
-        DT_TRY(dt_trace_write(summary->run_dir, r.step_loss, r.step_lr, (int64_t)counters.step, steps_per_epoch, err));
+        goto cleanup;
     }
-
-    DT_TRY(r.ops->get_state(r.backend, &r.state, err));
-    dt_params_sha256(&net, r.state.params, summary->params_sha256);
-    summary->test_accuracy = last.test_accuracy;
-    summary->test_loss = last.test_loss;
-    summary->seconds = dt_now_seconds() - t_start;
-    DT_TRY(dt_manifest_finish(&r.manifest, "completed", &last, summary->params_sha256, NULL, err));
-
+    dt_run_info info = run_info(r, opts);
+    const char *slash = strrchr(ck_path, '/');
+    DT_TRY(dt_manifest_resume(&r->manifest, &info, found ? (slash ? slash + 1 : ck_path) : NULL,
+                              (int64_t)r->progress.counters.step, r->progress.epoch, err));
+    if (found && r->progress.epoch > 0 && dt_manifest_epoch_metrics(&r->manifest, r->progress.epoch, &r->last) != 0) {
+        status = dt_fail(err, DT_CHECKPOINT, "%s: lists fewer epochs than checkpoint %s has finished (%d)",
+                         r->manifest.path, ck_path, r->progress.epoch);
+        goto cleanup;
+    }
+    dt_checkpoint_free(ck);
+    announce(r, "resuming");
+    status = run_loop(r, opts, summary, err);
 cleanup:
-    if (status != DT_OK && manifest_open) {
-        dt_error ignored;
-        dt_manifest_finish(&r.manifest, "failed", NULL, NULL, err->message, &ignored);
-    }
-    release(&r);
+    record_failure(r, status, err);
+    summary->seconds = dt_now_seconds() - t_start;
+    summary->total_steps = r->progress.total_steps;
+    if (!summary->steps) summary->steps = (int64_t)r->progress.counters.step;
+    dt_checkpoint_free(ck);
+    free(ck);
+    release(r);
+    free(r);
+    free(cfg);
+    free(work_cfg);
+    signals_restore(&guard);
     return status;
 }

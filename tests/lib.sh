@@ -34,6 +34,30 @@ expect_error() {
 # digest_of FILE: the params_sha256 printed by a train run's stdout.
 digest_of() { sed -n 's/^params_sha256 \([0-9a-f]\{64\}\)$/\1/p' "$1"; }
 
+# check NAME CONDITION-COMMAND...: one check that passes when the command succeeds.
+check() {
+    local name=$1
+    shift
+    checks=$((checks + 1))
+    if "$@"; then echo "ok   $name"; else fail "$name"; fi
+}
+
+# run_code NAME CODE CMD...: CMD must exit CODE; its stdout and stderr go to $DT_TMP/NAME.out, .err.
+run_code() {
+    local name=$1 code=$2 rc=0
+    shift 2
+    checks=$((checks + 1))
+    timeout 300 "$@" >"$DT_TMP/$name.out" 2>"$DT_TMP/$name.err" || rc=$?
+    if [ "$rc" != "$code" ]; then
+        fail "$name: exit code $rc, expected $code; stderr: $(tail -c 400 "$DT_TMP/$name.err")"
+        return 1
+    fi
+    echo "ok   $name (exit $rc)"
+}
+
+# json_get FILE PYTHON-EXPRESSION: evaluates the expression on the parsed JSON file `m`.
+json_get() { /usr/bin/python3 -c "import json,sys; m=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
 finish() {
     echo "$((checks - failures)) passed, $failures failed"
     [ "$failures" = 0 ] && [ "$checks" -gt 0 ]

@@ -235,7 +235,8 @@ static void test_round_trip(void) {
     CHECK_STR_CONTAINS(text, "\"eps\": 1e-08,");
     CHECK_STR_CONTAINS(text, "\"label_column\": \"label\",");
     CHECK_STR_CONTAINS(text, "      {\n        \"units\": 10,\n        \"activation\": \"identity\",\n");
-    CHECK_STR_CONTAINS(text, "\"threads\": 0\n  }\n}\n");
+    CHECK_STR_CONTAINS(text, "\"threads\": 0");
+    CHECK_STR_CONTAINS(text, "\"checkpoint\": {\n    \"every_steps\": 0,\n    \"every_epoch\": true,\n    \"keep\": 3\n  }\n}\n");
     CHECK(text && !strstr(text, "\"header\": true,\n        \"features")); /* csv keys only on csv */
     CHECK(text && strstr(text, "\"labels\"") && !strstr(text, "labels_dataset"));
     free(text);
@@ -542,7 +543,7 @@ static void test_docs(void) {
         {"optimizer.weight_decay", "`0`"}, {"optimizer.clip_norm", "`0`"}, {"schedule.warmup_steps", "`0`"},
         {"schedule.step_size", "`1000`"}, {"schedule.gamma", "`0.1`"},     {"schedule.min_lr", "`0`"},
         {"train.epochs", "`10`"},         {"train.batch_size", "`128`"},   {"train.eval_batch_size", "`1000`"},
-        {"runtime.threads", "`0`"},
+        {"runtime.threads", "`0`"},       {"checkpoint.every_steps", "`0`"}, {"checkpoint.keep", "`3`"},
     };
     for (size_t i = 0; i < sizeof numeric / sizeof numeric[0]; i++) {
         const char *row = doc_row(docs, numeric[i][0]);

@@ -1,0 +1,154 @@
+/* runrec.c — a run folder's manifest and trace, read back and checked. */
+#include "runrec.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+#include "fsutil.h"
+
+const char *dt_run_record_string(const cJSON *manifest, const char *key) {
+    char part[128];
+    const cJSON *node = manifest;
+    while (node && *key) {
+        size_t len = strcspn(key, ".");
+        snprintf(part, sizeof part, "%.*s", (int)len, key);
+        node = cJSON_GetObjectItemCaseSensitive(node, part);
+        key += len + (key[len] == '.');
+    }
+    return cJSON_IsString(node) ? node->valuestring : "";
+}
+
+/* Parses 8 hex digits into bits; -1 when malformed. */
+static int parse_bits(const cJSON *item, uint32_t *bits) {
+    if (!cJSON_IsString(item) || strlen(item->valuestring) != 8) return -1;
+    char *end = NULL;
+    *bits = (uint32_t)strtoul(item->valuestring, &end, 16);
+    return *end ? -1 : 0;
+}
+
+/* Reads dir/trace.jsonl into rec (absent: no steps). DT_CHECKPOINT naming a malformed line. */
+static dt_status load_trace(dt_run_record *rec, dt_error *err) {
+    char path[DT_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/trace.jsonl", rec->dir);
+    if (!dt_file_exists(path)) return DT_OK;
+    char *text = NULL;
+    size_t size = 0;
+    dt_status status = dt_read_text(path, &text, &size, err);
+    if (status != DT_OK) return status;
+    int64_t lines = 0;
+    for (size_t i = 0; i < size; i++) lines += text[i] == '\n';
+    rec->loss_bits = malloc(((size_t)lines + 1) * sizeof(uint32_t));
+    rec->lr_bits = malloc(((size_t)lines + 1) * sizeof(uint32_t));
+    if (!rec->loss_bits || !rec->lr_bits) {
+        free(text);
+        return dt_fail(err, DT_NOMEM, "%s: out of memory", path);
+    }
+    char *line = text;
+    while (*line && status == DT_OK) {
+        char *newline = strchr(line, '\n');
+        size_t len = newline ? (size_t)(newline - line) : strlen(line);
+        cJSON *obj = cJSON_ParseWithLengthOpts(line, len, NULL, 0);
+        const int64_t step = rec->n_steps + 1;
+        const cJSON *loss = cJSON_GetObjectItemCaseSensitive(obj, "loss");
+        uint32_t loss_bits = 0, lr_bits = 0;
+        if (!cJSON_IsObject(obj) || cJSON_GetObjectItemCaseSensitive(obj, "step") == NULL ||
+            cJSON_GetObjectItemCaseSensitive(obj, "step")->valuedouble != (double)step ||
+            parse_bits(cJSON_GetObjectItemCaseSensitive(obj, "loss_bits"), &loss_bits) ||
+            parse_bits(cJSON_GetObjectItemCaseSensitive(obj, "lr_bits"), &lr_bits)) {
+            status = dt_fail(err, DT_CHECKPOINT, "%s:%lld: not a trace line for step %lld (step, loss_bits, lr_bits)",
+                             path, (long long)step, (long long)step);
+        } else {
+            float from_bits;
+            memcpy(&from_bits, &loss_bits, sizeof from_bits);
+            /* The decimal is for people; a record whose decimal is not its bits was edited. */
+            const int consistent = cJSON_IsNumber(loss) ? (float)loss->valuedouble == from_bits
+                                                        : cJSON_IsNull(loss) && !isfinite(from_bits);
+            if (!consistent && !rec->inconsistent_step) rec->inconsistent_step = step;
+            rec->loss_bits[rec->n_steps] = loss_bits;
+            rec->lr_bits[rec->n_steps] = lr_bits;
+            rec->n_steps++;
+        }
+        cJSON_Delete(obj);
+        if (!newline) break;
+        line = newline + 1;
+    }
+    free(text);
+    return status;
+}
+
+dt_status dt_run_record_load(const char *dir, dt_run_record *rec, dt_error *err) {
+    memset(rec, 0, sizeof *rec);
+    snprintf(rec->dir, sizeof rec->dir, "%s", dir);
+    char path[DT_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    if (!dt_file_exists(path)) return dt_fail(err, DT_IO, "%s: not a run folder (no manifest.json)", dir);
+    char *text = NULL;
+    size_t size = 0;
+    dt_status status = dt_read_text(path, &text, &size, err);
+    if (status != DT_OK) return status;
+    rec->manifest = cJSON_ParseWithLengthOpts(text, size + 1, NULL, 1);
+    free(text);
+    if (!cJSON_IsObject(rec->manifest) || strcmp(dt_run_record_string(rec->manifest, "format"), "detrain-manifest/1") != 0)
+        return dt_fail(err, DT_CHECKPOINT, "%s: not a detrain manifest (unreadable JSON or no \"format\": \"detrain-manifest/1\")",
+                       path);
+    return load_trace(rec, err);
+}
+
+void dt_run_record_free(dt_run_record *rec) {
+    cJSON_Delete(rec->manifest);
+    free(rec->loss_bits);
+    free(rec->lr_bits);
+    memset(rec, 0, sizeof *rec);
+}
+
+dt_status dt_run_config(const cJSON *manifest, const char *origin, dt_config *cfg, char canonical_sha256[65],
+                        dt_error *err) {
+    const cJSON *config = cJSON_GetObjectItemCaseSensitive(manifest, "config");
+    if (!cJSON_IsObject(config)) return dt_fail(err, DT_CONFIG, "%s: no recorded config", origin);
+    char *text = cJSON_PrintUnformatted(config);
+    if (!text) return dt_fail(err, DT_NOMEM, "%s: out of memory", origin);
+    char label[DT_PATH_MAX + 32];
+    snprintf(label, sizeof label, "%s (recorded config)", origin);
+    dt_status status = dt_config_parse(cfg, text, label, NULL, 0, NULL, err);
+    free(text);
+    if (status != DT_OK) return status;
+    char *canonical = dt_config_to_json(cfg);
+    if (!canonical) return dt_fail(err, DT_NOMEM, "%s: out of memory", origin);
+    dt_sha256_hex(canonical, strlen(canonical), canonical_sha256);
+    free(canonical);
+    /* Keep the original name: the default run folder and messages use it. */
+    const char *file = dt_run_record_string(manifest, "config_file");
+    const char *slash = strrchr(file, '/');
+    const char *base = slash ? slash + 1 : file;
+    size_t len = strlen(base);
+    if (len > 5 && !strcmp(base + len - 5, ".json")) len -= 5;
+    if (len > 0 && len < sizeof cfg->name) snprintf(cfg->name, sizeof cfg->name, "%.*s", (int)len, base);
+    if (file[0]) snprintf(cfg->source_path, sizeof cfg->source_path, "%s", file);
+    return DT_OK;
+}
+
+void dt_run_locate(const cJSON *manifest, const char *recorded_path, char *out, size_t size) {
+    const char *cwd = dt_run_record_string(manifest, "working_directory");
+    if (recorded_path[0] != '/' && cwd[0]) {
+        int n = snprintf(out, size, "%s/%s", cwd, recorded_path);
+        if (n > 0 && (size_t)n < size && dt_file_exists(out)) return;
+    }
+    snprintf(out, size, "%s", recorded_path);
+}
+
+void dt_run_anchor_config(const cJSON *manifest, dt_config *cfg) {
+    dt_data_source *sources[2] = {&cfg->data.train, &cfg->data.test};
+    char located[DT_PATH_MAX];
+    for (int i = 0; i < 2; i++) {
+        dt_run_locate(manifest, sources[i]->path, located, sizeof located);
+        snprintf(sources[i]->path, sizeof sources[i]->path, "%s", located);
+        if (sources[i]->labels_path[0]) {
+            dt_run_locate(manifest, sources[i]->labels_path, located, sizeof located);
+            snprintf(sources[i]->labels_path, sizeof sources[i]->labels_path, "%s", located);
+        }
+    }
+}

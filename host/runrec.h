@@ -1,0 +1,46 @@
+/* runrec.h — reading a run folder back: manifest.json and trace.jsonl, the recorded config
+ * and where the recorded data files are now. Used by resume, verify and diff. */
+#ifndef DT_RUNREC_H
+#define DT_RUNREC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "status.h"
+
+typedef struct cJSON cJSON;
+
+/* A run folder's record. */
+typedef struct {
+    char dir[DT_PATH_MAX];
+    cJSON *manifest;               /* manifest.json, owned */
+    int64_t n_steps;               /* lines of trace.jsonl (0 when it is missing) */
+    uint32_t *loss_bits, *lr_bits; /* (n_steps) the recorded bits of each step */
+    int64_t inconsistent_step;     /* first step (1-based) whose decimal loss is not its bits; 0: none */
+} dt_run_record;
+
+/* Loads dir/manifest.json and dir/trace.jsonl. DT_IO when the folder or manifest cannot be
+ * read, DT_CHECKPOINT (exit 2) when they are not a detrain record, naming the file and line.
+ * Free with dt_run_record_free, also on failure. */
+dt_status dt_run_record_load(const char *dir, dt_run_record *rec, dt_error *err);
+void dt_run_record_free(dt_run_record *rec);
+
+/* The string manifest[key] (nested keys with dots: "code.git_commit"), or "" when absent. */
+const char *dt_run_record_string(const cJSON *manifest, const char *key);
+
+/* Parses the config recorded in a manifest into cfg (paths as recorded) and gives the
+ * SHA-256 of its canonical text as this build writes it. `origin` names the manifest in
+ * messages. DT_CONFIG naming the problem. */
+dt_status dt_run_config(const cJSON *manifest, const char *origin, dt_config *cfg, char canonical_sha256[65],
+                        dt_error *err);
+
+/* Where a data path recorded by a run is now: a relative path is taken relative to the
+ * run's recorded working directory when the file exists there, else as given (relative to
+ * the current directory). Data is identified by its digest, not its path. */
+void dt_run_locate(const cJSON *manifest, const char *recorded_path, char *out, size_t size);
+
+/* Applies dt_run_locate to every data path of cfg. */
+void dt_run_anchor_config(const cJSON *manifest, dt_config *cfg);
+
+#endif
