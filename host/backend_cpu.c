@@ -3,13 +3,21 @@
  * All state lives in flat buffers allocated at creation; a training step allocates
  * nothing. Activations: for layer l, z_l (batch, n_out) before and y_l after the
  * activation (and dropout), views into one buffer. The first layer reads its input rows
- * straight from the resident dataset through the batch's sample indices. */
+ * straight from the resident dataset through the batch's sample indices.
+ *
+ * Two routes, chosen once at creation from runtime.mode:
+ * - portable and deterministic: the fixed-order kernels (on a CPU the fixed-order kernels
+ *   are the deterministic route, so both modes give the same bits);
+ * - fast: OpenBLAS products and completion-order reductions (cpu_fast.h), no promise.
+ * The switch is confined to product(), bias_grad(), sum_losses() and grad_norm(). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
+#include "blas.h"
+#include "cpu_fast.h"
 #include "matmul.h"
 #include "ops.h"
 #include "pool.h"
@@ -34,6 +42,12 @@ struct dt_backend {
     float *eval_loss;           /* (max(n_train, n_test)) per-sample losses */
     int64_t *eval_index;        /* (max_batch) */
 
+    /* The fast route (runtime.mode = fast); zero / NULL on the fixed-order route. */
+    int fast;                   /* completion-order reductions */
+    int fast_blas;              /* products through OpenBLAS */
+    float *fast_gather;         /* (max_batch, input_size) layer-0 rows for BLAS */
+    float *fast_partial;        /* (threads, max_width) per-thread bias-gradient partials */
+
     dt_dataset data[2];         /* 0 train, 1 test: resident copies */
     dt_step_result results[DT_RESULT_LOG]; /* ring of step results, for collect_results */
     int64_t steps_done;
@@ -57,6 +71,12 @@ static void parallel_gemm(dt_backend *be, const dt_gemm_args *g) {
     const dt_gemm_plan plan = dt_gemm_plan_for(g, be->simd, dt_pool_threads(be->pool));
     gemm_task t = {be, g, &plan};
     dt_pool_run(be->pool, dt_gemm_plan_tasks(&plan), 1, gemm_task_run, &t);
+}
+
+/* A product of a layer: detrain's kernels, or BLAS on the fast route when it takes it. */
+static void product(dt_backend *be, const dt_gemm_args *g) {
+    if (be->fast_blas && dt_fast_gemm_blas(be->pool, g, be->fast_gather) == 0) return;
+    parallel_gemm(be, g);
 }
 
 typedef struct {
@@ -88,6 +108,21 @@ typedef struct {
 static void bias_grad_run(void *ctx, int64_t c0, int64_t c1, int thread) {
     bias_grad_task *t = ctx;
     t->be->k->bias_grad_cols(t->dz, t->batch, t->n, t->db, c0, c1);
+}
+
+/* db (n) = column sums of dz (batch, n): b ascending per column, or completion order (fast). */
+static void bias_grad(dt_backend *be, const float *dz, int64_t batch, int64_t n, float *db) {
+    if (be->fast) {
+        dt_fast_bias_grad(be->pool, dz, batch, n, db, be->fast_partial);
+        return;
+    }
+    bias_grad_task bt = {be, dz, batch, n, db};
+    dt_pool_run(be->pool, n, 16, bias_grad_run, &bt);
+}
+
+/* Sum of per-sample losses: the contract's block order, or completion order (fast). */
+static float sum_losses(dt_backend *be, const float *loss, int64_t n) {
+    return be->fast ? dt_fast_sum(be->pool, loss, n) : dt_cpu_sum_fixed(loss, n);
 }
 
 static void sumsq_run(void *ctx, int64_t k0, int64_t k1, int thread) {
@@ -136,6 +171,8 @@ static void cpu_destroy(dt_backend *be) {
     free(be->norm_partial);
     free(be->eval_loss);
     free(be->eval_index);
+    free(be->fast_gather);
+    free(be->fast_partial);
     for (int d = 0; d < 2; d++) dt_dataset_free(&be->data[d]);
     free(be);
 }
@@ -181,6 +218,15 @@ static dt_status cpu_create(dt_backend **out, const dt_net *net, const dt_config
     if (!be->params || !be->grads || !be->opt_m || !be->opt_v || !be->acts || !be->delta_a || !be->delta_b ||
         !be->pack || !be->row_loss || !be->row_correct || !be->norm_partial || !be->eval_index)
         goto oom;
+    if (cfg->runtime.mode == DT_MODE_FAST) {
+        /* DT_FAST_GEMM=detrain keeps detrain's kernels for the products in a build with BLAS. */
+        const char *gemm = getenv("DT_FAST_GEMM");
+        be->fast = 1;
+        be->fast_blas = dt_blas_available() && !(gemm && !strcmp(gemm, "detrain"));
+        be->fast_partial = calloc((size_t)threads * (size_t)net->max_width, sizeof(float));
+        be->fast_gather = be->fast_blas ? calloc(rows * (size_t)net->input_size, sizeof(float)) : NULL;
+        if (!be->fast_partial || (be->fast_blas && !be->fast_gather)) goto oom;
+    }
     *out = be;
     return DT_OK;
 oom:
@@ -255,7 +301,7 @@ static const float *forward(dt_backend *be, int d, const int64_t *index, int32_t
                           .b_col = layer->n_in, .C = z, .ldc = layer->n_out,
                           .bias = be->params + layer->bias_offset, .Y = y, .ldy = layer->n_out,
                           .act = layer->activation};
-        parallel_gemm(be, &g);
+        product(be, &g);
         if (training && layer->dropout > 0.0f) {
             dt_dropout drop = {layer->dropout, dt_rng_key(be->cfg.seed, DT_RNG_DROPOUT, (uint32_t)l), step, index};
             rows_task t = {.be = be, .y = y, .n = layer->n_out, .drop = &drop};
@@ -306,15 +352,14 @@ static void backward(dt_backend *be, const int64_t *index, int32_t batch, uint64
         }
         gw.b_row = layer->n_in;
         gw.b_col = 1;
-        parallel_gemm(be, &gw);
-        bias_grad_task bt = {be, delta, batch, layer->n_out, be->grads + layer->bias_offset};
-        dt_pool_run(be->pool, layer->n_out, 16, bias_grad_run, &bt);
+        product(be, &gw);
+        bias_grad(be, delta, batch, layer->n_out, be->grads + layer->bias_offset);
         if (l > 0) {
             /* dx (batch, n_in) = dz · W: B(p, j) = W[p][j]. */
             dt_gemm_args gx = {.M = batch, .N = layer->n_in, .P = layer->n_out, .A = delta, .a_row = layer->n_out,
                                .a_col = 1, .B = be->params + layer->weight_offset, .b_row = layer->n_in, .b_col = 1,
                                .C = other, .ldc = layer->n_in};
-            parallel_gemm(be, &gx);
+            product(be, &gx);
             float *swap = delta;
             delta = other;
             other = swap;
@@ -324,6 +369,7 @@ static void backward(dt_backend *be, const int64_t *index, int32_t batch, uint64
 
 /* Global gradient norm in the contract's block order. */
 static float grad_norm(dt_backend *be) {
+    if (be->fast) return sqrtf(dt_fast_sumsq(be->pool, be->grads, be->net.n_params));
     const int64_t n = be->net.n_params, blocks = (n + DT_REDUCE_BLOCK - 1) / DT_REDUCE_BLOCK;
     dt_pool_run(be->pool, blocks, 16, sumsq_run, be);
     float total = 0.0f;
@@ -335,7 +381,7 @@ static dt_status cpu_gradients(dt_backend *be, const dt_step_desc *step, dt_step
     const int32_t batch = step->batch;
     const float *out = forward(be, 0, step->sample_index, batch, 1, step->step);
     result->correct = compute_loss(be, 0, step->sample_index, batch, out, be->delta_a, be->row_loss);
-    result->loss = dt_cpu_sum_fixed(be->row_loss, batch) / (float)batch;
+    result->loss = sum_losses(be, be->row_loss, batch) / (float)batch;
     result->grad_norm = NAN;
     backward(be, step->sample_index, batch, step->step, be->delta_a);
     return DT_OK;
@@ -385,13 +431,19 @@ static dt_status cpu_evaluate(dt_backend *be, int which, dt_eval_result *result,
         const float *out = forward(be, d, be->eval_index, batch, 0, 0);
         result->correct += compute_loss(be, d, be->eval_index, batch, out, NULL, be->eval_loss + start);
     }
-    result->loss = (double)(dt_cpu_sum_fixed(be->eval_loss, ds->n_samples) / (float)ds->n_samples);
+    result->loss = (double)(sum_losses(be, be->eval_loss, ds->n_samples) / (float)ds->n_samples);
     return DT_OK;
 }
 
 static void cpu_describe(dt_backend *be, char *buf, size_t size) {
-    snprintf(buf, size, "cpu (%s, %d thread%s)", dt_simd_name(be->simd), dt_pool_threads(be->pool),
-             dt_pool_threads(be->pool) == 1 ? "" : "s");
+    char route[192] = "", blas[96];
+    if (be->fast)
+        snprintf(route, sizeof route, ", fast: %s products, completion-order sums",
+                 be->fast_blas          ? dt_blas_describe(blas, sizeof blas)
+                 : dt_blas_available() ? "detrain (DT_FAST_GEMM=detrain)"
+                                        : "detrain (built without OpenBLAS)");
+    snprintf(buf, size, "cpu (%s, %d thread%s%s)", dt_simd_name(be->simd), dt_pool_threads(be->pool),
+             dt_pool_threads(be->pool) == 1 ? "" : "s", route);
 }
 
 const dt_backend_ops dt_cpu_backend = {
