@@ -89,6 +89,14 @@ typedef struct {
     /* One line saying what runs: "cpu (avx512, 2 threads)". */
     void (*describe)(dt_backend *be, char *buf, size_t size);
     void (*destroy)(dt_backend *be);
+    /* Benchmarks (optional; NULL: the host's monotonic clock around calls that return when
+     * their work is done). timing_begin marks the start of a timed region in the device's
+     * queue; timing_end marks its end, waits for it and gives the seconds between the two
+     * marks as the device measured them (CUDA events). */
+    dt_status (*timing_begin)(dt_backend *be, dt_error *err);
+    dt_status (*timing_end)(dt_backend *be, double *seconds, dt_error *err);
+    /* The device's matrix-product microbenchmark (gemm_bench.h); NULL: none. */
+    const struct dt_gemm_bench_ops *gemm_bench;
 } dt_backend_ops;
 
 /* The CPU implementation. */

@@ -18,6 +18,7 @@
 #include "backend.h"
 #include "blas.h"
 #include "cpu_fast.h"
+#include "gemm_bench.h"
 #include "matmul.h"
 #include "ops.h"
 #include "pool.h"
@@ -461,4 +462,5 @@ const dt_backend_ops dt_cpu_backend = {
     .gpu_info = NULL,
     .describe = cpu_describe,
     .destroy = cpu_destroy,
+    .gemm_bench = &dt_cpu_gemm_bench,
 };
