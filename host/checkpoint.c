@@ -64,18 +64,22 @@ static dt_status write_attr_strs(writer *w, hid_t loc, const char *name, int n, 
     return write_attr(w, loc, name, w->str_type, w->str_type, 1, dims, values);
 }
 
+/* A scalar int32 attribute (file type STD_I32LE). */
 static dt_status write_attr_i32(writer *w, hid_t loc, const char *name, int32_t value) {
     return write_attr(w, loc, name, H5T_STD_I32LE, H5T_NATIVE_INT32, 0, NULL, &value);
 }
 
+/* A scalar int64 attribute (file type STD_I64LE). */
 static dt_status write_attr_i64(writer *w, hid_t loc, const char *name, int64_t value) {
     return write_attr(w, loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL, &value);
 }
 
+/* A scalar uint64 attribute (file type STD_U64LE). */
 static dt_status write_attr_u64(writer *w, hid_t loc, const char *name, uint64_t value) {
     return write_attr(w, loc, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, 0, NULL, &value);
 }
 
+/* A scalar float32 attribute (file type IEEE_F32LE). */
 static dt_status write_attr_f32(writer *w, hid_t loc, const char *name, float value) {
     return write_attr(w, loc, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 0, NULL, &value);
 }
@@ -419,18 +423,22 @@ cleanup:
     return status;
 }
 
+/* A scalar integer attribute of 4 bytes. */
 static dt_status read_i32(reader *r, const char *object, const char *name, int32_t *out) {
     return read_attr_num(r, object, name, A_INT, H5T_NATIVE_INT32, 4, 1, out);
 }
 
+/* A scalar integer attribute of 8 bytes, signed. */
 static dt_status read_i64(reader *r, const char *object, const char *name, int64_t *out) {
     return read_attr_num(r, object, name, A_INT, H5T_NATIVE_INT64, 8, 1, out);
 }
 
+/* A scalar integer attribute of 8 bytes, unsigned. */
 static dt_status read_u64(reader *r, const char *object, const char *name, uint64_t *out) {
     return read_attr_num(r, object, name, A_INT, H5T_NATIVE_UINT64, 8, 1, out);
 }
 
+/* A scalar float32 attribute. */
 static dt_status read_f32(reader *r, const char *object, const char *name, float *out) {
     return read_attr_num(r, object, name, A_FLOAT, H5T_NATIVE_FLOAT, 4, 1, out);
 }
@@ -484,6 +492,8 @@ static dt_status read_tensor(reader *r, dt_checkpoint *ck, const char *name, int
     htri_t exists;
     hsize_t found[H5S_MAX_RANK];
     int found_rank;
+    H5T_class_t cls;
+    H5T_order_t order;
     const size_t elem = is_double ? 8 : 4;
     if (ck->n_tensors >= DT_CHECKPOINT_MAX_TENSORS) return dt_fail(err, DT_INTERNAL, "too many tensors");
     dt_tensor_info *info = &ck->tensors[ck->n_tensors];
@@ -501,7 +511,9 @@ static dt_status read_tensor(reader *r, dt_checkpoint *ck, const char *name, int
     CHECK_R(type = H5Dget_type(dataset), "tensor '%s': type", name);
     CHECK_R(space = H5Dget_space(dataset), "tensor '%s': dataspace", name);
     CHECK_R(found_rank = H5Sget_simple_extent_ndims(space), "tensor '%s': rank", name);
-    if (H5Tget_class(type) != H5T_FLOAT || H5Tget_size(type) != elem || H5Tget_order(type) != H5T_ORDER_LE) {
+    CHECK_R(cls = H5Tget_class(type), "tensor '%s': type class", name);
+    CHECK_R(order = H5Tget_order(type), "tensor '%s': byte order", name);
+    if (cls != H5T_FLOAT || H5Tget_size(type) != elem || order != H5T_ORDER_LE) {
         status = dt_fail(err, DT_CHECKPOINT, "%s: tensor '%s' is not little-endian %s", r->path, name, info->dtype);
         goto cleanup;
     }

@@ -140,6 +140,7 @@ static int fail(dt_status status, const char *message) {
     return dt_status_exit_code(status);
 }
 
+/* Prints a usage error with a hint to the command's help and returns exit code 2. */
 static int usage_error(const char *message, const char *hint_command) {
     fprintf(stderr, "detrain: %s (see 'detrain help%s%s')\n", message, hint_command ? " " : "",
             hint_command ? hint_command : "");
@@ -158,6 +159,7 @@ static const char *help_for(const char *command) {
     return NULL;
 }
 
+/* detrain help [COMMAND]. */
 static int cmd_help(int argc, char **argv) {
     if (argc < 3) {
         fputs(usage_text, stdout);
@@ -287,6 +289,7 @@ static int report_run(dt_status status, const dt_train_summary *summary, const d
     return 0;
 }
 
+/* detrain train CONFIG [options]. */
 static int cmd_train(int argc, char **argv) {
     static const option_spec specs[] = {{"--quiet", 0},  {"--set", 1},  {"--out", 1},
                                         {"--threads", 1}, {"--device", 1}, {"--mode", 1},
@@ -342,6 +345,7 @@ done:
     return rc;
 }
 
+/* detrain resume RUN_DIR [options]. */
 static int cmd_resume(int argc, char **argv) {
     static const option_spec specs[] = {{"--quiet", 0}, {"--threads", 1}, {"--stop-after-steps", 1}};
     parsed_args args;
@@ -362,6 +366,7 @@ static int cmd_resume(int argc, char **argv) {
 
 /* ---- verify, diff, inspect, eval, predict --------------------------------------------------- */
 
+/* detrain verify RUN_DIR [options]. */
 static int cmd_verify(int argc, char **argv) {
     static const option_spec specs[] = {{"--quiet", 0}, {"--from", 1}, {"--threads", 1}, {"--tolerance", 1},
                                         {"--keep", 0}};
@@ -388,6 +393,7 @@ static int cmd_verify(int argc, char **argv) {
     return fail(status, err.message);
 }
 
+/* detrain diff RUN_A RUN_B: exit 0 without differences, 1 with. */
 static int cmd_diff(int argc, char **argv) {
     parsed_args args;
     char *scratch[1];
@@ -401,6 +407,7 @@ static int cmd_diff(int argc, char **argv) {
     return n_differences > 0 ? 1 : 0;
 }
 
+/* detrain inspect FILE.h5. */
 static int cmd_inspect(int argc, char **argv) {
     parsed_args args;
     char *scratch[1];
@@ -412,6 +419,7 @@ static int cmd_inspect(int argc, char **argv) {
     return status == DT_OK ? 0 : fail(status, err.message);
 }
 
+/* detrain eval CHECKPOINT [--data SOURCE] [--labels FILE] [--threads N]. */
 static int cmd_eval(int argc, char **argv) {
     static const option_spec specs[] = {{"--data", 1}, {"--labels", 1}, {"--threads", 1}};
     parsed_args args;
@@ -427,6 +435,7 @@ static int cmd_eval(int argc, char **argv) {
     return status == DT_OK ? 0 : fail(status, err.message);
 }
 
+/* detrain predict CHECKPOINT --input SOURCE [--labels FILE] [--output FILE]. */
 static int cmd_predict(int argc, char **argv) {
     static const option_spec specs[] = {{"--input", 1}, {"--labels", 1}, {"--output", 1}, {"--threads", 1}};
     parsed_args args;

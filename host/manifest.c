@@ -47,6 +47,7 @@ static void utc_now(char *buf, size_t size) {
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Stamps updated_at and writes the manifest atomically. */
 static dt_status manifest_write(dt_manifest *m, dt_error *err) {
     char now[32];
     utc_now(now, sizeof now);
@@ -68,6 +69,7 @@ static dt_status manifest_write(dt_manifest *m, dt_error *err) {
     return status;
 }
 
+/* The record of one dataset: samples, features, and each file's path, size and SHA-256. */
 static cJSON *data_record(const dt_dataset *ds) {
     cJSON *files = cJSON_CreateArray();
     for (int i = 0; i < ds->n_files; i++) {

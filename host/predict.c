@@ -102,6 +102,7 @@ static dt_status open_checkpoint(const char *path, dt_checkpoint **ck, dt_error 
     return dt_checkpoint_read(path, *ck, err);
 }
 
+/* Frees a checkpoint from open_checkpoint (NULL is fine). */
 static void free_checkpoint(dt_checkpoint *ck) {
     if (ck) dt_checkpoint_free(ck);
     free(ck);

@@ -97,6 +97,7 @@ typedef struct {
     dt_progress ui;
 } run_state;
 
+/* Frees everything a run_state holds and releases the folder lock. */
 static void release(run_state *r) {
     if (r->backend) r->ops->destroy(r->backend);
     dt_dataset_free(&r->train);

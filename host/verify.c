@@ -199,6 +199,7 @@ typedef struct {
     int n;
 } path_list;
 
+/* dt_json_diff callback: appends "path: a recorded, b now" for the first three paths. */
 static void list_path(void *ctx, const char *path, const cJSON *a, const cJSON *b) {
     path_list *list = ctx;
     if (list->n++ >= 3) return;

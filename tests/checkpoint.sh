@@ -67,6 +67,11 @@ expect_error not_checkpoint 2 'other.h5: not a detrain checkpoint \(format attri
 expect_error missing 2 'nothing.h5: no such checkpoint file' -- "$DETRAIN" inspect "$DT_TMP/nothing.h5"
 : >"$DT_TMP/empty.h5"
 expect_error empty 2 'empty.h5: not a readable HDF5 file' -- "$DETRAIN" inspect "$DT_TMP/empty.h5"
+# Every command that reads checkpoints refuses them the same way.
+expect_error eval_truncated 2 'truncated.h5: not a readable HDF5 file' -- "$DETRAIN" eval "$DT_TMP/truncated.h5"
+expect_error predict_version 2 'version.h5: checkpoint format version 99 is not supported' \
+    -- "$DETRAIN" predict "$DT_TMP/version.h5" --input "$DT_SOURCE_DIR/tests/data/spiral-test.csv"
+expect_error eval_flipped 2 "tensor 'params/dense1/weight' is corrupt" -- "$DETRAIN" eval "$DT_TMP/flip_params_dense1_weight.h5"
 # A byte changed outside the tensors: the manifest's file digest catches it.
 cp -r "$DT_TMP/a" "$DT_TMP/a2"
 $py - "$DT_TMP/a2/final.h5" <<'EOF'

@@ -54,6 +54,7 @@ run_code twice-stop1 130 "$DETRAIN" train "$tiny" $steps --quiet --out "$DT_TMP/
 run_code twice-stop2 130 "$DETRAIN" resume "$DT_TMP/twice" --quiet --stop-after-steps 30 --threads 1
 run_code twice-resume 0 "$DETRAIN" resume "$DT_TMP/twice" --quiet --threads 3
 same_as twice ref_steps
+run_code verify_twice 0 "$DETRAIN" verify "$DT_TMP/twice" --quiet
 kept=$(ls "$DT_TMP/twice" | grep -c '^checkpoint-')
 check "keep=2: two step checkpoints left besides final.h5 (found $kept)" [ "$kept" = 2 ]
 check "pruned checkpoints stay listed in the manifest with removed=true" \
@@ -86,6 +87,10 @@ if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
             grep -q '"train_loss_bits"' "$DT_TMP/$name/manifest.json" 2>/dev/null && break
             sleep 0.01
         done
+        if [ "$sig" = INT ]; then # the folder is locked while the run is alive
+            expect_error "$name-locked" 2 'another detrain process is using this run folder' \
+                -- "$DETRAIN" resume "$DT_TMP/$name" --quiet
+        fi
         kill -"$sig" "$pid"
         rc=0
         wait "$pid" || rc=$?
