@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "config.h"
 #include "diff.h"
 #include "inspect.h"
@@ -23,6 +24,7 @@ static const char usage_text[] =
     "  inspect FILE.h5            a checkpoint's metadata, tensors and digests (each one verified)\n"
     "  eval CHECKPOINT            loss and accuracy of a checkpoint on the test set or other data\n"
     "  predict CHECKPOINT         predictions for new samples (CSV or JSON lines)\n"
+    "  bench [options]            measure what each mode costs and check its promise bit for bit\n"
     "  help [COMMAND]             show help for a command\n"
     "\n"
     "options:\n"
@@ -165,6 +167,7 @@ static int cmd_help(int argc, char **argv) {
         fputs(usage_text, stdout);
         return 0;
     }
+    if (!strcmp(argv[2], "bench")) return fputs(dt_bench_help_text, stdout), 0;
     const char *text = help_for(argv[2]);
     if (text) {
         fputs(text, stdout);
@@ -451,6 +454,20 @@ static int cmd_predict(int argc, char **argv) {
     return status == DT_OK ? 0 : fail(status, err.message);
 }
 
+/* detrain bench: what each guarantee costs, and whether it held (bench.h). */
+static int cmd_bench(int argc, char **argv) {
+    dt_bench_opts *opts = malloc(sizeof *opts);
+    if (!opts) return fail(DT_NOMEM, "out of memory");
+    dt_error err = {{0}};
+    int help = 0;
+    dt_status status = dt_bench_parse_args(opts, argc - 2, argv + 2, &help, &err);
+    if (status == DT_OK && help) fputs(dt_bench_help_text, stdout);
+    else if (status == DT_OK) status = dt_bench_main(opts, &err);
+    free(opts);
+    if (status == DT_USAGE) return usage_error(err.message, "bench");
+    return status == DT_OK ? 0 : fail(status, err.message);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage_text, stderr);
@@ -465,6 +482,7 @@ int main(int argc, char **argv) {
         printf("detrain %s (commit %s%s)\n", DT_VERSION, DT_GIT_COMMIT, DT_GIT_DIRTY ? ", dirty" : "");
         return 0;
     }
+    if (!strcmp(command, "bench")) return cmd_bench(argc, argv);
     static const struct {
         const char *name;
         int (*run)(int, char **);

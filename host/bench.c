@@ -1,0 +1,659 @@
+/* bench.c — `detrain bench`: options, the training rows and their verdicts, the run as a whole
+ * (bench.h). Shape files: bench_shape.c; the peer: bench_peer.c; output: bench_report.c. */
+#include "bench.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend.h"
+#include "bench_parts.h"
+#include "bench_stats.h"
+#include "blas.h"
+#include "digest.h"
+#include "matmul.h"
+#include "model.h"
+#include "optim.h"
+#include "pool.h"
+#include "progress.h"
+#include "synthetic.h"
+
+#ifndef DT_BENCH_DIR
+#define DT_BENCH_DIR "bench"
+#endif
+
+const char dt_bench_help_text[] =
+    "usage: detrain bench [options]\n"
+    "\n"
+    "Measures what each numerical guarantee costs and checks, bit for bit, that it held.\n"
+    "For every shape x batch size x mode: warm-up steps, then S timed steps, all repeated R\n"
+    "times from the same seed on synthetic data made from it. Each row gives the median step\n"
+    "time and its spread, samples/s, TFLOP/s (6 x batch x MACs per step: forward 2, backward 4),\n"
+    "the overhead against fast, and the verdict across the repeats: distinct parameter digests,\n"
+    "largest absolute and ULP difference. Then matrix products: detrain's portable kernel\n"
+    "against OpenBLAS (CPU) or cuBLAS FP32 and TF32 (GPU). PyTorch runs the same shapes when\n"
+    "it is importable.\n"
+    "\n"
+    "options:\n"
+    "  --device D         cpu (default), cuda or auto\n"
+    "  --modes LIST       of fast, deterministic, portable (default all three)\n"
+    "  --sizes LIST       shapes: names in bench/configs (small, medium, large; default all)\n"
+    "                     or paths of shape files (.json)\n"
+    "  --batches LIST     batch sizes for every shape (default: each shape's own for the device)\n"
+    "  --repeats R        repeats of each row (default 3)\n"
+    "  --steps S          timed steps per repeat (default 10)\n"
+    "  --warmup W         untimed steps before them (default 2)\n"
+    "  --threads T        CPU threads (default: every available core)\n"
+    "  --seed N           seed of the data and the initial parameters (default 1)\n"
+    "  --matmul LIST      square sizes of the matrix-product rows (default 256,512,1024,2048,4096);\n"
+    "                     'none' skips them\n"
+    "  --no-matmul-net    leave out the products of the first shape's layers\n"
+    "  --peers P          auto (default: run PyTorch when importable) or none\n"
+    "  --python PATH      the peer's interpreter (default /usr/bin/python3)\n"
+    "  --cross-check      compare portable digests with a CPU run (default: on for GPU rows)\n"
+    "  --bench-dir DIR    where configs/ and peers/ are (default: the source tree's bench/)\n"
+    "  --json FILE        write every figure, the environment and the versions as JSON\n"
+    "  --svg FILE         write a chart of step time and overhead per mode and shape\n"
+    "  --quiet            no progress lines on stderr\n"
+    "\n"
+    "Exit codes: 0 every promise held, 1 a deterministic or portable row gave more than one\n"
+    "digest (or a GPU portable digest differs from the CPU's), 2 bad input or no such device.\n";
+
+/* ---- options ------------------------------------------------------------------------- */
+
+/* Splits a comma-separated list of positive integers into values (at most max). -1 on error. */
+static int parse_int_list(const char *text, int64_t *values, int max, int64_t limit) {
+    int n = 0;
+    const char *p = text;
+    while (*p) {
+        char *end;
+        errno = 0;
+        const long long v = strtoll(p, &end, 10);
+        if (end == p || errno || v < 1 || v > limit || n >= max || (*end && *end != ',')) return -1;
+        values[n++] = v;
+        p = *end ? end + 1 : end;
+    }
+    return n;
+}
+
+/* A non-negative integer option value; -1 when it is not one. */
+static long long parse_count(const char *text, long long limit) {
+    char *end;
+    errno = 0;
+    const long long v = strtoll(text, &end, 10);
+    return (end == text || *end || errno || v < 0 || v > limit) ? -1 : v;
+}
+
+static dt_status bad_value(dt_error *err, const char *option, const char *value, const char *expected) {
+    return dt_fail(err, DT_USAGE, "bench: %s '%s': expected %s", option, value, expected);
+}
+
+dt_status dt_bench_parse_args(dt_bench_opts *o, int argc, char **argv, int *help, dt_error *err) {
+    memset(o, 0, sizeof *o);
+    *help = 0;
+    o->device = DT_DEVICE_CPU;
+    o->n_modes = 3;
+    o->modes[0] = DT_MODE_FAST, o->modes[1] = DT_MODE_DETERMINISTIC, o->modes[2] = DT_MODE_PORTABLE;
+    o->n_sizes = 3;
+    snprintf(o->sizes[0], sizeof o->sizes[0], "small");
+    snprintf(o->sizes[1], sizeof o->sizes[1], "medium");
+    snprintf(o->sizes[2], sizeof o->sizes[2], "large");
+    o->repeats = 3, o->steps = 10, o->warmup = 2, o->seed = 1;
+    const int64_t squares[] = {256, 512, 1024, 2048, 4096};
+    o->n_squares = 5;
+    memcpy(o->squares, squares, sizeof squares);
+    o->matmul_net = 1, o->peers = 1, o->cross_check = -1;
+    snprintf(o->bench_dir, sizeof o->bench_dir, "%s", DT_BENCH_DIR);
+    snprintf(o->python, sizeof o->python, "/usr/bin/python3");
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            *help = 1;
+            return DT_OK;
+        }
+        if (!strcmp(arg, "--quiet") || !strcmp(arg, "-q")) { o->quiet = 1; continue; }
+        if (!strcmp(arg, "--no-matmul-net")) { o->matmul_net = 0; continue; }
+        if (!strcmp(arg, "--cross-check")) { o->cross_check = 1; continue; }
+        static const char *const with_value[] = {"--device", "--modes", "--sizes", "--batches", "--repeats", "--steps",
+                                                 "--warmup", "--threads", "--seed", "--matmul", "--peers", "--python",
+                                                 "--bench-dir", "--json", "--svg"};
+        int takes_value = 0;
+        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) takes_value |= !strcmp(arg, with_value[k]);
+        if (!takes_value) return dt_fail(err, DT_USAGE, "bench: unknown %s '%s'", arg[0] == '-' ? "option" : "argument", arg);
+        if (i + 1 >= argc) return dt_fail(err, DT_USAGE, "bench: option '%s' needs a value", arg);
+        const char *value = argv[++i];
+        long long count;
+        if (!strcmp(arg, "--device")) {
+            if (!strcmp(value, "cpu")) o->device = DT_DEVICE_CPU;
+            else if (!strcmp(value, "cuda")) o->device = DT_DEVICE_CUDA;
+            else if (!strcmp(value, "auto")) o->device = DT_DEVICE_AUTO;
+            else return bad_value(err, arg, value, "cpu, cuda or auto");
+        } else if (!strcmp(arg, "--modes")) {
+            o->n_modes = 0;
+            char list[128];
+            snprintf(list, sizeof list, "%s", value);
+            for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                dt_mode m;
+                if (!strcmp(tok, "fast")) m = DT_MODE_FAST;
+                else if (!strcmp(tok, "deterministic")) m = DT_MODE_DETERMINISTIC;
+                else if (!strcmp(tok, "portable")) m = DT_MODE_PORTABLE;
+                else return bad_value(err, arg, value, "a list of fast, deterministic, portable");
+                for (int k = 0; k < o->n_modes; k++)
+                    if (o->modes[k] == m) return bad_value(err, arg, value, "each mode once");
+                o->modes[o->n_modes++] = m;
+            }
+            if (!o->n_modes) return bad_value(err, arg, value, "a list of fast, deterministic, portable");
+        } else if (!strcmp(arg, "--sizes")) {
+            o->n_sizes = 0;
+            const char *p = value;
+            while (*p) {
+                const size_t len = strcspn(p, ",");
+                if (!len || len >= sizeof o->sizes[0] || o->n_sizes >= DT_BENCH_MAX_SIZES)
+                    return bad_value(err, arg, value, "a list of shape names or .json paths");
+                memcpy(o->sizes[o->n_sizes], p, len);
+                o->sizes[o->n_sizes++][len] = '\0';
+                p += len + (p[len] == ',');
+            }
+            if (!o->n_sizes) return bad_value(err, arg, value, "a list of shape names or .json paths");
+        } else if (!strcmp(arg, "--batches")) {
+            if ((o->n_batches = parse_int_list(value, o->batches, DT_BENCH_MAX_BATCHES, 1048576)) <= 0)
+                return bad_value(err, arg, value, "a list of up to 8 batch sizes from 1 to 1048576");
+        } else if (!strcmp(arg, "--matmul")) {
+            if (!strcmp(value, "none")) o->n_squares = 0, o->matmul_net = 0;
+            else if ((o->n_squares = parse_int_list(value, o->squares, DT_BENCH_MAX_SQUARES, 16384)) <= 0)
+                return bad_value(err, arg, value, "'none' or a list of up to 8 sizes from 1 to 16384");
+        } else if (!strcmp(arg, "--repeats")) {
+            if ((count = parse_count(value, DT_BENCH_MAX_REPEATS)) < 1) return bad_value(err, arg, value, "1 to 64");
+            o->repeats = (int)count;
+        } else if (!strcmp(arg, "--steps")) {
+            if ((count = parse_count(value, 1000000)) < 1) return bad_value(err, arg, value, "1 to 1000000");
+            o->steps = (int)count;
+        } else if (!strcmp(arg, "--warmup")) {
+            if ((count = parse_count(value, 1000000)) < 0) return bad_value(err, arg, value, "0 to 1000000");
+            o->warmup = (int)count;
+        } else if (!strcmp(arg, "--threads")) {
+            if ((count = parse_count(value, 1024)) < 0) return bad_value(err, arg, value, "0 to 1024");
+            o->threads = (int)count;
+        } else if (!strcmp(arg, "--seed")) {
+            if ((count = parse_count(value, 9007199254740991LL)) < 0) return bad_value(err, arg, value, "0 to 2^53 - 1");
+            o->seed = (uint64_t)count;
+        } else if (!strcmp(arg, "--peers")) {
+            if (!strcmp(value, "auto")) o->peers = 1;
+            else if (!strcmp(value, "none")) o->peers = 0;
+            else return bad_value(err, arg, value, "auto or none");
+        } else {
+            char *target = !strcmp(arg, "--python")      ? o->python
+                           : !strcmp(arg, "--bench-dir") ? o->bench_dir
+                           : !strcmp(arg, "--json")      ? o->json_path
+                                                         : o->svg_path;
+            if (!value[0] || strlen(value) >= DT_PATH_MAX) return bad_value(err, arg, value, "a path");
+            snprintf(target, DT_PATH_MAX, "%s", value);
+        }
+    }
+    return DT_OK;
+}
+
+/* ---- one training row ---------------------------------------------------------------- */
+
+/* Starts the timed region: the device's own marks when it has them, else the host clock. */
+static dt_status timing_begin(const dt_backend_ops *ops, dt_backend *be, double *t0, dt_error *err) {
+    *t0 = dt_now_seconds();
+    return ops->timing_begin ? ops->timing_begin(be, err) : DT_OK;
+}
+
+/* Ends it and gives the seconds since timing_begin. */
+static dt_status timing_end(const dt_backend_ops *ops, dt_backend *be, double t0, double *seconds, dt_error *err) {
+    if (ops->timing_end) return ops->timing_end(be, seconds, err);
+    *seconds = dt_now_seconds() - t0;
+    return DT_OK;
+}
+
+/* What one repeat needs. */
+typedef struct {
+    const dt_backend_ops *ops;
+    dt_backend *be;
+    const dt_config *cfg;
+    const dt_net *net;
+    const float *init;        /* (n_params) the initial parameters */
+    dt_host_state *state;     /* receives the final state */
+    const int64_t *index;     /* (2 * batch) rows of the synthetic set */
+    int64_t batch;
+    int warmup, steps;
+} repeat_ctx;
+
+/* Collects the last `count` deferred step results: the first one's loss into *first (when
+ * not NULL), the last one's into *last. */
+static dt_status collect(const repeat_ctx *c, int count, float *first, float *last, dt_error *err) {
+    dt_step_result *results = malloc((size_t)count * sizeof *results);
+    if (!results) return dt_fail(err, DT_NOMEM, "out of memory");
+    const dt_status status = c->ops->collect_results(c->be, results, count, err);
+    if (status == DT_OK) {
+        if (first) *first = results[0].loss;
+        *last = results[count - 1].loss;
+    }
+    free(results);
+    return status;
+}
+
+/* From the initial state: warmup + steps steps (the last `steps` timed); the final state
+ * lands in c->state. Step s trains on the rows [(s mod 2) * batch, + batch). */
+static dt_status one_repeat(const repeat_ctx *c, double *step_s, float *first_loss, float *last_loss, dt_error *err) {
+    dt_status status = DT_OK;
+    const size_t bytes = (size_t)c->net->n_params * sizeof(float);
+    memcpy(c->state->params, c->init, bytes);
+    memset(c->state->opt_m, 0, bytes);
+    memset(c->state->opt_v, 0, bytes);
+    DT_TRY(c->ops->set_state(c->be, c->state, err));
+    dt_optim_counters counters = dt_optim_counters_start();
+    const int total = c->warmup + c->steps;
+    /* A backend that can defer results runs the steps without waiting for each one; the
+     * results are collected (which waits) before the timed region ends. */
+    const int deferred = c->ops->collect_results != NULL;
+    double t0 = 0.0, seconds = 0.0;
+    for (int s = 0; s < total; s++) {
+        if (s == c->warmup) DT_TRY(timing_begin(c->ops, c->be, &t0, err));
+        dt_step_desc step;
+        memset(&step, 0, sizeof step);
+        step.sample_index = c->index + (s % 2) * c->batch;
+        step.batch = (int32_t)c->batch;
+        step.step = (uint64_t)s;
+        dt_optim_next(c->cfg, dt_schedule_lr(c->cfg, (uint64_t)s, (uint64_t)total), &counters, &step.scalars);
+        dt_step_result result;
+        DT_TRY(c->ops->train_step(c->be, &step, deferred ? NULL : &result, err));
+        if (deferred && (s + 1) % DT_RESULT_LOG == 0) /* keep the first loss before the log wraps */
+            DT_TRY(collect(c, DT_RESULT_LOG, s + 1 == DT_RESULT_LOG ? first_loss : NULL, last_loss, err));
+        if (!deferred && s == 0) *first_loss = result.loss;
+        if (!deferred) *last_loss = result.loss;
+    }
+    if (deferred && total % DT_RESULT_LOG)
+        DT_TRY(collect(c, total % DT_RESULT_LOG, total < DT_RESULT_LOG ? first_loss : NULL, last_loss, err));
+    DT_TRY(timing_end(c->ops, c->be, t0, &seconds, err));
+    *step_s = seconds / c->steps;
+    DT_TRY(c->ops->get_state(c->be, c->state, err));
+cleanup:
+    return status;
+}
+
+/* Everything of one shape x batch that its rows share. */
+typedef struct {
+    const dt_bench_shape *shape;
+    dt_net net;
+    dt_dataset data;          /* 2 * batch synthetic samples */
+    int64_t *index;           /* 0, 1, ..., 2 * batch - 1 */
+    const float *init;
+    int64_t batch;
+    char layers[160];
+    char init_sha256[65], data_sha256[65];  /* what a peer must start from */
+    float lr;                 /* the optimizer's */
+    int adam;                 /* the optimizer is Adam (the peer knows no other) */
+} group_ctx;
+
+/* Creates a backend for cfg with the group's data and its initial state. */
+static dt_status open_backend(const dt_backend_ops *ops, const group_ctx *g, const dt_config *cfg, dt_backend **be,
+                              dt_host_state *state, dt_error *err) {
+    dt_status status = DT_OK;
+    *be = NULL;
+    DT_TRY(ops->create(be, &g->net, cfg, err));
+    DT_TRY(ops->set_data(*be, &g->data, &g->data, err));
+    DT_TRY(dt_host_state_alloc(state, &g->net, err));
+cleanup:
+    return status;
+}
+
+/* Runs one detrain mode: R repeats, digests, envelope of the parameters. */
+static dt_status run_mode(dt_bench_report *report, const dt_backend_ops *ops, const group_ctx *g, dt_mode mode,
+                          dt_bench_row *row, dt_error *err) {
+    dt_status status = DT_OK;
+    const dt_bench_opts *o = &report->opts;
+    dt_config *cfg = calloc(1, sizeof *cfg);
+    dt_backend *be = NULL;
+    dt_host_state state = {0};
+    const size_t n_params = (size_t)g->net.n_params;
+    float *lo = malloc(n_params * sizeof(float) + 1), *hi = malloc(n_params * sizeof(float) + 1);
+    char digests[DT_BENCH_MAX_REPEATS][65];
+    if (!cfg || !lo || !hi) {
+        status = dt_fail(err, DT_NOMEM, "out of memory for the %s rows", g->shape->name);
+        goto cleanup;
+    }
+    DT_TRY(dt_bench_shape_config(g->shape, o, g->batch, mode, cfg, err));
+    DT_TRY(open_backend(ops, g, cfg, &be, &state, err));
+    ops->describe(be, row->route, sizeof row->route);
+    repeat_ctx c = {ops, be, cfg, &g->net, g->init, &state, g->index, g->batch, o->warmup, o->steps};
+    for (int r = 0; r < o->repeats; r++) {
+        float first = 0.0f, last = 0.0f;
+        DT_TRY(one_repeat(&c, &row->step_s[r], &first, &last, err));
+        if (r == 0) {
+            row->first_loss = first, row->last_loss = last;
+            dt_envelope_start(lo, hi, state.params, (int64_t)n_params);
+        } else {
+            dt_envelope_add(lo, hi, state.params, (int64_t)n_params);
+        }
+        dt_params_sha256(&g->net, state.params, digests[r]);
+    }
+    row->n_digests = 0;
+    for (int r = 0; r < o->repeats; r++) {
+        int seen = 0;
+        for (int q = 0; q < r; q++) seen |= !strcmp(digests[q], digests[r]);
+        row->n_digests += !seen;
+    }
+    snprintf(row->digest, sizeof row->digest, "%s", digests[0]);
+    const dt_float_diff d = dt_compare_floats(lo, hi, (int64_t)n_params);
+    row->max_abs_diff = d.max_abs_diff;
+    row->max_ulp = d.max_ulp;
+cleanup:
+    if (be) ops->destroy(be);
+    dt_host_state_free(&state);
+    free(lo);
+    free(hi);
+    free(cfg);
+    return status;
+}
+
+/* The CPU's portable digest for the same steps as a row (one repeat). */
+static dt_status cpu_digest(dt_bench_report *report, const group_ctx *g, char digest[65], dt_error *err) {
+    dt_status status = DT_OK;
+    dt_bench_opts o = report->opts;
+    o.device = DT_DEVICE_CPU;
+    dt_config *cfg = calloc(1, sizeof *cfg);
+    dt_backend *be = NULL;
+    dt_host_state state = {0};
+    if (!cfg) return dt_fail(err, DT_NOMEM, "out of memory");
+    DT_TRY(dt_bench_shape_config(g->shape, &o, g->batch, DT_MODE_PORTABLE, cfg, err));
+    DT_TRY(open_backend(&dt_cpu_backend, g, cfg, &be, &state, err));
+    repeat_ctx c = {&dt_cpu_backend, be, cfg, &g->net, g->init, &state, g->index, g->batch, o.warmup, o.steps};
+    double step_s;
+    float first, last;
+    DT_TRY(one_repeat(&c, &step_s, &first, &last, err));
+    dt_params_sha256(&g->net, state.params, digest);
+cleanup:
+    if (be) dt_cpu_backend.destroy(be);
+    dt_host_state_free(&state);
+    free(cfg);
+    return status;
+}
+
+/* ---- the run ------------------------------------------------------------------------- */
+
+static void note(const dt_bench_report *report, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(const dt_bench_report *report, const char *fmt, ...) {
+    if (report->opts.quiet) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+dt_bench_row *dt_bench_row_add(dt_bench_report *report) {
+    if (report->n_rows == report->rows_cap) {
+        const int cap = report->rows_cap ? 2 * report->rows_cap : 32;
+        dt_bench_row *grown = realloc(report->rows, (size_t)cap * sizeof *grown);
+        if (!grown) return NULL;
+        report->rows = grown;
+        report->rows_cap = cap;
+    }
+    dt_bench_row *row = &report->rows[report->n_rows++];
+    memset(row, 0, sizeof *row);
+    row->overhead = NAN;
+    return row;
+}
+
+void dt_bench_row_finish(dt_bench_row *row) {
+    double sorted[DT_BENCH_MAX_REPEATS];
+    memcpy(sorted, row->step_s, (size_t)row->repeats * sizeof(double));
+    row->median_s = dt_median(sorted, row->repeats);
+    row->min_s = sorted[0];
+    row->max_s = sorted[row->repeats - 1];
+    row->samples_per_s = row->median_s > 0 ? (double)row->batch / row->median_s : 0.0;
+    row->tflops = row->median_s > 0 ? row->flops_per_step / row->median_s * 1e-12 : 0.0;
+}
+
+/* The overhead of every row of the group starting at `first` against its detrain fast row. */
+static void set_overheads(dt_bench_report *report, int first) {
+    const dt_bench_row *fast = NULL;
+    for (int r = first; r < report->n_rows; r++)
+        if (!strcmp(report->rows[r].engine, "detrain") && !strcmp(report->rows[r].mode, "fast") &&
+            !report->rows[r].skipped)
+            fast = &report->rows[r];
+    if (!fast) return;
+    for (int r = first; r < report->n_rows; r++)
+        if (!report->rows[r].skipped) report->rows[r].overhead = report->rows[r].median_s / fast->median_s - 1.0;
+}
+
+/* Records a broken promise (the first one names the error). */
+static void broken(dt_bench_report *report, const dt_bench_row *row, const char *what) {
+    if (!report->n_broken++)
+        snprintf(report->first_broken, sizeof report->first_broken, "%s batch %lld %s: %s", row->shape,
+                 (long long)row->batch, row->mode, what);
+}
+
+/* All rows of one shape x batch: every mode, the cross-check, the peers. */
+static dt_status run_group(dt_bench_report *report, const dt_backend_ops *ops, group_ctx *g, dt_error *err) {
+    dt_status status = DT_OK;
+    const dt_bench_opts *o = &report->opts;
+    const int first_row = report->n_rows;
+    for (int m = 0; m < o->n_modes; m++) {
+        dt_bench_row *row = dt_bench_row_add(report);
+        if (!row) return dt_fail(err, DT_NOMEM, "out of memory");
+        snprintf(row->shape, sizeof row->shape, "%s", g->shape->name);
+        snprintf(row->layers, sizeof row->layers, "%s", g->layers);
+        snprintf(row->engine, sizeof row->engine, "detrain");
+        snprintf(row->mode, sizeof row->mode, "%s", dt_mode_name(o->modes[m]));
+        snprintf(row->device, sizeof row->device, "%s", ops->name);
+        row->batch = g->batch;
+        row->repeats = o->repeats, row->steps = o->steps, row->warmup = o->warmup;
+        row->n_params = g->net.n_params;
+        row->flops_per_step = 6.0 * (double)g->batch * (double)dt_net_macs_per_sample(&g->net);
+        row->promise = o->modes[m] != DT_MODE_FAST;
+        const int row_index = report->n_rows - 1;
+        DT_TRY(run_mode(report, ops, g, o->modes[m], row, err));
+        row = &report->rows[row_index];
+        dt_bench_row_finish(row);
+        const int cross = o->cross_check == 1 || (o->cross_check == -1 && strcmp(ops->name, "cpu") != 0);
+        if (o->modes[m] == DT_MODE_PORTABLE && cross) {
+            DT_TRY(cpu_digest(report, g, row->cross_digest, err));
+            row->cross_checked = 1;
+            row->cross_equal = !strcmp(row->cross_digest, row->digest);
+            if (!row->cross_equal) broken(report, row, "the portable digest differs from the CPU's");
+        }
+        if (row->promise && row->n_digests != 1) broken(report, row, "more than one digest across the repeats");
+        note(report, "%s batch %lld %-13s %9.3f ms/step  %d digest%s", row->shape, (long long)row->batch, row->mode,
+             row->median_s * 1e3, row->n_digests, row->n_digests == 1 ? "" : "s");
+    }
+    if (o->peers && !report->peer_note[0] && !g->adam)
+        snprintf(report->peer_note, sizeof report->peer_note, "pytorch: skipped: %s: the peer runs plain Adam from he_uniform only",
+                 g->shape->name);
+    if (o->peers && !report->peer_note[0]) {
+        int32_t widths[DT_MAX_LAYERS + 1];
+        widths[0] = g->net.input_size;
+        for (int l = 0; l < g->net.n_layers; l++) widths[l + 1] = g->net.layers[l].n_out;
+        const dt_bench_peer_job job = {g->shape->name, widths, g->net.n_layers + 1, g->batch, g->lr, g->init_sha256,
+                                       g->data_sha256};
+        DT_TRY(dt_bench_run_peer(report, &job, err));
+    }
+    set_overheads(report, first_row);
+cleanup:
+    return status;
+}
+
+/* Appends the product `what` of layer l ("small fc1 forward") to the microbenchmark's list. */
+static void add_product(dt_gemm_shape *list, int *n, const char *shape, int l, const char *what, int64_t M, int64_t N,
+                        int64_t P, int layout) {
+    dt_gemm_shape *s = &list[(*n)++];
+    s->M = M, s->N = N, s->P = P, s->layout = layout;
+    snprintf(s->name, sizeof s->name, "%.16s fc%d %.11s", shape, l + 1, what);
+}
+
+/* The rows of one shape file, every batch size. */
+static dt_status run_shape(dt_bench_report *report, const dt_backend_ops *ops, const char *size,
+                           dt_gemm_shape *net_products, int *n_net_products, dt_error *err) {
+    dt_status status = DT_OK;
+    const dt_bench_opts *o = &report->opts;
+    dt_bench_shape shape;
+    group_ctx g;
+    memset(&g, 0, sizeof g);
+    float *init = NULL;
+    dt_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg) return dt_fail(err, DT_NOMEM, "out of memory");
+    status = dt_bench_shape_load(&shape, size, o->bench_dir, o->device, err);
+    if (status != DT_OK) {
+        free(cfg);
+        return status;
+    }
+    g.shape = &shape;
+    const int n_batches = o->n_batches ? o->n_batches : shape.n_batches;
+    const int64_t *batches = o->n_batches ? o->batches : shape.batches;
+    for (int b = 0; b < n_batches; b++) {
+        g.batch = batches[b];
+        DT_TRY(dt_bench_shape_config(&shape, o, g.batch, o->modes[0], cfg, err));
+        DT_TRY(dt_net_build(&g.net, cfg, err));
+        if (!init) {
+            init = malloc((size_t)g.net.n_params * sizeof(float) + 1);
+            if (!init) {
+                status = dt_fail(err, DT_NOMEM, "out of memory for %lld parameters", (long long)g.net.n_params);
+                goto cleanup;
+            }
+            dt_net_init_params(&g.net, init, cfg->seed, cfg->model.init);
+            dt_params_sha256(&g.net, init, g.init_sha256);
+            g.lr = cfg->optimizer.lr;
+            g.adam = cfg->optimizer.kind == DT_OPT_ADAM && cfg->optimizer.weight_decay == 0.0f &&
+                     cfg->optimizer.clip_norm == 0.0f && cfg->model.init == DT_INIT_HE_UNIFORM;
+            int used = snprintf(g.layers, sizeof g.layers, "%d", g.net.input_size);
+            for (int l = 0; l < g.net.n_layers && used < (int)sizeof g.layers; l++)
+                used += snprintf(g.layers + used, sizeof g.layers - (size_t)used, "-%d", g.net.layers[l].n_out);
+        }
+        g.init = init;
+        if (n_net_products && *n_net_products == 0 && o->matmul_net) {
+            /* The microbenchmark's layer products: this net at its first batch size. */
+            for (int l = 0; l < g.net.n_layers; l++) {
+                const dt_layer *layer = &g.net.layers[l];
+                add_product(net_products, n_net_products, shape.name, l, "forward", g.batch, layer->n_out, layer->n_in,
+                            DT_GEMM_FORWARD);
+                if (l > 0)
+                    add_product(net_products, n_net_products, shape.name, l, "input grad", g.batch, layer->n_in,
+                                layer->n_out, DT_GEMM_INPUT_GRAD);
+                add_product(net_products, n_net_products, shape.name, l, "weight grad", layer->n_out, layer->n_in,
+                            g.batch, DT_GEMM_WEIGHT_GRAD);
+            }
+        }
+        DT_TRY(dt_synthetic_dataset(&g.data, 2 * g.batch, g.net.input_size, g.net.n_outputs, cfg->seed, err));
+        dt_sha256_hex(g.data.features, (size_t)g.data.n_samples * (size_t)g.data.n_features * sizeof(float),
+                      g.data_sha256);
+        g.index = malloc((size_t)(2 * g.batch) * sizeof(int64_t));
+        if (!g.index) {
+            status = dt_fail(err, DT_NOMEM, "out of memory");
+            goto cleanup;
+        }
+        for (int64_t i = 0; i < 2 * g.batch; i++) g.index[i] = i;
+        DT_TRY(run_group(report, ops, &g, err));
+        dt_dataset_free(&g.data);
+        free(g.index);
+        g.index = NULL;
+    }
+cleanup:
+    dt_dataset_free(&g.data);
+    free(g.index);
+    free(init);
+    free(cfg);
+    dt_bench_shape_free(&shape);
+    return status;
+}
+
+/* The matrix-product rows: the CPU's always, the GPU's with --device cuda. */
+static dt_status run_matmul(dt_bench_report *report, const dt_backend_ops *ops, const dt_gemm_shape *net_products,
+                            int n_net_products, dt_error *err) {
+    const dt_bench_opts *o = &report->opts;
+    const int n_shapes = o->n_squares + n_net_products;
+    if (n_shapes == 0) return DT_OK;
+    dt_gemm_shape *shapes = calloc((size_t)n_shapes, sizeof *shapes);
+    if (!shapes) return dt_fail(err, DT_NOMEM, "out of memory");
+    for (int s = 0; s < o->n_squares; s++) {
+        shapes[s] = (dt_gemm_shape){"", o->squares[s], o->squares[s], o->squares[s], DT_GEMM_INPUT_GRAD};
+        snprintf(shapes[s].name, sizeof shapes[s].name, "square %lld", (long long)o->squares[s]);
+    }
+    memcpy(shapes + o->n_squares, net_products, (size_t)n_net_products * sizeof *shapes);
+    const dt_gemm_bench_ops *devices[2] = {dt_cpu_backend.gemm_bench, NULL};
+    int n_devices = 1;
+    if (strcmp(ops->name, "cpu") != 0) {
+        if (ops->gemm_bench) devices[n_devices++] = ops->gemm_bench;
+        else snprintf(report->gemm_note, sizeof report->gemm_note,
+                      "%s: skipped: the %s backend provides no matrix-product hooks", ops->name, ops->name);
+    } else {
+        const dt_backend_ops *gpu;
+        char why[512];
+        dt_error gpu_err = {{0}};
+        if (dt_backend_select(DT_DEVICE_CUDA, &gpu, why, sizeof why, &gpu_err) != DT_OK)
+            snprintf(report->gemm_note, sizeof report->gemm_note,
+                     "GPU (portable kernel vs cuBLAS FP32, TF32): skipped: %.190s", gpu_err.message);
+        else
+            snprintf(report->gemm_note, sizeof report->gemm_note,
+                     "GPU (portable kernel vs cuBLAS FP32, TF32): not run: --device cpu (use --device cuda)");
+    }
+    int total = 0;
+    for (int d = 0; d < n_devices; d++) total += n_shapes * devices[d]->n_variants;
+    report->gemm = calloc((size_t)total, sizeof *report->gemm);
+    dt_status status = DT_OK;
+    if (!report->gemm) status = dt_fail(err, DT_NOMEM, "out of memory");
+    for (int d = 0; d < n_devices && status == DT_OK; d++) {
+        note(report, "matrix products on the %s (%d shapes)", devices[d]->device, n_shapes);
+        status = dt_gemm_bench_run(devices[d], shapes, n_shapes, report->threads, o->repeats, o->seed,
+                                   report->gemm + report->n_gemm, err);
+        if (status == DT_OK) report->n_gemm += n_shapes * devices[d]->n_variants;
+    }
+    free(shapes);
+    return status;
+}
+
+void dt_bench_report_free(dt_bench_report *report) {
+    free(report->rows);
+    free(report->gemm);
+    report->rows = NULL;
+    report->gemm = NULL;
+    report->n_rows = report->rows_cap = report->n_gemm = 0;
+}
+
+dt_status dt_bench_main(const dt_bench_opts *opts, dt_error *err) {
+    const dt_backend_ops *ops = NULL;
+    char device_note[512];
+    dt_status status = dt_backend_select(opts->device, &ops, device_note, sizeof device_note, err);
+    if (status != DT_OK) return status;
+    if (device_note[0] && !opts->quiet) fprintf(stderr, "bench: %s\n", device_note);
+    return dt_bench_main_with(opts, ops, err);
+}
+
+dt_status dt_bench_main_with(const dt_bench_opts *opts, const dt_backend_ops *ops, dt_error *err) {
+    dt_status status = DT_OK;
+    dt_bench_report report;
+    memset(&report, 0, sizeof report);
+    report.opts = *opts;
+    report.started_unix = (double)time(NULL);
+    const double t_start = dt_now_seconds();
+    dt_gemm_shape net_products[3 * DT_MAX_LAYERS];
+    int n_net_products = 0;
+    report.opts.device = strcmp(ops->name, "cpu") ? DT_DEVICE_CUDA : DT_DEVICE_CPU;
+    report.threads = opts->threads > 0 ? opts->threads : dt_available_cores();
+    snprintf(report.simd, sizeof report.simd, "%s", dt_simd_name(dt_simd_detect()));
+    dt_blas_describe(report.blas, sizeof report.blas);
+    for (int s = 0; s < opts->n_sizes; s++)
+        DT_TRY(run_shape(&report, ops, opts->sizes[s], net_products, s == 0 ? &n_net_products : NULL, err));
+    DT_TRY(run_matmul(&report, ops, net_products, n_net_products, err));
+    for (int r = report.n_rows - 1; r >= 0; r--) /* the first detrain row, preferring a fixed-order one */
+        if (!strcmp(report.rows[r].engine, "detrain") && (!report.device_text[0] || strcmp(report.rows[r].mode, "fast")))
+            snprintf(report.device_text, sizeof report.device_text, "%s", report.rows[r].route);
+    report.seconds = dt_now_seconds() - t_start;
+    dt_bench_print(&report, stdout);
+    fflush(stdout);
+    if (opts->json_path[0]) DT_TRY(dt_bench_write_json(&report, opts->json_path, err));
+    if (opts->svg_path[0]) DT_TRY(dt_bench_write_svg(&report, opts->svg_path, err));
+    if (report.n_broken)
+        status = dt_fail(err, DT_MISMATCH, "bench: %d promise%s broken; first: %s", report.n_broken,
+                         report.n_broken == 1 ? "" : "s", report.first_broken);
+cleanup:
+    dt_bench_report_free(&report);
+    return status;
+}
