@@ -426,7 +426,7 @@ dt_status dt_bench_write_svg(const dt_bench_report *r, const char *path, dt_erro
     FILE *f = open_memstream(&buf, &size);
     if (!f) return dt_fail(err, DT_NOMEM, "out of memory for %s", path);
     /* Layout: a label column, a step-time panel (log scale), an overhead panel (linear). */
-    const double label_w = 250, time_x = 260, time_w = 380, over_x = 700, over_w = 260, row_h = 16, gap = 10;
+    const double time_x = 260, time_w = 380, over_x = 720, over_w = 240, row_h = 16, gap = 10;
     const double top = 78;
     double lo = INFINITY, hi = 0;
     int n_shown = 0, n_groups = 0;
@@ -447,9 +447,9 @@ dt_status dt_bench_write_svg(const dt_bench_report *r, const char *path, dt_erro
             max_over = fabs(r->rows[i].overhead);
     if (max_over > 4) max_over = 4; /* longer bars are clipped and marked */
     const double height = top + n_shown * row_h + n_groups * gap + 60;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"980\" height=\"%.0f\" viewBox=\"0 0 980 %.0f\" "
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1060\" height=\"%.0f\" viewBox=\"0 0 1060 %.0f\" "
                "font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"11\">\n", height, height);
-    fprintf(f, "<rect width=\"980\" height=\"%.0f\" fill=\"white\"/>\n", height);
+    fprintf(f, "<rect width=\"1060\" height=\"%.0f\" fill=\"white\"/>\n", height);
     fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">detrain bench: step time and overhead "
                "against fast</text>\n<text x=\"10\" y=\"38\" fill=\"#444\">");
     svg_text(f, r->device_text);
@@ -478,7 +478,7 @@ dt_status dt_bench_write_svg(const dt_bench_report *r, const char *path, dt_erro
         if (x->skipped || x->median_s <= 0) continue;
         if (i == 0 || strcmp(x->shape, r->rows[i - 1].shape) || x->batch != r->rows[i - 1].batch) {
             y += gap;
-            fprintf(f, "<line x1=\"10\" y1=\"%.1f\" x2=\"970\" y2=\"%.1f\" stroke=\"#eee\"/>\n", y - gap / 2, y - gap / 2);
+            fprintf(f, "<line x1=\"10\" y1=\"%.1f\" x2=\"1050\" y2=\"%.1f\" stroke=\"#eee\"/>\n", y - gap / 2, y - gap / 2);
         }
         const char *colour = row_colour(x);
         fprintf(f, "<text x=\"10\" y=\"%.1f\">", y + 11);
@@ -505,7 +505,6 @@ dt_status dt_bench_write_svg(const dt_bench_report *r, const char *path, dt_erro
         }
         y += row_h;
     }
-    (void)label_w;
     static const char *const names[] = {"detrain fast", "detrain deterministic", "detrain portable", "pytorch",
                                         "pytorch deterministic"};
     static const char *const colours[] = {"#dd8452", "#4c72b0", "#55a868", "#8172b2", "#937860"};
