@@ -48,13 +48,6 @@ static int section(const char *heading, const cJSON *a, const cJSON *b, const ch
     return n;
 }
 
-/* "1.5625 (bits 3fc80000)" */
-static void bits_text(uint32_t bits, char *out, size_t size) {
-    float value;
-    memcpy(&value, &bits, sizeof value);
-    snprintf(out, size, "%.9g (bits %08x)", (double)value, bits);
-}
-
 /* The loss traces: the first step whose bits differ, how many differ, and the lengths. */
 static int compare_traces(const dt_run_record *a, const dt_run_record *b) {
     const int64_t n = a->n_steps < b->n_steps ? a->n_steps : b->n_steps;
@@ -67,8 +60,8 @@ static int compare_traces(const dt_run_record *a, const dt_run_record *b) {
     }
     if (differing) {
         char va[64], vb[64];
-        bits_text(a->loss_bits[first - 1], va, sizeof va);
-        bits_text(b->loss_bits[first - 1], vb, sizeof vb);
+        dt_run_bits_text(a->loss_bits[first - 1], va, sizeof va);
+        dt_run_bits_text(b->loss_bits[first - 1], vb, sizeof vb);
         printf("loss trace: the losses first diverge at step %lld: %s  vs  %s; %lld of %lld common steps differ\n",
                (long long)first, va, vb, (long long)differing, (long long)n);
     } else {

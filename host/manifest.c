@@ -23,6 +23,12 @@ void dt_float_bits_hex(float value, char out[9]) {
     snprintf(out, 9, "%08x", bits);
 }
 
+int dt_float_bits_parse(const char *text, uint32_t *bits) {
+    if (!text || strlen(text) != 8 || strspn(text, "0123456789abcdefABCDEF") != 8) return -1;
+    *bits = (uint32_t)strtoul(text, NULL, 16);
+    return 0;
+}
+
 /* name: decimal (or null when not finite) and name_bits: hex bits. */
 static void add_float(cJSON *obj, const char *name, float value) {
     char bits[9], key[96];
@@ -424,10 +430,8 @@ static int bits_field(const cJSON *obj, const char *name, float *out) {
     char key[96];
     snprintf(key, sizeof key, "%s_bits", name);
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!cJSON_IsString(item) || strlen(item->valuestring) != 8) return -1;
-    char *end = NULL;
-    uint32_t bits = (uint32_t)strtoul(item->valuestring, &end, 16);
-    if (*end) return -1;
+    uint32_t bits;
+    if (!cJSON_IsString(item) || dt_float_bits_parse(item->valuestring, &bits) != 0) return -1;
     memcpy(out, &bits, sizeof bits);
     return 0;
 }

@@ -102,5 +102,8 @@ dt_status dt_trace_write(const char *run_dir, const float *losses, const float *
 
 /* "3e9a1f20": the float's bits as 8 lowercase hex digits. */
 void dt_float_bits_hex(float value, char out[9]);
+/* The bits written by dt_float_bits_hex back into *bits. Returns 0, or -1 when text is not
+ * 8 hex digits (or NULL). */
+int dt_float_bits_parse(const char *text, uint32_t *bits);
 
 #endif

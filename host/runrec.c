@@ -9,6 +9,7 @@
 
 #include "digest.h"
 #include "fsutil.h"
+#include "manifest.h"
 
 const char *dt_run_record_string(const cJSON *manifest, const char *key) {
     char part[128];
@@ -22,12 +23,15 @@ const char *dt_run_record_string(const cJSON *manifest, const char *key) {
     return cJSON_IsString(node) ? node->valuestring : "";
 }
 
-/* Parses 8 hex digits into bits; -1 when malformed. */
+void dt_run_bits_text(uint32_t bits, char *out, size_t size) {
+    float value;
+    memcpy(&value, &bits, sizeof value);
+    snprintf(out, size, "%.9g (bits %08x)", (double)value, bits);
+}
+
+/* Parses a "…_bits" item (8 hex digits) into bits; -1 when malformed. */
 static int parse_bits(const cJSON *item, uint32_t *bits) {
-    if (!cJSON_IsString(item) || strlen(item->valuestring) != 8) return -1;
-    char *end = NULL;
-    *bits = (uint32_t)strtoul(item->valuestring, &end, 16);
-    return *end ? -1 : 0;
+    return cJSON_IsString(item) ? dt_float_bits_parse(item->valuestring, bits) : -1;
 }
 
 /* Reads dir/trace.jsonl into rec (absent: no steps). DT_CHECKPOINT naming a malformed line. */

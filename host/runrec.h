@@ -26,6 +26,9 @@ typedef struct {
 dt_status dt_run_record_load(const char *dir, dt_run_record *rec, dt_error *err);
 void dt_run_record_free(dt_run_record *rec);
 
+/* "0.934713781 (bits 3f6f49ab)": a recorded float for reports. */
+void dt_run_bits_text(uint32_t bits, char *out, size_t size);
+
 /* The string manifest[key] (nested keys with dots: "code.git_commit"), or "" when absent. */
 const char *dt_run_record_string(const cJSON *manifest, const char *key);
 

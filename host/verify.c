@@ -50,13 +50,6 @@ static void note(comparison *c, int64_t step, int rank, const char *quantity, co
     snprintf(f->rerun, sizeof f->rerun, "%s", rerun);
 }
 
-/* "0.934713781 (bits 3f6f49ab)" */
-static void float_text(uint32_t bits, char *out, size_t size) {
-    float value;
-    memcpy(&value, &bits, sizeof value);
-    snprintf(out, size, "%.9g (bits %08x)", (double)value, bits);
-}
-
 /* The step losses and learning rates, bit for bit. */
 static void compare_steps(const dt_run_record *rec, const dt_run_record *rerun, int64_t first_step, comparison *c) {
     const int64_t n = rec->n_steps < rerun->n_steps ? rec->n_steps : rerun->n_steps;
@@ -67,8 +60,8 @@ static void compare_steps(const dt_run_record *rec, const dt_run_record *rerun, 
         if (!loss_differs && !lr_differs) continue;
         c->steps_differing++;
         const uint32_t *x = loss_differs ? rec->loss_bits : rec->lr_bits, *y = loss_differs ? rerun->loss_bits : rerun->lr_bits;
-        float_text(x[i], a, sizeof a);
-        float_text(y[i], b, sizeof b);
+        dt_run_bits_text(x[i], a, sizeof a);
+        dt_run_bits_text(y[i], b, sizeof b);
         note(c, i + 1, loss_differs ? 0 : 1, loss_differs ? "loss" : "learning rate", a, b);
     }
     if (rec->n_steps != rerun->n_steps) {
