@@ -468,6 +468,7 @@ static int cmd_bench(int argc, char **argv) {
     return status == DT_OK ? 0 : fail(status, err.message);
 }
 
+/* Dispatches to the command; the only place that exits. */
 int main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage_text, stderr);
