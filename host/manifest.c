@@ -267,6 +267,7 @@ dt_status dt_manifest_open(dt_manifest *m, const char *run_dir, dt_error *err) {
     snprintf(m->path, sizeof m->path, "%s/manifest.json", run_dir);
     char *text = NULL;
     size_t size = 0;
+    if (!dt_file_exists(m->path)) return dt_fail(err, DT_IO, "%s: not a run folder (no manifest.json)", run_dir);
     dt_status status = dt_read_text(m->path, &text, &size, err);
     if (status != DT_OK) return status;
     m->root = cJSON_ParseWithLengthOpts(text, size + 1, NULL, 1);

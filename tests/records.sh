@@ -96,6 +96,7 @@ for c in resume verify diff inspect eval predict; do
     check "help $c starts with its usage line" grep -q "^usage: detrain $c" "$DT_TMP/help_$c.out"
 done
 expect_error resume_no_dir 2 'resume needs a run folder' -- "$DETRAIN" resume
+expect_error resume_not_run 2 'nope: not a run folder \(no manifest.json\)' -- "$DETRAIN" resume "$DT_TMP/nope"
 expect_error verify_bad_from 2 "option '--from' needs a non-negative integer" -- "$DETRAIN" verify "$DT_TMP/run" --from x
 expect_error train_existing 2 'already holds a run .*detrain resume' -- "$DETRAIN" train "$tiny" --quiet --out "$DT_TMP/run"
 finish
