@@ -89,6 +89,7 @@ typedef struct {
         dt_device_kind device;
         dt_mode mode;
         int32_t threads;           /* 0 = number of available cores */
+        bool tf32;                 /* deterministic mode on CUDA: let cuBLAS use TF32 tensor ops */
     } runtime;
     struct {
         int64_t every_steps;       /* write a checkpoint every this many steps; 0 = off */
