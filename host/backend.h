@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "comm.h"
 #include "config.h"
 #include "data.h"
 #include "model.h"
@@ -28,12 +29,15 @@ typedef struct {
     const int64_t *sample_index; /* (batch) rows of the training set, in batch order (host memory) */
     int64_t order_offset;        /* the same rows as order[order_offset ..] of set_order, or -1 */
     int32_t batch;
+    float loss_divisor;          /* the loss gradient's divisor: the global batch (a microbatch's
+                                    gradient is its share of the global batch's); 0 = batch */
     uint64_t step;               /* 0-based global step: dropout counters */
     dt_optim_scalars scalars;    /* lr, bias corrections, ...; grad_scale is set by the backend */
 } dt_step_desc;
 
 typedef struct {
-    float loss;                  /* mean loss over the batch (sum ascending / batch) */
+    float loss_sum;              /* sum of the rows' losses in the contract's block order */
+    float loss;                  /* loss_sum / loss_divisor: the batch's mean loss */
     int64_t correct;             /* classification: rows whose argmax is the label */
     float grad_norm;             /* global gradient L2 norm before clipping */
 } dt_step_result;
@@ -79,6 +83,18 @@ typedef struct {
      * the step does not wait for the device: its result is kept (the last DT_RESULT_LOG
      * steps) until collect_results. */
     dt_status (*train_step)(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err);
+    /* Microbatches (docs/numerics.md, "Microbatches and ranks"): after `gradients` for
+     * microbatch k, grads_push adds the gradient to the balanced pairwise tree over
+     * microbatch index (a binary counter: equal-sized subtrees are added left + right as
+     * soon as both exist); grads_pop makes the finished tree the gradient. The count pushed
+     * must be a power of two. */
+    dt_status (*grads_push)(dt_backend *be, dt_error *err);
+    dt_status (*grads_pop)(dt_backend *be, dt_error *err);
+    /* Replaces the gradient on every rank by its sum over ranks in the fixed tree (comm.h). */
+    dt_status (*reduce_grads)(dt_backend *be, dt_comm *comm, dt_error *err);
+    /* Clipping and the optimizer update with the current gradient (after gradients, or the
+     * tree of microbatches and ranks); sets result->grad_norm when clipping. */
+    dt_status (*apply_update)(dt_backend *be, const dt_optim_scalars *scalars, dt_step_result *result, dt_error *err);
     /* Waits for the device and copies the results of the last `count` steps (count <=
      * DT_RESULT_LOG), oldest first. */
     dt_status (*collect_results)(dt_backend *be, dt_step_result *results, int count, dt_error *err);

@@ -51,6 +51,10 @@ struct dt_backend {
 
     dt_dataset data[2];         /* 0 train, 1 test: resident copies */
     dt_step_result results[DT_RESULT_LOG]; /* ring of step results, for collect_results */
+    /* The microbatch tree: a binary counter of partial sums (grads_push / grads_pop). */
+    float **tree_sum;           /* (tree_depth) buffers of n_params */
+    int64_t *tree_leaves;       /* leaves under each stacked partial sum */
+    int tree_depth, tree_top;
     int64_t steps_done;
 };
 
@@ -174,6 +178,9 @@ static void cpu_destroy(dt_backend *be) {
     free(be->eval_index);
     free(be->fast_gather);
     free(be->fast_partial);
+    for (int i = 0; i < be->tree_depth; i++) free(be->tree_sum ? be->tree_sum[i] : NULL);
+    free(be->tree_sum);
+    free(be->tree_leaves);
     for (int d = 0; d < 2; d++) dt_dataset_free(&be->data[d]);
     free(be);
 }
@@ -219,6 +226,17 @@ static dt_status cpu_create(dt_backend **out, const dt_net *net, const dt_config
     if (!be->params || !be->grads || !be->opt_m || !be->opt_v || !be->acts || !be->delta_a || !be->delta_b ||
         !be->pack || !be->row_loss || !be->row_correct || !be->norm_partial || !be->eval_index)
         goto oom;
+    if (cfg->train.microbatches > 1) {
+        /* A binary counter over M = 2^k leaves holds at most k + 1 partial sums. */
+        int depth = 1;
+        while ((1 << (depth - 1)) < cfg->train.microbatches) depth++;
+        be->tree_sum = calloc((size_t)depth, sizeof(float *));
+        be->tree_leaves = calloc((size_t)depth, sizeof(int64_t));
+        if (!be->tree_sum || !be->tree_leaves) goto oom;
+        be->tree_depth = depth;
+        for (int i = 0; i < depth; i++)
+            if (!(be->tree_sum[i] = calloc(n_params, sizeof(float)))) goto oom;
+    }
     if (cfg->runtime.mode == DT_MODE_FAST) {
         /* DT_FAST_GEMM=detrain keeps detrain's kernels for the products in a build with BLAS. */
         const char *gemm = getenv("DT_FAST_GEMM");
@@ -315,11 +333,11 @@ static const float *forward(dt_backend *be, int d, const int64_t *index, int32_t
 }
 
 /* Row losses (and the loss gradient when grad is not NULL); returns the correct count. */
-static int64_t compute_loss(dt_backend *be, int d, const int64_t *index, int32_t batch, const float *out,
-                            float *grad, float *row_loss) {
+static int64_t compute_loss(dt_backend *be, int d, const int64_t *index, int32_t batch, float divisor,
+                            const float *out, float *grad, float *row_loss) {
     const dt_dataset *ds = &be->data[d];
     dt_loss_args a = {out, be->net.n_outputs, be->net.loss == DT_LOSS_MSE, ds->labels, ds->targets, index,
-                      (float)batch, row_loss, grad};
+                      divisor, row_loss, grad};
     memset(be->row_correct, 0, (size_t)dt_pool_threads(be->pool) * sizeof(int64_t));
     loss_task t = {be, &a};
     dt_pool_run(be->pool, batch, 16, loss_run, &t);
@@ -380,9 +398,11 @@ static float grad_norm(dt_backend *be) {
 
 static dt_status cpu_gradients(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err) {
     const int32_t batch = step->batch;
+    const float divisor = step->loss_divisor > 0.0f ? step->loss_divisor : (float)batch;
     const float *out = forward(be, 0, step->sample_index, batch, 1, step->step);
-    result->correct = compute_loss(be, 0, step->sample_index, batch, out, be->delta_a, be->row_loss);
-    result->loss = sum_losses(be, be->row_loss, batch) / (float)batch;
+    result->correct = compute_loss(be, 0, step->sample_index, batch, divisor, out, be->delta_a, be->row_loss);
+    result->loss_sum = sum_losses(be, be->row_loss, batch);
+    result->loss = result->loss_sum / divisor;
     result->grad_norm = NAN;
     backward(be, step->sample_index, batch, step->step, be->delta_a);
     return DT_OK;
@@ -393,12 +413,11 @@ static dt_status cpu_get_grads(dt_backend *be, float *grads, dt_error *err) {
     return DT_OK;
 }
 
-static dt_status cpu_train_step(dt_backend *be, const dt_step_desc *step, dt_step_result *result_out, dt_error *err) {
-    dt_step_result *result = &be->results[be->steps_done % DT_RESULT_LOG];
-    dt_status status = cpu_gradients(be, step, result, err);
-    if (status != DT_OK) return status;
-    dt_optim_scalars s = step->scalars;
+static dt_status cpu_apply_update(dt_backend *be, const dt_optim_scalars *scalars, dt_step_result *result,
+                                  dt_error *err) {
+    dt_optim_scalars s = *scalars;
     const float clip = be->cfg.optimizer.clip_norm;
+    result->grad_norm = NAN;
     if (clip > 0.0f) {
         result->grad_norm = grad_norm(be);
         if (result->grad_norm > clip) s.grad_scale = clip / result->grad_norm;
@@ -408,9 +427,51 @@ static dt_status cpu_train_step(dt_backend *be, const dt_step_desc *step, dt_ste
                                                                         : DT_UPDATE_ADAMW;
     optim_task ot = {be, kind, &s};
     dt_pool_run(be->pool, be->net.n_params, 1024, optim_run, &ot);
+    return DT_OK;
+}
+
+static dt_status cpu_train_step(dt_backend *be, const dt_step_desc *step, dt_step_result *result_out, dt_error *err) {
+    dt_step_result *result = &be->results[be->steps_done % DT_RESULT_LOG];
+    dt_status status = cpu_gradients(be, step, result, err);
+    if (status == DT_OK) status = cpu_apply_update(be, &step->scalars, result, err);
+    if (status != DT_OK) return status;
     be->steps_done++;
     if (result_out) *result_out = *result;
     return DT_OK;
+}
+
+/* dst = dst + src over the flat gradient layout (left + right: one rounding per element). */
+static void add_into(float *dst, const float *src, int64_t n) {
+    for (int64_t e = 0; e < n; e++) dst[e] = dst[e] + src[e];
+}
+
+static dt_status cpu_grads_push(dt_backend *be, dt_error *err) {
+    const int64_t n = be->net.n_params;
+    if (be->tree_top >= be->tree_depth)
+        return dt_fail(err, DT_INTERNAL, "grads_push: more microbatches than train.microbatches = %d",
+                       be->cfg.train.microbatches);
+    memcpy(be->tree_sum[be->tree_top], be->grads, (size_t)n * sizeof(float));
+    be->tree_leaves[be->tree_top++] = 1;
+    /* Equal subtrees are siblings: add them, left + right. */
+    while (be->tree_top >= 2 && be->tree_leaves[be->tree_top - 1] == be->tree_leaves[be->tree_top - 2]) {
+        add_into(be->tree_sum[be->tree_top - 2], be->tree_sum[be->tree_top - 1], n);
+        be->tree_leaves[be->tree_top - 2] *= 2;
+        be->tree_top--;
+    }
+    return DT_OK;
+}
+
+static dt_status cpu_grads_pop(dt_backend *be, dt_error *err) {
+    if (be->tree_top != 1)
+        return dt_fail(err, DT_INTERNAL, "grads_pop: %d partial sums left (the microbatch count is not a power of two)",
+                       be->tree_top);
+    memcpy(be->grads, be->tree_sum[0], (size_t)be->net.n_params * sizeof(float));
+    be->tree_top = 0;
+    return DT_OK;
+}
+
+static dt_status cpu_reduce_grads(dt_backend *be, dt_comm *comm, dt_error *err) {
+    return dt_comm_tree_sum(comm, be->grads, be->net.n_params, err);
 }
 
 static dt_status cpu_collect_results(dt_backend *be, dt_step_result *results, int count, dt_error *err) {
@@ -430,7 +491,7 @@ static dt_status cpu_evaluate(dt_backend *be, int which, dt_eval_result *result,
         int32_t batch = (int32_t)(ds->n_samples - start < eval_batch ? ds->n_samples - start : eval_batch);
         for (int32_t b = 0; b < batch; b++) be->eval_index[b] = start + b;
         const float *out = forward(be, d, be->eval_index, batch, 0, 0);
-        result->correct += compute_loss(be, d, be->eval_index, batch, out, NULL, be->eval_loss + start);
+        result->correct += compute_loss(be, d, be->eval_index, batch, (float)batch, out, NULL, be->eval_loss + start);
     }
     result->loss = (double)(sum_losses(be, be->eval_loss, ds->n_samples) / (float)ds->n_samples);
     return DT_OK;
@@ -457,6 +518,10 @@ const dt_backend_ops dt_cpu_backend = {
     .get_grads = cpu_get_grads,
     .set_order = NULL, /* steps read sample_index from host memory */
     .train_step = cpu_train_step,
+    .grads_push = cpu_grads_push,
+    .grads_pop = cpu_grads_pop,
+    .reduce_grads = cpu_reduce_grads,
+    .apply_update = cpu_apply_update,
     .collect_results = cpu_collect_results,
     .evaluate = cpu_evaluate,
     .gpu_info = NULL,

@@ -63,7 +63,7 @@ static const char *cublas_name(cublasStatus_t s) {
 
 /* One step's scalars, written on the device and copied to the pinned ring. */
 typedef struct {
-    float loss;
+    float loss_sum;             /* the rows' losses in block order */
     float grad_norm;
     long long correct;
 } step_scalars;
@@ -109,6 +109,13 @@ struct dt_backend {
 
     step_scalars *ring;         /* pinned (DT_RESULT_LOG) */
     int64_t steps_done;
+
+    /* The microbatch tree (grads_push / grads_pop): a binary counter of partial sums. */
+    float *tree_sum[24];        /* device buffers of n_params */
+    int64_t tree_leaves[24];
+    int tree_depth, tree_top;
+    float slot_divisor[DT_RESULT_LOG]; /* each ring slot's loss divisor (host side) */
+    float *host_grads;          /* pinned (n_params): the rank exchange over MPI */
 };
 
 /* ---- helpers -------------------------------------------------------------------------- */
@@ -164,6 +171,9 @@ static void cuda_destroy(dt_backend *be) {
         if (be->targets[d]) cudaFree(be->targets[d]);
         free(be->host_features[d]);
     }
+    for (int i = 0; i < be->tree_depth; i++)
+        if (be->tree_sum[i]) cudaFree(be->tree_sum[i]);
+    if (be->host_grads) cudaFreeHost(be->host_grads);
     if (be->staging) cudaFreeHost(be->staging);
     if (be->ring) cudaFreeHost(be->ring);
     if (be->cublas) cublasDestroy(be->cublas);
@@ -222,6 +232,13 @@ static dt_status cuda_create(dt_backend **out, const dt_net *net, const dt_confi
             alloc_zeroed((void **)&be->index_scratch, rows, sizeof(int64_t), why, why_size))
             goto cleanup;
         DT_CUDA_CHECK(cudaHostAlloc((void **)&be->ring, DT_RESULT_LOG * sizeof(step_scalars), cudaHostAllocDefault));
+        if (cfg->train.microbatches > 1) {
+            int depth = 1;
+            while ((1 << (depth - 1)) < cfg->train.microbatches && depth < 24) depth++;
+            be->tree_depth = depth;
+            for (int i = 0; i < depth; i++)
+                if (alloc_zeroed((void **)&be->tree_sum[i], n_params, sizeof(float), why, why_size)) goto cleanup;
+        }
         if (dt_cuda_describe(be->device_text, sizeof be->device_text) != 0)
             snprintf(be->device_text, sizeof be->device_text, "device %d", be->device);
     }
@@ -423,11 +440,14 @@ static int compute_gradients(dt_backend *be, const dt_step_desc *step, int slot,
     {
         const float *out = forward(be, batch, 1, step->step, ids, why, why_size);
         if (!out) goto cleanup;
-        dt_loss_args a = {out,          be->net.n_outputs, be->net.loss == DT_LOSS_MSE, be->labels[0], be->targets[0], ids,
-                          (float)batch, be->row_loss,      be->delta_a};
+        const float divisor = step->loss_divisor > 0.0f ? step->loss_divisor : (float)batch;
+        be->slot_divisor[slot] = divisor;
+        dt_loss_args a = {out,     be->net.n_outputs, be->net.loss == DT_LOSS_MSE, be->labels[0], be->targets[0], ids,
+                          divisor, be->row_loss,      be->delta_a};
         DT_LAUNCH(dt_cuda_loss_rows(be->stream, &a, 0, batch, be->row_correct, why, why_size));
         step_scalars *dst = be->step_out + slot;
-        DT_LAUNCH(dt_cuda_sum_fixed(be->stream, be->row_loss, be->row_correct, batch, (float)batch, &dst->loss,
+        /* the sum in block order (divisor 1), then / divisor on the host (read_slot) */
+        DT_LAUNCH(dt_cuda_sum_fixed(be->stream, be->row_loss, be->row_correct, batch, 1.0f, &dst->loss_sum,
                                     &dst->correct, be->mode == DT_MODE_FAST, why, why_size));
         DT_LAUNCH(backward(be, batch, step->step, ids, why, why_size));
     }
@@ -436,12 +456,19 @@ cleanup:
     return -1;
 }
 
-/* Waits for the step in `slot` and reads its scalars. */
-static int read_slot(dt_backend *be, int slot, dt_step_result *result, char *why, size_t why_size) {
-    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
-    result->loss = be->ring[slot].loss;
-    result->grad_norm = be->ring[slot].grad_norm;
-    result->correct = be->ring[slot].correct;
+/* The result of ring slot `slot` (its copy must have completed). */
+static void slot_result(const dt_backend *be, int slot, dt_step_result *result) {
+    const step_scalars *s = &be->ring[slot];
+    result->loss_sum = s->loss_sum;
+    result->loss = s->loss_sum / be->slot_divisor[slot];
+    result->correct = s->correct;
+    result->grad_norm = be->cfg.optimizer.clip_norm > 0.0f ? s->grad_norm : NAN;
+}
+
+/* Queues the copy of slot's scalars to the pinned ring. */
+static int queue_slot_copy(dt_backend *be, int slot, char *why, size_t why_size) {
+    DT_CUDA_CHECK(cudaMemcpyAsync(&be->ring[slot], &be->step_out[slot], sizeof(step_scalars), cudaMemcpyDeviceToHost,
+                                  be->stream));
     return 0;
 cleanup:
     return -1;
@@ -453,9 +480,9 @@ static dt_status cuda_gradients(dt_backend *be, const dt_step_desc *step, dt_ste
     const int slot = (int)(be->steps_done % DT_RESULT_LOG);
     const int64_t *ids = NULL;
     DT_LAUNCH(compute_gradients(be, step, slot, &ids, why, why_size));
-    DT_CUDA_CHECK(cudaMemcpyAsync(&be->ring[slot], &be->step_out[slot], sizeof(step_scalars), cudaMemcpyDeviceToHost,
-                                  be->stream));
-    DT_LAUNCH(read_slot(be, slot, result, why, why_size));
+    DT_LAUNCH(queue_slot_copy(be, slot, why, why_size));
+    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+    slot_result(be, slot, result);
     result->grad_norm = NAN;
     return DT_OK;
 cleanup:
@@ -472,33 +499,115 @@ cleanup:
     return device_error(err, why);
 }
 
+/* Clipping (norm into step_out[slot]) and the optimizer update, queued on the stream. */
+static int queue_update(dt_backend *be, const dt_optim_scalars *scalars, int slot, char *why, size_t why_size) {
+    const float clip = be->cfg.optimizer.clip_norm;
+    const float *scale = NULL;
+    if (clip > 0.0f) {
+        DT_LAUNCH(dt_cuda_grad_norm(be->stream, be->grads, be->net.n_params, be->norm_partial, clip, be->norm, be->scale,
+                                    why, why_size));
+        DT_CUDA_CHECK(cudaMemcpyAsync(&be->step_out[slot].grad_norm, be->norm, sizeof(float), cudaMemcpyDeviceToDevice,
+                                      be->stream));
+        scale = be->scale;
+    }
+    {
+        const dt_update_kind kind = be->cfg.optimizer.kind == DT_OPT_SGD    ? DT_UPDATE_SGD
+                                    : be->cfg.optimizer.kind == DT_OPT_ADAM ? DT_UPDATE_ADAM
+                                                                            : DT_UPDATE_ADAMW;
+        DT_LAUNCH(dt_cuda_optimizer(be->stream, kind, be->params, be->grads, be->opt_m, be->opt_v, scalars, scale,
+                                    be->net.n_params, why, why_size));
+    }
+    return 0;
+cleanup:
+    return -1;
+}
+
+static dt_status cuda_apply_update(dt_backend *be, const dt_optim_scalars *scalars, dt_step_result *result,
+                                   dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    const int slot = (int)(be->steps_done % DT_RESULT_LOG);
+    DT_LAUNCH(queue_update(be, scalars, slot, why, why_size));
+    DT_CUDA_CHECK(cudaMemcpyAsync(&be->ring[slot].grad_norm, &be->step_out[slot].grad_norm, sizeof(float),
+                                  cudaMemcpyDeviceToHost, be->stream));
+    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+    result->grad_norm = be->cfg.optimizer.clip_norm > 0.0f ? be->ring[slot].grad_norm : NAN;
+    return DT_OK;
+cleanup:
+    return device_error(err, why);
+}
+
 static dt_status cuda_train_step(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err) {
     char why[512] = "";
     const size_t why_size = sizeof why;
     const int slot = (int)(be->steps_done % DT_RESULT_LOG);
     const int64_t *ids = NULL;
     DT_LAUNCH(compute_gradients(be, step, slot, &ids, why, why_size));
-    {
-        const float clip = be->cfg.optimizer.clip_norm;
-        const float *scale = NULL;
-        if (clip > 0.0f) {
-            DT_LAUNCH(dt_cuda_grad_norm(be->stream, be->grads, be->net.n_params, be->norm_partial, clip, be->norm,
-                                        be->scale, why, why_size));
-            DT_CUDA_CHECK(cudaMemcpyAsync(&be->step_out[slot].grad_norm, be->norm, sizeof(float),
-                                          cudaMemcpyDeviceToDevice, be->stream));
-            scale = be->scale;
-        }
-        const dt_update_kind kind = be->cfg.optimizer.kind == DT_OPT_SGD    ? DT_UPDATE_SGD
-                                    : be->cfg.optimizer.kind == DT_OPT_ADAM ? DT_UPDATE_ADAM
-                                                                            : DT_UPDATE_ADAMW;
-        DT_LAUNCH(dt_cuda_optimizer(be->stream, kind, be->params, be->grads, be->opt_m, be->opt_v, &step->scalars,
-                                    scale, be->net.n_params, why, why_size));
-        DT_CUDA_CHECK(cudaMemcpyAsync(&be->ring[slot], &be->step_out[slot], sizeof(step_scalars),
-                                      cudaMemcpyDeviceToHost, be->stream));
-    }
+    DT_LAUNCH(queue_update(be, &step->scalars, slot, why, why_size));
+    DT_LAUNCH(queue_slot_copy(be, slot, why, why_size));
     be->steps_done++;
-    if (result) DT_LAUNCH(read_slot(be, slot, result, why, why_size));
-    if (result && be->cfg.optimizer.clip_norm <= 0.0f) result->grad_norm = NAN;
+    if (result) {
+        DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+        slot_result(be, slot, result);
+    }
+    return DT_OK;
+cleanup:
+    return device_error(err, why);
+}
+
+static dt_status cuda_grads_push(dt_backend *be, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    const int64_t n = be->net.n_params;
+    if (be->tree_top >= be->tree_depth)
+        return dt_fail(err, DT_INTERNAL, "grads_push: more microbatches than train.microbatches = %d",
+                       be->cfg.train.microbatches);
+    DT_CUDA_CHECK(cudaMemcpyAsync(be->tree_sum[be->tree_top], be->grads, (size_t)n * sizeof(float),
+                                  cudaMemcpyDeviceToDevice, be->stream));
+    be->tree_leaves[be->tree_top++] = 1;
+    while (be->tree_top >= 2 && be->tree_leaves[be->tree_top - 1] == be->tree_leaves[be->tree_top - 2]) {
+        DT_LAUNCH(dt_cuda_add(be->stream, be->tree_sum[be->tree_top - 2], be->tree_sum[be->tree_top - 1], n, why,
+                              why_size));
+        be->tree_leaves[be->tree_top - 2] *= 2;
+        be->tree_top--;
+    }
+    return DT_OK;
+cleanup:
+    return device_error(err, why);
+}
+
+static dt_status cuda_grads_pop(dt_backend *be, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    if (be->tree_top != 1)
+        return dt_fail(err, DT_INTERNAL, "grads_pop: %d partial sums left (the microbatch count is not a power of two)",
+                       be->tree_top);
+    DT_CUDA_CHECK(cudaMemcpyAsync(be->grads, be->tree_sum[0], (size_t)be->net.n_params * sizeof(float),
+                                  cudaMemcpyDeviceToDevice, be->stream));
+    be->tree_top = 0;
+    return DT_OK;
+cleanup:
+    return device_error(err, why);
+}
+
+/* The rank exchange: NCCL between GPUs when the build has it (comm_nccl.cu), else through
+ * host memory and MPI. Either way the fixed tree over ranks. */
+static dt_status cuda_reduce_grads(dt_backend *be, dt_comm *comm, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    const size_t bytes = (size_t)be->net.n_params * sizeof(float);
+    dt_status status = DT_OK;
+    if (dt_comm_size(comm) == 1) return DT_OK;
+    if (dt_cuda_nccl_available()) {
+        if (dt_cuda_nccl_tree_sum(comm, be->grads, be->net.n_params, be->stream, why, why_size) != 0) goto cleanup;
+        return DT_OK;
+    }
+    if (!be->host_grads) DT_CUDA_CHECK(cudaHostAlloc((void **)&be->host_grads, bytes, cudaHostAllocDefault));
+    DT_CUDA_CHECK(cudaMemcpyAsync(be->host_grads, be->grads, bytes, cudaMemcpyDeviceToHost, be->stream));
+    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+    status = dt_comm_tree_sum(comm, be->host_grads, be->net.n_params, err);
+    if (status != DT_OK) return status;
+    DT_CUDA_CHECK(cudaMemcpyAsync(be->grads, be->host_grads, bytes, cudaMemcpyHostToDevice, be->stream));
     return DT_OK;
 cleanup:
     return device_error(err, why);
@@ -510,12 +619,7 @@ static dt_status cuda_collect_results(dt_backend *be, dt_step_result *results, i
     if (count < 0 || count > DT_RESULT_LOG || count > be->steps_done)
         return dt_fail(err, DT_INTERNAL, "collect_results: %d steps asked, %lld kept", count, (long long)be->steps_done);
     DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
-    for (int i = 0; i < count; i++) {
-        const step_scalars *s = &be->ring[(be->steps_done - count + i) % DT_RESULT_LOG];
-        results[i].loss = s->loss;
-        results[i].correct = s->correct;
-        results[i].grad_norm = be->cfg.optimizer.clip_norm > 0.0f ? s->grad_norm : NAN;
-    }
+    for (int i = 0; i < count; i++) slot_result(be, (int)((be->steps_done - count + i) % DT_RESULT_LOG), &results[i]);
     return DT_OK;
 cleanup:
     return device_error(err, why);
@@ -538,11 +642,11 @@ static dt_status cuda_evaluate(dt_backend *be, int which, dt_eval_result *result
                           NULL,         (float)batch,        be->eval_loss + start,       NULL};
         DT_LAUNCH(dt_cuda_loss_rows(be->stream, &a, start, batch, be->eval_correct + start, why, why_size));
     }
-    DT_LAUNCH(dt_cuda_sum_fixed(be->stream, be->eval_loss, be->eval_correct, n, (float)n, &dst->loss, &dst->correct,
+    DT_LAUNCH(dt_cuda_sum_fixed(be->stream, be->eval_loss, be->eval_correct, n, (float)n, &dst->loss_sum, &dst->correct,
                                 be->mode == DT_MODE_FAST, why, why_size));
     DT_CUDA_CHECK(cudaMemcpyAsync(&host, dst, sizeof host, cudaMemcpyDeviceToHost, be->stream));
     DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
-    result->loss = (double)host.loss;
+    result->loss = (double)host.loss_sum; /* already divided by n on the device, as the CPU does */
     result->correct = be->net.loss == DT_LOSS_MSE ? 0 : host.correct;
     result->n_samples = n;
     return DT_OK;
@@ -567,6 +671,7 @@ static void cuda_gpu_info(dt_backend *be, dt_gpu_info *info) {
     if (cublasGetVersion(be->cublas, &cublas) == CUBLAS_STATUS_SUCCESS)
         snprintf(info->cublas, sizeof info->cublas, "%d.%d.%d", cublas / 10000, (cublas % 10000) / 100, cublas % 100);
     info->tf32 = be->mode == DT_MODE_FAST || (be->mode == DT_MODE_DETERMINISTIC && be->cfg.runtime.tf32);
+    snprintf(info->nccl, sizeof info->nccl, "%s", dt_cuda_nccl_version());
 }
 
 static void cuda_describe(dt_backend *be, char *buf, size_t size) {
@@ -575,18 +680,22 @@ static void cuda_describe(dt_backend *be, char *buf, size_t size) {
 }
 
 extern "C" const dt_backend_ops dt_cuda_backend = {
-    "cuda",
-    cuda_create,
-    cuda_set_data,
-    cuda_set_state,
-    cuda_get_state,
-    cuda_gradients,
-    cuda_get_grads,
-    cuda_set_order,
-    cuda_train_step,
-    cuda_collect_results,
-    cuda_evaluate,
-    cuda_gpu_info,
-    cuda_describe,
-    cuda_destroy,
+    .name = "cuda",
+    .create = cuda_create,
+    .set_data = cuda_set_data,
+    .set_state = cuda_set_state,
+    .get_state = cuda_get_state,
+    .gradients = cuda_gradients,
+    .get_grads = cuda_get_grads,
+    .set_order = cuda_set_order,
+    .train_step = cuda_train_step,
+    .grads_push = cuda_grads_push,
+    .grads_pop = cuda_grads_pop,
+    .reduce_grads = cuda_reduce_grads,
+    .apply_update = cuda_apply_update,
+    .collect_results = cuda_collect_results,
+    .evaluate = cuda_evaluate,
+    .gpu_info = cuda_gpu_info,
+    .describe = cuda_describe,
+    .destroy = cuda_destroy,
 };

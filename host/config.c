@@ -207,6 +207,7 @@ static const key_spec train_keys[] = {
     {.name = "drop_last", .type = T_BOOL, .offset = CFG(train.drop_last), .def = 0},
     {.name = "eval_batch_size", .type = T_I32, .offset = CFG(train.eval_batch_size), .min = 1, .max = 1 << 20,
      .def = 1000},
+    {.name = "microbatches", .type = T_I32, .offset = CFG(train.microbatches), .min = 1, .max = 1 << 16, .def = 1},
 };
 static const object_spec train_spec = SPEC(train_keys);
 
@@ -680,6 +681,13 @@ static dt_status check_cross_keys(parse_ctx *ctx, const dt_config *cfg) {
     if (cfg->schedule.min_lr > cfg->optimizer.lr)
         return fail_at(ctx, "config.schedule.min_lr", "config.optimizer.lr", "must be <= optimizer.lr (%g), got %g",
                        cfg->optimizer.lr, cfg->schedule.min_lr);
+    const int32_t m = cfg->train.microbatches;
+    if (m & (m - 1))
+        return fail_at(ctx, "config.train.microbatches", NULL,
+                       "must be a power of two (so every rank count dividing it owns whole subtrees), got %d", m);
+    if (m > cfg->train.batch_size)
+        return fail_at(ctx, "config.train.microbatches", "config.train.batch_size",
+                       "must be <= train.batch_size (%d), got %d", cfg->train.batch_size, m);
     return DT_OK;
 }
 

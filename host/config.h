@@ -84,6 +84,7 @@ typedef struct {
         bool shuffle;
         bool drop_last;            /* drop the last incomplete batch of each epoch */
         int32_t eval_batch_size;
+        int32_t microbatches;      /* split of each batch, summed in a fixed tree (docs/numerics.md) */
     } train;
     struct {
         dt_device_kind device;

@@ -2,8 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
+#include "comm.h"
 #include "config.h"
 #include "diff.h"
 #include "inspect.h"
@@ -274,10 +276,45 @@ static int parse_simple(int argc, char **argv, const char *command, const option
 
 /* ---- train and resume ------------------------------------------------------------------------ */
 
+/* The MPI job this process belongs to (train and resume under mpirun), or NULL. */
+static dt_comm *job = NULL;
+
+/* Joins the job; returns -1 when joined, else the exit code of the failure. */
+static int join_job(int *argc, char ***argv) {
+    dt_error err = {{0}};
+    dt_status status = dt_comm_init(&job, argc, argv, &err);
+    return status == DT_OK ? -1 : fail(status, err.message);
+}
+
+/* Leaves the job with exit code rc. A failed rank exits without MPI_Finalize, so the
+ * launcher ends the other ranks at once instead of leaving them waiting. */
+static int leave_job(int rc) {
+    if (job && dt_comm_size(job) > 1 && rc != 0) {
+        fflush(stdout);
+        fflush(stderr);
+        _exit(rc);
+    }
+    dt_comm_finalize(job);
+    job = NULL;
+    return rc;
+}
+
+/* Whether this process prints a run's outcome: one process, or rank 0 of the job (input
+ * errors and interruptions are the same on every rank); other failures every rank says. */
+static int speaks(dt_status status) {
+    if (!job || dt_comm_size(job) == 1 || dt_comm_rank(job) == 0) return 1;
+    return status != DT_OK && status != DT_INTERRUPTED && dt_status_exit_code(status) != 2;
+}
+
 /* Prints what a finished, interrupted or failed run says and returns the exit code. */
 static int report_run(dt_status status, const dt_train_summary *summary, const dt_error *err) {
+    if (!speaks(status)) return dt_status_exit_code(status);
     if (status == DT_INTERRUPTED) {
         fprintf(stderr, "detrain: %s\n", err->message);
+        return dt_status_exit_code(status);
+    }
+    if (status != DT_OK && job && dt_comm_size(job) > 1) {
+        fprintf(stderr, "detrain: error (rank %d of %d): %s\n", dt_comm_rank(job), dt_comm_size(job), err->message);
         return dt_status_exit_code(status);
     }
     if (status != DT_OK) return fail(status, err->message);
@@ -336,11 +373,12 @@ static int cmd_train(int argc, char **argv) {
         rc = fail(status, err.message);
         goto done;
     }
+    if ((rc = join_job(&argc, &argv)) >= 0) goto done;
     dt_train_opts opts = {.quiet = args.values[O_QUIET] != NULL, .out_dir = args.values[O_OUT], .argc = argc,
-                          .argv = argv, .stop_after_steps = stop_after};
+                          .argv = argv, .stop_after_steps = stop_after, .comm = job};
     dt_train_summary summary;
     status = dt_train(cfg, &opts, &summary, &err);
-    rc = report_run(status, &summary, &err);
+    rc = leave_job(report_run(status, &summary, &err));
 done:
     for (int i = 0; i < 3; i++) free(owned[i]);
     free(overrides);
@@ -359,12 +397,13 @@ static int cmd_resume(int argc, char **argv) {
     long long threads = 0, stop_after = 0;
     if ((rc = parse_count("--threads", args.values[1], "resume", &threads)) >= 0) return rc;
     if ((rc = parse_count("--stop-after-steps", args.values[2], "resume", &stop_after)) >= 0) return rc;
+    if ((rc = join_job(&argc, &argv)) >= 0) return rc;
     dt_train_opts opts = {.quiet = args.values[0] != NULL, .argc = argc, .argv = argv,
-                          .stop_after_steps = stop_after, .threads = (int)threads};
+                          .stop_after_steps = stop_after, .threads = (int)threads, .comm = job};
     dt_train_summary summary;
     dt_error err = {{0}};
     dt_status status = dt_resume(args.positional[0], &opts, &summary, &err);
-    return report_run(status, &summary, &err);
+    return leave_job(report_run(status, &summary, &err));
 }
 
 /* ---- verify, diff, inspect, eval, predict --------------------------------------------------- */

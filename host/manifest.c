@@ -155,6 +155,15 @@ cJSON *dt_manifest_environment_json(const char *simd, int threads, const dt_gpu_
     return env;
 }
 
+/* How the run is spread: ranks, microbatches (which define the result) and the transport. */
+static cJSON *parallel_json(const dt_run_info *info) {
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddNumberToObject(p, "world_size", info->world_size > 0 ? info->world_size : 1);
+    cJSON_AddNumberToObject(p, "microbatches", info->cfg->train.microbatches);
+    cJSON_AddStringToObject(p, "transport", info->transport ? info->transport : "none");
+    return p;
+}
+
 /* "8c1f0a3b0f0e2d41": a Philox key's two words, word 0 first. */
 static cJSON *key_json(dt_philox_key key) {
     char text[24];
@@ -253,6 +262,7 @@ dt_status dt_manifest_begin(dt_manifest *m, const char *run_dir, const dt_run_in
     cJSON_AddStringToObject(root, "device", info->backend);
     if (info->device_note && info->device_note[0]) cJSON_AddStringToObject(root, "device_note", info->device_note);
     cJSON_AddNumberToObject(root, "threads", info->threads);
+    cJSON_AddItemToObject(root, "parallel", parallel_json(info));
     cJSON_AddNumberToObject(root, "parameters", (double)info->net->n_params);
     if (info->started_from) cJSON_AddStringToObject(root, "started_from", info->started_from);
     cJSON_AddItemToObject(root, "epochs", cJSON_CreateArray());
@@ -331,6 +341,7 @@ dt_status dt_manifest_resume(dt_manifest *m, const dt_run_info *info, const char
     cJSON_AddStringToObject(entry, "device", info->backend);
     cJSON_AddStringToObject(entry, "simd", info->simd);
     cJSON_AddNumberToObject(entry, "threads", info->threads);
+    cJSON_AddItemToObject(entry, "parallel", parallel_json(info));
     cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(root, "resumes"), entry);
     return manifest_write(m, err);
 }

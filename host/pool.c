@@ -34,12 +34,17 @@ typedef struct {
     int index;
 } worker_arg;
 
-static inline void cpu_relax(void) {
+/* One wait between checks of a shared counter: a pause at first, then, after many, a
+ * yield, so that more busy threads than cores (several ranks on one machine) still move. */
+static inline void cpu_relax(long spins) {
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#else
-    sched_yield();
+    if (spins < 4096) {
+        __builtin_ia32_pause();
+        return;
+    }
 #endif
+    (void)spins;
+    sched_yield();
 }
 
 int dt_available_cores(void) {
@@ -67,10 +72,10 @@ static void run_share(dt_pool *pool, int index) {
 
 /* Waits until the generation differs from `seen` (or the pool stops); returns the new one. */
 static uint64_t wait_for_task(dt_pool *pool, uint64_t seen) {
-    for (int spin = 0; spin < DT_POOL_SPINS; spin++) {
+    for (long spin = 0; spin < DT_POOL_SPINS; spin++) {
         uint64_t now = atomic_load_explicit(&pool->generation, memory_order_acquire);
         if (now != seen || atomic_load(&pool->stopping)) return now;
-        cpu_relax();
+        cpu_relax(spin);
     }
     pthread_mutex_lock(&pool->lock);
     atomic_fetch_add(&pool->sleepers, 1);
@@ -143,7 +148,7 @@ void dt_pool_run(dt_pool *pool, int64_t n_items, int64_t grain, dt_task_fn fn, v
         pthread_mutex_unlock(&pool->lock);
     }
     run_share(pool, 0);
-    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) cpu_relax();
+    for (long spin = 0; atomic_load_explicit(&pool->pending, memory_order_acquire) > 0; spin++) cpu_relax(spin);
 }
 
 void dt_pool_destroy(dt_pool *pool) {

@@ -69,6 +69,10 @@ static void signals_restore(signal_guard *g) {
 /* Everything a run holds, released in one place. */
 typedef struct {
     const dt_config *cfg;              /* what the run computes with */
+    dt_config *rank_cfg;               /* cfg with this rank's thread count, when it differs */
+    dt_comm *comm;                     /* the job's ranks (NULL: one process) */
+    int rank, world;                   /* this rank, ranks in the job */
+    int writer;                        /* rank 0: writes the run folder */
     const dt_config *record_cfg;       /* what the records say: cfg, or the recorded config when
                                           data paths were re-located or threads changed */
     dt_net net;
@@ -87,6 +91,8 @@ typedef struct {
     float *step_loss, *step_lr;        /* (total_steps) */
     dt_step_result *results;           /* (DT_RESULT_LOG) collected step results */
     int pending;                       /* steps trained whose results are not collected yet */
+    int results_ready;                 /* r->results[0] already holds the pending step's result */
+    float *micro_loss, **micro_parts;  /* (microbatches) this step's microbatch loss sums */
     double last_collect;               /* monotonic seconds of the last collection */
     dt_gpu_info gpu;                   /* a GPU backend's device and libraries */
     int has_gpu;
@@ -100,6 +106,7 @@ typedef struct {
 /* Frees everything a run_state holds and releases the folder lock. */
 static void release(run_state *r) {
     if (r->backend) r->ops->destroy(r->backend);
+    free(r->rank_cfg);
     dt_dataset_free(&r->train);
     dt_dataset_free(&r->test);
     dt_host_state_free(&r->state);
@@ -111,6 +118,8 @@ static void release(run_state *r) {
     free(r->step_loss);
     free(r->step_lr);
     free(r->results);
+    free(r->micro_loss);
+    free(r->micro_parts);
 }
 
 /* The epoch's order of training samples: identity, or a Fisher–Yates shuffle whose draw
@@ -182,6 +191,28 @@ static dt_status setup(run_state *r, const dt_config *cfg, const dt_config *reco
     dt_status status = DT_OK;
     r->cfg = cfg;
     r->record_cfg = record_cfg ? record_cfg : cfg;
+    if (r->world > 1) {
+        if (cfg->train.microbatches % r->world != 0) {
+            status = dt_fail(err, DT_CONFIG,
+                             "config.train.microbatches: %d is not divisible by the %d ranks of this job; use a rank count "
+                             "that divides it (or --set train.microbatches=N)",
+                             cfg->train.microbatches, r->world);
+            goto cleanup;
+        }
+        if (cfg->runtime.threads == 0) {
+            /* ranks on one machine share its cores (the bits do not depend on threads) */
+            const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+            const int ranks_here = local && atoi(local) > 0 ? atoi(local) : 1;
+            r->rank_cfg = malloc(sizeof *r->rank_cfg);
+            if (!r->rank_cfg) {
+                status = dt_fail(err, DT_NOMEM, "out of memory");
+                goto cleanup;
+            }
+            *r->rank_cfg = *cfg;
+            r->rank_cfg->runtime.threads = dt_available_cores() / ranks_here > 0 ? dt_available_cores() / ranks_here : 1;
+            cfg = r->cfg = r->rank_cfg;
+        }
+    }
     DT_TRY(dt_net_build(&r->net, cfg, err));
     DT_TRY(load_data(r, err));
     DT_TRY(dt_backend_select(cfg->runtime.device, &r->ops, r->device_note, sizeof r->device_note, err));
@@ -204,7 +235,9 @@ static dt_status setup(run_state *r, const dt_config *cfg, const dt_config *reco
     r->step_loss = malloc(((size_t)total_steps + 1) * sizeof(float));
     r->step_lr = malloc(((size_t)total_steps + 1) * sizeof(float));
     r->results = malloc(DT_RESULT_LOG * sizeof *r->results);
-    if (!r->perm || !r->step_loss || !r->step_lr || !r->results)
+    r->micro_loss = malloc((size_t)cfg->train.microbatches * sizeof(float));
+    r->micro_parts = malloc((size_t)cfg->train.microbatches * sizeof(float *));
+    if (!r->perm || !r->step_loss || !r->step_lr || !r->results || !r->micro_loss || !r->micro_parts)
         status = dt_fail(err, DT_NOMEM, "out of memory for %lld steps", (long long)total_steps);
 cleanup:
     return status;
@@ -328,9 +361,20 @@ static dt_status make_run_dir(const dt_config *cfg, const char *out_dir, char *r
 
 /* What the manifest says about this process. */
 static dt_run_info run_info(const run_state *r, const dt_train_opts *opts) {
-    dt_run_info info = {r->record_cfg,   &r->net,       opts->argc, opts->argv,
-                        &r->train,       &r->test,      r->backend_text, r->device_note,
-                        r->simd,         r->threads,    r->has_gpu ? &r->gpu : NULL, opts->start_checkpoint};
+    dt_run_info info = {.cfg = r->record_cfg,
+                        .net = &r->net,
+                        .argc = opts->argc,
+                        .argv = opts->argv,
+                        .train = &r->train,
+                        .test = &r->test,
+                        .backend = r->backend_text,
+                        .device_note = r->device_note,
+                        .simd = r->simd,
+                        .threads = r->threads,
+                        .gpu = r->has_gpu ? &r->gpu : NULL,
+                        .world_size = r->world,
+                        .transport = r->world == 1 ? "none" : r->has_gpu && r->gpu.nccl[0] ? "nccl" : "mpi",
+                        .started_from = opts->start_checkpoint};
     return info;
 }
 
@@ -340,6 +384,14 @@ static dt_status write_checkpoint(run_state *r, const char *file, const char *re
     dt_status status = DT_OK;
     char params_sha[65], file_sha[65];
     DT_TRY(r->ops->get_state(r->backend, &r->state, err));
+    if (r->world > 1) {
+        /* Every rank must hold the same parameters; a difference stops the run. */
+        char what[96];
+        dt_params_sha256(&r->net, r->state.params, params_sha);
+        snprintf(what, sizeof what, "the parameter digest at step %lld", (long long)r->progress.counters.step);
+        DT_TRY(dt_comm_check_same(r->comm, params_sha, what, err));
+    }
+    if (!r->writer) goto cleanup;
     dt_checkpoint_view view = {r->record_cfg, &r->net,        &r->state, &r->progress, r->step_loss, r->step_lr,
                                &r->train,    &r->test,       r->norm_mean, r->norm_std};
     snprintf(r->last_checkpoint, sizeof r->last_checkpoint, "%s/%s", r->run_dir, file);
@@ -363,10 +415,16 @@ static void step_file_name(int64_t step, char *out, size_t size) {
     snprintf(out, size, "checkpoint-%09lld.h5", (long long)step);
 }
 
-/* Whether the run must stop now: a signal arrived, or the testing aid's step was reached. */
-static int stop_requested(const run_state *r, const dt_train_opts *opts) {
-    return stop_signal != 0 ||
-           (opts->stop_after_steps > 0 && (int64_t)r->progress.counters.step >= opts->stop_after_steps);
+/* Whether the run must stop now: a signal arrived, or the testing aid's step was reached.
+ * With several ranks they agree (any rank's signal stops all at the same step). */
+static int stop_requested(run_state *r, const dt_train_opts *opts) {
+    int64_t stop = stop_signal != 0 ||
+                   (opts->stop_after_steps > 0 && (int64_t)r->progress.counters.step >= opts->stop_after_steps);
+    if (r->world > 1) {
+        dt_error ignored;
+        if (dt_comm_sum_i64(r->comm, &stop, 1, &ignored) != DT_OK) return 1;
+    }
+    return stop != 0;
 }
 
 /* Stops between steps: checkpoint, trace, manifest "interrupted"; returns DT_INTERRUPTED. */
@@ -376,8 +434,10 @@ static dt_status interrupt(run_state *r, dt_error *err) {
     const int64_t step = (int64_t)r->progress.counters.step;
     step_file_name(step, file, sizeof file);
     DT_TRY(write_checkpoint(r, file, "interrupt", err));
-    DT_TRY(dt_trace_write(r->run_dir, r->step_loss, r->step_lr, step, r->progress.steps_per_epoch, err));
-    DT_TRY(dt_manifest_finish(&r->manifest, "interrupted", NULL, NULL, NULL, err));
+    if (r->writer) {
+        DT_TRY(dt_trace_write(r->run_dir, r->step_loss, r->step_lr, step, r->progress.steps_per_epoch, err));
+        DT_TRY(dt_manifest_finish(&r->manifest, "interrupted", NULL, NULL, NULL, err));
+    }
     status = dt_fail(err, DT_INTERRUPTED, "interrupted after step %lld of %lld%s; checkpoint %s; continue with: detrain resume %s",
                      (long long)step, (long long)r->progress.total_steps,
                      stop_signal == SIGINT ? " (SIGINT)" : stop_signal == SIGTERM ? " (SIGTERM)" : "", r->last_checkpoint,
@@ -412,8 +472,10 @@ static dt_status end_epoch(run_state *r, double t_epoch, double train_seconds, i
     r->last = m;
     dt_progress_epoch(&r->ui, m.epoch, cfg->train.epochs, m.train_loss, m.train_accuracy, m.test_loss,
                       m.test_accuracy, m.seconds, m.samples_per_s);
-    DT_TRY(dt_manifest_epoch(&r->manifest, &m, err));
-    DT_TRY(dt_trace_write(r->run_dir, r->step_loss, r->step_lr, m.steps, spe, err));
+    if (r->writer) {
+        DT_TRY(dt_manifest_epoch(&r->manifest, &m, err));
+        DT_TRY(dt_trace_write(r->run_dir, r->step_loss, r->step_lr, m.steps, spe, err));
+    }
 cleanup:
     return status;
 }
@@ -426,7 +488,7 @@ static dt_status finish(run_state *r, dt_train_summary *summary, dt_error *err) 
     summary->test_accuracy = r->last.test_accuracy;
     summary->test_loss = r->last.test_loss;
     summary->steps = (int64_t)r->progress.counters.step;
-    DT_TRY(dt_manifest_finish(&r->manifest, "completed", &r->last, summary->params_sha256, NULL, err));
+    if (r->writer) DT_TRY(dt_manifest_finish(&r->manifest, "completed", &r->last, summary->params_sha256, NULL, err));
 cleanup:
     return status;
 }
@@ -436,8 +498,11 @@ cleanup:
  * first step whose loss is not finite. */
 static dt_status collect(run_state *r, dt_error *err) {
     if (r->pending == 0) return DT_OK;
-    /* Without collect_results the step already filled r->results[0]. */
-    dt_status status = r->ops->collect_results ? r->ops->collect_results(r->backend, r->results, r->pending, err) : DT_OK;
+    /* Synchronous steps (no collect_results, or the microbatch tree) filled r->results[0]. */
+    dt_status status = r->ops->collect_results && !r->results_ready
+                           ? r->ops->collect_results(r->backend, r->results, r->pending, err)
+                           : DT_OK;
+    r->results_ready = 0;
     if (status != DT_OK) return status;
     const int64_t first = (int64_t)r->progress.counters.step - r->pending;
     for (int i = 0; i < r->pending; i++) {
@@ -455,6 +520,49 @@ static dt_status collect(run_state *r, dt_error *err) {
 /* One optimizer step on rows [start, start + batch) of the epoch's order. A backend that
  * can defer results (collect_results) is not waited for; its results are collected in
  * batches (collect). */
+/* One step as the tree of microbatches and ranks (docs/numerics.md, "Microbatches and
+ * ranks"): this rank's microbatches [rank·M/P, (rank+1)·M/P) of the batch, each a gradient
+ * of its share of the global batch's loss, added in the tree; then the tree over ranks;
+ * then the update. The loss sums take the same tree. Synchronous. */
+static dt_status tree_step(run_state *r, const dt_step_desc *step, int64_t start, dt_step_result *result,
+                           dt_error *err) {
+    dt_status status = DT_OK;
+    const int m = r->cfg->train.microbatches, per_rank = m / r->world, k0 = r->rank * per_rank;
+    float *loss_parts = r->micro_loss, **parts = r->micro_parts;
+    int64_t correct = 0;
+    for (int k = 0; k < per_rank; k++) {
+        const int64_t lo = (int64_t)(k0 + k) * step->batch / m, hi = (int64_t)(k0 + k + 1) * step->batch / m;
+        dt_step_desc micro = *step;
+        micro.sample_index = step->sample_index + lo;
+        micro.order_offset = step->order_offset >= 0 ? step->order_offset + lo : -1;
+        micro.batch = (int32_t)(hi - lo);
+        micro.loss_divisor = (float)step->batch;
+        dt_step_result part;
+        DT_TRY(r->ops->gradients(r->backend, &micro, &part, err));
+        DT_TRY(r->ops->grads_push(r->backend, err));
+        loss_parts[k] = part.loss_sum;
+        parts[k] = &loss_parts[k];
+        correct += part.correct;
+    }
+    DT_TRY(r->ops->grads_pop(r->backend, err));
+    float loss_sum = 0.0f;
+    dt_tree_sum(parts, per_rank, 1, &loss_sum);
+    if (r->world > 1) {
+        DT_TRY(r->ops->reduce_grads(r->backend, r->comm, err));
+        DT_TRY(dt_comm_tree_sum(r->comm, &loss_sum, 1, err));
+        DT_TRY(dt_comm_sum_i64(r->comm, &correct, 1, err));
+    }
+    DT_TRY(r->ops->apply_update(r->backend, &step->scalars, result, err));
+    result->loss_sum = loss_sum;
+    result->loss = loss_sum / (float)step->batch;
+    result->correct = correct;
+cleanup:
+    return status;
+}
+
+/* One optimizer step on rows [start, start + batch) of the epoch's order. A backend that
+ * can defer results (collect_results) is not waited for; its results are collected in
+ * batches (collect). With microbatches or ranks the step is the synchronous tree. */
 static dt_status train_one_step(run_state *r, int64_t start, int32_t this_batch, dt_error *err) {
     const dt_config *cfg = r->cfg;
     dt_train_progress *p = &r->progress;
@@ -468,16 +576,25 @@ static dt_status train_one_step(run_state *r, int64_t start, int32_t this_batch,
     r->step_lr[global] = lr;
     p->seen += this_batch;
     p->position = start + cfg->train.batch_size;
+    dt_status status = DT_OK;
+    if (cfg->train.microbatches > 1 || r->world > 1) {
+        status = tree_step(r, &step, start, &r->results[0], err);
+        if (status != DT_OK) return status;
+        r->results_ready = 1;
+        r->pending = 1;
+        return collect(r, err);
+    }
     if (r->ops->collect_results) {
         r->pending++;
-        dt_status status = r->ops->train_step(r->backend, &step, NULL, err);
+        status = r->ops->train_step(r->backend, &step, NULL, err);
         if (status == DT_OK && r->pending == DT_RESULT_LOG) status = collect(r, err);
         return status;
     }
     dt_step_result res;
-    dt_status status = r->ops->train_step(r->backend, &step, &res, err);
+    status = r->ops->train_step(r->backend, &step, &res, err);
     if (status != DT_OK) return status;
     r->results[0] = res;
+    r->results_ready = 1;
     r->pending = 1;
     return collect(r, err);
 }
@@ -553,6 +670,21 @@ static void record_failure(run_state *r, dt_status status, const dt_error *err) 
     dt_manifest_finish(&r->manifest, "failed", NULL, NULL, err->message, &ignored);
 }
 
+/* Joins the run to the job's ranks: rank 0 writes the run folder, the others compute the
+ * same steps and stay quiet. */
+static void join_ranks(run_state *r, const dt_train_opts *opts) {
+    r->comm = opts->comm;
+    r->rank = r->comm ? dt_comm_rank(r->comm) : 0;
+    r->world = r->comm ? dt_comm_size(r->comm) : 1;
+    r->writer = r->rank == 0;
+}
+
+/* Every rank takes rank 0's run folder name (the default name holds the time). */
+static dt_status share_run_dir(run_state *r, dt_error *err) {
+    if (r->world == 1) return DT_OK;
+    return dt_comm_broadcast(r->comm, r->run_dir, (int)sizeof r->run_dir, err);
+}
+
 /* The line that says what runs where. */
 static void announce(run_state *r, const char *verb) {
     char line[DT_PATH_MAX + 512];
@@ -572,7 +704,8 @@ dt_status dt_train(const dt_config *cfg, const dt_train_opts *opts, dt_train_sum
     if (!r) return dt_fail(err, DT_NOMEM, "out of memory");
     r->lock_fd = -1;
     const double t_start = dt_now_seconds();
-    dt_progress_init(&r->ui, opts->quiet);
+    join_ranks(r, opts);
+    dt_progress_init(&r->ui, opts->quiet || !r->writer);
     signals_install(&guard); /* before anything lasts long: a signal now stops after the first step */
     DT_TRY(setup(r, cfg, opts->record_config, err));
     if (opts->start_checkpoint) {
@@ -588,12 +721,17 @@ dt_status dt_train(const dt_config *cfg, const dt_train_opts *opts, dt_train_sum
         start_fresh(r);
     }
     DT_TRY(r->ops->set_state(r->backend, &r->state, err));
-    DT_TRY(make_run_dir(cfg, opts->out_dir, r->run_dir, sizeof r->run_dir, err));
-    DT_TRY(dt_lock_dir(r->run_dir, &r->lock_fd, err));
+    if (r->writer) {
+        DT_TRY(make_run_dir(cfg, opts->out_dir, r->run_dir, sizeof r->run_dir, err));
+        DT_TRY(dt_lock_dir(r->run_dir, &r->lock_fd, err));
+    }
+    DT_TRY(share_run_dir(r, err));
     snprintf(summary->run_dir, sizeof summary->run_dir, "%s", r->run_dir);
-    dt_run_info info = run_info(r, opts);
-    DT_TRY(dt_manifest_begin(&r->manifest, r->run_dir, &info, err));
-    r->manifest_open = 1;
+    if (r->writer) {
+        dt_run_info info = run_info(r, opts);
+        DT_TRY(dt_manifest_begin(&r->manifest, r->run_dir, &info, err));
+        r->manifest_open = 1;
+    }
     announce(r, "training");
     status = run_loop(r, opts, summary, err);
 cleanup:
@@ -771,12 +909,13 @@ dt_status dt_resume(const char *run_dir, const dt_train_opts *opts, dt_train_sum
     }
     r->lock_fd = -1;
     const double t_start = dt_now_seconds();
-    dt_progress_init(&r->ui, opts->quiet);
+    join_ranks(r, opts);
+    dt_progress_init(&r->ui, opts->quiet || !r->writer);
     snprintf(r->run_dir, sizeof r->run_dir, "%s", run_dir);
     snprintf(summary->run_dir, sizeof summary->run_dir, "%s", run_dir);
     signals_install(&guard);
     DT_TRY(dt_manifest_open(&r->manifest, run_dir, err));
-    DT_TRY(dt_lock_dir(run_dir, &r->lock_fd, err));
+    if (r->writer) DT_TRY(dt_lock_dir(run_dir, &r->lock_fd, err));
     DT_TRY(dt_run_config(r->manifest.root, r->manifest.path, cfg, sha, err));
     const char *status_text = dt_run_record_string(r->manifest.root, "status");
     DT_TRY(newest_valid_checkpoint(r, ck, ck_path, sizeof ck_path, &found, err));
@@ -800,7 +939,7 @@ dt_status dt_resume(const char *run_dir, const dt_train_opts *opts, dt_train_sum
         dt_progress_note(&r->ui, "detrain: the run has no checkpoint; starting again from step 0");
     }
     DT_TRY(r->ops->set_state(r->backend, &r->state, err));
-    r->manifest_open = 1;
+    r->manifest_open = r->writer;
     if ((int64_t)r->progress.counters.step == r->progress.total_steps) {
         /* final.h5: nothing is left to train; finish the record if a crash cut it short. */
         summary->already_completed = strcmp(status_text, "completed") == 0;
@@ -810,15 +949,16 @@ dt_status dt_resume(const char *run_dir, const dt_train_opts *opts, dt_train_sum
             if (dt_manifest_epoch_metrics(&r->manifest, cfg->train.epochs, &r->last) == 0)
                 summary->test_accuracy = r->last.test_accuracy, summary->test_loss = r->last.test_loss;
             summary->steps = (int64_t)r->progress.counters.step;
-        } else {
+        } else if (r->writer) {
             status = complete_record(r, summary, err);
         }
         goto cleanup;
     }
     dt_run_info info = run_info(r, opts);
     const char *slash = strrchr(ck_path, '/');
-    DT_TRY(dt_manifest_resume(&r->manifest, &info, found ? (slash ? slash + 1 : ck_path) : NULL,
-                              (int64_t)r->progress.counters.step, r->progress.epoch, err));
+    if (r->writer)
+        DT_TRY(dt_manifest_resume(&r->manifest, &info, found ? (slash ? slash + 1 : ck_path) : NULL,
+                                  (int64_t)r->progress.counters.step, r->progress.epoch, err));
     if (found && r->progress.epoch > 0 && dt_manifest_epoch_metrics(&r->manifest, r->progress.epoch, &r->last) != 0) {
         status = dt_fail(err, DT_CHECKPOINT, "%s: lists fewer epochs than checkpoint %s has finished (%d)",
                          r->manifest.path, ck_path, r->progress.epoch);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "checkpoint.h"
+#include "comm.h"
 #include "config.h"
 #include "status.h"
 
@@ -22,6 +23,7 @@ typedef struct {
     int64_t stop_after_steps;  /* testing aid: behave as if SIGINT arrived during global step N; 0 = off */
     int threads;               /* resume: runtime.threads for this process (> 0), else as recorded */
     const char *start_checkpoint; /* train: start a new run folder from this checkpoint (verify --from) */
+    dt_comm *comm;             /* the job's ranks (mpirun); NULL = one process */
     const dt_config *record_config; /* train: the config to write into the records when cfg is a
                                        recorded config whose data paths were re-located (verify);
                                        NULL = cfg */

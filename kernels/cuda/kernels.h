@@ -63,6 +63,24 @@ int dt_cuda_grad_norm(cudaStream_t stream, const float *g, int64_t n, float *par
 int dt_cuda_optimizer(cudaStream_t stream, dt_update_kind kind, float *params, const float *grads, float *m, float *v,
                       const dt_optim_scalars *s, const float *scale, int64_t n, char *why, size_t why_size);
 
+/* dst[e] = dst[e] + src[e] for e < n (one node of the microbatch tree: left + right). */
+int dt_cuda_add(cudaStream_t stream, float *dst, const float *src, int64_t n, char *why, size_t why_size);
+
+/* One level of the tree over P shards of `stride` floats laid out one after another: for
+ * every s that is a multiple of 2 * width, shard s += shard s + width (first n floats). */
+int dt_cuda_tree_level(cudaStream_t stream, float *shards, int64_t stride, int64_t n, int n_shards, int width,
+                       char *why, size_t why_size);
+
+struct dt_comm;
+
+/* The rank exchange over NCCL (comm_nccl.cu; absent builds say 0 and never call it):
+ * replaces dev[0..n) on every rank by the sum over ranks in the balanced pairwise tree. */
+int dt_cuda_nccl_available(void);
+int dt_cuda_nccl_tree_sum(struct dt_comm *comm, float *dev, int64_t n, cudaStream_t stream, char *why,
+                          size_t why_size);
+/* The NCCL version ("2.27.7"), or "" without NCCL. */
+const char *dt_cuda_nccl_version(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -142,7 +142,43 @@ __global__ void optimizer_kernel(dt_update_kind kind, float *params, const float
     else dt_adam_update(&params[e], grads[e], &m[e], &v[e], &s, kind == DT_UPDATE_ADAMW);
 }
 
+__global__ void add_kernel(float *dst, const float *src, int64_t n) {
+    const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (e < n) dst[e] = dst[e] + src[e];
+}
+
+__global__ void tree_level_kernel(float *shards, int64_t stride, int64_t n, int n_shards, int width) {
+    const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    const int pair = blockIdx.y;
+    const int64_t left = (int64_t)pair * 2 * width;
+    if (e >= n || left + width >= n_shards) return;
+    shards[left * stride + e] = shards[left * stride + e] + shards[(left + width) * stride + e];
+}
+
 /* ---- launchers ------------------------------------------------------------------------ */
+
+extern "C" int dt_cuda_add(cudaStream_t stream, float *dst, const float *src, int64_t n, char *why, size_t why_size) {
+    if (n == 0) return 0;
+    add_kernel<<<blocks_for(n), THREADS, 0, stream>>>(dst, src, n);
+    DT_CUDA_CHECK(cudaGetLastError());
+    return 0;
+cleanup:
+    return -1;
+}
+
+extern "C" int dt_cuda_tree_level(cudaStream_t stream, float *shards, int64_t stride, int64_t n, int n_shards,
+                                  int width, char *why, size_t why_size) {
+    const unsigned pairs = (unsigned)((n_shards + 2 * width - 1) / (2 * width));
+    if (n == 0 || pairs == 0) return 0;
+    {
+        dim3 grid(blocks_for(n), pairs);
+        tree_level_kernel<<<grid, THREADS, 0, stream>>>(shards, stride, n, n_shards, width);
+        DT_CUDA_CHECK(cudaGetLastError());
+    }
+    return 0;
+cleanup:
+    return -1;
+}
 
 extern "C" int dt_cuda_gather_rows(cudaStream_t stream, const float *features, int64_t n_features,
                                    const int64_t *index, int64_t first, int32_t batch, float *rows, char *why,

@@ -54,6 +54,19 @@ fi
 grep -E '^(ok|FAIL)' "$log/gpu_train.log" | sed 's/^/    /'
 
 short="--set data.train.limit=2000 --set data.test.limit=500 --set train.epochs=1 --quiet"
+
+# One GPU rank under mpirun (NCCL build) = the same run without MPI.
+if command -v mpirun >/dev/null; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    m2="--set train.microbatches=2 --device cuda --mode portable"
+    a=$(detrain train configs/fashion-mnist.json $short $m2 --out "$log/mpi-none" 2>&1 | sed -n 's/^params_sha256 //p')
+    b=$("${runner[@]}" mpirun -np 1 "$bin/detrain" train configs/fashion-mnist.json $short $m2 --out "$log/mpi-one" 2>&1 |
+        sed -n 's/^params_sha256 //p')
+    if [ -n "$a" ] && [ "$a" = "$b" ]; then record "mpirun -np 1 (GPU) = no MPI" PASS "$a"
+    else record "mpirun -np 1 (GPU) = no MPI" FAIL "'$a' vs '$b'"; fi
+else
+    record "mpirun -np 1 (GPU)" SKIP "mpirun not on this machine"
+fi
 if command -v compute-sanitizer >/dev/null; then
     for tool in memcheck racecheck; do
         for mode in portable deterministic; do

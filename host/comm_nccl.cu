@@ -1,0 +1,100 @@
+/* comm_nccl.cu — the rank exchange between GPUs over NCCL, in the fixed tree.
+ *
+ * Gradients stay on the device: every rank sends shard s of its buffer to rank s (grouped
+ * ncclSend/ncclRecv: the bytes of a reduce-scatter), rank s adds the P shards level by
+ * level in the balanced pairwise tree over rank index (P is a power of two: it divides
+ * train.microbatches), and ncclAllGather returns every reduced shard to every rank.
+ * ncclAllReduce, which chooses its own order, is not used. The communicator's unique id
+ * travels over MPI. Every NCCL and CUDA call is checked and reported with the call, file,
+ * line and device. */
+#include <cuda_runtime.h>
+#include <nccl.h>
+#include <stdio.h>
+
+extern "C" {
+#include "comm.h"
+}
+#include "cuda_check.h"
+#include "kernels.h"
+
+#define DT_NCCL_CHECK(call)                                                                              \
+    do {                                                                                                 \
+        ncclResult_t r_ = (call);                                                                        \
+        if (r_ != ncclSuccess) {                                                                         \
+            int dev_ = -1;                                                                               \
+            cudaGetDevice(&dev_);                                                                        \
+            snprintf(why, why_size, "%s failed at %s:%d on device %d: %s", #call, __FILE__, __LINE__, dev_, \
+                     ncclGetErrorString(r_));                                                            \
+            goto cleanup;                                                                                \
+        }                                                                                                \
+    } while (0)
+
+/* One communicator per process (one GPU per rank), made on first use. */
+static ncclComm_t nccl_comm = NULL;
+static float *shards = NULL;      /* (P, stride) received shards; row 0 also gathers */
+static float *gathered = NULL;    /* (P * stride) */
+static int64_t shards_stride = 0;
+static char version_text[16] = "";
+
+extern "C" int dt_cuda_nccl_available(void) { return 1; }
+
+extern "C" const char *dt_cuda_nccl_version(void) {
+    int v = 0;
+    if (!version_text[0] && ncclGetVersion(&v) == ncclSuccess)
+        snprintf(version_text, sizeof version_text, "%d.%d.%d", v / 10000, (v % 10000) / 100, v % 100);
+    return version_text;
+}
+
+/* Creates the communicator: rank 0's unique id broadcast over MPI. */
+static int ensure_comm(dt_comm *comm, char *why, size_t why_size) {
+    ncclUniqueId id;
+    dt_error err;
+    if (nccl_comm) return 0;
+    if (dt_comm_rank(comm) == 0) DT_NCCL_CHECK(ncclGetUniqueId(&id));
+    if (dt_comm_broadcast(comm, &id, (int)sizeof id, &err) != DT_OK) {
+        snprintf(why, why_size, "%s", err.message);
+        return -1;
+    }
+    DT_NCCL_CHECK(ncclCommInitRank(&nccl_comm, dt_comm_size(comm), id, dt_comm_rank(comm)));
+    return 0;
+cleanup:
+    return -1;
+}
+
+extern "C" int dt_cuda_nccl_tree_sum(dt_comm *comm, float *dev, int64_t n, cudaStream_t stream, char *why,
+                                     size_t why_size) {
+    const int size = dt_comm_size(comm), rank = dt_comm_rank(comm);
+    const int64_t stride = (n + size - 1) / size; /* shard s is [s * stride, min((s + 1) * stride, n)) */
+    if (size == 1 || n == 0) return 0;
+    if (ensure_comm(comm, why, why_size) != 0) return -1;
+    if (stride > shards_stride) {
+        if (shards) cudaFree(shards);
+        if (gathered) cudaFree(gathered);
+        shards = gathered = NULL;
+        DT_CUDA_CHECK(cudaMalloc((void **)&shards, (size_t)(stride * size) * sizeof(float)));
+        DT_CUDA_CHECK(cudaMalloc((void **)&gathered, (size_t)(stride * size) * sizeof(float)));
+        shards_stride = stride;
+    }
+    {
+        const int64_t my_begin = stride * rank;
+        const int64_t my_len = my_begin >= n ? 0 : (my_begin + stride <= n ? stride : n - my_begin);
+        /* 1. shard s of every rank to rank s */
+        DT_NCCL_CHECK(ncclGroupStart());
+        for (int s = 0; s < size; s++) {
+            const int64_t begin = stride * s;
+            const int64_t len = begin >= n ? 0 : (begin + stride <= n ? stride : n - begin);
+            DT_NCCL_CHECK(ncclSend(dev + begin, (size_t)len, ncclFloat, s, nccl_comm, stream));
+            DT_NCCL_CHECK(ncclRecv(shards + stride * s, (size_t)my_len, ncclFloat, s, nccl_comm, stream));
+        }
+        DT_NCCL_CHECK(ncclGroupEnd());
+        /* 2. the tree over rank index, level by level, into shard 0 */
+        for (int width = 1; width < size; width *= 2)
+            if (dt_cuda_tree_level(stream, shards, stride, my_len, size, width, why, why_size) != 0) return -1;
+        /* 3. every reduced shard to every rank (padded to stride), then back into dev */
+        DT_NCCL_CHECK(ncclAllGather(shards, gathered, (size_t)stride, ncclFloat, nccl_comm, stream));
+        DT_CUDA_CHECK(cudaMemcpyAsync(dev, gathered, (size_t)n * sizeof(float), cudaMemcpyDeviceToDevice, stream));
+    }
+    return 0;
+cleanup:
+    return -1;
+}
