@@ -104,64 +104,80 @@ static void measure(const dt_gemm_bench_ops *ops, dt_gemm_bench *bench, int v, i
                                     : 0.0;
 }
 
+/* One variant on one shape: operands, (reference), prepare, measure. The portable kernel's C
+ * is kept in *portable (owned by the caller) for the other variants to be compared with. */
+static dt_status measure_shape(const dt_gemm_bench_ops *ops, int v, int threads, int repeats, uint64_t seed,
+                               float **portable, dt_gemm_row *row, dt_error *err) {
+    dt_status status = DT_OK;
+    const dt_gemm_shape *shape = &row->shape;
+    const size_t n_a = (size_t)(shape->M * shape->P), n_b = (size_t)(shape->P * shape->N);
+    const size_t n_c = (size_t)(shape->M * shape->N);
+    float *A = malloc(n_a * sizeof(float) + 1), *B = malloc(n_b * sizeof(float) + 1);
+    float *C = malloc(n_c * sizeof(float) + 1), *ref = malloc(n_c * sizeof(float) + 1);
+    float *picked = malloc(n_c * sizeof(float) + 1);
+    int64_t *check_rows = malloc((size_t)shape->M * sizeof(int64_t) + 3 * sizeof(int64_t));
+    dt_gemm_bench *bench = NULL;
+    if (!A || !B || !C || !ref || !picked || !check_rows) {
+        status = dt_fail(err, DT_NOMEM, "out of memory for the %s product", shape->name);
+        goto cleanup;
+    }
+    dt_synthetic_fill(A, (int64_t)n_a, seed, DT_SYNTHETIC_GEMM_A);
+    dt_synthetic_fill(B, (int64_t)n_b, seed, DT_SYNTHETIC_GEMM_B);
+    const int64_t n_rows = reference_rows(shape, check_rows, shape->M);
+    if (v == 0 || !*portable) reference(shape, A, B, check_rows, n_rows, ref);
+    dt_error device_err = {{0}};
+    if (ops->prepare(&bench, shape, A, B, threads, &device_err) != DT_OK) {
+        bench = NULL;
+        skip(row, device_err.message);
+        goto cleanup;
+    }
+    measure(ops, bench, v, repeats, *portable, *portable != NULL, ref, check_rows, n_rows, C, picked, row);
+    if (v == 0 && !row->skipped) {
+        *portable = C; /* the caller's now */
+        C = NULL;
+    }
+cleanup:
+    if (bench) ops->release(bench);
+    free(A);
+    free(B);
+    free(C);
+    free(ref);
+    free(picked);
+    free(check_rows);
+    return status;
+}
+
 dt_status dt_gemm_bench_run(const dt_gemm_bench_ops *ops, const dt_gemm_shape *shapes, int n_shapes, int threads,
                             int repeats, uint64_t seed, dt_gemm_row *rows, dt_error *err) {
     dt_status status = DT_OK;
-    for (int s = 0; s < n_shapes; s++) {
-        const dt_gemm_shape *shape = &shapes[s];
-        dt_gemm_row *shape_rows = rows + (size_t)s * (size_t)ops->n_variants;
-        const size_t n_a = (size_t)(shape->M * shape->P), n_b = (size_t)(shape->P * shape->N);
-        const size_t n_c = (size_t)(shape->M * shape->N);
-        float *A = malloc(n_a * sizeof(float) + 1), *B = malloc(n_b * sizeof(float) + 1);
-        float *C = malloc(n_c * sizeof(float) + 1), *C_portable = malloc(n_c * sizeof(float) + 1);
-        float *ref = malloc(n_c * sizeof(float) + 1), *picked = malloc(n_c * sizeof(float) + 1);
-        int64_t *check_rows = malloc((size_t)shape->M * sizeof(int64_t) + 3 * sizeof(int64_t));
-        dt_gemm_bench *bench = NULL;
-        if (!A || !B || !C || !C_portable || !ref || !picked || !check_rows) {
-            status = dt_fail(err, DT_NOMEM, "out of memory for the %s product", shape->name);
-            goto next;
-        }
-        dt_synthetic_fill(A, (int64_t)n_a, seed, DT_SYNTHETIC_GEMM_A);
-        dt_synthetic_fill(B, (int64_t)n_b, seed, DT_SYNTHETIC_GEMM_B);
-        const int64_t n_rows = reference_rows(shape, check_rows, shape->M);
-        reference(shape, A, B, check_rows, n_rows, ref);
-        dt_error device_err = {{0}};
-        const dt_status prepared = ops->prepare(&bench, shape, A, B, threads, &device_err);
-        int have_portable = 0;
-        for (int v = 0; v < ops->n_variants; v++) {
-            dt_gemm_row *row = &shape_rows[v];
+    /* Variant by variant over every shape, the portable kernel first: a vendor library's
+     * threads keep spinning for a while after its last call, and would slow a measurement of
+     * another variant that followed at once (detrain's pool spins too, and on a small
+     * machine the two fight for the cores). */
+    float **portable = calloc((size_t)n_shapes + 1, sizeof *portable);
+    if (!portable) return dt_fail(err, DT_NOMEM, "out of memory");
+    for (int v = 0; v < ops->n_variants && status == DT_OK; v++)
+        for (int s = 0; s < n_shapes && status == DT_OK; s++) {
+            dt_gemm_row *row = &rows[(size_t)s * (size_t)ops->n_variants + (size_t)v];
             memset(row, 0, sizeof *row);
-            row->shape = *shape;
+            row->shape = shapes[s];
             snprintf(row->device, sizeof row->device, "%s", ops->device);
             snprintf(row->variant, sizeof row->variant, "%s", ops->variants[v]);
             ops->describe(v, threads, row->library, sizeof row->library);
             char why[160];
             if (!ops->available(v, why, sizeof why)) skip(row, why);
-            else if (prepared != DT_OK) skip(row, device_err.message);
-            else {
-                measure(ops, bench, v, repeats, C_portable, have_portable, ref, check_rows, n_rows, C, picked, row);
-                if (v == 0 && !row->skipped) {
-                    memcpy(C_portable, C, n_c * sizeof(float));
-                    have_portable = 1;
-                }
-            }
+            else status = measure_shape(ops, v, threads, repeats, seed, &portable[s], row, err);
         }
+    for (int s = 0; s < n_shapes; s++) {
+        dt_gemm_row *shape_rows = rows + (size_t)s * (size_t)ops->n_variants;
         for (int v = 0; v < ops->n_variants; v++)
             shape_rows[v].portable_ratio = !shape_rows[0].skipped && !shape_rows[v].skipped && shape_rows[v].gflops > 0
                                                ? shape_rows[0].gflops / shape_rows[v].gflops
                                                : 0.0;
-    next:
-        if (bench) ops->release(bench);
-        free(A);
-        free(B);
-        free(C);
-        free(C_portable);
-        free(ref);
-        free(picked);
-        free(check_rows);
-        if (status != DT_OK) return status;
+        free(portable[s]);
     }
-    return DT_OK;
+    free(portable);
+    return status;
 }
 
 void dt_gemm_bench_print(const dt_gemm_row *rows, int n_rows, int repeats, FILE *out) {
