@@ -19,6 +19,7 @@
 
 extern "C" {
 #include "backend.h"
+#include "gemm_bench.h"
 #include "cuda_info.h"
 #include "rng.h"
 }
@@ -114,6 +115,7 @@ struct dt_backend {
     float *tree_sum[24];        /* device buffers of n_params */
     int64_t tree_leaves[24];
     int tree_depth, tree_top;
+    cudaEvent_t timing_start, timing_stop; /* benchmarks: the device's own clock */
     float slot_divisor[DT_RESULT_LOG]; /* each ring slot's loss divisor (host side) */
     float *host_grads;          /* pinned (n_params): the rank exchange over MPI */
 };
@@ -176,6 +178,8 @@ static void cuda_destroy(dt_backend *be) {
     if (be->host_grads) cudaFreeHost(be->host_grads);
     if (be->staging) cudaFreeHost(be->staging);
     if (be->ring) cudaFreeHost(be->ring);
+    if (be->timing_start) cudaEventDestroy(be->timing_start);
+    if (be->timing_stop) cudaEventDestroy(be->timing_stop);
     if (be->cublas) cublasDestroy(be->cublas);
     if (be->stream) cudaStreamDestroy(be->stream);
     free(be);
@@ -654,6 +658,32 @@ cleanup:
     return device_error(err, why);
 }
 
+/* Benchmarks: an event marks where the timed region starts in the stream. */
+static dt_status cuda_timing_begin(dt_backend *be, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    if (!be->timing_start) DT_CUDA_CHECK(cudaEventCreate(&be->timing_start));
+    if (!be->timing_stop) DT_CUDA_CHECK(cudaEventCreate(&be->timing_stop));
+    DT_CUDA_CHECK(cudaEventRecord(be->timing_start, be->stream));
+    return DT_OK;
+cleanup:
+    return device_error(err, why);
+}
+
+/* ... and where it ends; waits for it and gives the seconds the GPU measured between. */
+static dt_status cuda_timing_end(dt_backend *be, double *seconds, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    float ms = 0.0f;
+    DT_CUDA_CHECK(cudaEventRecord(be->timing_stop, be->stream));
+    DT_CUDA_CHECK(cudaEventSynchronize(be->timing_stop));
+    DT_CUDA_CHECK(cudaEventElapsedTime(&ms, be->timing_start, be->timing_stop));
+    *seconds = (double)ms * 1e-3;
+    return DT_OK;
+cleanup:
+    return device_error(err, why);
+}
+
 static void cuda_gpu_info(dt_backend *be, dt_gpu_info *info) {
     memset(info, 0, sizeof *info);
     cudaDeviceProp prop;
@@ -698,4 +728,7 @@ extern "C" const dt_backend_ops dt_cuda_backend = {
     .gpu_info = cuda_gpu_info,
     .describe = cuda_describe,
     .destroy = cuda_destroy,
+    .timing_begin = cuda_timing_begin,
+    .timing_end = cuda_timing_end,
+    .gemm_bench = &dt_cuda_gemm_bench,
 };

@@ -56,6 +56,8 @@ typedef struct dt_gemm_bench_ops {
 
 /* The CPU's: detrain's kernels over the thread pool, and OpenBLAS with as many threads. */
 extern const dt_gemm_bench_ops dt_cpu_gemm_bench;
+/* The GPU's (CUDA builds): detrain's portable kernel, cuBLAS FP32 and cuBLAS TF32. */
+extern const dt_gemm_bench_ops dt_cuda_gemm_bench;
 
 /* One variant on one shape. */
 typedef struct {

@@ -1,0 +1,141 @@
+/* gemm_bench_cuda.cu — the GPU's side of the matrix-product microbenchmark: detrain's
+ * portable kernel (variant 0), cuBLAS FP32 (1) and cuBLAS with TF32 tensor ops (2) on the
+ * same device operands, timed with CUDA events. */
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+extern "C" {
+#include "gemm_bench.h"
+}
+#include "cuda_check.h"
+#include "kernels.h"
+
+struct dt_gemm_bench {
+    dt_gemm_args g;           /* device pointers */
+    float *A, *B, *C;
+    cudaStream_t stream;
+    cublasHandle_t cublas;
+    cudaEvent_t start, stop;
+};
+
+enum { GPU_PORTABLE = 0, GPU_CUBLAS_FP32 = 1, GPU_CUBLAS_TF32 = 2 };
+
+static int gpu_available(int variant, char *why, size_t why_size) {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+        snprintf(why, why_size, "no usable GPU");
+        return 0;
+    }
+    return 1;
+}
+
+static void gpu_describe(int variant, int threads, char *buf, size_t size) {
+    cudaDeviceProp prop;
+    int cublas = 0;
+    const char *name = cudaGetDeviceProperties(&prop, 0) == cudaSuccess ? prop.name : "GPU";
+    cublasGetProperty(MAJOR_VERSION, &cublas);
+    if (variant == GPU_PORTABLE) snprintf(buf, size, "detrain portable kernel on %s", name);
+    else snprintf(buf, size, "cuBLAS %d sgemm%s on %s", cublas, variant == GPU_CUBLAS_TF32 ? " (TF32 tensor ops)" : "", name);
+}
+
+static void gpu_release(dt_gemm_bench *b) {
+    if (!b) return;
+    /* release paths ignore errors: nothing more can be done about them */
+    if (b->A) cudaFree(b->A);
+    if (b->B) cudaFree(b->B);
+    if (b->C) cudaFree(b->C);
+    if (b->start) cudaEventDestroy(b->start);
+    if (b->stop) cudaEventDestroy(b->stop);
+    if (b->cublas) cublasDestroy(b->cublas);
+    if (b->stream) cudaStreamDestroy(b->stream);
+    free(b);
+}
+
+static dt_status gpu_prepare(dt_gemm_bench **out, const dt_gemm_shape *shape, const float *A, const float *B,
+                             int threads, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    const size_t n_a = (size_t)(shape->M * shape->P), n_b = (size_t)(shape->P * shape->N);
+    const size_t n_c = (size_t)(shape->M * shape->N);
+    dt_gemm_bench *b = (dt_gemm_bench *)calloc(1, sizeof *b);
+    if (!b) return dt_fail(err, DT_NOMEM, "out of memory preparing the %s product", shape->name);
+    DT_CUDA_CHECK(cudaStreamCreate(&b->stream));
+    DT_CUDA_CHECK(cudaEventCreate(&b->start));
+    DT_CUDA_CHECK(cudaEventCreate(&b->stop));
+    if (cublasCreate(&b->cublas) != CUBLAS_STATUS_SUCCESS || cublasSetStream(b->cublas, b->stream) != CUBLAS_STATUS_SUCCESS) {
+        snprintf(why, why_size, "cublasCreate/cublasSetStream failed at %s:%d", __FILE__, __LINE__);
+        goto cleanup;
+    }
+    DT_CUDA_CHECK(cudaMalloc((void **)&b->A, n_a * sizeof(float) + 16));
+    DT_CUDA_CHECK(cudaMalloc((void **)&b->B, n_b * sizeof(float) + 16));
+    DT_CUDA_CHECK(cudaMalloc((void **)&b->C, n_c * sizeof(float) + 16));
+    DT_CUDA_CHECK(cudaMemcpy(b->A, A, n_a * sizeof(float), cudaMemcpyHostToDevice));
+    DT_CUDA_CHECK(cudaMemcpy(b->B, B, n_b * sizeof(float), cudaMemcpyHostToDevice));
+    b->g = dt_gemm_shape_args(shape, b->A, b->B, b->C);
+    *out = b;
+    return DT_OK;
+cleanup:
+    gpu_release(b);
+    return dt_fail(err, DT_DEVICE, "%s", why);
+}
+
+/* One product by cuBLAS: row-major C = A·B as column-major Cᵀ = Bᵀ·Aᵀ. */
+static cublasStatus_t cublas_product(dt_gemm_bench *b) {
+    const dt_gemm_args *g = &b->g;
+    const float one = 1.0f, zero = 0.0f;
+    const cublasOperation_t op_b = g->b_col == 1 ? CUBLAS_OP_N : CUBLAS_OP_T;
+    const cublasOperation_t op_a = g->a_col == 1 ? CUBLAS_OP_N : CUBLAS_OP_T;
+    return cublasSgemm(b->cublas, op_b, op_a, (int)g->N, (int)g->M, (int)g->P, &one, g->B,
+                       (int)(g->b_col == 1 ? g->b_row : g->b_col), g->A, (int)(g->a_col == 1 ? g->a_row : g->a_col),
+                       &zero, g->C, (int)g->ldc);
+}
+
+static dt_status gpu_run(dt_gemm_bench *b, int variant, int iters, double *seconds, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    float ms = 0.0f;
+    if (variant != GPU_PORTABLE &&
+        cublasSetMathMode(b->cublas, variant == GPU_CUBLAS_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH) !=
+            CUBLAS_STATUS_SUCCESS)
+        return dt_fail(err, DT_DEVICE, "cublasSetMathMode failed at %s:%d", __FILE__, __LINE__);
+    DT_CUDA_CHECK(cudaEventRecord(b->start, b->stream));
+    for (int i = 0; i < iters; i++) {
+        if (variant == GPU_PORTABLE) {
+            if (dt_cuda_gemm_portable(b->stream, &b->g, why, why_size) != 0) goto cleanup;
+        } else if (cublas_product(b) != CUBLAS_STATUS_SUCCESS) {
+            snprintf(why, why_size, "cublasSgemm failed at %s:%d", __FILE__, __LINE__);
+            goto cleanup;
+        }
+    }
+    DT_CUDA_CHECK(cudaEventRecord(b->stop, b->stream));
+    DT_CUDA_CHECK(cudaEventSynchronize(b->stop));
+    DT_CUDA_CHECK(cudaEventElapsedTime(&ms, b->start, b->stop));
+    *seconds = (double)ms * 1e-3;
+    return DT_OK;
+cleanup:
+    return dt_fail(err, DT_DEVICE, "%s", why);
+}
+
+static dt_status gpu_result(dt_gemm_bench *b, float *C, dt_error *err) {
+    char why[512] = "";
+    const size_t why_size = sizeof why;
+    DT_CUDA_CHECK(cudaStreamSynchronize(b->stream));
+    DT_CUDA_CHECK(cudaMemcpy(C, b->C, (size_t)(b->g.M * b->g.N) * sizeof(float), cudaMemcpyDeviceToHost));
+    return DT_OK;
+cleanup:
+    return dt_fail(err, DT_DEVICE, "%s", why);
+}
+
+extern "C" const dt_gemm_bench_ops dt_cuda_gemm_bench = {
+    .device = "cuda",
+    .n_variants = 3,
+    .variants = {"detrain portable", "cuBLAS FP32", "cuBLAS TF32"},
+    .available = gpu_available,
+    .describe = gpu_describe,
+    .prepare = gpu_prepare,
+    .run = gpu_run,
+    .result = gpu_result,
+    .release = gpu_release,
+};
