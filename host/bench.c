@@ -47,6 +47,8 @@ const char dt_bench_help_text[] =
     "  --repeats R        repeats of each row (default 3)\n"
     "  --steps S          timed steps per repeat (default 10)\n"
     "  --warmup W         untimed steps before them (default 2)\n"
+    "  --min-time T       more timed steps when S would last less than T seconds (default 0.25;\n"
+    "                     0: exactly S), so that short steps are timed over a long enough span\n"
     "  --threads T        CPU threads (default: every available core)\n"
     "  --seed N           seed of the data and the initial parameters (default 1)\n"
     "  --matmul LIST      square sizes of the matrix-product rows (default 256,512,1024,2048,4096);\n"
@@ -102,7 +104,7 @@ dt_status dt_bench_parse_args(dt_bench_opts *o, int argc, char **argv, int *help
     snprintf(o->sizes[0], sizeof o->sizes[0], "small");
     snprintf(o->sizes[1], sizeof o->sizes[1], "medium");
     snprintf(o->sizes[2], sizeof o->sizes[2], "large");
-    o->repeats = 3, o->steps = 10, o->warmup = 2, o->seed = 1;
+    o->repeats = 3, o->steps = 10, o->warmup = 2, o->seed = 1, o->min_time = 0.25;
     const int64_t squares[] = {256, 512, 1024, 2048, 4096};
     o->n_squares = 5;
     memcpy(o->squares, squares, sizeof squares);
@@ -119,7 +121,8 @@ dt_status dt_bench_parse_args(dt_bench_opts *o, int argc, char **argv, int *help
         if (!strcmp(arg, "--no-matmul-net")) { o->matmul_net = 0; continue; }
         if (!strcmp(arg, "--cross-check")) { o->cross_check = 1; continue; }
         static const char *const with_value[] = {"--device", "--modes", "--sizes", "--batches", "--repeats", "--steps",
-                                                 "--warmup", "--threads", "--seed", "--matmul", "--peers", "--python",
+                                                 "--warmup", "--min-time", "--threads", "--seed", "--matmul", "--peers",
+                                                 "--python",
                                                  "--bench-dir", "--json", "--svg"};
         int takes_value = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) takes_value |= !strcmp(arg, with_value[k]);
@@ -175,6 +178,11 @@ dt_status dt_bench_parse_args(dt_bench_opts *o, int argc, char **argv, int *help
         } else if (!strcmp(arg, "--warmup")) {
             if ((count = parse_count(value, 1000000)) < 0) return bad_value(err, arg, value, "0 to 1000000");
             o->warmup = (int)count;
+        } else if (!strcmp(arg, "--min-time")) {
+            char *end;
+            const double t = strtod(value, &end);
+            if (end == value || *end || !(t >= 0 && t <= 3600)) return bad_value(err, arg, value, "0 to 3600 seconds");
+            o->min_time = t;
         } else if (!strcmp(arg, "--threads")) {
             if ((count = parse_count(value, 1024)) < 0) return bad_value(err, arg, value, "0 to 1024");
             o->threads = (int)count;
@@ -326,6 +334,13 @@ static dt_status run_mode(dt_bench_report *report, const dt_backend_ops *ops, co
     for (int r = 0; r < o->repeats; r++) {
         float first = 0.0f, last = 0.0f;
         DT_TRY(one_repeat(&c, &row->step_s[r], &first, &last, err));
+        if (r == 0 && c.steps == o->steps && row->step_s[0] * c.steps < o->min_time) {
+            /* Too short to time well: enough steps for min_time, and every repeat again. */
+            const double want = ceil(o->min_time / (row->step_s[0] > 0 ? row->step_s[0] : 1e-9));
+            c.steps = want > 1000000 ? 1000000 : (int)want;
+            r = -1;
+            continue;
+        }
         if (r == 0) {
             row->first_loss = first, row->last_loss = last;
             dt_envelope_start(lo, hi, state.params, (int64_t)n_params);
@@ -341,6 +356,7 @@ static dt_status run_mode(dt_bench_report *report, const dt_backend_ops *ops, co
         row->n_digests += !seen;
     }
     snprintf(row->digest, sizeof row->digest, "%s", digests[0]);
+    row->steps = c.steps;
     const dt_float_diff d = dt_compare_floats(lo, hi, (int64_t)n_params);
     row->max_abs_diff = d.max_abs_diff;
     row->max_ulp = d.max_ulp;
@@ -354,7 +370,7 @@ cleanup:
 }
 
 /* The CPU's portable digest for the same steps as a row (one repeat). */
-static dt_status cpu_digest(dt_bench_report *report, const group_ctx *g, char digest[65], dt_error *err) {
+static dt_status cpu_digest(dt_bench_report *report, const group_ctx *g, int steps, char digest[65], dt_error *err) {
     dt_status status = DT_OK;
     dt_bench_opts o = report->opts;
     o.device = DT_DEVICE_CPU;
@@ -364,7 +380,7 @@ static dt_status cpu_digest(dt_bench_report *report, const group_ctx *g, char di
     if (!cfg) return dt_fail(err, DT_NOMEM, "out of memory");
     DT_TRY(dt_bench_shape_config(g->shape, &o, g->batch, DT_MODE_PORTABLE, cfg, err));
     DT_TRY(open_backend(&dt_cpu_backend, g, cfg, &be, &state, err));
-    repeat_ctx c = {&dt_cpu_backend, be, cfg, &g->net, g->init, &state, g->index, g->batch, o.warmup, o.steps};
+    repeat_ctx c = {&dt_cpu_backend, be, cfg, &g->net, g->init, &state, g->index, g->batch, o.warmup, steps};
     double step_s;
     float first, last;
     DT_TRY(one_repeat(&c, &step_s, &first, &last, err));
@@ -456,7 +472,7 @@ static dt_status run_group(dt_bench_report *report, const dt_backend_ops *ops, g
         dt_bench_row_finish(row);
         const int cross = o->cross_check == 1 || (o->cross_check == -1 && strcmp(ops->name, "cpu") != 0);
         if (o->modes[m] == DT_MODE_PORTABLE && cross) {
-            DT_TRY(cpu_digest(report, g, row->cross_digest, err));
+            DT_TRY(cpu_digest(report, g, row->steps, row->cross_digest, err));
             row->cross_checked = 1;
             row->cross_equal = !strcmp(row->cross_digest, row->digest);
             if (!row->cross_equal) broken(report, row, "the portable digest differs from the CPU's");
@@ -472,8 +488,11 @@ static dt_status run_group(dt_bench_report *report, const dt_backend_ops *ops, g
         int32_t widths[DT_MAX_LAYERS + 1];
         widths[0] = g->net.input_size;
         for (int l = 0; l < g->net.n_layers; l++) widths[l + 1] = g->net.layers[l].n_out;
-        const dt_bench_peer_job job = {g->shape->name, widths, g->net.n_layers + 1, g->batch, g->lr, g->init_sha256,
-                                       g->data_sha256};
+        int steps = o->steps; /* as many as the group's longest detrain row */
+        for (int r = first_row; r < report->n_rows; r++)
+            if (report->rows[r].steps > steps) steps = report->rows[r].steps;
+        const dt_bench_peer_job job = {g->shape->name, widths, g->net.n_layers + 1, g->batch, steps, g->lr,
+                                       g->init_sha256, g->data_sha256};
         DT_TRY(dt_bench_run_peer(report, &job, err));
     }
     set_overheads(report, first_row);

@@ -33,6 +33,8 @@ typedef struct {
     int n_batches;                            /* 0: each shape's own batch sizes for the device */
     int64_t batches[DT_BENCH_MAX_BATCHES];
     int repeats, steps, warmup;
+    double min_time;                          /* seconds a repeat's timed steps last at least
+                                                 (more steps than `steps` when needed); 0: off */
     int threads;                              /* CPU threads; 0 = every available core */
     uint64_t seed;
     int n_squares;                            /* square products of the microbenchmark; */
@@ -58,7 +60,7 @@ typedef struct {
     char route[256];                          /* what ran: the backend's description, the peer's setup */
     int skipped;
     char note[256];                           /* why skipped, or a remark (the OpenMP wait policy used) */
-    int repeats, steps, warmup;
+    int repeats, steps, warmup;               /* steps: as run (--steps, or more for --min-time) */
     double step_s[DT_BENCH_MAX_REPEATS];      /* mean step time of each repeat */
     double median_s, min_s, max_s;            /* over the repeats */
     double samples_per_s, tflops;             /* from the median */

@@ -40,6 +40,7 @@ typedef struct {
     const int32_t *widths;                    /* input, then every layer's units */
     int n_widths;
     int64_t batch;
+    int steps;                                /* timed steps per repeat */
     float lr;                                 /* Adam's */
     const char *init_sha256;                  /* detrain's initial parameters and synthetic */
     const char *data_sha256;                  /* features, which the peer must reproduce */

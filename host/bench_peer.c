@@ -118,7 +118,7 @@ static void run_once(const dt_bench_opts *o, const dt_bench_peer_job *job, const
     snprintf(script, sizeof script, "%s/peers/pytorch_mlp.py", o->bench_dir);
     snprintf(batch_s, sizeof batch_s, "%lld", (long long)job->batch);
     snprintf(lr_s, sizeof lr_s, "%.9g", (double)job->lr);
-    snprintf(steps_s, sizeof steps_s, "%d", o->steps);
+    snprintf(steps_s, sizeof steps_s, "%d", job->steps);
     snprintf(warmup_s, sizeof warmup_s, "%d", o->warmup);
     snprintf(repeats_s, sizeof repeats_s, "%d", o->repeats);
     snprintf(threads_s, sizeof threads_s, "%d", o->threads);
@@ -185,7 +185,7 @@ static const char *start_note(const peer_result *r) {
 
 /* A report row from a peer result. */
 static dt_status add_row(dt_bench_report *report, const char *shape_name, const char *layers_dashed, int64_t batch,
-                         double flops, const char *mode, const char *route, const char *remark, const peer_result *r,
+                         int steps, double flops, const char *mode, const char *route, const char *remark, const peer_result *r,
                          dt_error *err) {
     dt_bench_row *row = dt_bench_row_add(report);
     if (!row) return dt_fail(err, DT_NOMEM, "out of memory");
@@ -197,7 +197,7 @@ static dt_status add_row(dt_bench_report *report, const char *shape_name, const 
     snprintf(row->route, sizeof row->route, "%s", route);
     snprintf(row->note, sizeof row->note, "%s", remark);
     row->batch = batch;
-    row->repeats = r->repeats, row->steps = report->opts.steps, row->warmup = report->opts.warmup;
+    row->repeats = r->repeats, row->steps = steps, row->warmup = report->opts.warmup;
     memcpy(row->step_s, r->step_s, sizeof row->step_s);
     row->flops_per_step = flops;
     row->n_digests = r->n_digests;
@@ -236,7 +236,7 @@ dt_status dt_bench_run_peer(dt_bench_report *report, const dt_bench_peer_job *jo
             snprintf(report->peer_version, sizeof report->peer_version, "PyTorch %.40s", a.version);
             snprintf(route, sizeof route, "PyTorch %.40s, cuda, TF32 off%s", a.version,
                      det ? ", use_deterministic_algorithms(True)" : "");
-            dt_status status = add_row(report, shape_name, dashed, batch, flops, det ? "deterministic" : "default",
+            dt_status status = add_row(report, shape_name, dashed, batch, job->steps, flops, det ? "deterministic" : "default",
                                        route, start_note(&a), &a, err);
             if (status != DT_OK) return status;
         }
@@ -258,5 +258,5 @@ dt_status dt_bench_run_peer(dt_bench_report *report, const dt_bench_peer_job *jo
                  a.median_s * 1e3, b.median_s * 1e3, passive ? "PASSIVE" : "default", start_note(best));
     else
         snprintf(remark, sizeof remark, "OMP_WAIT_POLICY=PASSIVE failed: %.150s", b.why);
-    return add_row(report, shape_name, dashed, batch, flops, "default", route, remark, best, err);
+    return add_row(report, shape_name, dashed, batch, job->steps, flops, "default", route, remark, best, err);
 }

@@ -165,13 +165,14 @@ void dt_bench_print(const dt_bench_report *r, FILE *out) {
     fprintf(out, "detrain bench: %s\n", r->device_text);
     fprintf(out, "  CPU %s, %d core%s; BLAS %s; %s\n", info.cpu_model, info.cores, info.cores == 1 ? "" : "s", r->blas,
             r->peer_version[0] ? r->peer_version : (r->peer_note[0] ? r->peer_note : "no peers"));
-    fprintf(out, "  %d repeat%s of %d timed step%s after %d warm-up step%s, seed %llu, synthetic data\n", o->repeats,
-            o->repeats == 1 ? "" : "s", o->steps, o->steps == 1 ? "" : "s", o->warmup, o->warmup == 1 ? "" : "s",
+    fprintf(out, "  %d repeat%s of %d or more timed steps (at least %.2g s) after %d warm-up step%s, seed %llu, "
+                 "synthetic data\n",
+            o->repeats, o->repeats == 1 ? "" : "s", o->steps, o->min_time, o->warmup, o->warmup == 1 ? "" : "s",
             (unsigned long long)o->seed);
     fprintf(out, "  step time: median over the repeats; spread: (max - min) / median; TFLOP/s from %s\n\n",
             "6 x batch x MACs per step (forward 2, backward 4)");
-    fprintf(out, "%-7s %-24s %6s %-8s %-13s %10s %7s %11s %8s %8s %7s %10s %7s  %s\n", "shape", "layers", "batch",
-            "engine", "mode", "ms/step", "spread", "samples/s", "TFLOP/s", "vs fast", "digests", "max|diff|", "max ULP",
+    fprintf(out, "%-7s %-24s %6s %-8s %-13s %6s %10s %7s %11s %8s %8s %7s %10s %7s  %s\n", "shape", "layers", "batch",
+            "engine", "mode", "steps", "ms/step", "spread", "samples/s", "TFLOP/s", "vs fast", "digests", "max|diff|", "max ULP",
             "verdict");
     const char *last_shape = "";
     int64_t last_batch = -1;
@@ -188,8 +189,8 @@ void dt_bench_print(const dt_bench_report *r, FILE *out) {
         if (!isnan(x->overhead) && !(strcmp(x->engine, "detrain") == 0 && strcmp(x->mode, "fast") == 0))
             snprintf(overhead, sizeof overhead, "%+.1f%%", 100.0 * x->overhead);
         dt_format_diff(x->max_abs_diff, diff, sizeof diff);
-        fprintf(out, "%-7s %-24s %6lld %-8s %-13s %10.3f %6.1f%% %11.0f %8.3f %8s %7d %10s %7lld  %s\n", x->shape,
-                x->layers, (long long)x->batch, x->engine, x->mode, x->median_s * 1e3,
+        fprintf(out, "%-7s %-24s %6lld %-8s %-13s %6d %10.3f %6.1f%% %11.0f %8.3f %8s %7d %10s %7lld  %s\n", x->shape,
+                x->layers, (long long)x->batch, x->engine, x->mode, x->steps, x->median_s * 1e3,
                 x->median_s > 0 ? 100.0 * (x->max_s - x->min_s) / x->median_s : 0.0, x->samples_per_s, x->tflops,
                 overhead, x->n_digests, diff, (long long)x->max_ulp, verdict(x));
     }
@@ -240,6 +241,7 @@ static cJSON *options_json(const dt_bench_opts *o) {
     cJSON_AddNumberToObject(j, "repeats", o->repeats);
     cJSON_AddNumberToObject(j, "steps", o->steps);
     cJSON_AddNumberToObject(j, "warmup", o->warmup);
+    cJSON_AddNumberToObject(j, "min_time", o->min_time);
     cJSON_AddNumberToObject(j, "threads", o->threads);
     cJSON_AddNumberToObject(j, "seed", (double)o->seed);
     cJSON *squares = cJSON_AddArrayToObject(j, "matmul_squares");
@@ -445,7 +447,11 @@ dt_status dt_bench_write_svg(const dt_bench_report *r, const char *path, dt_erro
     for (int i = 0; i < r->n_rows; i++)
         if (!r->rows[i].skipped && isfinite(r->rows[i].overhead) && fabs(r->rows[i].overhead) > max_over)
             max_over = fabs(r->rows[i].overhead);
-    if (max_over > 4) max_over = 4; /* longer bars are clipped and marked */
+    static const double nice[] = {0.25, 0.5, 1, 1.5, 2, 3, 4}; /* the axis ends at a round value */
+    double axis = 4;
+    for (int k = 6; k >= 0; k--)
+        if (nice[k] >= max_over) axis = nice[k];
+    max_over = axis; /* longer bars are clipped and marked */
     const double height = top + n_shown * row_h + n_groups * gap + 60;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1060\" height=\"%.0f\" viewBox=\"0 0 1060 %.0f\" "
                "font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"11\">\n", height, height);
@@ -453,7 +459,7 @@ dt_status dt_bench_write_svg(const dt_bench_report *r, const char *path, dt_erro
     fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">detrain bench: step time and overhead "
                "against fast</text>\n<text x=\"10\" y=\"38\" fill=\"#444\">");
     svg_text(f, r->device_text);
-    fprintf(f, "; median of %d repeats x %d steps; digests: one per promised row means it held</text>\n",
+    fprintf(f, "; median of %d repeats of %d or more steps; \xe2\x9c\x93: one digest where one is promised</text>\n",
             r->opts.repeats, r->opts.steps);
     fprintf(f, "<text x=\"%.0f\" y=\"60\" font-weight=\"bold\">step time (ms, log scale)</text>\n", time_x);
     fprintf(f, "<text x=\"%.0f\" y=\"60\" font-weight=\"bold\">overhead against fast</text>\n", over_x);

@@ -11,7 +11,7 @@ out=$DT_TMP/bench
 checks=$((checks + 1))
 rc=0
 "$DETRAIN" bench --device cpu --sizes "$DT_SOURCE_DIR/tests/configs/bench-tiny.json,small,medium" --batches 16 \
-    --repeats 3 --steps 3 --warmup 1 --threads 2 --matmul 40 --peers none --quiet \
+    --repeats 3 --steps 3 --warmup 1 --min-time 0 --threads 2 --matmul 40 --peers none --quiet \
     --json "$out.json" --svg "$out.svg" >"$out.txt" 2>"$out.err" || rc=$?
 if [ "$rc" != 0 ]; then
     fail "bench exited $rc: $(cat "$out.err")"
@@ -100,7 +100,7 @@ fi
 if "$py" -c "import torch, numpy" 2>/dev/null; then
     checks=$((checks + 1))
     "$DETRAIN" bench --sizes "$DT_SOURCE_DIR/tests/configs/bench-tiny.json" --modes portable --repeats 2 --steps 2 \
-        --matmul none --quiet --json "$out-peer.json" >"$out-peer.txt" 2>&1 || true
+        --min-time 0 --matmul none --quiet --json "$out-peer.json" >"$out-peer.txt" 2>&1 || true
     if grep -q 'pytorch tiny b96 default: .*same synthetic data and initial parameters as detrain' "$out-peer.txt"; then
         echo "ok   pytorch peer: same data, same initial parameters"
     else

@@ -221,6 +221,8 @@ static void test_options(void) {
     CHECK(dt_bench_parse_args(o, 2, twice, &help, &err) == DT_USAGE);
     char *zero[] = {"--repeats", "0"};
     CHECK(dt_bench_parse_args(o, 2, zero, &help, &err) == DT_USAGE);
+    char *negative[] = {"--min-time", "-1"};
+    CHECK(dt_bench_parse_args(o, 2, negative, &help, &err) == DT_USAGE);
     char *unknown[] = {"--fastest"};
     CHECK(dt_bench_parse_args(o, 1, unknown, &help, &err) == DT_USAGE);
     CHECK_STR_CONTAINS(err.message, "unknown option '--fastest'");
@@ -248,8 +250,8 @@ static dt_status bench_on(const char *shape_path, const char *modes, const dt_ba
     dt_bench_opts *o = malloc(sizeof *o);
     int help = 0;
     char *args[] = {"--sizes", (char *)shape_path, "--modes", (char *)modes, "--repeats", "3", "--steps", "2",
-                    "--warmup", "1", "--matmul", "none", "--peers", "none", "--quiet", "--threads", "2"};
-    dt_status status = dt_bench_parse_args(o, 17, args, &help, err);
+                    "--warmup", "1", "--matmul", "none", "--peers", "none", "--quiet", "--threads", "2", "--min-time", "0"};
+    dt_status status = dt_bench_parse_args(o, 19, args, &help, err);
     if (status == DT_OK) status = ops ? dt_bench_main_with(o, ops, err) : dt_bench_main(o, err);
     free(o);
     return status;
