@@ -21,6 +21,7 @@
 #include "gemm_bench.h"
 #include "matmul.h"
 #include "ops.h"
+#include "optim.h"
 #include "pool.h"
 #include "rng.h"
 
@@ -422,9 +423,7 @@ static dt_status cpu_apply_update(dt_backend *be, const dt_optim_scalars *scalar
         result->grad_norm = grad_norm(be);
         if (result->grad_norm > clip) s.grad_scale = clip / result->grad_norm;
     }
-    const dt_update_kind kind = be->cfg.optimizer.kind == DT_OPT_SGD    ? DT_UPDATE_SGD
-                                : be->cfg.optimizer.kind == DT_OPT_ADAM ? DT_UPDATE_ADAM
-                                                                        : DT_UPDATE_ADAMW;
+    const dt_update_kind kind = dt_optim_update_kind(be->cfg.optimizer.kind);
     optim_task ot = {be, kind, &s};
     dt_pool_run(be->pool, be->net.n_params, 1024, optim_run, &ot);
     return DT_OK;

@@ -19,6 +19,7 @@
 
 extern "C" {
 #include "backend.h"
+#include "optim.h"
 #include "gemm_bench.h"
 #include "cuda_info.h"
 #include "rng.h"
@@ -515,9 +516,7 @@ static int queue_update(dt_backend *be, const dt_optim_scalars *scalars, int slo
         scale = be->scale;
     }
     {
-        const dt_update_kind kind = be->cfg.optimizer.kind == DT_OPT_SGD    ? DT_UPDATE_SGD
-                                    : be->cfg.optimizer.kind == DT_OPT_ADAM ? DT_UPDATE_ADAM
-                                                                            : DT_UPDATE_ADAMW;
+        const dt_update_kind kind = dt_optim_update_kind(be->cfg.optimizer.kind);
         DT_LAUNCH(dt_cuda_optimizer(be->stream, kind, be->params, be->grads, be->opt_m, be->opt_v, scalars, scale,
                                     be->net.n_params, why, why_size));
     }

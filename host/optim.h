@@ -8,6 +8,11 @@
 #include "config.h"
 #include "optim_rules.h"
 
+/* The update rule of the configured optimizer. */
+static inline dt_update_kind dt_optim_update_kind(dt_optimizer_kind kind) {
+    return kind == DT_OPT_SGD ? DT_UPDATE_SGD : kind == DT_OPT_ADAM ? DT_UPDATE_ADAM : DT_UPDATE_ADAMW;
+}
+
 /* Counters carried from step to step (and in checkpoints). */
 typedef struct {
     uint64_t step;          /* optimizer steps completed */

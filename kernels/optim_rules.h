@@ -9,6 +9,9 @@
 
 #include "dt_hd.h"
 
+/* Which rule updates the parameters. */
+typedef enum { DT_UPDATE_SGD, DT_UPDATE_ADAM, DT_UPDATE_ADAMW } dt_update_kind;
+
 /* Scalars of one optimizer step, computed once on the host. */
 typedef struct {
     float lr;

@@ -15,10 +15,7 @@
 #include "matmul.h"
 #include "optim_rules.h"
 #include "philox.h"
-
-/* Sums over long vectors run in blocks of this many elements (ascending inside a block,
- * then the block sums ascending): docs/numerics.md, "Reductions". */
-#define DT_REDUCE_BLOCK 1024
+#include "reduce.h"
 
 /* Dropout parameters of a layer for one step; p == 0 disables it. */
 typedef struct {
@@ -27,8 +24,6 @@ typedef struct {
     uint64_t step;
     const int64_t *sample_id; /* (B) dataset index of each row: masks follow samples */
 } dt_dropout;
-
-typedef enum { DT_UPDATE_SGD, DT_UPDATE_ADAM, DT_UPDATE_ADAMW } dt_update_kind;
 
 /* The loss of rows [r0, r1) of the output (B, n): row_loss[b], and when grad is not NULL
  * the gradient of (batch loss) into grad (B, n); returns the number of rows whose argmax is

@@ -68,12 +68,7 @@ static void sumsq_blocks(const float *g, int64_t n, float *partial, int64_t k0, 
             }
         for (int l = 0; l < LANES; l++) partial[k + l] = acc[l];
     }
-    for (; k < k1; k++) {
-        const int64_t e0 = k * DT_REDUCE_BLOCK, e1 = e0 + DT_REDUCE_BLOCK < n ? e0 + DT_REDUCE_BLOCK : n;
-        float acc = 0.0f;
-        for (int64_t e = e0; e < e1; e++) acc = fmaf(g[e], g[e], acc);
-        partial[k] = acc;
-    }
+    for (; k < k1; k++) partial[k] = dt_sumsq_block(g, n, k);
 }
 
 static void optimizer_range(dt_update_kind kind, float *restrict params, const float *restrict grads,

@@ -14,13 +14,4 @@ const dt_cpu_ops *dt_cpu_ops_for(dt_simd_path path) {
     }
 }
 
-float dt_cpu_sum_fixed(const float *x, int64_t n) {
-    float total = 0.0f;
-    for (int64_t e0 = 0; e0 < n; e0 += DT_REDUCE_BLOCK) {
-        const int64_t e1 = e0 + DT_REDUCE_BLOCK < n ? e0 + DT_REDUCE_BLOCK : n;
-        float block = 0.0f;
-        for (int64_t e = e0; e < e1; e++) block += x[e];
-        total += block;
-    }
-    return total;
-}
+float dt_cpu_sum_fixed(const float *x, int64_t n) { return dt_sum_blocks(x, n); }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "math_codes.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -17,8 +19,6 @@ int dt_cuda_describe(char *out, size_t size);
 
 /* Functions of kernels/dt_math.h and philox.h evaluated on the GPU, for bitwise comparison
  * with the host. */
-enum { DT_CUDA_FN_EXP, DT_CUDA_FN_LOG, DT_CUDA_FN_TANH, DT_CUDA_FN_ERF, DT_CUDA_FN_SIGMOID, DT_CUDA_FN_SINPI,
-       DT_CUDA_FN_COSPI, DT_CUDA_FN_COUNT };
 
 /* out[i] = fn(in[i]) computed on device 0. 0 on success; -1 with the failing call in `why`. */
 int dt_cuda_math_eval(int fn, const float *in, float *out, int64_t n, char *why, size_t why_size);

@@ -5,22 +5,10 @@
 #include "dt_math.h"
 #include "philox.h"
 
-/* Device helpers, then kernels, then launchers. */
-__device__ float apply_fn(int fn, float x) {
-    switch (fn) {
-    case DT_CUDA_FN_EXP: return dt_expf(x);
-    case DT_CUDA_FN_LOG: return dt_logf(x);
-    case DT_CUDA_FN_TANH: return dt_tanhf(x);
-    case DT_CUDA_FN_ERF: return dt_erff(x);
-    case DT_CUDA_FN_SIGMOID: return dt_sigmoidf(x);
-    case DT_CUDA_FN_SINPI: return dt_sinpif(x);
-    default: return dt_cospif(x);
-    }
-}
-
+/* Kernels, then launchers. */
 __global__ void math_kernel(int fn, const float *in, float *out, int64_t n) {
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) out[i] = apply_fn(fn, in[i]);
+    if (i < n) out[i] = dt_math_by_code(fn, in[i]);
 }
 
 __global__ void philox_kernel(dt_philox_key key, uint32_t *out, int64_t n) {

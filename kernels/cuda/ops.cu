@@ -9,6 +9,7 @@
 #include "kernels.h"
 #include "loss.h"
 #include "optim_rules.h"
+#include "reduce.h"
 #include "rng.h"
 
 #define THREADS 256
@@ -92,14 +93,7 @@ __global__ void loss_rows_kernel(dt_loss_args a, int64_t first, int32_t batch, i
 __global__ void sum_fixed_kernel(const float *x, const int32_t *counts, int64_t n, float divisor, float *out,
                                  long long *out_count) {
     if (blockIdx.x != 0 || threadIdx.x != 0) return;
-    float total = 0.0f;
-    for (int64_t e0 = 0; e0 < n; e0 += DT_REDUCE_BLOCK) {
-        const int64_t e1 = e0 + DT_REDUCE_BLOCK < n ? e0 + DT_REDUCE_BLOCK : n;
-        float block = 0.0f;
-        for (int64_t e = e0; e < e1; e++) block += x[e];
-        total += block;
-    }
-    out[0] = total / divisor;
+    out[0] = dt_sum_blocks(x, n) / divisor;
     if (counts) {
         long long c = 0;
         for (int64_t e = 0; e < n; e++) c += counts[e];
@@ -117,11 +111,7 @@ __global__ void sum_atomic_kernel(const float *x, const int32_t *counts, int64_t
 
 __global__ void sumsq_blocks_kernel(const float *g, int64_t n, float *partial, int64_t blocks) {
     const int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (k >= blocks) return;
-    const int64_t e0 = k * DT_REDUCE_BLOCK, e1 = e0 + DT_REDUCE_BLOCK < n ? e0 + DT_REDUCE_BLOCK : n;
-    float acc = 0.0f;
-    for (int64_t e = e0; e < e1; e++) acc = fmaf(g[e], g[e], acc);
-    partial[k] = acc;
+    if (k < blocks) partial[k] = dt_sumsq_block(g, n, k);
 }
 
 __global__ void norm_finish_kernel(const float *partial, int64_t blocks, float clip, float *norm, float *scale) {
