@@ -123,6 +123,12 @@ struct dt_backend {
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
+/* Whether cuBLAS may use TF32 tensor ops: always in fast mode, in deterministic mode only
+ * with runtime.tf32, never in portable mode (which does not use cuBLAS). */
+static int uses_tf32(dt_mode mode, const dt_config *cfg) {
+    return mode == DT_MODE_FAST || (mode == DT_MODE_DETERMINISTIC && cfg->runtime.tf32);
+}
+
 static dt_status device_error(dt_error *err, const char *why) { return dt_fail(err, DT_DEVICE, "%s", why); }
 
 /* cudaMalloc of n elements of `size` bytes (zeroed). */
@@ -212,14 +218,10 @@ static dt_status cuda_create(dt_backend **out, const dt_net *net, const dt_confi
         DT_CUBLAS_CHECK(cublasSetStream(be->cublas, be->stream));
         DT_CUDA_CHECK(cudaMalloc(&be->cublas_workspace, DT_CUBLAS_WORKSPACE));
         DT_CUBLAS_CHECK(cublasSetWorkspace(be->cublas, be->cublas_workspace, DT_CUBLAS_WORKSPACE));
-        if (be->mode == DT_MODE_FAST) {
-            DT_CUBLAS_CHECK(cublasSetMathMode(be->cublas, CUBLAS_TF32_TENSOR_OP_MATH));
-            DT_CUBLAS_CHECK(cublasSetAtomicsMode(be->cublas, CUBLAS_ATOMICS_ALLOWED));
-        } else {
-            const cublasMath_t math = cfg->runtime.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
-            DT_CUBLAS_CHECK(cublasSetMathMode(be->cublas, math));
-            DT_CUBLAS_CHECK(cublasSetAtomicsMode(be->cublas, CUBLAS_ATOMICS_NOT_ALLOWED));
-        }
+        DT_CUBLAS_CHECK(cublasSetMathMode(be->cublas, uses_tf32(be->mode, cfg) ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                                              : CUBLAS_DEFAULT_MATH));
+        DT_CUBLAS_CHECK(cublasSetAtomicsMode(be->cublas, be->mode == DT_MODE_FAST ? CUBLAS_ATOMICS_ALLOWED
+                                                                                 : CUBLAS_ATOMICS_NOT_ALLOWED));
         if (alloc_zeroed((void **)&be->params, n_params, sizeof(float), why, why_size) ||
             alloc_zeroed((void **)&be->grads, n_params, sizeof(float), why, why_size) ||
             alloc_zeroed((void **)&be->opt_m, n_params, sizeof(float), why, why_size) ||
@@ -699,13 +701,13 @@ static void cuda_gpu_info(dt_backend *be, dt_gpu_info *info) {
         snprintf(info->runtime, sizeof info->runtime, "%d.%d", runtime / 1000, (runtime % 1000) / 10);
     if (cublasGetVersion(be->cublas, &cublas) == CUBLAS_STATUS_SUCCESS)
         snprintf(info->cublas, sizeof info->cublas, "%d.%d.%d", cublas / 10000, (cublas % 10000) / 100, cublas % 100);
-    info->tf32 = be->mode == DT_MODE_FAST || (be->mode == DT_MODE_DETERMINISTIC && be->cfg.runtime.tf32);
+    info->tf32 = uses_tf32(be->mode, &be->cfg);
     snprintf(info->nccl, sizeof info->nccl, "%s", dt_cuda_nccl_version());
 }
 
 static void cuda_describe(dt_backend *be, char *buf, size_t size) {
     snprintf(buf, size, "cuda (%s; %s mode%s)", be->device_text, dt_mode_name(be->mode),
-             be->mode != DT_MODE_PORTABLE && (be->mode == DT_MODE_FAST || be->cfg.runtime.tf32) ? ", TF32 on" : "");
+             uses_tf32(be->mode, &be->cfg) ? ", TF32 on" : "");
 }
 
 extern "C" const dt_backend_ops dt_cuda_backend = {

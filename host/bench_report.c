@@ -10,8 +10,8 @@
 #include "bench_parts.h"
 #include "bench_stats.h"
 #include "fsutil.h"
+#include "manifest.h"
 #include "sysinfo.h"
-#include "version.h"
 
 #define FLOP_RULE                                                                                             \
     "6 x batch x MACs per step (MACs: multiply-adds of one sample's forward pass): forward 2, backward 4 "     \
@@ -253,26 +253,15 @@ static cJSON *options_json(const dt_bench_opts *o) {
     return j;
 }
 
+/* The run record's environment object (OS, CPU, libraries, ...) plus what only bench knows. */
 static cJSON *environment_json(const dt_bench_report *r) {
-    dt_sysinfo info;
-    dt_sysinfo_read(&info);
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "os", info.os);
-    cJSON_AddStringToObject(j, "cpu", info.cpu_model);
-    cJSON_AddNumberToObject(j, "cores", info.cores);
-    cJSON_AddNumberToObject(j, "threads", r->threads);
-    cJSON_AddStringToObject(j, "simd", r->simd);
+    cJSON *j = dt_manifest_environment_json(r->simd, r->threads, NULL);
     cJSON_AddStringToObject(j, "backend", r->device_text);
     cJSON_AddStringToObject(j, "blas", r->blas);
     const char *coretype = getenv("OPENBLAS_CORETYPE");
     if (coretype) cJSON_AddStringToObject(j, "OPENBLAS_CORETYPE", coretype);
     cJSON_AddStringToObject(j, "peer", r->peer_version[0] ? r->peer_version : "");
     if (r->peer_note[0]) cJSON_AddStringToObject(j, "peer_note", r->peer_note);
-    cJSON *libs = cJSON_AddObjectToObject(j, "libraries");
-    cJSON_AddStringToObject(libs, "hdf5", info.hdf5);
-    cJSON_AddStringToObject(libs, "cjson", info.cjson);
-    cJSON_AddStringToObject(libs, "openssl", info.openssl);
-    cJSON_AddStringToObject(libs, "zlib", info.zlib);
     return j;
 }
 
@@ -360,12 +349,7 @@ dt_status dt_bench_write_json(const dt_bench_report *r, const char *path, dt_err
     strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tm);
     cJSON_AddStringToObject(root, "started", started);
     cJSON_AddNumberToObject(root, "seconds", r->seconds);
-    cJSON *code = cJSON_AddObjectToObject(root, "code");
-    cJSON_AddStringToObject(code, "detrain", DT_VERSION);
-    cJSON_AddStringToObject(code, "git_commit", DT_GIT_COMMIT);
-    cJSON_AddBoolToObject(code, "git_dirty", DT_GIT_DIRTY);
-    cJSON_AddStringToObject(code, "compiler", DT_C_COMPILER);
-    cJSON_AddStringToObject(code, "flags", DT_C_FLAGS);
+    cJSON_AddItemToObject(root, "code", dt_manifest_code_json());
     cJSON_AddItemToObject(root, "options", options_json(&r->opts));
     cJSON_AddItemToObject(root, "environment", environment_json(r));
     cJSON_AddStringToObject(root, "flop_count", FLOP_RULE);
