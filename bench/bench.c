@@ -11,11 +11,11 @@
 #include <time.h>
 
 #include "backend.h"
+#include "backends/blas.h"
 #include "bench_parts.h"
 #include "bench_stats.h"
-#include "blas.h"
+#include "cpu/matmul.h"
 #include "digest.h"
-#include "matmul.h"
 #include "model.h"
 #include "optim.h"
 #include "pool.h"
@@ -596,12 +596,14 @@ static dt_status run_matmul(dt_bench_report *report, const dt_backend_ops *ops, 
         snprintf(shapes[s].name, sizeof shapes[s].name, "square %lld", (long long)o->squares[s]);
     }
     memcpy(shapes + o->n_squares, net_products, (size_t)n_net_products * sizeof *shapes);
-    const dt_gemm_bench_ops *devices[2] = {dt_cpu_backend.gemm_bench, NULL};
+    const dt_gemm_bench_ops *devices[2] = {&dt_cpu_gemm_bench, NULL};
     int n_devices = 1;
     if (strcmp(ops->name, "cpu") != 0) {
-        if (ops->gemm_bench) devices[n_devices++] = ops->gemm_bench;
+        const dt_gemm_bench_ops *device_bench = dt_gemm_bench_for(ops->name);
+        if (device_bench) devices[n_devices++] = device_bench;
         else snprintf(report->gemm_note, sizeof report->gemm_note,
-                      "%s: skipped: the %s backend provides no matrix-product hooks", ops->name, ops->name);
+                      "%s: skipped: this build has no matrix-product benchmark for the %s backend", ops->name,
+                      ops->name);
     } else {
         const dt_backend_ops *gpu;
         char why[512];

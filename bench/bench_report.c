@@ -10,8 +10,8 @@
 #include "bench_parts.h"
 #include "bench_stats.h"
 #include "fsutil.h"
-#include "manifest.h"
-#include "sysinfo.h"
+#include "records/manifest.h"
+#include "records/sysinfo.h"
 
 #define FLOP_RULE                                                                                             \
     "6 x batch x MACs per step (MACs: multiply-adds of one sample's forward pass): forward 2, backward 4 "     \

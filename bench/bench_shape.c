@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "bench_parts.h"
-#include "data.h"
+#include "data/data.h"
 
 static const char *const known_keys[] = {"name", "about", "model", "optimizer", "loss", "batches"};
 

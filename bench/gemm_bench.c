@@ -16,6 +16,18 @@
 /* Each timing lasts about this long: enough calls of a small product to be measurable. */
 #define TIMING_TARGET_S 0.05
 
+const dt_gemm_bench_ops *dt_gemm_bench_for(const char *backend) {
+    static const dt_gemm_bench_ops *const devices[] = {
+        &dt_cpu_gemm_bench,
+#ifdef DT_HAVE_CUDA
+        &dt_cuda_gemm_bench,
+#endif
+    };
+    for (size_t d = 0; d < sizeof devices / sizeof devices[0]; d++)
+        if (!strcmp(devices[d]->device, backend)) return devices[d];
+    return NULL;
+}
+
 dt_gemm_args dt_gemm_shape_args(const dt_gemm_shape *shape, const float *A, const float *B, float *C) {
     dt_gemm_args g = {.M = shape->M, .N = shape->N, .P = shape->P, .A = A, .B = B, .C = C, .ldc = shape->N};
     switch (shape->layout) {

@@ -4,8 +4,8 @@
  * kernel bit for bit against the scalar reference (dt_gemm_reference) on sampled rows, the
  * others against the portable result (largest absolute and ULP difference).
  *
- * A device takes part by filling dt_gemm_bench_ops (the `gemm_bench` hook of its backend
- * table): it uploads the operands, runs a variant a number of times back to back and says
+ * A device takes part by filling dt_gemm_bench_ops (gemm_bench_<device>.c, listed in
+ * dt_gemm_bench_for): it uploads the operands, runs a variant a number of times back to back and says
  * how long that took by its own clock (CPU: monotonic; CUDA: events), and hands back C. The
  * harness (dt_gemm_bench_run) does the rest, for every device the same way. */
 #ifndef DT_GEMM_BENCH_H
@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "matmul.h"
+#include "cpu/matmul.h"
 #include "status.h"
 
 /* The three products of a dense layer, as operands are stored (row-major):
@@ -58,6 +58,10 @@ typedef struct dt_gemm_bench_ops {
 extern const dt_gemm_bench_ops dt_cpu_gemm_bench;
 /* The GPU's (CUDA builds): detrain's portable kernel, cuBLAS FP32 and cuBLAS TF32. */
 extern const dt_gemm_bench_ops dt_cuda_gemm_bench;
+
+/* The microbenchmark of the backend named `backend` ("cpu", "cuda"); NULL when this build has
+ * none for it. The one place that knows which devices this build can measure. */
+const dt_gemm_bench_ops *dt_gemm_bench_for(const char *backend);
 
 /* One variant on one shape. */
 typedef struct {

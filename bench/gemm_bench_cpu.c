@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blas.h"
+#include "backends/blas.h"
 #include "gemm_bench.h"
 #include "pool.h"
 #include "progress.h"

@@ -9,8 +9,8 @@
 extern "C" {
 #include "gemm_bench.h"
 }
-#include "cuda_check.h"
-#include "kernels.h"
+#include "cuda/cuda_check.h"
+#include "cuda/kernels.h"
 
 struct dt_gemm_bench {
     dt_gemm_args g;           /* device pointers */

@@ -1,6 +1,6 @@
 /* matmul_bench.c — detrain's fixed-order products against OpenBLAS cblas_sgemm on the CPU.
  *
- * A thin front end of the shared microbenchmark (host/gemm_bench.h), which `detrain bench`
+ * A thin front end of the shared microbenchmark (bench/gemm_bench.h), which `detrain bench`
  * runs too: for each shape, detrain's product is first checked bit for bit against the
  * scalar reference and OpenBLAS's result against detrain's, then both are timed with the
  * same thread count. Shapes: the products of the 784-256-128-10 MLP at batch 128, and

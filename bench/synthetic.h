@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "data.h"
+#include "data/data.h"
 #include "status.h"
 
 /* Key index of the purpose DT_RNG_SYNTHETIC for the features of a training set and for

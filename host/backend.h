@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "comm.h"
+#include "comm/comm.h"
 #include "config.h"
-#include "data.h"
+#include "data/data.h"
 #include "model.h"
 #include "optim_rules.h"
 #include "status.h"
@@ -111,8 +111,6 @@ typedef struct {
      * marks as the device measured them (CUDA events). */
     dt_status (*timing_begin)(dt_backend *be, dt_error *err);
     dt_status (*timing_end)(dt_backend *be, double *seconds, dt_error *err);
-    /* The device's matrix-product microbenchmark (gemm_bench.h); NULL: none. */
-    const struct dt_gemm_bench_ops *gemm_bench;
 } dt_backend_ops;
 
 /* The CPU implementation. */

@@ -5,11 +5,11 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "comm.h"
+#include "comm/comm.h"
 #include "config.h"
-#include "diff.h"
-#include "inspect.h"
 #include "predict.h"
+#include "records/diff.h"
+#include "records/inspect.h"
 #include "status.h"
 #include "train.h"
 #include "verify.h"

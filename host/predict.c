@@ -15,12 +15,12 @@
 #include <string.h>
 
 #include "backend.h"
-#include "checkpoint.h"
+#include "cpu/matmul.h"
 #include "dt_math.h"
 #include "fsutil.h"
-#include "manifest.h"
-#include "matmul.h"
-#include "runrec.h"
+#include "records/checkpoint.h"
+#include "records/manifest.h"
+#include "records/runrec.h"
 
 /* Whether text ends with suffix. */
 static int ends_with(const char *text, const char *suffix) {

@@ -17,19 +17,19 @@
 #include <time.h>
 
 #include "backend.h"
-#include "data.h"
+#include "cpu/matmul.h"
+#include "cpu/ops.h"
+#include "data/data.h"
 #include "digest.h"
 #include "fsutil.h"
-#include "jsondiff.h"
-#include "manifest.h"
-#include "matmul.h"
 #include "model.h"
-#include "ops.h"
 #include "optim.h"
 #include "pool.h"
 #include "progress.h"
+#include "records/jsondiff.h"
+#include "records/manifest.h"
+#include "records/runrec.h"
 #include "rng.h"
-#include "runrec.h"
 
 /* ---- stopping on SIGINT / SIGTERM ------------------------------------------------------------ */
 

@@ -10,9 +10,9 @@
 
 #include <stdint.h>
 
-#include "checkpoint.h"
-#include "comm.h"
+#include "comm/comm.h"
 #include "config.h"
+#include "records/checkpoint.h"
 #include "status.h"
 
 typedef struct {

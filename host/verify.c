@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
 #include "fsutil.h"
-#include "jsondiff.h"
-#include "manifest.h"
 #include "progress.h"
-#include "runrec.h"
+#include "records/checkpoint.h"
+#include "records/jsondiff.h"
+#include "records/manifest.h"
+#include "records/runrec.h"
 #include "train.h"
 #include "version.h"
 

@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "backend.h"
+#include "backends/blas.h"
 #include "bench.h"
 #include "bench_stats.h"
-#include "blas.h"
 #include "digest.h"
 #include "gemm_bench.h"
 #include "model.h"
@@ -186,7 +186,7 @@ static void test_gemm_bench(void) {
         {"square", 64, 64, 64, DT_GEMM_INPUT_GRAD},
     };
     const int n = sizeof shapes / sizeof shapes[0];
-    const dt_gemm_bench_ops *ops = dt_cpu_backend.gemm_bench;
+    const dt_gemm_bench_ops *ops = dt_gemm_bench_for("cpu");
     CHECK(ops == &dt_cpu_gemm_bench);
     dt_gemm_row rows[5 * DT_GEMM_MAX_VARIANTS];
     dt_error err = {{0}};

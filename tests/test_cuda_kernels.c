@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/matmul.h"
+#include "cpu/ops.h"
 #include "cuda/cuda_info.h"
 #include "cuda/kernels.h"
-#include "matmul.h"
-#include "ops.h"
 #include "rng.h"
 #include "test.h"
 

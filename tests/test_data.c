@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "data.h"
+#include "data/data.h"
 #include "digest.h"
 #include "test.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "activation.h"
-#include "matmul.h"
+#include "cpu/matmul.h"
 #include "test.h"
 
 static uint32_t rng_state = 12345;

@@ -17,10 +17,9 @@
 
 #include "backend.h"
 #include "blas.h"
+#include "cpu/matmul.h"
+#include "cpu/ops.h"
 #include "cpu_fast.h"
-#include "gemm_bench.h"
-#include "matmul.h"
-#include "ops.h"
 #include "optim.h"
 #include "pool.h"
 #include "rng.h"
@@ -526,5 +525,4 @@ const dt_backend_ops dt_cpu_backend = {
     .gpu_info = NULL,
     .describe = cpu_describe,
     .destroy = cpu_destroy,
-    .gemm_bench = &dt_cpu_gemm_bench,
 };

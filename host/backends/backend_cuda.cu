@@ -19,13 +19,13 @@
 
 extern "C" {
 #include "backend.h"
+#include "cuda/cuda_info.h"
 #include "optim.h"
-#include "gemm_bench.h"
-#include "cuda_info.h"
 #include "rng.h"
 }
-#include "cuda_check.h"
-#include "kernels.h"
+#include "comm/comm_nccl.h"
+#include "cuda/cuda_check.h"
+#include "cuda/kernels.h"
 
 #define DT_CUBLAS_WORKSPACE (32u << 20)
 
@@ -731,5 +731,4 @@ extern "C" const dt_backend_ops dt_cuda_backend = {
     .destroy = cuda_destroy,
     .timing_begin = cuda_timing_begin,
     .timing_end = cuda_timing_end,
-    .gemm_bench = &dt_cuda_gemm_bench,
 };

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "matmul.h"
+#include "cpu/matmul.h"
 
 /* 1 when the build has OpenBLAS, else 0. */
 int dt_blas_available(void);

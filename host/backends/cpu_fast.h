@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#include "matmul.h"
+#include "cpu/matmul.h"
 #include "pool.h"
 
 /* C = A·B (+ bias, Y = act) through BLAS over the pool: the output is cut into one slice per

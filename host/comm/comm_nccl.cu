@@ -14,8 +14,9 @@
 extern "C" {
 #include "comm.h"
 }
-#include "cuda_check.h"
-#include "kernels.h"
+#include "comm_nccl.h"
+#include "cuda/cuda_check.h"
+#include "cuda/kernels.h"
 
 #define DT_NCCL_CHECK(call)                                                                              \
     do {                                                                                                 \

@@ -2,7 +2,7 @@
  * memory and MPI (backend_cuda.cu), in the same fixed tree. */
 #include <stdio.h>
 
-#include "cuda/kernels.h"
+#include "comm_nccl.h"
 
 int dt_cuda_nccl_available(void) { return 0; }
 

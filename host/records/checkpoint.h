@@ -13,7 +13,7 @@
 
 #include "backend.h"
 #include "config.h"
-#include "data.h"
+#include "data/data.h"
 #include "model.h"
 #include "optim.h"
 #include "status.h"

@@ -12,7 +12,7 @@
 
 #include "backend.h"
 #include "config.h"
-#include "data.h"
+#include "data/data.h"
 #include "model.h"
 #include "status.h"
 

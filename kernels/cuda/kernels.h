@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "matmul.h"
-#include "ops.h"
+#include "cpu/matmul.h"
+#include "cpu/ops.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,16 +70,6 @@ int dt_cuda_add(cudaStream_t stream, float *dst, const float *src, int64_t n, ch
  * every s that is a multiple of 2 * width, shard s += shard s + width (first n floats). */
 int dt_cuda_tree_level(cudaStream_t stream, float *shards, int64_t stride, int64_t n, int n_shards, int width,
                        char *why, size_t why_size);
-
-struct dt_comm;
-
-/* The rank exchange over NCCL (comm_nccl.cu; absent builds say 0 and never call it):
- * replaces dev[0..n) on every rank by the sum over ranks in the balanced pairwise tree. */
-int dt_cuda_nccl_available(void);
-int dt_cuda_nccl_tree_sum(struct dt_comm *comm, float *dev, int64_t n, cudaStream_t stream, char *why,
-                          size_t why_size);
-/* The NCCL version ("2.27.7"), or "" without NCCL. */
-const char *dt_cuda_nccl_version(void);
 
 #ifdef __cplusplus
 }
