@@ -8,6 +8,11 @@ dt_optim_counters dt_optim_counters_start(void) {
     return c;
 }
 
+int64_t dt_steps_per_epoch(const dt_config *cfg, int64_t n_train) {
+    const int64_t batch = cfg->train.batch_size;
+    return cfg->train.drop_last ? n_train / batch : (n_train + batch - 1) / batch;
+}
+
 float dt_schedule_lr(const dt_config *cfg, uint64_t step, uint64_t total_steps) {
     const float base = cfg->optimizer.lr;
     const uint64_t warmup = (uint64_t)cfg->schedule.warmup_steps;

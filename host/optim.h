@@ -1,5 +1,6 @@
-/* optim.h — learning-rate schedules and the per-step optimizer scalars, computed on the
- * host in float with the portable math, so every device applies the same numbers. */
+/* optim.h — the training schedule (steps per epoch, learning rate) and the per-step
+ * optimizer scalars, computed on the host in float with the portable math, so every device
+ * applies the same numbers. */
 #ifndef DT_OPTIM_H
 #define DT_OPTIM_H
 
@@ -22,6 +23,9 @@ typedef struct {
 
 /* Counters before the first step. */
 dt_optim_counters dt_optim_counters_start(void);
+
+/* Steps per epoch for n_train samples under the config's batch size and drop_last. */
+int64_t dt_steps_per_epoch(const dt_config *cfg, int64_t n_train);
 
 /* The learning rate of 0-based step `step` of `total_steps`:
  * warm-up: lr * (step + 1) / warmup_steps for step < warmup_steps; after it, with

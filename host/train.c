@@ -26,7 +26,6 @@
 #include "optim.h"
 #include "pool.h"
 #include "progress.h"
-#include "records/jsondiff.h"
 #include "records/manifest.h"
 #include "records/runrec.h"
 #include "rng.h"
@@ -286,55 +285,6 @@ static dt_status start_from(run_state *r, const dt_checkpoint *ck, const char *c
     memcpy(r->step_lr, ck->step_lr, steps * sizeof(float));
     r->progress = ck->progress;
 cleanup:
-    return status;
-}
-
-/* The first differing key of a JSON comparison, with both values. */
-typedef struct {
-    char path[512], a[160], b[160];
-    int found;
-} first_difference;
-
-/* dt_json_diff callback: keeps the first difference. */
-static void keep_first(void *ctx, const char *path, const cJSON *a, const cJSON *b) {
-    first_difference *first = ctx;
-    if (first->found++) return;
-    snprintf(first->path, sizeof first->path, "%s", path);
-    dt_json_brief(a, first->a, sizeof first->a);
-    dt_json_brief(b, first->b, sizeof first->b);
-}
-
-/* A copy of cfg's canonical JSON without what dt_check_same_config ignores: data paths and
- * runtime.threads. NULL on OOM. */
-static cJSON *comparable_config(const dt_config *cfg) {
-    dt_config *copy = malloc(sizeof *copy);
-    if (!copy) return NULL;
-    *copy = *cfg;
-    dt_data_source *sources[2] = {&copy->data.train, &copy->data.test};
-    for (int s = 0; s < 2; s++) {
-        snprintf(sources[s]->path, sizeof sources[s]->path, "-");
-        if (sources[s]->labels_path[0]) snprintf(sources[s]->labels_path, sizeof sources[s]->labels_path, "-");
-    }
-    copy->runtime.threads = 0;
-    char *text = dt_config_to_json(copy);
-    free(copy);
-    cJSON *json = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    return json;
-}
-
-dt_status dt_check_same_config(const dt_config *cfg, const char *origin, const dt_checkpoint *ck, const char *ck_path,
-                               dt_error *err) {
-    cJSON *mine = comparable_config(cfg), *theirs = comparable_config(ck->cfg);
-    first_difference first = {"", "", "", 0};
-    dt_status status = DT_OK;
-    if (!mine || !theirs) status = dt_fail(err, DT_NOMEM, "out of memory comparing configs");
-    else if (dt_json_diff(mine, theirs, "config", keep_first, &first) > 0)
-        status = dt_fail(err, DT_CONFIG, "%s: the config differs from checkpoint %s's: %s is %s, the checkpoint has %s%s",
-                         origin, ck_path, first.path, first.a, first.b,
-                         first.found > 1 ? " (and more keys differ)" : "");
-    cJSON_Delete(mine);
-    cJSON_Delete(theirs);
     return status;
 }
 

@@ -53,10 +53,4 @@ dt_status dt_train(const dt_config *cfg, const dt_train_opts *opts, dt_train_sum
  * dt_train. */
 dt_status dt_resume(const char *run_dir, const dt_train_opts *opts, dt_train_summary *summary, dt_error *err);
 
-/* DT_CONFIG naming the first key that differs when cfg and the checkpoint's config are not
- * the same run. Where the data files lie (their digests are checked instead) and
- * runtime.threads (bits do not depend on it) are not compared. `origin` names cfg's source. */
-dt_status dt_check_same_config(const dt_config *cfg, const char *origin, const dt_checkpoint *ck, const char *ck_path,
-                               dt_error *err);
-
 #endif

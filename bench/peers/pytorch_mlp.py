@@ -12,7 +12,7 @@ Two uses:
 2. `detrain bench` (--bench): exactly detrain's benchmark row. The same layer widths (ReLU
    between layers, softmax cross-entropy, Adam), the same synthetic data and the same
    initial parameters, both made from the seed with Philox4x32-10 exactly as detrain makes
-   them (host/synthetic.h, docs/numerics.md "Randomness"; data_sha256 and init_sha256 prove
+   them (bench/synthetic.h, docs/numerics.md "Randomness"; data_sha256 and init_sha256 prove
    it), the same steps (step s trains on rows [(s mod 2) * batch, + batch)). Each repeat
    starts from the initial parameters and a fresh optimizer, runs --warmup steps, then
    --steps timed steps (CPU: perf_counter; GPU: CUDA events), and digests the parameters
@@ -66,7 +66,7 @@ def uniforms(np, key, n, chunk=1 << 22):
 
 
 def synthetic(np, seed, n_samples, n_features, n_classes):
-    """host/synthetic.c: x = 2u - 1; label = argmax of the first min(classes, features) features."""
+    """bench/synthetic.c: x = 2u - 1; label = argmax of the first min(classes, features) features."""
     x = np.float32(2.0) * uniforms(np, rng_key(np, seed, RNG_SYNTHETIC, 0), n_samples * n_features) - np.float32(1.0)
     x = x.reshape(n_samples, n_features)
     labels = np.argmax(x[:, :min(n_classes, n_features)], axis=1)  # first maximum on ties, as detrain

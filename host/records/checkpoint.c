@@ -8,6 +8,7 @@
  * shape, then its SHA-256; say which tensor is wrong. Every HDF5 call is checked. */
 #include "checkpoint.h"
 
+#include <cjson/cJSON.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,15 +17,11 @@
 #include "digest.h"
 #include "fsutil.h"
 #include "h5util.h"
+#include "jsondiff.h"
 #include "rng.h"
 #include "version.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "tensor digests hash the host's bytes as little-endian");
-
-int64_t dt_steps_per_epoch(const dt_config *cfg, int64_t n_train) {
-    const int64_t batch = cfg->train.batch_size;
-    return cfg->train.drop_last ? n_train / batch : (n_train + batch - 1) / batch;
-}
 
 /* ---- writing --------------------------------------------------------------------------------- */
 
@@ -800,4 +797,55 @@ void dt_checkpoint_free(dt_checkpoint *ck) {
     free(ck->norm_mean);
     free(ck->norm_std);
     memset(ck, 0, sizeof *ck);
+}
+
+/* ---- is a config the checkpoint's run? ------------------------------------------------------ */
+
+/* The first differing key of a JSON comparison, with both values. */
+typedef struct {
+    char path[512], a[160], b[160];
+    int found;
+} first_difference;
+
+/* dt_json_diff callback: keeps the first difference. */
+static void keep_first(void *ctx, const char *path, const cJSON *a, const cJSON *b) {
+    first_difference *first = ctx;
+    if (first->found++) return;
+    snprintf(first->path, sizeof first->path, "%s", path);
+    dt_json_brief(a, first->a, sizeof first->a);
+    dt_json_brief(b, first->b, sizeof first->b);
+}
+
+/* A copy of cfg's canonical JSON without what dt_check_same_config ignores: data paths and
+ * runtime.threads. NULL on OOM. */
+static cJSON *comparable_config(const dt_config *cfg) {
+    dt_config *copy = malloc(sizeof *copy);
+    if (!copy) return NULL;
+    *copy = *cfg;
+    dt_data_source *sources[2] = {&copy->data.train, &copy->data.test};
+    for (int s = 0; s < 2; s++) {
+        snprintf(sources[s]->path, sizeof sources[s]->path, "-");
+        if (sources[s]->labels_path[0]) snprintf(sources[s]->labels_path, sizeof sources[s]->labels_path, "-");
+    }
+    copy->runtime.threads = 0;
+    char *text = dt_config_to_json(copy);
+    free(copy);
+    cJSON *json = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    return json;
+}
+
+dt_status dt_check_same_config(const dt_config *cfg, const char *origin, const dt_checkpoint *ck, const char *ck_path,
+                               dt_error *err) {
+    cJSON *mine = comparable_config(cfg), *theirs = comparable_config(ck->cfg);
+    first_difference first = {"", "", "", 0};
+    dt_status status = DT_OK;
+    if (!mine || !theirs) status = dt_fail(err, DT_NOMEM, "out of memory comparing configs");
+    else if (dt_json_diff(mine, theirs, "config", keep_first, &first) > 0)
+        status = dt_fail(err, DT_CONFIG, "%s: the config differs from checkpoint %s's: %s is %s, the checkpoint has %s%s",
+                         origin, ck_path, first.path, first.a, first.b,
+                         first.found > 1 ? " (and more keys differ)" : "");
+    cJSON_Delete(mine);
+    cJSON_Delete(theirs);
+    return status;
 }

@@ -91,7 +91,10 @@ dt_status dt_checkpoint_read(const char *path, dt_checkpoint *ck, dt_error *err)
 /* Frees what dt_checkpoint_read allocated and zeroes ck. */
 void dt_checkpoint_free(dt_checkpoint *ck);
 
-/* Steps per epoch for n_train samples under the config's batch size and drop_last. */
-int64_t dt_steps_per_epoch(const dt_config *cfg, int64_t n_train);
+/* DT_CONFIG naming the first key that differs when cfg and the checkpoint's config are not
+ * the same run. Where the data files lie (their digests are checked instead) and
+ * runtime.threads (bits do not depend on it) are not compared. `origin` names cfg's source. */
+dt_status dt_check_same_config(const dt_config *cfg, const char *origin, const dt_checkpoint *ck, const char *ck_path,
+                               dt_error *err);
 
 #endif

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""layout.py — the folders show the architecture, and includes run downward.
+
+Every C, CUDA and header file of the engine belongs to one part; every part has a level
+(the order of the CMake libraries: host/CMakeLists.txt). A file may include headers of its own
+part or of a lower level, never of a higher level nor of another part of its level. The
+README's Layout table must list every folder that holds sources, and nothing else that does
+not exist. Prints each violation and exits 1, or says what it checked and exits 0.
+
+usage: layout.py SOURCE_DIR
+"""
+import os
+import re
+import sys
+
+# part: (level, the files it holds: a folder, or a folder's named files)
+CORE = ["status", "config", "model", "optim", "digest", "fsutil", "h5util", "pool", "progress"]
+PARTS = {
+    "kernels": (0, "kernels", None),
+    "kernels/cpu": (0, "kernels/cpu", None),
+    "kernels/cuda": (0, "kernels/cuda", None),
+    "core": (1, "host", CORE),
+    "data": (2, "host/data", None),
+    "comm": (2, "host/comm", None),
+    "backends": (3, "host/backends", None),
+    "backend table": (3, "host", ["backend"]),
+    "records": (4, "host/records", None),
+    "engine": (5, "host", ["train", "verify", "predict"]),
+    "bench": (5, "bench", None),
+    "command line": (6, "host", ["main"]),
+}
+# Parts of one level that may include each other: a backend implements the table.
+SAME_LEVEL_OK = {("backends", "backend table"), ("kernels/cpu", "kernels"), ("kernels/cuda", "kernels"),
+                 ("kernels/cuda", "kernels/cpu")}
+SOURCE_EXT = (".c", ".h", ".cu")
+INCLUDE_ROOTS = ["host", "kernels"]  # the include directories (CMake), besides the file's own
+
+
+def part_of(path):
+    folder, name = os.path.split(path)
+    stem = os.path.splitext(name)[0]
+    for part, (_, part_folder, stems) in PARTS.items():
+        if folder == part_folder and (stems is None or stem in stems):
+            return part
+    return None
+
+
+def resolve(src, including, header):
+    """The repository path of a quoted include, searched as the compiler does; None: generated."""
+    for base in [os.path.dirname(including)] + INCLUDE_ROOTS:
+        candidate = os.path.normpath(os.path.join(base, header))
+        if os.path.exists(os.path.join(src, candidate)):
+            return candidate
+    return None
+
+
+def direction(path, target):
+    """None when `path` may include `target`, else why not ("upward", "sideways")."""
+    part, other = part_of(path), part_of(target)
+    level, other_level = PARTS[part][0], PARTS[other][0]
+    if other_level > level:
+        return "upward"
+    if other_level == level and other != part and (part, other) not in SAME_LEVEL_OK:
+        return "sideways"
+    return None
+
+
+def self_test():
+    """The rule can fail: an upward and a sideways include are caught, a downward one is not."""
+    assert direction("kernels/cpu/matmul.c", "host/records/manifest.h") == "upward"
+    assert direction("host/records/checkpoint.c", "host/train.h") == "upward"
+    assert direction("host/data/data.c", "host/comm/comm.h") == "sideways"
+    assert direction("host/records/checkpoint.c", "host/backend.h") is None
+    assert direction("host/backends/backend_cpu.c", "host/backend.h") is None
+
+
+def main():
+    self_test()
+    src = sys.argv[1]
+    problems, n_files, n_includes = [], 0, 0
+    folders_with_sources = set()
+    for top in ["host", "kernels", "bench"]:
+        for folder, _, files in os.walk(os.path.join(src, top)):
+            for name in sorted(files):
+                if not name.endswith(SOURCE_EXT):
+                    continue
+                path = os.path.relpath(os.path.join(folder, name), src)
+                folders_with_sources.add(os.path.dirname(path))
+                part = part_of(path)
+                if part is None:
+                    problems.append(f"{path}: belongs to no part (tests/layout.py PARTS)")
+                    continue
+                n_files += 1
+                level = PARTS[part][0]
+                with open(os.path.join(src, path), encoding="utf-8") as f:
+                    for line_no, line in enumerate(f, 1):
+                        m = re.match(r'\s*#\s*include\s+"([^"]+)"', line)
+                        if not m:
+                            continue
+                        target = resolve(src, path, m.group(1))
+                        if target is None or part_of(target) is None:
+                            continue  # generated (version.h) or outside the engine
+                        n_includes += 1
+                        why = direction(path, target)
+                        if why:
+                            other = part_of(target)
+                            problems.append(f"{path}:{line_no}: {part} (level {level}) includes {target} "
+                                            f"of {other} (level {PARTS[other][0]}): {why}")
+    readme = open(os.path.join(src, "README.md"), encoding="utf-8").read()
+    layout = readme[readme.index("## Layout"):]
+    listed = set(re.findall(r"^\| `([^`]+)/` \|", layout, re.M))
+    for folder in sorted(folders_with_sources - listed):
+        problems.append(f"README.md: the Layout table does not list {folder}/")
+    for folder in sorted(listed):
+        if not os.path.isdir(os.path.join(src, folder)):
+            problems.append(f"README.md: the Layout table lists {folder}/, which does not exist")
+    for p in problems:
+        print("FAIL:", p)
+    print(f"layout: {n_files} files, {n_includes} includes inside the engine, "
+          f"{len(folders_with_sources)} source folders; {len(problems)} problems")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
