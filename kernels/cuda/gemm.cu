@@ -9,6 +9,7 @@
 #include "activation.h"
 #include "cuda_check.h"
 #include "kernels.h"
+#include "launch.h"
 
 #define TILE_M 128
 #define TILE_N 128
@@ -102,7 +103,7 @@ extern "C" int dt_cuda_gemm_portable(cudaStream_t stream, const dt_gemm_args *g,
     if (g->M == 0 || g->N == 0) return 0;
     {
         dim3 grid((unsigned)((g->N + TILE_N - 1) / TILE_N), (unsigned)((g->M + TILE_M - 1) / TILE_M));
-        gemm_portable_kernel<<<grid, GEMM_THREADS, 0, stream>>>(*g);
+        DT_CUDA_LAUNCH(gemm_portable_kernel, grid, GEMM_THREADS, 0, stream)(*g);
         DT_CUDA_CHECK(cudaGetLastError());
     }
     return 0;
@@ -115,7 +116,7 @@ extern "C" int dt_cuda_bias_act(cudaStream_t stream, const dt_gemm_args *g, char
     {
         const int threads = 256;
         const unsigned blocks = (unsigned)((g->M * g->N + threads - 1) / threads);
-        bias_act_kernel<<<blocks, threads, 0, stream>>>(*g);
+        DT_CUDA_LAUNCH(bias_act_kernel, blocks, threads, 0, stream)(*g);
         DT_CUDA_CHECK(cudaGetLastError());
     }
     return 0;

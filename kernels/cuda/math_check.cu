@@ -3,6 +3,7 @@
 #include "cuda_check.h"
 #include "cuda_info.h"
 #include "dt_math.h"
+#include "launch.h"
 #include "philox.h"
 
 /* Kernels, then launchers. */
@@ -31,7 +32,7 @@ extern "C" int dt_cuda_math_eval(int fn, const float *in, float *out, int64_t n,
     DT_CUDA_CHECK(cudaMalloc(&d_in, (size_t)n * sizeof(float)));
     DT_CUDA_CHECK(cudaMalloc(&d_out, (size_t)n * sizeof(float)));
     DT_CUDA_CHECK(cudaMemcpy(d_in, in, (size_t)n * sizeof(float), cudaMemcpyHostToDevice));
-    math_kernel<<<blocks, threads>>>(fn, d_in, d_out, n);
+    DT_CUDA_LAUNCH(math_kernel, blocks, threads, 0, NULL)(fn, d_in, d_out, n);
     DT_CUDA_CHECK(cudaGetLastError());
     DT_CUDA_CHECK(cudaMemcpy(out, d_out, (size_t)n * sizeof(float), cudaMemcpyDeviceToHost));
     rc = 0;
@@ -48,8 +49,13 @@ extern "C" int dt_cuda_philox_eval(uint32_t key0, uint32_t key1, uint32_t *out, 
     const int threads = 256;
     const unsigned blocks = (unsigned)((n + threads - 1) / threads);
     dt_philox_key key = {{key0, key1}};
+    if (n <= 0) { /* a grid of no blocks is an invalid launch in CUDA */
+        if (n == 0) return 0;
+        snprintf(why, why_size, "dt_cuda_philox_eval: bad count %lld", (long long)n);
+        return -1;
+    }
     DT_CUDA_CHECK(cudaMalloc(&d_out, (size_t)n * 4 * sizeof(uint32_t)));
-    philox_kernel<<<blocks, threads>>>(key, d_out, n);
+    DT_CUDA_LAUNCH(philox_kernel, blocks, threads, 0, NULL)(key, d_out, n);
     DT_CUDA_CHECK(cudaGetLastError());
     DT_CUDA_CHECK(cudaMemcpy(out, d_out, (size_t)n * 4 * sizeof(uint32_t), cudaMemcpyDeviceToHost));
     rc = 0;

@@ -7,6 +7,7 @@
 #include "activation.h"
 #include "cuda_check.h"
 #include "kernels.h"
+#include "launch.h"
 #include "loss.h"
 #include "optim_rules.h"
 #include "reduce.h"
@@ -149,7 +150,7 @@ __global__ void tree_level_kernel(float *shards, int64_t stride, int64_t n, int 
 
 extern "C" int dt_cuda_add(cudaStream_t stream, float *dst, const float *src, int64_t n, char *why, size_t why_size) {
     if (n == 0) return 0;
-    add_kernel<<<blocks_for(n), THREADS, 0, stream>>>(dst, src, n);
+    DT_CUDA_LAUNCH(add_kernel, blocks_for(n), THREADS, 0, stream)(dst, src, n);
     DT_CUDA_CHECK(cudaGetLastError());
     return 0;
 cleanup:
@@ -162,7 +163,7 @@ extern "C" int dt_cuda_tree_level(cudaStream_t stream, float *shards, int64_t st
     if (n == 0 || pairs == 0) return 0;
     {
         dim3 grid(blocks_for(n), pairs);
-        tree_level_kernel<<<grid, THREADS, 0, stream>>>(shards, stride, n, n_shards, width);
+        DT_CUDA_LAUNCH(tree_level_kernel, grid, THREADS, 0, stream)(shards, stride, n, n_shards, width);
         DT_CUDA_CHECK(cudaGetLastError());
     }
     return 0;
@@ -175,7 +176,8 @@ extern "C" int dt_cuda_gather_rows(cudaStream_t stream, const float *features, i
                                    size_t why_size) {
     const int64_t n = (int64_t)batch * n_features;
     if (n == 0) return 0;
-    gather_rows_kernel<<<blocks_for(n), THREADS, 0, stream>>>(features, n_features, index, first, batch, rows);
+    DT_CUDA_LAUNCH(gather_rows_kernel, blocks_for(n), THREADS, 0, stream)(features, n_features, index, first, batch,
+                                                                          rows);
     DT_CUDA_CHECK(cudaGetLastError());
     return 0;
 cleanup:
@@ -185,7 +187,7 @@ cleanup:
 extern "C" int dt_cuda_dropout(cudaStream_t stream, float *y, int64_t batch, int64_t n, const dt_dropout *drop,
                                char *why, size_t why_size) {
     if (batch * n == 0 || drop->p <= 0.0f) return 0;
-    dropout_kernel<<<blocks_for(batch * n), THREADS, 0, stream>>>(y, batch, n, *drop);
+    DT_CUDA_LAUNCH(dropout_kernel, blocks_for(batch * n), THREADS, 0, stream)(y, batch, n, *drop);
     DT_CUDA_CHECK(cudaGetLastError());
     return 0;
 cleanup:
@@ -195,8 +197,8 @@ cleanup:
 extern "C" int dt_cuda_act_backward(cudaStream_t stream, float *dy, const float *z, const float *y, int64_t batch,
                                     int64_t n, int act, const dt_dropout *drop, char *why, size_t why_size) {
     if (batch * n == 0) return 0;
-    act_backward_kernel<<<blocks_for(batch * n), THREADS, 0, stream>>>(dy, z, y, batch, n, act, *drop,
-                                                                       drop->p > 0.0f);
+    DT_CUDA_LAUNCH(act_backward_kernel, blocks_for(batch * n), THREADS, 0, stream)(dy, z, y, batch, n, act, *drop,
+                                                                                   drop->p > 0.0f);
     DT_CUDA_CHECK(cudaGetLastError());
     return 0;
 cleanup:
@@ -207,14 +209,14 @@ extern "C" int dt_cuda_bias_grad(cudaStream_t stream, const float *dz, int64_t b
                                  char *why, size_t why_size) {
     if (n == 0) return 0;
     if (fast) {
-        zero_kernel<<<blocks_for(n), THREADS, 0, stream>>>(db, n);
+        DT_CUDA_LAUNCH(zero_kernel, blocks_for(n), THREADS, 0, stream)(db, n);
         DT_CUDA_CHECK(cudaGetLastError());
         if (batch * n > 0) {
-            bias_grad_atomic_kernel<<<blocks_for(batch * n), THREADS, 0, stream>>>(dz, batch, n, db);
+            DT_CUDA_LAUNCH(bias_grad_atomic_kernel, blocks_for(batch * n), THREADS, 0, stream)(dz, batch, n, db);
             DT_CUDA_CHECK(cudaGetLastError());
         }
     } else {
-        bias_grad_kernel<<<blocks_for(n), THREADS, 0, stream>>>(dz, batch, n, db);
+        DT_CUDA_LAUNCH(bias_grad_kernel, blocks_for(n), THREADS, 0, stream)(dz, batch, n, db);
         DT_CUDA_CHECK(cudaGetLastError());
     }
     return 0;
@@ -225,7 +227,7 @@ cleanup:
 extern "C" int dt_cuda_loss_rows(cudaStream_t stream, const dt_loss_args *a, int64_t first, int32_t batch,
                                  int32_t *row_correct, char *why, size_t why_size) {
     if (batch == 0) return 0;
-    loss_rows_kernel<<<blocks_for(batch), THREADS, 0, stream>>>(*a, first, batch, row_correct);
+    DT_CUDA_LAUNCH(loss_rows_kernel, blocks_for(batch), THREADS, 0, stream)(*a, first, batch, row_correct);
     DT_CUDA_CHECK(cudaGetLastError());
     return 0;
 cleanup:
@@ -239,11 +241,12 @@ extern "C" int dt_cuda_sum_fixed(cudaStream_t stream, const float *x, const int3
         DT_CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(float), stream));
         if (counts) DT_CUDA_CHECK(cudaMemsetAsync(out_count, 0, sizeof(long long), stream));
         if (n > 0) {
-            sum_atomic_kernel<<<blocks_for(n), THREADS, 0, stream>>>(x, counts, n, divisor, out, out_count);
+            DT_CUDA_LAUNCH(sum_atomic_kernel, blocks_for(n), THREADS, 0, stream)(x, counts, n, divisor, out,
+                                                                                 out_count);
             DT_CUDA_CHECK(cudaGetLastError());
         }
     } else {
-        sum_fixed_kernel<<<1, 1, 0, stream>>>(x, counts, n, divisor, out, out_count);
+        DT_CUDA_LAUNCH(sum_fixed_kernel, 1, 1, 0, stream)(x, counts, n, divisor, out, out_count);
         DT_CUDA_CHECK(cudaGetLastError());
     }
     return 0;
@@ -255,10 +258,10 @@ extern "C" int dt_cuda_grad_norm(cudaStream_t stream, const float *g, int64_t n,
                                  float *norm, float *scale, char *why, size_t why_size) {
     const int64_t blocks = (n + DT_REDUCE_BLOCK - 1) / DT_REDUCE_BLOCK;
     if (blocks > 0) {
-        sumsq_blocks_kernel<<<blocks_for(blocks), THREADS, 0, stream>>>(g, n, partial, blocks);
+        DT_CUDA_LAUNCH(sumsq_blocks_kernel, blocks_for(blocks), THREADS, 0, stream)(g, n, partial, blocks);
         DT_CUDA_CHECK(cudaGetLastError());
     }
-    norm_finish_kernel<<<1, 1, 0, stream>>>(partial, blocks, clip, norm, scale);
+    DT_CUDA_LAUNCH(norm_finish_kernel, 1, 1, 0, stream)(partial, blocks, clip, norm, scale);
     DT_CUDA_CHECK(cudaGetLastError());
     return 0;
 cleanup:
@@ -269,7 +272,7 @@ extern "C" int dt_cuda_optimizer(cudaStream_t stream, dt_update_kind kind, float
                                  float *m, float *v, const dt_optim_scalars *s, const float *scale, int64_t n,
                                  char *why, size_t why_size) {
     if (n == 0) return 0;
-    optimizer_kernel<<<blocks_for(n), THREADS, 0, stream>>>(kind, params, grads, m, v, *s, scale, n);
+    DT_CUDA_LAUNCH(optimizer_kernel, blocks_for(n), THREADS, 0, stream)(kind, params, grads, m, v, *s, scale, n);
     DT_CUDA_CHECK(cudaGetLastError());
     return 0;
 cleanup:
