@@ -1,0 +1,32 @@
+/* dtemu.h — controls of the CPU emulator of CUDA for tests (tests/cudaemu/README.md): the
+ * order blocks and fibers run in, and counts of what ran. C and C++. Programs that only use
+ * CUDA's API need none of this: the same settings come from the environment (DTEMU_*). */
+#ifndef DTEMU_H
+#define DTEMU_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The order of the grid's blocks and of a block's fibers at each barrier: "forward",
+ * "reverse" or "shuffle[:SEED]" (a new seeded permutation for every launch and barrier).
+ * 0, or -1 when `spec` is not one of these (the order is unchanged). */
+int dtemu_set_order(const char *spec);
+
+/* What has run since the process started. */
+typedef struct {
+    uint64_t launches;       /* kernels run */
+    uint64_t threads;        /* CUDA threads run */
+    uint64_t fiber_switches; /* switches between fibers and the scheduler */
+    uint64_t barriers;       /* __syncthreads() rounds completed by whole blocks */
+    uint64_t unordered;      /* accesses refused for want of ordering between streams */
+} dtemu_stats;
+dtemu_stats dtemu_get_stats(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
