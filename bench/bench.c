@@ -608,7 +608,7 @@ static dt_status run_matmul(dt_bench_report *report, const dt_backend_ops *ops, 
         const dt_backend_ops *gpu;
         char why[512];
         dt_error gpu_err = {{0}};
-        if (dt_backend_select(DT_DEVICE_CUDA, &gpu, why, sizeof why, &gpu_err) != DT_OK)
+        if (dt_backend_select(DT_DEVICE_CUDA, 0, &gpu, why, sizeof why, &gpu_err) != DT_OK)
             snprintf(report->gemm_note, sizeof report->gemm_note,
                      "GPU (portable kernel vs cuBLAS FP32, TF32): skipped: %.190s", gpu_err.message);
         else
@@ -641,7 +641,7 @@ void dt_bench_report_free(dt_bench_report *report) {
 dt_status dt_bench_main(const dt_bench_opts *opts, dt_error *err) {
     const dt_backend_ops *ops = NULL;
     char device_note[512];
-    dt_status status = dt_backend_select(opts->device, &ops, device_note, sizeof device_note, err);
+    dt_status status = dt_backend_select(opts->device, 0, &ops, device_note, sizeof device_note, err);
     if (status != DT_OK) return status;
     if (device_note[0] && !opts->quiet) fprintf(stderr, "bench: %s\n", device_note);
     return dt_bench_main_with(opts, ops, err);

@@ -51,6 +51,7 @@ typedef struct dt_backend dt_backend;
 
 /* What the run record says about a GPU backend's device and libraries. */
 typedef struct {
+    int index;                   /* the CUDA device index of this process */
     char name[128];
     int cc_major, cc_minor;      /* compute capability */
     int sm_count;
@@ -118,10 +119,12 @@ extern const dt_backend_ops dt_cpu_backend;
 /* The CUDA implementation (builds with DT_HAVE_CUDA only). */
 extern const dt_backend_ops dt_cuda_backend;
 
-/* The backend for a device setting: cpu, cuda, or auto (cuda when a GPU works, else cpu).
- * DT_DEVICE when cuda is asked for and unavailable. `note` receives why auto chose. */
-dt_status dt_backend_select(dt_device_kind device, const dt_backend_ops **ops, char *note, size_t note_size,
-                            dt_error *err);
+/* The backend for a device setting: cpu, cuda, or auto (cuda when GPU `gpu_index` exists and
+ * has a kernel image in this build, else cpu, saying why in `note`). DT_DEVICE when cuda is
+ * asked for and that GPU is unusable, or when auto finds GPUs but not this process's (more
+ * ranks on the machine than GPUs). */
+dt_status dt_backend_select(dt_device_kind device, int gpu_index, const dt_backend_ops **ops, char *note,
+                            size_t note_size, dt_error *err);
 
 /* Allocates a zeroed host state for the net; DT_NOMEM on failure. */
 dt_status dt_host_state_alloc(dt_host_state *state, const dt_net *net, dt_error *err);

@@ -216,6 +216,7 @@ static const key_spec runtime_keys[] = {
     {.name = "mode", .type = T_ENUM, .offset = CFG(runtime.mode), .names = mode_names, .def = DT_MODE_PORTABLE},
     {.name = "threads", .type = T_I32, .offset = CFG(runtime.threads), .min = 0, .max = 1024, .def = 0},
     {.name = "tf32", .type = T_BOOL, .offset = CFG(runtime.tf32), .def = 0},
+    {.name = "gpu", .type = T_I32, .offset = CFG(runtime.gpu), .min = -1, .max = 1023, .def = -1},
 };
 static const object_spec runtime_spec = SPEC(runtime_keys);
 

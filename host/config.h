@@ -91,6 +91,7 @@ typedef struct {
         dt_mode mode;
         int32_t threads;           /* 0 = number of available cores */
         bool tf32;                 /* deterministic mode on CUDA: let cuBLAS use TF32 tensor ops */
+        int32_t gpu;               /* CUDA device index; -1 = the process's local rank on its machine */
     } runtime;
     struct {
         int64_t every_steps;       /* write a checkpoint every this many steps; 0 = off */

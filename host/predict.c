@@ -143,7 +143,8 @@ dt_status dt_eval(const char *checkpoint, const char *source, const char *labels
     DT_TRY(load_source(ck, &src, 0, &ds, err));
     *cfg = *ck->cfg;
     if (threads > 0) cfg->runtime.threads = threads;
-    DT_TRY(dt_backend_select(cfg->runtime.device, &ops, note, sizeof note, err));
+    if (cfg->runtime.gpu < 0) cfg->runtime.gpu = 0; /* one process: the first GPU */
+    DT_TRY(dt_backend_select(cfg->runtime.device, cfg->runtime.gpu, &ops, note, sizeof note, err));
     DT_TRY(ops->create(&backend, &ck->net, cfg, err));
     DT_TRY(ops->set_data(backend, &ds, &ds, err));
     DT_TRY(ops->set_state(backend, &ck->state, err));

@@ -68,7 +68,7 @@ static void signals_restore(signal_guard *g) {
 /* Everything a run holds, released in one place. */
 typedef struct {
     const dt_config *cfg;              /* what the run computes with */
-    dt_config *rank_cfg;               /* cfg with this rank's thread count, when it differs */
+    dt_config *rank_cfg;               /* cfg with this rank's threads and GPU, when they differ */
     dt_comm *comm;                     /* the job's ranks (NULL: one process) */
     int rank, world;                   /* this rank, ranks in the job */
     int writer;                        /* rank 0: writes the run folder */
@@ -95,6 +95,7 @@ typedef struct {
     double last_collect;               /* monotonic seconds of the last collection */
     dt_gpu_info gpu;                   /* a GPU backend's device and libraries */
     int has_gpu;
+    int64_t *rank_gpus;                /* (world) each rank's CUDA device index, GPU runs only */
     dt_train_progress progress;
     dt_epoch_metrics last;             /* the latest epoch's metrics */
     char run_dir[DT_PATH_MAX];
@@ -106,6 +107,7 @@ typedef struct {
 static void release(run_state *r) {
     if (r->backend) r->ops->destroy(r->backend);
     free(r->rank_cfg);
+    free(r->rank_gpus);
     dt_dataset_free(&r->train);
     dt_dataset_free(&r->test);
     dt_host_state_free(&r->state);
@@ -198,23 +200,29 @@ static dt_status setup(run_state *r, const dt_config *cfg, const dt_config *reco
                              cfg->train.microbatches, r->world);
             goto cleanup;
         }
-        if (cfg->runtime.threads == 0) {
-            /* ranks on one machine share its cores (the bits do not depend on threads) */
-            const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-            const int ranks_here = local && atoi(local) > 0 ? atoi(local) : 1;
-            r->rank_cfg = malloc(sizeof *r->rank_cfg);
-            if (!r->rank_cfg) {
-                status = dt_fail(err, DT_NOMEM, "out of memory");
-                goto cleanup;
-            }
-            *r->rank_cfg = *cfg;
-            r->rank_cfg->runtime.threads = dt_available_cores() / ranks_here > 0 ? dt_available_cores() / ranks_here : 1;
-            cfg = r->cfg = r->rank_cfg;
+    }
+    /* What this process runs with, where the config leaves it to the machine (the bits depend on
+     * neither): ranks on one machine share its cores, and each takes the GPU of its local rank. */
+    const int local_rank = r->comm ? dt_comm_local_rank(r->comm) : 0;
+    const int local_size = r->comm ? dt_comm_local_size(r->comm) : 1;
+    const int cores_each = dt_available_cores() / local_size > 0 ? dt_available_cores() / local_size : 1;
+    const int threads = cfg->runtime.threads == 0 && local_size > 1 ? cores_each : cfg->runtime.threads;
+    const int gpu = cfg->runtime.gpu < 0 ? local_rank : cfg->runtime.gpu;
+    if (threads != cfg->runtime.threads || gpu != cfg->runtime.gpu) {
+        r->rank_cfg = malloc(sizeof *r->rank_cfg);
+        if (!r->rank_cfg) {
+            status = dt_fail(err, DT_NOMEM, "out of memory");
+            goto cleanup;
         }
+        *r->rank_cfg = *cfg;
+        r->rank_cfg->runtime.threads = threads;
+        r->rank_cfg->runtime.gpu = gpu;
+        cfg = r->cfg = r->rank_cfg;
     }
     DT_TRY(dt_net_build(&r->net, cfg, err));
     DT_TRY(load_data(r, err));
-    DT_TRY(dt_backend_select(cfg->runtime.device, &r->ops, r->device_note, sizeof r->device_note, err));
+    DT_TRY(dt_backend_select(cfg->runtime.device, cfg->runtime.gpu, &r->ops, r->device_note, sizeof r->device_note,
+                             err));
     DT_TRY(r->ops->create(&r->backend, &r->net, cfg, err));
     DT_TRY(r->ops->set_data(r->backend, &r->train, &r->test, err));
     DT_TRY(dt_host_state_alloc(&r->state, &r->net, err));
@@ -229,6 +237,15 @@ static dt_status setup(run_state *r, const dt_config *cfg, const dt_config *reco
     if (r->ops->gpu_info) {
         r->ops->gpu_info(r->backend, &r->gpu);
         r->has_gpu = 1;
+        /* every rank's GPU, for the record: slot r holds rank r's index + 1, the rest 0, summed */
+        r->rank_gpus = calloc((size_t)r->world, sizeof *r->rank_gpus);
+        if (!r->rank_gpus) {
+            status = dt_fail(err, DT_NOMEM, "out of memory");
+            goto cleanup;
+        }
+        r->rank_gpus[r->rank] = r->gpu.index + 1;
+        if (r->world > 1) DT_TRY(dt_comm_sum_i64(r->comm, r->rank_gpus, r->world, err));
+        for (int k = 0; k < r->world; k++) r->rank_gpus[k]--;
     }
     r->perm = malloc((size_t)n_train * sizeof(int64_t));
     r->step_loss = malloc(((size_t)total_steps + 1) * sizeof(float));
@@ -323,6 +340,7 @@ static dt_run_info run_info(const run_state *r, const dt_train_opts *opts) {
                         .threads = r->threads,
                         .gpu = r->has_gpu ? &r->gpu : NULL,
                         .world_size = r->world,
+                        .rank_gpus = r->rank_gpus,
                         .transport = r->world == 1 ? "none" : r->has_gpu && r->gpu.nccl[0] ? "nccl" : "mpi",
                         .started_from = opts->start_checkpoint};
     return info;

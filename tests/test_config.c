@@ -543,7 +543,7 @@ static void test_docs(void) {
         {"optimizer.weight_decay", "`0`"}, {"optimizer.clip_norm", "`0`"}, {"schedule.warmup_steps", "`0`"},
         {"schedule.step_size", "`1000`"}, {"schedule.gamma", "`0.1`"},     {"schedule.min_lr", "`0`"},
         {"train.epochs", "`10`"},         {"train.batch_size", "`128`"},   {"train.eval_batch_size", "`1000`"},
-        {"runtime.threads", "`0`"},       {"checkpoint.every_steps", "`0`"}, {"checkpoint.keep", "`3`"},
+        {"runtime.threads", "`0`"},       {"runtime.gpu", "`-1`"},         {"checkpoint.every_steps", "`0`"}, {"checkpoint.keep", "`3`"},
     };
     for (size_t i = 0; i < sizeof numeric / sizeof numeric[0]; i++) {
         const char *row = doc_row(docs, numeric[i][0]);

@@ -17,7 +17,7 @@ int main(void) {
         return TEST_SKIP;
     }
     char desc[512];
-    if (dt_cuda_describe(desc, sizeof desc) == 0) printf("GPU: %s\n", desc);
+    if (dt_cuda_describe(0, desc, sizeof desc) == 0) printf("GPU: %s\n", desc);
     /* Every 4099th float bit pattern: about a million inputs over the whole range. */
     const int64_t n = (int64_t)(((uint64_t)1 << 32) / 4099) + 1;
     float *in = malloc((size_t)n * sizeof(float)), *dev = malloc((size_t)n * sizeof(float));
@@ -52,6 +52,8 @@ int main(void) {
             for (int k = 0; k < 4; k++) differ += r.v[k] != ph[4 * i + k];
         }
         CHECK_EQ_INT(differ, 0);
+        /* no counters: nothing to launch (CUDA refuses a grid of no blocks) */
+        CHECK(dt_cuda_philox_eval(1u, 2u, ph, 0, why, sizeof why) == 0);
     }
     free(in);
     free(dev);

@@ -9,7 +9,12 @@
  * pinned memory); the epoch's order is uploaded once per epoch; a step copies nothing to
  * the host except its result scalars, asynchronously, into a pinned ring that
  * collect_results reads. Every CUDA and cuBLAS call is checked and reported with the call,
- * file, line and device. All buffers are allocated at creation or set_data. */
+ * file, line and device. All buffers are allocated at creation or set_data.
+ *
+ * Every operation — memsets, uploads, kernels, cuBLAS, downloads — goes on the backend's one
+ * stream. It is a non-blocking stream, which the legacy default stream (cudaMemset,
+ * cudaMemcpy) does not order against: a mix of the two is a race. The CPU emulator's ordering
+ * check (tests/cudaemu) fails any such mix. */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <math.h>
@@ -63,6 +68,10 @@ static const char *cublas_name(cublasStatus_t s) {
         if ((call) != 0) goto cleanup;    \
     } while (0)
 
+/* The result slot of the synchronous calls (gradients, apply_update, evaluate): after the
+ * DT_RESULT_LOG slots of deferred train_step results, which it must not overwrite. */
+#define SYNC_SLOT DT_RESULT_LOG
+
 /* One step's scalars, written on the device and copied to the pinned ring. */
 typedef struct {
     float loss_sum;             /* the rows' losses in block order */
@@ -92,7 +101,7 @@ struct dt_backend {
     int32_t *row_correct;       /* (max_batch) */
     float *norm_partial;        /* (n_params / DT_REDUCE_BLOCK + 1) */
     float *norm, *scale;        /* device scalars of the gradient norm and clipping factor */
-    step_scalars *step_out;     /* (DT_RESULT_LOG) device copies of step results */
+    step_scalars *step_out;     /* (DT_RESULT_LOG + 1) device copies of step results; the last: SYNC_SLOT */
     float *eval_loss;           /* (max samples) */
     int32_t *eval_correct;      /* (max samples) */
     int64_t *order;             /* (n_train) the epoch's order */
@@ -109,7 +118,7 @@ struct dt_backend {
     float *host_features[2];    /* host copies when not resident */
     float *staging;             /* pinned (max_batch, input_size) when not resident */
 
-    step_scalars *ring;         /* pinned (DT_RESULT_LOG) */
+    step_scalars *ring;         /* pinned (DT_RESULT_LOG + 1) */
     int64_t steps_done;
 
     /* The microbatch tree (grads_push / grads_pop): a binary counter of partial sums. */
@@ -117,7 +126,7 @@ struct dt_backend {
     int64_t tree_leaves[24];
     int tree_depth, tree_top;
     cudaEvent_t timing_start, timing_stop; /* benchmarks: the device's own clock */
-    float slot_divisor[DT_RESULT_LOG]; /* each ring slot's loss divisor (host side) */
+    float slot_divisor[DT_RESULT_LOG + 1]; /* each ring slot's loss divisor (host side) */
     float *host_grads;          /* pinned (n_params): the rank exchange over MPI */
 };
 
@@ -131,13 +140,37 @@ static int uses_tf32(dt_mode mode, const dt_config *cfg) {
 
 static dt_status device_error(dt_error *err, const char *why) { return dt_fail(err, DT_DEVICE, "%s", why); }
 
-/* cudaMalloc of n elements of `size` bytes (zeroed). */
-static int alloc_zeroed(void **ptr, size_t n, size_t size, char *why, size_t why_size) {
+/* cudaMalloc of n elements of `size` bytes, zeroed on the backend's stream (never the legacy
+ * stream: see the top of this file). On failure nothing stays allocated and *ptr is NULL. */
+static int alloc_zeroed(dt_backend *be, void **ptr, size_t n, size_t size, char *why, size_t why_size) {
+    *ptr = NULL;
     DT_CUDA_CHECK(cudaMalloc(ptr, n * size + 16));
-    DT_CUDA_CHECK(cudaMemset(*ptr, 0, n * size + 16));
+    DT_CUDA_CHECK(cudaMemsetAsync(*ptr, 0, n * size + 16, be->stream));
     return 0;
 cleanup:
+    if (*ptr) cudaFree(*ptr);
     *ptr = NULL;
+    return -1;
+}
+
+/* How cuBLAS reads a row-major operand X (rows, cols), element (r, c) at r·row + c·col, as a
+ * column-major matrix: untransposed with leading dimension `row` when rows are contiguous
+ * (col = 1), else transposed with leading dimension `col` (row = 1). cuBLAS requires a leading
+ * dimension of at least the length it strides over, and a stride that a single row (or column)
+ * never takes is free: an operand of one row, whose two strides may both be 1, gets its length
+ * (the strides alone would make a (1, P) delta a transposed operand with ld 1, which cuBLAS
+ * rejects: CUBLAS_STATUS_INVALID_VALUE). -1 when neither stride is 1. */
+static int cublas_operand(int64_t rows, int64_t cols, int64_t row, int64_t col, cublasOperation_t *op, int *ld) {
+    if (col == 1 && (rows == 1 || row >= cols)) {
+        *op = CUBLAS_OP_N;
+        *ld = (int)(rows == 1 ? (cols > 1 ? cols : 1) : row);
+        return 0;
+    }
+    if (row == 1) {
+        *op = CUBLAS_OP_T;
+        *ld = (int)(cols == 1 ? (rows > 1 ? rows : 1) : col);
+        return 0;
+    }
     return -1;
 }
 
@@ -145,12 +178,16 @@ cleanup:
 static int gemm(dt_backend *be, const dt_gemm_args *g, char *why, size_t why_size) {
     if (be->mode == DT_MODE_PORTABLE) return dt_cuda_gemm_portable(be->stream, g, why, why_size);
     {
-        /* Row-major C (M, N) = A·B is column-major Cᵀ (N, M) = Bᵀ·Aᵀ. */
+        /* Row-major C (M, N) = A·B is column-major Cᵀ (N, M) = Bᵀ·Aᵀ: cuBLAS's first operand is
+         * B (P, N), its second A (M, P). */
         const float one = 1.0f, zero = 0.0f;
-        const cublasOperation_t op_b = g->b_col == 1 ? CUBLAS_OP_N : CUBLAS_OP_T;
-        const int ld_b = (int)(g->b_col == 1 ? g->b_row : g->b_col);
-        const cublasOperation_t op_a = g->a_col == 1 ? CUBLAS_OP_N : CUBLAS_OP_T;
-        const int ld_a = (int)(g->a_col == 1 ? g->a_row : g->a_col);
+        cublasOperation_t op_a, op_b;
+        int ld_a, ld_b;
+        if (cublas_operand(g->P, g->N, g->b_row, g->b_col, &op_b, &ld_b) != 0 ||
+            cublas_operand(g->M, g->P, g->a_row, g->a_col, &op_a, &ld_a) != 0) {
+            snprintf(why, why_size, "gemm: an operand without a unit stride, which cuBLAS cannot read");
+            return -1;
+        }
         if (g->M > 0 && g->N > 0) {
             if (g->P == 0) {
                 DT_CUDA_CHECK(cudaMemsetAsync(g->C, 0, (size_t)(g->M * g->ldc) * sizeof(float), be->stream));
@@ -165,25 +202,44 @@ cleanup:
     return -1;
 }
 
-static void cuda_destroy(dt_backend *be) {
-    if (!be) return;
+/* Frees what set_data made (datasets, their staging and evaluation buffers, the order), so a
+ * second set_data starts clean and forgets the previous order. Release paths ignore errors:
+ * nothing more can be done about them. */
+static void release_data(dt_backend *be) {
     if (be->stream) cudaStreamSynchronize(be->stream);
-    void *device_ptrs[] = {be->params,      be->grads,       be->opt_m,        be->opt_v,      be->acts,
-                           be->input,       be->delta_a,     be->delta_b,      be->row_loss,   be->row_correct,
-                           be->norm_partial, be->norm,       be->scale,        be->step_out,   be->eval_loss,
-                           be->eval_correct, be->order,      be->index_scratch, be->cublas_workspace};
-    for (size_t i = 0; i < sizeof device_ptrs / sizeof device_ptrs[0]; i++)
-        if (device_ptrs[i]) cudaFree(device_ptrs[i]);
     for (int d = 0; d < 2; d++) {
-        if (be->resident && be->features[d]) cudaFree(be->features[d]);
+        if (be->features[d]) cudaFree(be->features[d]);
         if (be->labels[d]) cudaFree(be->labels[d]);
         if (be->targets[d]) cudaFree(be->targets[d]);
         free(be->host_features[d]);
+        be->features[d] = be->host_features[d] = be->targets[d] = NULL;
+        be->labels[d] = NULL;
+        be->n_samples[d] = 0;
     }
+    void *device_ptrs[] = {be->eval_loss, be->eval_correct, be->order};
+    for (size_t i = 0; i < sizeof device_ptrs / sizeof device_ptrs[0]; i++)
+        if (device_ptrs[i]) cudaFree(device_ptrs[i]);
+    if (be->staging) cudaFreeHost(be->staging);
+    be->eval_loss = NULL;
+    be->eval_correct = NULL;
+    be->order = NULL;
+    be->staging = NULL;
+    be->order_set = 0;
+    be->resident = 0;
+}
+
+static void cuda_destroy(dt_backend *be) {
+    if (!be) return;
+    release_data(be);
+    void *device_ptrs[] = {be->params,   be->grads,       be->opt_m,        be->opt_v, be->acts,
+                           be->input,    be->delta_a,     be->delta_b,      be->row_loss, be->row_correct,
+                           be->norm_partial, be->norm,    be->scale,        be->step_out, be->index_scratch,
+                           be->cublas_workspace};
+    for (size_t i = 0; i < sizeof device_ptrs / sizeof device_ptrs[0]; i++)
+        if (device_ptrs[i]) cudaFree(device_ptrs[i]);
     for (int i = 0; i < be->tree_depth; i++)
         if (be->tree_sum[i]) cudaFree(be->tree_sum[i]);
     if (be->host_grads) cudaFreeHost(be->host_grads);
-    if (be->staging) cudaFreeHost(be->staging);
     if (be->ring) cudaFreeHost(be->ring);
     if (be->timing_start) cudaEventDestroy(be->timing_start);
     if (be->timing_stop) cudaEventDestroy(be->timing_stop);
@@ -200,7 +256,7 @@ static dt_status cuda_create(dt_backend **out, const dt_net *net, const dt_confi
     be->net = *net;
     be->cfg = *cfg;
     be->mode = cfg->runtime.mode;
-    be->device = 0;
+    be->device = cfg->runtime.gpu > 0 ? cfg->runtime.gpu : 0; /* train resolves -1 to the local rank */
     be->max_batch = cfg->train.batch_size > cfg->train.eval_batch_size ? cfg->train.batch_size
                                                                        : cfg->train.eval_batch_size;
     {
@@ -222,31 +278,31 @@ static dt_status cuda_create(dt_backend **out, const dt_net *net, const dt_confi
                                                                               : CUBLAS_DEFAULT_MATH));
         DT_CUBLAS_CHECK(cublasSetAtomicsMode(be->cublas, be->mode == DT_MODE_FAST ? CUBLAS_ATOMICS_ALLOWED
                                                                                  : CUBLAS_ATOMICS_NOT_ALLOWED));
-        if (alloc_zeroed((void **)&be->params, n_params, sizeof(float), why, why_size) ||
-            alloc_zeroed((void **)&be->grads, n_params, sizeof(float), why, why_size) ||
-            alloc_zeroed((void **)&be->opt_m, n_params, sizeof(float), why, why_size) ||
-            alloc_zeroed((void **)&be->opt_v, n_params, sizeof(float), why, why_size) ||
-            alloc_zeroed((void **)&be->acts, (size_t)act_total, sizeof(float), why, why_size) ||
-            alloc_zeroed((void **)&be->input, rows * (size_t)net->input_size, sizeof(float), why, why_size) ||
-            alloc_zeroed((void **)&be->delta_a, rows * (size_t)net->max_width, sizeof(float), why, why_size) ||
-            alloc_zeroed((void **)&be->delta_b, rows * (size_t)net->max_width, sizeof(float), why, why_size) ||
-            alloc_zeroed((void **)&be->row_loss, rows, sizeof(float), why, why_size) ||
-            alloc_zeroed((void **)&be->row_correct, rows, sizeof(int32_t), why, why_size) ||
-            alloc_zeroed((void **)&be->norm_partial, n_params / DT_REDUCE_BLOCK + 1, sizeof(float), why, why_size) ||
-            alloc_zeroed((void **)&be->norm, 1, sizeof(float), why, why_size) ||
-            alloc_zeroed((void **)&be->scale, 1, sizeof(float), why, why_size) ||
-            alloc_zeroed((void **)&be->step_out, DT_RESULT_LOG, sizeof(step_scalars), why, why_size) ||
-            alloc_zeroed((void **)&be->index_scratch, rows, sizeof(int64_t), why, why_size))
+        if (alloc_zeroed(be, (void **)&be->params, n_params, sizeof(float), why, why_size) ||
+            alloc_zeroed(be, (void **)&be->grads, n_params, sizeof(float), why, why_size) ||
+            alloc_zeroed(be, (void **)&be->opt_m, n_params, sizeof(float), why, why_size) ||
+            alloc_zeroed(be, (void **)&be->opt_v, n_params, sizeof(float), why, why_size) ||
+            alloc_zeroed(be, (void **)&be->acts, (size_t)act_total, sizeof(float), why, why_size) ||
+            alloc_zeroed(be, (void **)&be->input, rows * (size_t)net->input_size, sizeof(float), why, why_size) ||
+            alloc_zeroed(be, (void **)&be->delta_a, rows * (size_t)net->max_width, sizeof(float), why, why_size) ||
+            alloc_zeroed(be, (void **)&be->delta_b, rows * (size_t)net->max_width, sizeof(float), why, why_size) ||
+            alloc_zeroed(be, (void **)&be->row_loss, rows, sizeof(float), why, why_size) ||
+            alloc_zeroed(be, (void **)&be->row_correct, rows, sizeof(int32_t), why, why_size) ||
+            alloc_zeroed(be, (void **)&be->norm_partial, n_params / DT_REDUCE_BLOCK + 1, sizeof(float), why, why_size) ||
+            alloc_zeroed(be, (void **)&be->norm, 1, sizeof(float), why, why_size) ||
+            alloc_zeroed(be, (void **)&be->scale, 1, sizeof(float), why, why_size) ||
+            alloc_zeroed(be, (void **)&be->step_out, DT_RESULT_LOG + 1, sizeof(step_scalars), why, why_size) ||
+            alloc_zeroed(be, (void **)&be->index_scratch, rows, sizeof(int64_t), why, why_size))
             goto cleanup;
-        DT_CUDA_CHECK(cudaHostAlloc((void **)&be->ring, DT_RESULT_LOG * sizeof(step_scalars), cudaHostAllocDefault));
+        DT_CUDA_CHECK(cudaHostAlloc((void **)&be->ring, (DT_RESULT_LOG + 1) * sizeof(step_scalars), cudaHostAllocDefault));
         if (cfg->train.microbatches > 1) {
             int depth = 1;
             while ((1 << (depth - 1)) < cfg->train.microbatches && depth < 24) depth++;
             be->tree_depth = depth;
             for (int i = 0; i < depth; i++)
-                if (alloc_zeroed((void **)&be->tree_sum[i], n_params, sizeof(float), why, why_size)) goto cleanup;
+                if (alloc_zeroed(be, (void **)&be->tree_sum[i], n_params, sizeof(float), why, why_size)) goto cleanup;
         }
-        if (dt_cuda_describe(be->device_text, sizeof be->device_text) != 0)
+        if (dt_cuda_describe(be->device, be->device_text, sizeof be->device_text) != 0)
             snprintf(be->device_text, sizeof be->device_text, "device %d", be->device);
     }
     *out = be;
@@ -256,13 +312,15 @@ cleanup:
     return device_error(err, why);
 }
 
-/* Uploads one dataset: labels/targets always, features when resident. */
+/* Uploads one dataset on the backend's stream: labels/targets always, features when resident.
+ * The sources are pageable host memory, which CUDA stages before the call returns. */
 static int upload_dataset(dt_backend *be, int d, const dt_dataset *ds, char *why, size_t why_size) {
     const size_t n = (size_t)ds->n_samples, n_feat = n * (size_t)ds->n_features;
     be->n_samples[d] = ds->n_samples;
     if (be->resident) {
         DT_CUDA_CHECK(cudaMalloc((void **)&be->features[d], n_feat * sizeof(float) + 16));
-        DT_CUDA_CHECK(cudaMemcpy(be->features[d], ds->features, n_feat * sizeof(float), cudaMemcpyHostToDevice));
+        DT_CUDA_CHECK(cudaMemcpyAsync(be->features[d], ds->features, n_feat * sizeof(float), cudaMemcpyHostToDevice,
+                                      be->stream));
     } else {
         be->host_features[d] = (float *)malloc(n_feat * sizeof(float) + 16);
         if (!be->host_features[d]) {
@@ -273,12 +331,13 @@ static int upload_dataset(dt_backend *be, int d, const dt_dataset *ds, char *why
     }
     if (ds->labels) {
         DT_CUDA_CHECK(cudaMalloc((void **)&be->labels[d], n * sizeof(int32_t) + 16));
-        DT_CUDA_CHECK(cudaMemcpy(be->labels[d], ds->labels, n * sizeof(int32_t), cudaMemcpyHostToDevice));
+        DT_CUDA_CHECK(cudaMemcpyAsync(be->labels[d], ds->labels, n * sizeof(int32_t), cudaMemcpyHostToDevice,
+                                      be->stream));
     }
     if (ds->targets) {
         DT_CUDA_CHECK(cudaMalloc((void **)&be->targets[d], n * (size_t)ds->n_targets * sizeof(float) + 16));
-        DT_CUDA_CHECK(cudaMemcpy(be->targets[d], ds->targets, n * (size_t)ds->n_targets * sizeof(float),
-                                 cudaMemcpyHostToDevice));
+        DT_CUDA_CHECK(cudaMemcpyAsync(be->targets[d], ds->targets, n * (size_t)ds->n_targets * sizeof(float),
+                                      cudaMemcpyHostToDevice, be->stream));
     }
     return 0;
 cleanup:
@@ -291,6 +350,7 @@ static dt_status cuda_set_data(dt_backend *be, const dt_dataset *train, const dt
     size_t free_bytes = 0, total_bytes = 0;
     const size_t need = ((size_t)train->n_samples + (size_t)test->n_samples) * (size_t)train->n_features * sizeof(float);
     const size_t most = (size_t)(train->n_samples > test->n_samples ? train->n_samples : test->n_samples);
+    release_data(be); /* a second call replaces the data, and the order that indexed it */
     DT_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     /* Keep a quarter of the free memory for everything else. */
     be->resident = need <= free_bytes / 4 * 3;
@@ -300,27 +360,29 @@ static dt_status cuda_set_data(dt_backend *be, const dt_dataset *train, const dt
     if (!be->resident)
         DT_CUDA_CHECK(cudaHostAlloc((void **)&be->staging, (size_t)be->max_batch * (size_t)be->n_features * sizeof(float),
                                     cudaHostAllocDefault));
-    if (alloc_zeroed((void **)&be->eval_loss, most, sizeof(float), why, why_size) ||
-        alloc_zeroed((void **)&be->eval_correct, most, sizeof(int32_t), why, why_size) ||
-        alloc_zeroed((void **)&be->order, (size_t)train->n_samples, sizeof(int64_t), why, why_size))
+    if (alloc_zeroed(be, (void **)&be->eval_loss, most, sizeof(float), why, why_size) ||
+        alloc_zeroed(be, (void **)&be->eval_correct, most, sizeof(int32_t), why, why_size) ||
+        alloc_zeroed(be, (void **)&be->order, (size_t)train->n_samples, sizeof(int64_t), why, why_size))
         goto cleanup;
+    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
     return DT_OK;
 cleanup:
     return device_error(err, why);
 }
 
-/* Copies the three state buffers between host and device. */
+/* Copies the three state buffers between host and device, on the backend's stream, and waits:
+ * the host's buffers may change as soon as this returns. */
 static dt_status copy_state(dt_backend *be, const dt_host_state *state, int to_device, dt_error *err) {
     char why[512] = "";
     const size_t why_size = sizeof why;
     const size_t bytes = (size_t)be->net.n_params * sizeof(float);
     float *dev[3] = {be->params, be->opt_m, be->opt_v};
     float *host[3] = {state->params, state->opt_m, state->opt_v};
-    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
     for (int i = 0; i < 3; i++) {
-        if (to_device) DT_CUDA_CHECK(cudaMemcpy(dev[i], host[i], bytes, cudaMemcpyHostToDevice));
-        else DT_CUDA_CHECK(cudaMemcpy(host[i], dev[i], bytes, cudaMemcpyDeviceToHost));
+        if (to_device) DT_CUDA_CHECK(cudaMemcpyAsync(dev[i], host[i], bytes, cudaMemcpyHostToDevice, be->stream));
+        else DT_CUDA_CHECK(cudaMemcpyAsync(host[i], dev[i], bytes, cudaMemcpyDeviceToHost, be->stream));
     }
+    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
     return DT_OK;
 cleanup:
     return device_error(err, why);
@@ -484,12 +546,11 @@ cleanup:
 static dt_status cuda_gradients(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err) {
     char why[512] = "";
     const size_t why_size = sizeof why;
-    const int slot = (int)(be->steps_done % DT_RESULT_LOG);
     const int64_t *ids = NULL;
-    DT_LAUNCH(compute_gradients(be, step, slot, &ids, why, why_size));
-    DT_LAUNCH(queue_slot_copy(be, slot, why, why_size));
+    DT_LAUNCH(compute_gradients(be, step, SYNC_SLOT, &ids, why, why_size));
+    DT_LAUNCH(queue_slot_copy(be, SYNC_SLOT, why, why_size));
     DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
-    slot_result(be, slot, result);
+    slot_result(be, SYNC_SLOT, result);
     result->grad_norm = NAN;
     return DT_OK;
 cleanup:
@@ -499,8 +560,9 @@ cleanup:
 static dt_status cuda_get_grads(dt_backend *be, float *grads, dt_error *err) {
     char why[512] = "";
     const size_t why_size = sizeof why;
+    DT_CUDA_CHECK(cudaMemcpyAsync(grads, be->grads, (size_t)be->net.n_params * sizeof(float), cudaMemcpyDeviceToHost,
+                                  be->stream));
     DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
-    DT_CUDA_CHECK(cudaMemcpy(grads, be->grads, (size_t)be->net.n_params * sizeof(float), cudaMemcpyDeviceToHost));
     return DT_OK;
 cleanup:
     return device_error(err, why);
@@ -531,12 +593,11 @@ static dt_status cuda_apply_update(dt_backend *be, const dt_optim_scalars *scala
                                    dt_error *err) {
     char why[512] = "";
     const size_t why_size = sizeof why;
-    const int slot = (int)(be->steps_done % DT_RESULT_LOG);
-    DT_LAUNCH(queue_update(be, scalars, slot, why, why_size));
-    DT_CUDA_CHECK(cudaMemcpyAsync(&be->ring[slot].grad_norm, &be->step_out[slot].grad_norm, sizeof(float),
+    DT_LAUNCH(queue_update(be, scalars, SYNC_SLOT, why, why_size));
+    DT_CUDA_CHECK(cudaMemcpyAsync(&be->ring[SYNC_SLOT].grad_norm, &be->step_out[SYNC_SLOT].grad_norm, sizeof(float),
                                   cudaMemcpyDeviceToHost, be->stream));
     DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
-    result->grad_norm = be->cfg.optimizer.clip_norm > 0.0f ? be->ring[slot].grad_norm : NAN;
+    result->grad_norm = be->cfg.optimizer.clip_norm > 0.0f ? be->ring[SYNC_SLOT].grad_norm : NAN;
     return DT_OK;
 cleanup:
     return device_error(err, why);
@@ -636,7 +697,7 @@ static dt_status cuda_evaluate(dt_backend *be, int which, dt_eval_result *result
     const int d = which ? 1 : 0;
     const int64_t n = be->n_samples[d];
     const int32_t eval_batch = be->cfg.train.eval_batch_size;
-    step_scalars *dst = be->step_out + (be->steps_done % DT_RESULT_LOG);
+    step_scalars *dst = be->step_out + SYNC_SLOT;
     step_scalars host;
     for (int64_t start = 0; start < n; start += eval_batch) {
         const int32_t batch = (int32_t)(n - start < eval_batch ? n - start : eval_batch);
@@ -687,10 +748,11 @@ cleanup:
 
 static void cuda_gpu_info(dt_backend *be, dt_gpu_info *info) {
     memset(info, 0, sizeof *info);
+    info->index = be->device;
     cudaDeviceProp prop;
     int driver = 0, runtime = 0, cublas = 0;
     if (cudaGetDeviceProperties(&prop, be->device) == cudaSuccess) {
-        snprintf(info->name, sizeof info->name, "%s", prop.name);
+        snprintf(info->name, sizeof info->name, "%.*s", (int)sizeof info->name - 1, prop.name);
         info->cc_major = prop.major;
         info->cc_minor = prop.minor;
         info->sm_count = prop.multiProcessorCount;

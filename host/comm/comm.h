@@ -21,6 +21,10 @@ dt_status dt_comm_init(dt_comm **out, int *argc, char ***argv, dt_error *err);
 /* This process's rank and the number of ranks. */
 int dt_comm_rank(const dt_comm *c);
 int dt_comm_size(const dt_comm *c);
+/* This rank's index among the ranks on its machine, and their number (MPI's shared-memory
+ * split): the local rank picks the rank's GPU. */
+int dt_comm_local_rank(const dt_comm *c);
+int dt_comm_local_size(const dt_comm *c);
 /* "none" (one process) or "mpi". */
 const char *dt_comm_transport(const dt_comm *c);
 

@@ -10,6 +10,7 @@
 
 struct dt_comm {
     int rank, size;
+    int local_rank, local_size; /* among the ranks on this machine */
     int started_mpi;        /* we called MPI_Init (so we call MPI_Finalize) */
     float *scratch;         /* shards received from every rank */
     int64_t scratch_floats;
@@ -41,7 +42,8 @@ dt_status dt_comm_init(dt_comm **out, int *argc, char ***argv, dt_error *err) {
     dt_status status = DT_OK;
     dt_comm *c = calloc(1, sizeof *c);
     if (!c) return dt_fail(err, DT_NOMEM, "out of memory");
-    c->size = 1;
+    c->size = c->local_size = 1;
+    MPI_Comm node = MPI_COMM_NULL;
     if (!under_launcher()) {
         *out = c;
         return DT_OK;
@@ -55,15 +57,23 @@ dt_status dt_comm_init(dt_comm **out, int *argc, char ***argv, dt_error *err) {
     DT_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
     DT_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &c->rank));
     DT_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &c->size));
+    /* The ranks that share this machine's memory: a rank's place among them picks its GPU. */
+    DT_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node));
+    DT_MPI_CHECK(MPI_Comm_rank(node, &c->local_rank));
+    DT_MPI_CHECK(MPI_Comm_size(node, &c->local_size));
+    DT_MPI_CHECK(MPI_Comm_free(&node));
     *out = c;
     return DT_OK;
 cleanup:
+    if (node != MPI_COMM_NULL) MPI_Comm_free(&node);
     free(c);
     return status;
 }
 
 int dt_comm_rank(const dt_comm *c) { return c->rank; }
 int dt_comm_size(const dt_comm *c) { return c->size; }
+int dt_comm_local_rank(const dt_comm *c) { return c->local_rank; }
+int dt_comm_local_size(const dt_comm *c) { return c->local_size; }
 const char *dt_comm_transport(const dt_comm *c) { return c->size > 1 ? "mpi" : "none"; }
 
 /* Start of shard s of n elements over `size` ranks. */

@@ -66,6 +66,7 @@ extern "C" int dt_cuda_nccl_tree_sum(dt_comm *comm, float *dev, int64_t n, cudaS
                                      size_t why_size) {
     const int size = dt_comm_size(comm), rank = dt_comm_rank(comm);
     const int64_t stride = (n + size - 1) / size; /* shard s is [s * stride, min((s + 1) * stride, n)) */
+    int in_group = 0;
     if (size == 1 || n == 0) return 0;
     if (ensure_comm(comm, why, why_size) != 0) return -1;
     if (stride > shards_stride) {
@@ -81,21 +82,30 @@ extern "C" int dt_cuda_nccl_tree_sum(dt_comm *comm, float *dev, int64_t n, cudaS
         const int64_t my_len = my_begin >= n ? 0 : (my_begin + stride <= n ? stride : n - my_begin);
         /* 1. shard s of every rank to rank s */
         DT_NCCL_CHECK(ncclGroupStart());
+        in_group = 1;
         for (int s = 0; s < size; s++) {
             const int64_t begin = stride * s;
             const int64_t len = begin >= n ? 0 : (begin + stride <= n ? stride : n - begin);
             DT_NCCL_CHECK(ncclSend(dev + begin, (size_t)len, ncclFloat, s, nccl_comm, stream));
             DT_NCCL_CHECK(ncclRecv(shards + stride * s, (size_t)my_len, ncclFloat, s, nccl_comm, stream));
         }
+        in_group = 0;
         DT_NCCL_CHECK(ncclGroupEnd());
         /* 2. the tree over rank index, level by level, into shard 0 */
         for (int width = 1; width < size; width *= 2)
-            if (dt_cuda_tree_level(stream, shards, stride, my_len, size, width, why, why_size) != 0) return -1;
+            if (dt_cuda_tree_level(stream, shards, stride, my_len, size, width, why, why_size) != 0) goto cleanup;
         /* 3. every reduced shard to every rank (padded to stride), then back into dev */
         DT_NCCL_CHECK(ncclAllGather(shards, gathered, (size_t)stride, ncclFloat, nccl_comm, stream));
         DT_CUDA_CHECK(cudaMemcpyAsync(dev, gathered, (size_t)n * sizeof(float), cudaMemcpyDeviceToDevice, stream));
     }
     return 0;
 cleanup:
+    /* Close a group a failed call left open (its error is already in `why`), and let the
+     * buffers go: the run ends with this error, and nothing may stay half-made. */
+    if (in_group) ncclGroupEnd();
+    if (shards) cudaFree(shards);
+    if (gathered) cudaFree(gathered);
+    shards = gathered = NULL;
+    shards_stride = 0;
     return -1;
 }

@@ -131,10 +131,11 @@ cJSON *dt_manifest_environment_json(const char *simd, int threads, const dt_gpu_
     cJSON_AddNumberToObject(env, "threads", threads);
     /* Filled from a GPU backend; the CPU backend leaves every field null. */
     cJSON *g = cJSON_AddObjectToObject(env, "gpu");
-    const char *gpu_fields[] = {"name", "compute_capability", "sm_count", "driver", "cuda_runtime", "cublas", "nccl"};
+    const char *gpu_fields[] = {"index", "name", "compute_capability", "sm_count", "driver", "cuda_runtime", "cublas", "nccl"};
     if (gpu) {
         char cc[16];
         snprintf(cc, sizeof cc, "%d.%d", gpu->cc_major, gpu->cc_minor);
+        cJSON_AddNumberToObject(g, "index", gpu->index);
         cJSON_AddStringToObject(g, "name", gpu->name);
         cJSON_AddStringToObject(g, "compute_capability", cc);
         cJSON_AddNumberToObject(g, "sm_count", gpu->sm_count);
@@ -161,6 +162,14 @@ static cJSON *parallel_json(const dt_run_info *info) {
     cJSON_AddNumberToObject(p, "world_size", info->world_size > 0 ? info->world_size : 1);
     cJSON_AddNumberToObject(p, "microbatches", info->cfg->train.microbatches);
     cJSON_AddStringToObject(p, "transport", info->transport ? info->transport : "none");
+    /* each rank's CUDA device: null on the CPU */
+    if (info->rank_gpus) {
+        cJSON *gpus = cJSON_AddArrayToObject(p, "rank_gpus");
+        for (int k = 0; k < info->world_size; k++)
+            cJSON_AddItemToArray(gpus, cJSON_CreateNumber((double)info->rank_gpus[k]));
+    } else {
+        cJSON_AddNullToObject(p, "rank_gpus");
+    }
     return p;
 }
 

@@ -37,6 +37,7 @@ typedef struct {
     int threads;
     const dt_gpu_info *gpu;        /* a GPU backend's device and libraries, or NULL (CPU) */
     int world_size;                /* ranks of the job (1 without mpirun) */
+    const int64_t *rank_gpus;      /* (world_size) each rank's CUDA device index, or NULL (CPU) */
     const char *transport;         /* how gradients move between ranks: "none", "mpi", "nccl" */
     const char *started_from;      /* a checkpoint this run started from (verify --from), or NULL */
 } dt_run_info;
