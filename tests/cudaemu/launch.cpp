@@ -1,5 +1,6 @@
 /* launch.cpp — kernels on the CPU with CUDA's semantics: the grid's blocks one after another;
- * the threads of a block as cooperative fibers (ucontext) that switch at __syncthreads().
+ * the threads of a block as cooperative fibers (their own stacks, started with ucontext) that
+ * switch at __syncthreads().
  *
  * Orders (DTEMU_ORDER, dtemu_set_order): blocks, and the fibers of a block at every barrier,
  * run forward, in reverse, or in a new seeded shuffle each time. A kernel whose results change
@@ -12,6 +13,9 @@
  * same barriers, so none of them will. One that does anyway is reported and ends the process,
  * since on hardware that block would hang or corrupt. DTEMU_FIBERS=always puts every thread on
  * a fiber. */
+/* _longjmp between fiber stacks is what the fibers are for: not a fortify error. */
+#undef _FORTIFY_SOURCE
+#include <setjmp.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -20,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -90,7 +95,9 @@ static void arrange(std::vector<unsigned> &items) {
 enum fiber_state { FIBER_READY, FIBER_AT_BARRIER, FIBER_DONE };
 
 struct fiber {
-    ucontext_t context;
+    ucontext_t context;     /* where the fiber starts (makecontext) */
+    jmp_buf suspended;      /* where it waits at a barrier */
+    bool started = false;
     char *stack = nullptr;  /* usable part, above a guard page */
     size_t stack_size = 0;
     fiber_state state = FIBER_READY;
@@ -99,8 +106,10 @@ struct fiber {
 };
 
 static const size_t STACK_SIZE = (size_t)256 << 10;
-static std::vector<fiber> fibers;         /* reused from launch to launch */
-static ucontext_t scheduler;
+/* Reused from launch to launch. A deque: growing it must not move a suspended fiber, whose
+ * saved context points into itself. */
+static std::deque<fiber> fibers;
+static jmp_buf scheduler;
 static fiber *running = nullptr;          /* the fiber now running; NULL on the scheduler */
 static bool direct = false;               /* threads called directly: no barrier may be reached */
 static const char *running_kernel = "";
@@ -123,17 +132,20 @@ static void fibers_reserve(size_t n) {
         }
         f.stack = (char *)mem + page;
         f.stack_size = STACK_SIZE;
+        getcontext(&f.context); /* once: makecontext reuses it for every thread the fiber runs */
     }
 }
 
-/* Switches from the running fiber back to the scheduler (at a barrier or at the end). */
+/* Switches from the running fiber back to the scheduler (at a barrier or at the end). A
+ * fiber starts with setcontext and switches with _setjmp/_longjmp afterwards: swapcontext
+ * would also save and restore the signal mask, a system call each way. */
 static void to_scheduler(fiber *f, bool finished) {
     stats().fiber_switches++;
 #ifdef DTEMU_ASAN
     __sanitizer_start_switch_fiber(finished ? nullptr : &f->asan_fake_stack, scheduler_stack_bottom,
                                    scheduler_stack_size);
 #endif
-    swapcontext(&f->context, &scheduler);
+    if (finished || _setjmp(f->suspended) == 0) _longjmp(scheduler, 1);
 #ifdef DTEMU_ASAN
     __sanitizer_finish_switch_fiber(f->asan_fake_stack, nullptr, nullptr);
 #endif
@@ -158,7 +170,11 @@ static void resume(fiber &f) {
     void *fake = nullptr;
     __sanitizer_start_switch_fiber(&fake, f.stack, f.stack_size);
 #endif
-    swapcontext(&scheduler, &f.context);
+    if (_setjmp(scheduler) == 0) {
+        if (f.started) _longjmp(f.suspended, 1);
+        f.started = true;
+        setcontext(&f.context);
+    }
 #ifdef DTEMU_ASAN
     __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #endif
@@ -168,8 +184,8 @@ static void resume(fiber &f) {
 /* Prepares fiber t to run thread index idx from its start. */
 static void fiber_start(fiber &f, uint3 idx) {
     f.state = FIBER_READY;
+    f.started = false;
     f.index = idx;
-    getcontext(&f.context);
     f.context.uc_stack.ss_sp = f.stack;
     f.context.uc_stack.ss_size = f.stack_size;
     f.context.uc_link = nullptr;

@@ -106,10 +106,14 @@ double now_seconds() {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-bool inject_failure(const char *api) {
+static std::map<std::string, long> &calls_counted() {
     static std::map<std::string, long> calls;
+    return calls;
+}
+
+bool inject_failure(const char *api) {
     auto it = settings().fail_at.find(api);
-    return it != settings().fail_at.end() && ++calls[api] == it->second;
+    return it != settings().fail_at.end() && ++calls_counted()[api] == it->second;
 }
 
 cudaError_t kernel_image(int device) {
@@ -200,7 +204,14 @@ struct CUevent_st {
 
 namespace dtemu {
 
-static std::vector<CUstream_st *> streams; /* by id; ids never reused */
+/* Owns what it holds: freed at exit (leak checkers see no leak), never before. */
+template <class T> struct registry : std::vector<T *> {
+    ~registry() {
+        for (T *x : *this) delete x;
+    }
+};
+
+static registry<CUstream_st> streams; /* by id; ids never reused */
 static std::vector<int> legacy_ids;        /* by device */
 static int device_now = 0;
 
@@ -677,7 +688,7 @@ extern "C" cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
     return cudaSuccess;
 }
 
-static std::vector<CUevent_st *> events;
+static registry<CUevent_st> events;
 
 static CUevent_st *event_of(cudaEvent_t e) {
     for (CUevent_st *x : events)
@@ -751,3 +762,9 @@ extern "C" cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEv
 }
 
 extern "C" dtemu_stats dtemu_get_stats(void) { return stats(); }
+
+extern "C" void dtemu_fail_call(const char *api, long call) {
+    if (call > 0) settings().fail_at[api] = call;
+    else settings().fail_at.erase(api);
+    calls_counted()[api] = 0;
+}

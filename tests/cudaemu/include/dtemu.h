@@ -15,6 +15,11 @@ extern "C" {
  * 0, or -1 when `spec` is not one of these (the order is unchanged). */
 int dtemu_set_order(const char *spec);
 
+/* Makes the `call`-th call of `api` from now on fail ("cudaMalloc", "cudaMemsetAsync",
+ * "cudaMemcpyAsync", "cudaHostAlloc", "cudaStreamCreate", "kernel", "cublasCreate",
+ * "cublasSgemm", ...), as DTEMU_FAIL=api:call does from the start; call 0 clears it. */
+void dtemu_fail_call(const char *api, long call);
+
 /* What has run since the process started. */
 typedef struct {
     uint64_t launches;       /* kernels run */
