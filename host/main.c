@@ -70,6 +70,7 @@ static const char resume_help_text[] =
     "\n"
     "options:\n"
     "  --threads N        CPU threads for this process (portable mode: same bits on any count)\n"
+    "  --device D         cpu, cuda or auto for the rest of a portable run (the same bits on any)\n"
     "  --quiet            no progress output\n"
     "  --stop-after-steps N   testing aid: behave as if SIGINT arrived during global step N\n";
 
@@ -300,10 +301,11 @@ static int leave_job(int rc) {
 }
 
 /* Whether this process prints a run's outcome: one process, or rank 0 of the job (input
- * errors and interruptions are the same on every rank); other failures every rank says. */
+ * errors and interruptions are the same on every rank); other failures every rank says, and
+ * so does a rank whose device fails (its GPU is its own). */
 static int speaks(dt_status status) {
     if (!job || dt_comm_size(job) == 1 || dt_comm_rank(job) == 0) return 1;
-    return status != DT_OK && status != DT_INTERRUPTED && dt_status_exit_code(status) != 2;
+    return status != DT_OK && status != DT_INTERRUPTED && (dt_status_exit_code(status) != 2 || status == DT_DEVICE);
 }
 
 /* Prints what a finished, interrupted or failed run says and returns the exit code. */
@@ -388,10 +390,10 @@ done:
 
 /* detrain resume RUN_DIR [options]. */
 static int cmd_resume(int argc, char **argv) {
-    static const option_spec specs[] = {{"--quiet", 0}, {"--threads", 1}, {"--stop-after-steps", 1}};
+    static const option_spec specs[] = {{"--quiet", 0}, {"--threads", 1}, {"--stop-after-steps", 1}, {"--device", 1}};
     parsed_args args;
     char *scratch[1];
-    int rc = parse_simple(argc, argv, "resume", specs, 3, 1, "a run folder", &args, scratch);
+    int rc = parse_simple(argc, argv, "resume", specs, 4, 1, "a run folder", &args, scratch);
     if (rc >= 0) return rc;
     if (args.help) return fputs(resume_help_text, stdout), 0;
     long long threads = 0, stop_after = 0;
@@ -399,7 +401,8 @@ static int cmd_resume(int argc, char **argv) {
     if ((rc = parse_count("--stop-after-steps", args.values[2], "resume", &stop_after)) >= 0) return rc;
     if ((rc = join_job(&argc, &argv)) >= 0) return rc;
     dt_train_opts opts = {.quiet = args.values[0] != NULL, .argc = argc, .argv = argv,
-                          .stop_after_steps = stop_after, .threads = (int)threads, .comm = job};
+                          .stop_after_steps = stop_after, .threads = (int)threads, .device = args.values[3],
+                          .comm = job};
     dt_train_summary summary;
     dt_error err = {{0}};
     dt_status status = dt_resume(args.positional[0], &opts, &summary, &err);

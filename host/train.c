@@ -862,6 +862,23 @@ static dt_status complete_record(run_state *r, dt_train_summary *summary, dt_err
     return dt_manifest_finish(&r->manifest, "completed", &r->last, summary->params_sha256, NULL, err);
 }
 
+/* resume --device: another device for the rest of a portable run, the one mode whose bits do
+ * not depend on it. DT_USAGE for an unknown device or a run in another mode. */
+static dt_status resume_device(dt_config *cfg, const char *device, dt_error *err) {
+    dt_device_kind kind = DT_DEVICE_AUTO;
+    if (!strcmp(device, "cpu")) kind = DT_DEVICE_CPU;
+    else if (!strcmp(device, "cuda")) kind = DT_DEVICE_CUDA;
+    else if (strcmp(device, "auto") != 0)
+        return dt_fail(err, DT_USAGE, "resume --device: expected cpu, cuda or auto, got '%s'", device);
+    if (kind != cfg->runtime.device && cfg->runtime.mode != DT_MODE_PORTABLE)
+        return dt_fail(err, DT_USAGE,
+                       "resume --device %s: this run is in %s mode, whose bits hold only on the device it ran on "
+                       "(%s); only portable runs may move",
+                       device, dt_mode_name(cfg->runtime.mode), dt_device_name(cfg->runtime.device));
+    cfg->runtime.device = kind;
+    return DT_OK;
+}
+
 dt_status dt_resume(const char *run_dir, const dt_train_opts *opts, dt_train_summary *summary, dt_error *err) {
     dt_status status = DT_OK;
     run_state *r = calloc(1, sizeof *r);
@@ -897,6 +914,7 @@ dt_status dt_resume(const char *run_dir, const dt_train_opts *opts, dt_train_sum
     *work_cfg = *cfg;
     dt_run_anchor_config(r->manifest.root, work_cfg);
     if (opts->threads > 0) work_cfg->runtime.threads = opts->threads;
+    if (opts->device) DT_TRY(resume_device(work_cfg, opts->device, err));
     DT_TRY(setup(r, work_cfg, cfg, err));
     if (found) {
         DT_TRY(start_from(r, ck, ck_path, err));

@@ -22,6 +22,8 @@ typedef struct {
     char *const *argv;
     int64_t stop_after_steps;  /* testing aid: behave as if SIGINT arrived during global step N; 0 = off */
     int threads;               /* resume: runtime.threads for this process (> 0), else as recorded */
+    const char *device;        /* resume: runtime.device for this process ("cpu", "cuda", "auto"), NULL =
+                                  as recorded; a portable run only, whose bits do not depend on it */
     const char *start_checkpoint; /* train: start a new run folder from this checkpoint (verify --from) */
     dt_comm *comm;             /* the job's ranks (mpirun); NULL = one process */
     const dt_config *record_config; /* train: the config to write into the records when cfg is a

@@ -768,8 +768,9 @@ static void cuda_gpu_info(dt_backend *be, dt_gpu_info *info) {
 }
 
 static void cuda_describe(dt_backend *be, char *buf, size_t size) {
-    snprintf(buf, size, "cuda (%s; %s mode%s)", be->device_text, dt_mode_name(be->mode),
-             uses_tf32(be->mode, &be->cfg) ? ", TF32 on" : "");
+    snprintf(buf, size, "cuda (%s; %s mode%s%s)", be->device_text, dt_mode_name(be->mode),
+             uses_tf32(be->mode, &be->cfg) ? ", TF32 on" : "",
+             be->n_samples[0] > 0 && !be->resident ? "; data staged through host memory" : "");
 }
 
 extern "C" const dt_backend_ops dt_cuda_backend = {

@@ -816,8 +816,8 @@ static void keep_first(void *ctx, const char *path, const cJSON *a, const cJSON 
     dt_json_brief(b, first->b, sizeof first->b);
 }
 
-/* A copy of cfg's canonical JSON without what dt_check_same_config ignores: data paths and
- * runtime.threads. NULL on OOM. */
+/* A copy of cfg's canonical JSON without what dt_check_same_config ignores: data paths,
+ * runtime.threads and runtime.gpu. NULL on OOM. */
 static cJSON *comparable_config(const dt_config *cfg) {
     dt_config *copy = malloc(sizeof *copy);
     if (!copy) return NULL;
@@ -828,6 +828,7 @@ static cJSON *comparable_config(const dt_config *cfg) {
         if (sources[s]->labels_path[0]) snprintf(sources[s]->labels_path, sizeof sources[s]->labels_path, "-");
     }
     copy->runtime.threads = 0;
+    copy->runtime.gpu = -1;
     char *text = dt_config_to_json(copy);
     free(copy);
     cJSON *json = text ? cJSON_Parse(text) : NULL;

@@ -92,8 +92,9 @@ dt_status dt_checkpoint_read(const char *path, dt_checkpoint *ck, dt_error *err)
 void dt_checkpoint_free(dt_checkpoint *ck);
 
 /* DT_CONFIG naming the first key that differs when cfg and the checkpoint's config are not
- * the same run. Where the data files lie (their digests are checked instead) and
- * runtime.threads (bits do not depend on it) are not compared. `origin` names cfg's source. */
+ * the same run. Where the data files lie (their digests are checked instead), runtime.threads
+ * and runtime.gpu (the bits do not depend on them) are not compared. `origin` names cfg's
+ * source. */
 dt_status dt_check_same_config(const dt_config *cfg, const char *origin, const dt_checkpoint *ck, const char *ck_path,
                                dt_error *err);
 
