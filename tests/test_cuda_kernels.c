@@ -1,13 +1,15 @@
 /* test_cuda_kernels.c — each portable CUDA kernel against the CPU kernel, bit for bit, on
  * random shapes (1, primes, sizes off the tile and vector widths, P across many p-tiles):
- * the product with and without epilogue in the three layouts of a dense layer, bias
- * gradients, activation backward with dropout, losses, the fixed-order sum, the gradient
- * norm and the optimizers. Skips (77) without a GPU. */
+ * the product with and without epilogue in the three layouts of a dense layer, the activations
+ * on signed zeros, infinities, NaN and subnormals, bias gradients, activation backward with
+ * dropout, losses, the fixed-order sum, the gradient norm and the optimizers. Skips (77)
+ * without a GPU. */
 #include <cuda_runtime_api.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "activation.h"
 #include "cpu/matmul.h"
 #include "cpu/ops.h"
 #include "cuda/cuda_info.h"
@@ -80,6 +82,27 @@ static void check_gemm(int64_t M, int64_t N, int64_t P, int layout, int epilogue
     free(bias);
     free(C);
     free(Y);
+}
+
+/* The activations where a GPU's code could part from the CPU's: relu's z > 0 ? z : 0 on -0 and
+ * NaN (a max instruction would not give +0 for both), infinities, subnormals, exp's edges. */
+static void check_special_values(void) {
+    const float z[] = {-0.0f,     0.0f,      INFINITY, -INFINITY, NAN,   0x1p-149f, -0x1p-149f, 0x1p-126f,
+                       -0x1p-126f, 88.72f,   -88.72f,  103.9f,    -104.0f, 1e-8f,   -3.0f,      3.0f};
+    const int64_t n = (int64_t)(sizeof z / sizeof z[0]);
+    for (int act = 0; act < 5; act++) {
+        float want[sizeof z / sizeof z[0]];
+        for (int64_t i = 0; i < n; i++) want[i] = dt_act_forward(act, z[i]);
+        dt_gemm_args g = {.M = 1, .N = n, .P = 0, .ldc = n, .ldy = n, .act = act};
+        g.C = to_device(z, n);
+        g.Y = to_device(NULL, n);
+        CHECK(dt_cuda_bias_act(NULL, &g, why, sizeof why) == 0);
+        const int same = same_as_device(want, g.Y, n);
+        if (!same) fprintf(stderr, "activation %d differs on special values\n", act);
+        CHECK(same);
+        cudaFree(g.C);
+        cudaFree(g.Y);
+    }
 }
 
 /* Bias gradient, activation backward with dropout, losses and sums against dt_cpu_ops. */
@@ -194,6 +217,7 @@ int main(void) {
     check_gemm(128, 256, 784, 0, 1);
     check_gemm(256, 784, 128, 2, 0);
     check_gemm(1024, 1024, 1024, 1, 0);
+    check_special_values();
     check_elementwise(128, 10);
     check_elementwise(37, 257);
     check_elementwise(1000, 3);

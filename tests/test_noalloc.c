@@ -8,6 +8,7 @@
 #include "backend.h"
 #include "model.h"
 #include "optim.h"
+#include "small_net.h"
 #include "test.h"
 
 static long allocations = 0;
@@ -23,25 +24,11 @@ void *__wrap_aligned_alloc(size_t alignment, size_t size) {
     return __real_aligned_alloc(alignment, size);
 }
 
-/* 20 inputs -> 32 (relu, dropout) -> 16 (gelu) -> 4 outputs, adam with clipping. */
+/* The small net (small_net.h) in batches of 64. */
 static void make_config(dt_config *cfg, int microbatches) {
-    memset(cfg, 0, sizeof *cfg);
-    cfg->seed = 3;
-    cfg->model.input_size = 20;
-    cfg->model.n_layers = 3;
-    cfg->model.layers[0] = (dt_layer_config){32, DT_ACT_RELU, 0.2f};
-    cfg->model.layers[1] = (dt_layer_config){16, DT_ACT_GELU, 0.0f};
-    cfg->model.layers[2] = (dt_layer_config){4, DT_ACT_IDENTITY, 0.0f};
-    cfg->loss.kind = DT_LOSS_SOFTMAX_CE;
-    cfg->optimizer.kind = DT_OPT_ADAM;
-    cfg->optimizer.lr = 0.01f;
-    cfg->optimizer.beta1 = 0.9f;
-    cfg->optimizer.beta2 = 0.999f;
-    cfg->optimizer.eps = 1e-8f;
-    cfg->optimizer.clip_norm = 1.0f;
+    small_net_config(cfg);
     cfg->train.batch_size = 64;
     cfg->train.eval_batch_size = 64;
-    cfg->train.epochs = 1;
     cfg->train.microbatches = microbatches;
     cfg->runtime.threads = 2;
 }
@@ -53,13 +40,7 @@ static void run(int microbatches) {
     dt_error err = {{0}};
     CHECK(dt_net_build(&net, &cfg, &err) == DT_OK);
     dt_dataset data;
-    memset(&data, 0, sizeof data);
-    data.n_samples = 256;
-    data.n_features = 20;
-    data.features = malloc(sizeof(float) * 256 * 20);
-    data.labels = malloc(sizeof(int32_t) * 256);
-    for (int i = 0; i < 256 * 20; i++) data.features[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
-    for (int i = 0; i < 256; i++) data.labels[i] = i % 4;
+    small_net_data(&data, 0);
     const dt_backend_ops *ops = &dt_cpu_backend;
     dt_backend *be = NULL;
     dt_host_state st;

@@ -1,0 +1,209 @@
+/* test_backend.c — the CUDA backend on the CPU emulator, call by call, where whole training
+ * runs cannot reach (tests/cudaemu_train.sh runs those):
+ *   - deferred train_step results survive the synchronous calls that follow them (gradients,
+ *     apply_update, evaluate write their own result slot);
+ *   - a second set_data replaces the data and forgets the order that indexed the first;
+ *   - each call of cudaMalloc, cudaMemsetAsync, cudaMemcpyAsync, cudaHostAlloc,
+ *     cudaStreamCreate, a kernel launch, cublasCreate and cublasSgemm made over a backend's
+ *     life fails in turn: every failure is a DT_DEVICE naming the call, and the backend is
+ *     destroyed cleanly (the ASan build checks that nothing leaks).
+ * The emulator's ordering check is on throughout. Needs DTEMU_DEVICES >= 1 (CTest sets it). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../small_net.h"
+#include "../test.h"
+#include "backend.h"
+#include "cuda_runtime_api.h"
+#include "dtemu.h"
+#include "model.h"
+#include "optim.h"
+
+/* The small net (small_net.h) in batches of 16 on the emulated GPU. */
+static void make_config(dt_config *cfg, dt_mode mode) {
+    small_net_config(cfg);
+    cfg->train.batch_size = 16;
+    cfg->train.eval_batch_size = 50;
+    cfg->runtime.device = DT_DEVICE_CUDA;
+    cfg->runtime.mode = mode;
+    cfg->runtime.gpu = 0;
+}
+
+typedef struct {
+    dt_config cfg;
+    dt_net net;
+    dt_dataset data, other;
+    dt_host_state state;
+    int64_t order[256];
+} fixture;
+
+static void fixture_init(fixture *f, dt_mode mode) {
+    dt_error err = {{0}};
+    make_config(&f->cfg, mode);
+    CHECK(dt_net_build(&f->net, &f->cfg, &err) == DT_OK);
+    small_net_data(&f->data, 0);
+    small_net_data(&f->other, 1);
+    CHECK(dt_host_state_alloc(&f->state, &f->net, &err) == DT_OK);
+    dt_net_init_params(&f->net, f->state.params, f->cfg.seed, DT_INIT_HE_NORMAL);
+    for (int i = 0; i < 256; i++) f->order[i] = (i * 97) % 256;
+}
+
+static void fixture_free(fixture *f) {
+    dt_host_state_free(&f->state);
+    dt_dataset_free(&f->data);
+    dt_dataset_free(&f->other);
+}
+
+/* Step s of an epoch in f->order. */
+static dt_step_desc step_at(fixture *f, int64_t s, dt_optim_counters *counters) {
+    const int64_t start = (s * 16) % 256;
+    dt_step_desc step = {.sample_index = f->order + start, .order_offset = start, .batch = 16, .step = (uint64_t)s};
+    dt_optim_next(&f->cfg, 0.01f, counters, &step.scalars);
+    return step;
+}
+
+/* A backend with f's data, state and order. */
+static dt_backend *started(fixture *f, dt_error *err) {
+    dt_backend *be = NULL;
+    if (dt_cuda_backend.create(&be, &f->net, &f->cfg, err) != DT_OK) return NULL;
+    if (dt_cuda_backend.set_data(be, &f->data, &f->data, err) != DT_OK ||
+        dt_cuda_backend.set_state(be, &f->state, err) != DT_OK ||
+        dt_cuda_backend.set_order(be, f->order, 256, err) != DT_OK) {
+        dt_cuda_backend.destroy(be);
+        return NULL;
+    }
+    return be;
+}
+
+/* DT_RESULT_LOG deferred steps, then (with `interleave`) the synchronous calls, then the
+ * collection: the collected results must not depend on the calls in between. */
+static void run_deferred(fixture *f, int interleave, dt_step_result *results) {
+    dt_error err = {{0}};
+    dt_backend *be = started(f, &err);
+    CHECK(be != NULL);
+    if (!be) return;
+    dt_optim_counters counters = dt_optim_counters_start();
+    for (int64_t s = 0; s < DT_RESULT_LOG; s++) {
+        dt_step_desc step = step_at(f, s, &counters);
+        CHECK(dt_cuda_backend.train_step(be, &step, NULL, &err) == DT_OK);
+    }
+    if (interleave) {
+        dt_step_result sync;
+        dt_eval_result eval;
+        dt_step_desc step = step_at(f, 0, &counters);
+        CHECK(dt_cuda_backend.gradients(be, &step, &sync, &err) == DT_OK);
+        CHECK(dt_cuda_backend.evaluate(be, 1, &eval, &err) == DT_OK);
+    }
+    CHECK(dt_cuda_backend.collect_results(be, results, DT_RESULT_LOG, &err) == DT_OK);
+    dt_cuda_backend.destroy(be);
+}
+
+static void test_deferred_results(void) {
+    fixture f;
+    fixture_init(&f, DT_MODE_PORTABLE);
+    static dt_step_result plain[DT_RESULT_LOG], interleaved[DT_RESULT_LOG];
+    run_deferred(&f, 0, plain);
+    run_deferred(&f, 1, interleaved);
+    int differ = 0;
+    for (int i = 0; i < DT_RESULT_LOG; i++)
+        differ += memcmp(&plain[i].loss_sum, &interleaved[i].loss_sum, sizeof(float)) != 0 ||
+                  plain[i].correct != interleaved[i].correct;
+    CHECK_EQ_INT(differ, 0);
+    CHECK(plain[0].loss > 0.0f && plain[DT_RESULT_LOG - 1].loss < plain[0].loss); /* it trained */
+    fixture_free(&f);
+}
+
+static void test_second_set_data(void) {
+    fixture f;
+    fixture_init(&f, DT_MODE_PORTABLE);
+    dt_error err = {{0}};
+    dt_optim_counters counters = dt_optim_counters_start();
+    dt_step_desc step = step_at(&f, 3, &counters);
+    step.order_offset = -1; /* the rows by index: the new data has no order yet */
+    dt_step_result replaced, fresh;
+    /* data, order, then other data: the step must train on the other data's rows */
+    dt_backend *be = started(&f, &err);
+    CHECK(be != NULL);
+    if (!be) return;
+    CHECK(dt_cuda_backend.set_data(be, &f.other, &f.other, &err) == DT_OK);
+    step.order_offset = 48;
+    CHECK(dt_cuda_backend.train_step(be, &step, &replaced, &err) == DT_OK);
+    dt_cuda_backend.destroy(be);
+    /* the same step on a backend that only ever saw the other data */
+    CHECK(dt_cuda_backend.create(&be, &f.net, &f.cfg, &err) == DT_OK);
+    CHECK(dt_cuda_backend.set_data(be, &f.other, &f.other, &err) == DT_OK);
+    CHECK(dt_cuda_backend.set_state(be, &f.state, &err) == DT_OK);
+    step.order_offset = -1;
+    CHECK(dt_cuda_backend.train_step(be, &step, &fresh, &err) == DT_OK);
+    dt_cuda_backend.destroy(be);
+    CHECK(memcmp(&replaced.loss_sum, &fresh.loss_sum, sizeof(float)) == 0);
+    fixture_free(&f);
+}
+
+/* A backend's whole life: every call the backend makes, in deterministic mode (cuBLAS). */
+static dt_status lifetime(fixture *f, dt_error *err) {
+    dt_status status = DT_OK;
+    dt_backend *be = NULL;
+    dt_optim_counters counters = dt_optim_counters_start();
+    dt_step_result result;
+    dt_eval_result eval;
+    DT_TRY(dt_cuda_backend.create(&be, &f->net, &f->cfg, err));
+    DT_TRY(dt_cuda_backend.set_data(be, &f->data, &f->data, err));
+    DT_TRY(dt_cuda_backend.set_state(be, &f->state, err));
+    DT_TRY(dt_cuda_backend.set_order(be, f->order, 256, err));
+    for (int64_t s = 0; s < 2; s++) {
+        dt_step_desc step = step_at(f, s, &counters);
+        DT_TRY(dt_cuda_backend.train_step(be, &step, NULL, err));
+    }
+    dt_step_result results[2];
+    DT_TRY(dt_cuda_backend.collect_results(be, results, 2, err));
+    dt_step_desc step = step_at(f, 2, &counters);
+    DT_TRY(dt_cuda_backend.gradients(be, &step, &result, err));
+    DT_TRY(dt_cuda_backend.apply_update(be, &step.scalars, &result, err));
+    DT_TRY(dt_cuda_backend.evaluate(be, 1, &eval, err));
+    DT_TRY(dt_cuda_backend.get_state(be, &f->state, err));
+cleanup:
+    dt_cuda_backend.destroy(be);
+    return status;
+}
+
+static void test_failures(void) {
+    fixture f;
+    fixture_init(&f, DT_MODE_DETERMINISTIC);
+    const char *apis[] = {"cudaMalloc", "cudaMemsetAsync", "cudaMemcpyAsync", "cudaHostAlloc",
+                          "cudaStreamCreate", "kernel", "cublasCreate", "cublasSgemm"};
+    int injected = 0;
+    for (size_t a = 0; a < sizeof apis / sizeof apis[0]; a++) {
+        int calls = 0;
+        for (long call = 1; call < 10000; call++) {
+            dtemu_fail_call(apis[a], call);
+            dt_error err = {{0}};
+            const dt_status status = lifetime(&f, &err);
+            if (status == DT_OK) break; /* fewer calls than `call`: all of them failed once */
+            calls++;
+            CHECK_EQ_INT(status, DT_DEVICE);
+            if (!strstr(err.message, "failed at")) fprintf(stderr, "%s call %ld: %s\n", apis[a], call, err.message);
+            CHECK_STR_CONTAINS(err.message, "failed at");
+        }
+        dtemu_fail_call(apis[a], 0);
+        printf("%-18s %4d calls over a backend's life, each failed once: handled\n", apis[a], calls);
+        CHECK(calls > 0);
+        injected += calls;
+    }
+    printf("%d injected failures, each a DT_DEVICE naming the call\n", injected);
+    dt_error err = {{0}};
+    CHECK(lifetime(&f, &err) == DT_OK); /* and nothing is left broken */
+    fixture_free(&f);
+}
+
+int main(void) {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess || count < 1) {
+        printf("SKIP: needs DTEMU_DEVICES >= 1\n");
+        return TEST_SKIP;
+    }
+    test_deferred_results();
+    test_second_set_data();
+    test_failures();
+    return TEST_EXIT();
+}
