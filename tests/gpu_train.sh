@@ -1,6 +1,11 @@
 # gpu_train.sh — training on the GPU keeps each mode's promise (label gpu; skips without a GPU):
 #   portable: 2 epochs of Fashion-MNIST give the CPU's final digest and per-step loss bits;
-#   deterministic: three runs give one digest; fast: trains, accuracy within 0.5 points of portable.
+#   deterministic: three runs give one digest; fast: trains, accuracy within 0.5 points of portable;
+#   the tiny configs (dropout, clipping, SGD/Nesterov, MSE, tanh/sigmoid/GELU, 4 microbatches) in
+#   every mode: portable = the CPU's digest and loss bits, deterministic twice = one digest;
+#   a portable run interrupted on the GPU and resumed on the CPU ends with the CPU's digest.
+# tests/cudaemu_train.sh runs the same on the CPU emulator, where deterministic (the reference
+# cuBLAS) must also equal portable; on hardware cuBLAS sums in its own order.
 . "$DT_SOURCE_DIR/tests/lib.sh"
 
 fm=$DT_SOURCE_DIR/configs/fashion-mnist.json
@@ -35,6 +40,44 @@ for r in 1 2 3; do run "det$r" --device cuda --mode deterministic; done
 checks=$((checks + 1))
 n=$(for r in 1 2 3; do digest_of "$DT_TMP/det$r.out"; done | sort -u | wc -l)
 if [ "$n" = 1 ]; then echo "ok   deterministic: 3 runs, 1 digest"; else fail "deterministic: 3 runs, $n digests"; fi
+
+tiny_run() { # NAME CONFIG ARGS...
+    local name=$1 config=$2
+    shift 2
+    checks=$((checks + 1))
+    if ! "$DETRAIN" train "$DT_SOURCE_DIR/tests/configs/$config.json" "$@" --quiet --out "$DT_TMP/run-$name" \
+        >"$DT_TMP/$name.out" 2>"$DT_TMP/$name.err"; then
+        fail "$name: training failed: $(cat "$DT_TMP/$name.err")"
+    fi
+}
+for c in tiny tiny-sgd tiny-micro4; do
+    config=$c extra=()
+    [ $c = tiny-micro4 ] && config=tiny extra=(--set train.microbatches=4)
+    tiny_run "$c-cpu" $config "${extra[@]}" --device cpu
+    tiny_run "$c-portable" $config "${extra[@]}" --device cuda --mode portable
+    tiny_run "$c-det1" $config "${extra[@]}" --device cuda --mode deterministic
+    tiny_run "$c-det2" $config "${extra[@]}" --device cuda --mode deterministic
+    tiny_run "$c-fast" $config "${extra[@]}" --device cuda --mode fast
+    checks=$((checks + 1))
+    if [ -n "$(digest_of "$DT_TMP/$c-cpu.out")" ] && [ "$(digest_of "$DT_TMP/$c-cpu.out")" = "$(digest_of "$DT_TMP/$c-portable.out")" ] &&
+        diff <(bits "$c-cpu") <(bits "$c-portable") >/dev/null; then
+        echo "ok   $c: portable GPU digest and loss bits = CPU's: $(digest_of "$DT_TMP/$c-cpu.out")"
+    else fail "$c: portable GPU $(digest_of "$DT_TMP/$c-portable.out") vs CPU $(digest_of "$DT_TMP/$c-cpu.out")"; fi
+    checks=$((checks + 1))
+    if [ -n "$(digest_of "$DT_TMP/$c-det1.out")" ] && [ "$(digest_of "$DT_TMP/$c-det1.out")" = "$(digest_of "$DT_TMP/$c-det2.out")" ]; then
+        echo "ok   $c: deterministic twice, one digest"
+    else fail "$c: deterministic runs differ or failed"; fi
+    checks=$((checks + 1))
+    if [ -n "$(digest_of "$DT_TMP/$c-fast.out")" ]; then echo "ok   $c: fast trained"; else fail "$c: fast gave no digest"; fi
+done
+
+checks=$((checks + 1))
+"$DETRAIN" train "$fm" --set train.epochs=2 --device cuda --set checkpoint.every_steps=100 --stop-after-steps 250 --quiet \
+    --out "$DT_TMP/run-moved" >/dev/null 2>&1
+if "$DETRAIN" resume "$DT_TMP/run-moved" --device cpu --quiet >"$DT_TMP/moved.out" 2>"$DT_TMP/moved.err" &&
+    [ "$(digest_of "$DT_TMP/moved.out")" = "$(digest_of "$DT_TMP/cpu.out")" ]; then
+    echo "ok   stopped on the GPU at step 250, resumed on the CPU: the CPU's digest"
+else fail "GPU -> CPU resume: '$(digest_of "$DT_TMP/moved.out")' vs '$(digest_of "$DT_TMP/cpu.out")': $(tail -c 300 "$DT_TMP/moved.err")"; fi
 
 run fast --device cuda --mode fast
 checks=$((checks + 1))
