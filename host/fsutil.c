@@ -15,68 +15,59 @@
 
 #include "digest.h"
 
-/* fsyncs the directory holding path so the rename itself is durable. */
-static void sync_parent_dir(const char *path) {
-    char copy[4096];
-    snprintf(copy, sizeof copy, "%s", path);
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
+/* Every failed write, flush, close or rename of a file detrain writes ends here: one line
+ * with the file, the operation and the OS's reason, DT_WRITE (exit 1). */
+static dt_status write_failed(dt_error *err, const char *path, const char *operation, int error) {
+    return dt_fail(err, DT_WRITE, "%s: %s failed: %s", path, operation, strerror(error));
 }
 
-/* Renames a flushed tmp over path and fsyncs the directory; removes tmp on failure. */
-static dt_status rename_into_place(const char *tmp, const char *path, dt_error *err) {
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return dt_fail(err, DT_IO, "%s: cannot rename into place: %s", path, strerror(e));
+/* fsyncs the directory holding path, so that the rename itself survives a crash. */
+static dt_status sync_parent_dir(const char *path, dt_error *err) {
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", path);
+    const char *dir = dirname(copy);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return write_failed(err, dir, "opening the folder to flush it", errno);
+    if (fsync(fd) != 0) {
+        const int e = errno;
+        close(fd);
+        return write_failed(err, dir, "flushing the folder (fsync)", e);
     }
-    sync_parent_dir(path);
+    if (close(fd) != 0) return write_failed(err, dir, "closing the folder", errno);
     return DT_OK;
 }
 
-dt_status dt_commit_file(const char *tmp_path, const char *path, dt_error *err) {
-    int fd = open(tmp_path, O_RDONLY);
-    if (fd < 0) {
-        int e = errno;
-        unlink(tmp_path);
-        return dt_fail(err, DT_IO, "%s: cannot open to flush: %s", tmp_path, strerror(e));
+/* Renames a flushed tmp over path and flushes the folder; removes tmp when the rename fails. */
+static dt_status rename_into_place(const char *tmp, const char *path, dt_error *err) {
+    if (rename(tmp, path) != 0) {
+        const int e = errno;
+        unlink(tmp);
+        return write_failed(err, path, "renaming the temporary file into place", e);
     }
-    if (fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp_path);
-        return dt_fail(err, DT_IO, "%s: flush failed: %s", tmp_path, strerror(e));
-    }
-    close(fd);
-    return rename_into_place(tmp_path, path, err);
+    return sync_parent_dir(path, err);
 }
 
 dt_status dt_write_file_atomic(const char *path, const void *data, size_t size, dt_error *err) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return dt_fail(err, DT_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    if (fd < 0) return write_failed(err, tmp, "creating", errno);
     const char *p = data;
     size_t left = size;
-    while (left > 0) {
+    const char *operation = NULL;
+    int error = 0;
+    while (left > 0 && !operation) {
         ssize_t n = write(fd, p, left);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return dt_fail(err, DT_IO, "%s: write failed: %s", tmp, strerror(e));
-        }
-        p += n;
-        left -= (size_t)n;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) operation = "writing", error = n < 0 ? errno : EIO;
+        else p += n, left -= (size_t)n;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        int e = errno;
+    if (!operation && fsync(fd) != 0) operation = "flushing (fsync)", error = errno;
+    /* the descriptor is closed on every path; a failed close can lose written data too */
+    if (close(fd) != 0 && !operation) operation = "closing", error = errno;
+    if (operation) {
         unlink(tmp);
-        return dt_fail(err, DT_IO, "%s: flush failed: %s", tmp, strerror(e));
+        return write_failed(err, tmp, operation, error);
     }
     return rename_into_place(tmp, path, err);
 }
@@ -87,10 +78,10 @@ dt_status dt_mkdirs(const char *path, dt_error *err) {
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return dt_fail(err, DT_IO, "%s: cannot create directory: %s", buf, strerror(errno));
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return write_failed(err, buf, "creating the folder", errno);
         *p = '/';
     }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return dt_fail(err, DT_IO, "%s: cannot create directory: %s", buf, strerror(errno));
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return write_failed(err, buf, "creating the folder", errno);
     struct stat st;
     if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) return dt_fail(err, DT_IO, "%s: not a directory", buf);
     return DT_OK;
@@ -179,7 +170,7 @@ dt_status dt_lock_dir(const char *dir, int *fd, dt_error *err) {
     char path[4096];
     snprintf(path, sizeof path, "%s/.lock", dir);
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (*fd < 0) return dt_fail(err, DT_IO, "%s: cannot create the run lock: %s", path, strerror(errno));
+    if (*fd < 0) return write_failed(err, path, "creating the run lock", errno);
     if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         close(*fd);
@@ -188,6 +179,17 @@ dt_status dt_lock_dir(const char *dir, int *fd, dt_error *err) {
             return dt_fail(err, DT_USAGE, "%s: another detrain process is using this run folder", dir);
         return dt_fail(err, DT_IO, "%s: cannot lock: %s", path, strerror(e));
     }
+    /* The lock holder owns the folder's temporary files: any left are a killed writer's. */
+    DIR *d = opendir(dir);
+    for (struct dirent *entry; d && (entry = readdir(d));) {
+        const size_t len = strlen(entry->d_name);
+        if (len > 4 && !strcmp(entry->d_name + len - 4, ".tmp")) {
+            char tmp[4096];
+            snprintf(tmp, sizeof tmp, "%s/%s", dir, entry->d_name);
+            unlink(tmp);
+        }
+    }
+    if (d) closedir(d);
     return DT_OK;
 }
 

@@ -8,16 +8,15 @@
 
 #include "status.h"
 
-/* Writes data to "<path>.tmp", flushes and fsyncs it, renames it over path and fsyncs the
- * directory. On failure the previous file at path is untouched. DT_IO with the path. */
+/* Writes data to "<path>.tmp", fsyncs and closes it, renames it over path and fsyncs the
+ * directory: the one way detrain writes a file (checkpoints, manifest, trace, predictions,
+ * bench output). On any failed write, fsync, close or rename: the temporary file is removed,
+ * the previous file at path is untouched, and DT_WRITE names the file, the operation and the
+ * OS's reason ("No space left on device"). */
 dt_status dt_write_file_atomic(const char *path, const void *data, size_t size, dt_error *err);
 
-/* Makes a finished temporary file durable and moves it into place: fsyncs tmp_path,
- * renames it over path, fsyncs the directory. On failure tmp_path is removed and the
- * previous file at path is untouched. DT_IO naming the file. */
-dt_status dt_commit_file(const char *tmp_path, const char *path, dt_error *err);
-
-/* Creates a directory and its parents (mkdir -p). DT_IO naming the path on failure. */
+/* Creates a directory and its parents (mkdir -p). DT_WRITE naming the path when one cannot be
+ * made, DT_IO when the path exists and is not a directory. */
 dt_status dt_mkdirs(const char *path, dt_error *err);
 
 /* Whether a regular file exists at path. */
@@ -42,8 +41,9 @@ dt_status dt_make_temp_dir(const char *prefix, char *out, size_t size, dt_error 
 int dt_remove_run_dir(const char *dir);
 
 /* Takes an exclusive advisory lock on "<dir>/.lock" so two processes never write one run
- * folder. *fd receives the lock's descriptor (release with dt_unlock_dir). DT_USAGE when
- * another process holds it, DT_IO when the lock file cannot be made. */
+ * folder, then removes the temporary files ("*.tmp") a killed writer left there. *fd receives
+ * the lock's descriptor (release with dt_unlock_dir). DT_USAGE when another process holds
+ * it, DT_WRITE when the lock file cannot be made. */
 dt_status dt_lock_dir(const char *dir, int *fd, dt_error *err);
 
 /* Releases a lock taken by dt_lock_dir; fd < 0 is ignored. */

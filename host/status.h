@@ -16,6 +16,7 @@
     X(DATA,        2, "invalid data")                           \
     X(CHECKPOINT,  2, "invalid checkpoint")                     \
     X(IO,          2, "input/output error")                     \
+    X(WRITE,       1, "write failed")                           \
     X(DEVICE,      2, "device unavailable")                     \
     X(NOMEM,       1, "out of memory")                          \
     X(NUMERIC,     1, "numerical failure")                      \

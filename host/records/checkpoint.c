@@ -1,9 +1,11 @@
 /* checkpoint.c — writing and reading HDF5 checkpoints (docs/checkpoint-format.md).
  *
  * Writing: object time stamps off on every creation list, explicit little-endian file
- * types, contiguous datasets without filters, v2 API; the file goes to "<name>.tmp", is
- * flushed and closed, fsynced and renamed, so a crash never leaves a half-written
- * checkpoint in place and the same state always gives the same bytes.
+ * types, contiguous datasets without filters, v2 API, so the same state always gives the
+ * same bytes. HDF5 builds the file in memory (the core driver, no backing store) and
+ * dt_write_file_atomic writes the image ("<name>.tmp", fsync, rename): HDF5 never holds a
+ * file on disk, so a full disk is one clean DT_WRITE and never a half-open HDF5 file that
+ * the library flushes, and crashes on, at exit.
  * Reading: validate before use — every attribute's type and size, every tensor's type and
  * shape, then its SHA-256; say which tensor is wrong. Every HDF5 call is checked. */
 #include "checkpoint.h"
@@ -316,11 +318,11 @@ cleanup:
 dt_status dt_checkpoint_write(const char *path, const dt_checkpoint_view *view, char params_sha256[65],
                               char file_sha256[65], dt_error *err) {
     dt_status status = DT_OK;
-    char tmp[DT_PATH_MAX + 64];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    writer wr = {tmp, err, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID};
+    writer wr = {path, err, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID};
     writer *w = &wr;
     hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
+    unsigned char *image = NULL;
+    ssize_t image_size = 0;
     dt_h5_quiet quiet;
     dt_h5_quiet_begin(&quiet);
     dt_params_sha256(view->net, view->state->params, params_sha256);
@@ -329,6 +331,7 @@ dt_status dt_checkpoint_write(const char *path, const dt_checkpoint_view *view, 
     CHECK_W(H5Pset_obj_track_times(fcpl, 0), "turning time stamps off");
     CHECK_W(fapl = H5Pcreate(H5P_FILE_ACCESS), "creating the file access list");
     CHECK_W(H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG), "setting the close degree");
+    CHECK_W(H5Pset_fapl_core(fapl, (size_t)1 << 20, 0), "building the checkpoint in memory");
     CHECK_W(w->gcpl = H5Pcreate(H5P_GROUP_CREATE), "creating the group creation list");
     CHECK_W(H5Pset_obj_track_times(w->gcpl, 0), "turning group time stamps off");
     CHECK_W(w->dcpl = H5Pcreate(H5P_DATASET_CREATE), "creating the dataset creation list");
@@ -336,19 +339,26 @@ dt_status dt_checkpoint_write(const char *path, const dt_checkpoint_view *view, 
     CHECK_W(w->str_type = H5Tcopy(H5T_C_S1), "creating the string type");
     CHECK_W(H5Tset_size(w->str_type, H5T_VARIABLE), "making strings variable-length");
     CHECK_W(H5Tset_cset(w->str_type, H5T_CSET_UTF8), "making strings UTF-8");
-    CHECK_W(w->file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl), "cannot create the checkpoint");
+    CHECK_W(w->file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl), "cannot create the checkpoint");
     DT_TRY(write_contents(w, view, params_sha256));
     CHECK_W(H5Fflush(w->file, H5F_SCOPE_GLOBAL), "flushing the checkpoint");
+    CHECK_W(image_size = H5Fget_file_image(w->file, NULL, 0), "measuring the checkpoint's image");
+    image = malloc((size_t)image_size + 1);
+    if (!image) {
+        status = dt_fail(err, DT_NOMEM, "%s: out of memory for a %zd-byte checkpoint", path, image_size);
+        goto cleanup;
+    }
+    CHECK_W(H5Fget_file_image(w->file, image, (size_t)image_size), "copying the checkpoint's image");
     {
         hid_t file = w->file;
         w->file = H5I_INVALID_HID;
         CHECK_W(H5Fclose(file), "closing the checkpoint");
     }
-    DT_TRY(dt_commit_file(tmp, path, err)); /* fsync, rename, fsync the folder */
-    DT_TRY(dt_file_sha256(path, file_sha256, err));
+    dt_sha256_hex(image, (size_t)image_size, file_sha256);
+    DT_TRY(dt_write_file_atomic(path, image, (size_t)image_size, err));
 cleanup:
     if (w->file >= 0) H5Fclose(w->file);
-    if (status != DT_OK) remove(tmp);
+    free(image);
     if (w->str_type >= 0) H5Tclose(w->str_type);
     if (w->dcpl >= 0) H5Pclose(w->dcpl);
     if (w->gcpl >= 0) H5Pclose(w->gcpl);
