@@ -22,6 +22,7 @@
 #include "data/data.h"
 #include "digest.h"
 #include "fsutil.h"
+#include "memory.h"
 #include "model.h"
 #include "optim.h"
 #include "pool.h"
@@ -187,6 +188,29 @@ cleanup:
     return status;
 }
 
+/* What the run will hold in host memory, refused before any of it is allocated when the
+ * machine has less (DT_CONFIG: the config asks for it): the host copy of the state (the
+ * parameters and two moments) and the per-step trace; on the CPU also the backend's own
+ * parameters, gradients and moments, the microbatch tree's partial sums, and the activations
+ * and deltas of the largest batch. (A GPU's own memory is the CUDA allocator's to refuse.) */
+static dt_status check_memory(const run_state *r, const dt_config *cfg, int64_t total_steps, dt_error *err) {
+    const int64_t n = r->net.n_params, f = (int64_t)sizeof(float);
+    const int64_t rows = cfg->train.batch_size > cfg->train.eval_batch_size ? cfg->train.batch_size
+                                                                           : cfg->train.eval_batch_size;
+    int64_t bytes = 3 * n * f + 2 * total_steps * f, per_row = r->net.input_size + 2 * r->net.max_width;
+    for (int l = 0; l < r->net.n_layers; l++) per_row += 2 * (int64_t)r->net.layers[l].n_out;
+    if (!strcmp(r->ops->name, "cpu")) {
+        int depth = 0;
+        while (cfg->train.microbatches > 1 && (1 << depth) <= cfg->train.microbatches) depth++;
+        bytes += (4 + depth) * n * f + rows * per_row * f;
+    }
+    char what[192];
+    snprintf(what, sizeof what, "%.1f %s parameters with their gradients and optimizer state, activations and the "
+             "trace of %lld steps", n >= 1000000000 ? (double)n / 1e9 : (double)n / 1e6,
+             n >= 1000000000 ? "billion" : "million", (long long)total_steps);
+    return dt_memory_check(bytes, DT_CONFIG, "config.model", what, err);
+}
+
 /* Builds the net, loads the data, starts the backend and allocates the loop's buffers. */
 static dt_status setup(run_state *r, const dt_config *cfg, const dt_config *record_cfg, dt_error *err) {
     dt_status status = DT_OK;
@@ -223,6 +247,7 @@ static dt_status setup(run_state *r, const dt_config *cfg, const dt_config *reco
     DT_TRY(load_data(r, err));
     DT_TRY(dt_backend_select(cfg->runtime.device, cfg->runtime.gpu, &r->ops, r->device_note, sizeof r->device_note,
                              err));
+    DT_TRY(check_memory(r, cfg, dt_steps_per_epoch(cfg, r->train.n_samples) * cfg->train.epochs, err));
     DT_TRY(r->ops->create(&r->backend, &r->net, cfg, err));
     DT_TRY(r->ops->set_data(r->backend, &r->train, &r->test, err));
     DT_TRY(dt_host_state_alloc(&r->state, &r->net, err));

@@ -63,4 +63,10 @@ expect_error set_unknown 2 'config\.optimizer\.lrr: unknown key' -- \
     "$DETRAIN" train "$DT_TMP/good.json" --quiet --set optimizer.lrr=1
 expect_error set_index 2 'config\.model\.layers\[5\]' -- \
     "$DETRAIN" train "$DT_TMP/good.json" --quiet --set 'model.layers[5].units=3'
+
+# A model bigger than the machine is refused before anything is allocated, with an estimate.
+expect_error model_too_big 2 'config\.model: needs [0-9.]+ TB for [0-9.]+ billion parameters .*, [0-9.]+ [GMk]B available' -- \
+    "$DETRAIN" train "$DT_TMP/good.json" --quiet --out "$DT_TMP/run-too-big" \
+    --set 'model.layers=[{"units": 1048576}, {"units": 65536}, {"units": 3}]'
+check "model_too_big: no run folder was made" test ! -e "$DT_TMP/run-too-big"
 finish

@@ -68,4 +68,16 @@ run csv_empty 'empty\.csv: .*no data rows' "$(csv_src empty.csv)"
 run h5_not_hdf5 'noth5\.h5: .*not an HDF5 file' "{\"format\": \"hdf5\", \"path\": \"$d/noth5.h5\"}"
 run limit_too_large 'ok-images\.idx: .*limit 100' \
     "{\"format\": \"idx\", \"path\": \"$d/ok-images.idx\", \"labels\": \"$d/ok-labels.idx\", \"limit\": 100}"
+
+# A dataset bigger than the memory left is refused with an estimate before it is read or
+# inflated, never an OOM kill. DT_MEMORY_AVAILABLE pretends a small machine (a testing aid).
+fm="$DT_SOURCE_DIR/configs/fashion-mnist.json"
+DT_MEMORY_AVAILABLE=50000000 expect_error memory_features 2 \
+    'train-images-idx3-ubyte\.gz: needs 188\.4 MB for its samples as float32, 50\.0 MB available' -- \
+    "$DETRAIN" train "$fm" --quiet --out "$d/run-memory-features"
+DT_MEMORY_AVAILABLE=30000000 expect_error memory_inflate 2 \
+    'train-images-idx3-ubyte\.gz: needs 47\.0 MB for its gzip data inflated, 30\.0 MB available' -- \
+    "$DETRAIN" train "$fm" --quiet --out "$d/run-memory-inflate"
+DT_MEMORY_AVAILABLE=2000 expect_error memory_csv 2 'spiral-test\.csv: needs [0-9.]+ kB for (reading the file|its rows as float32), 2\.0 kB available' -- \
+    "$DETRAIN" train "$d/csv_empty.json" --quiet --out "$d/run-memory-csv" --set "data.train.path=$good_test"
 finish

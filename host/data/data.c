@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "digest.h"
+#include "memory.h"
 
 /* ---- reading files ----------------------------------------------------------------- */
 
@@ -25,8 +26,11 @@ static dt_status read_stream(FILE *file, const char *path, unsigned char **bytes
     size_t capacity = 1 << 16;
     /* Room for the whole file, its NUL and one more byte, so the read that finds EOF is
      * short and the buffer never grows for a regular file. */
-    if (fstat(fileno(file), &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0)
+    if (fstat(fileno(file), &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0) {
         capacity = (size_t)info.st_size + 2;
+        const dt_status fits = dt_memory_check(info.st_size, DT_DATA, path, "reading the file", err);
+        if (fits != DT_OK) return fits;
+    }
     unsigned char *buffer = malloc(capacity);
     if (!buffer) return dt_fail(err, DT_NOMEM, "%s: out of memory reading %zu bytes", path, capacity);
     size_t used = 0;
@@ -63,6 +67,8 @@ static int is_gzip(const unsigned char *bytes, size_t n_bytes) {
 static dt_status grow_output(unsigned char **out, size_t *cap, size_t used, const char *path, dt_error *err) {
     if (used + 1 < *cap) return DT_OK;
     size_t grown = *cap * 2;
+    const dt_status fits = dt_memory_check((int64_t)grown, DT_DATA, path, "its gzip data inflated", err);
+    if (fits != DT_OK) return fits;
     unsigned char *bigger = grown > *cap ? realloc(*out, grown) : NULL;
     if (!bigger) return dt_fail(err, DT_NOMEM, "%s: out of memory inflating gzip data", path);
     *out = bigger;
@@ -99,6 +105,8 @@ static dt_status gunzip(const unsigned char *in, size_t n_in, const char *path, 
     memset(&zs, 0, sizeof zs);
     size_t cap = inflated_size_hint(in, n_in), used = 0;
     size_t consumed = 0; /* input bytes of the members before the current one */
+    status = dt_memory_check((int64_t)cap, DT_DATA, path, "its gzip data inflated", err);
+    if (status != DT_OK) return status;
     unsigned char *out = malloc(cap);
     if (!out) return dt_fail(err, DT_NOMEM, "%s: out of memory inflating gzip data", path);
     if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) { /* 16: expect a gzip wrapper */

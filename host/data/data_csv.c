@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory.h"
+
 /* Walks the lines of a text buffer. */
 typedef struct {
     const char *text;
@@ -202,6 +204,9 @@ enum { ROW_TARGETS, ROW_CLASSES, ROW_FEATURES_ONLY };
 static dt_status reserve_row(dt_dataset *ds, int kind, int64_t *cap_rows, const char *path, dt_error *err) {
     if (ds->n_samples < *cap_rows) return DT_OK;
     int64_t grown = *cap_rows ? *cap_rows * 2 : 1024;
+    const dt_status fits = dt_memory_check(grown * ((int64_t)ds->n_features + 1) * (int64_t)sizeof(float), DT_DATA,
+                                           path, "its rows as float32", err);
+    if (fits != DT_OK) return fits;
     float *features = realloc(ds->features, (size_t)grown * (size_t)ds->n_features * sizeof(float));
     if (features) ds->features = features;
     int ok = features != NULL;

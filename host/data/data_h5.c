@@ -6,6 +6,7 @@
  * HDF5's automatic error printing is off while loading; every call is checked. */
 #include "data.h"
 #include "h5util.h"
+#include "memory.h"
 
 #include <float.h>
 #include <hdf5.h>
@@ -171,6 +172,7 @@ static dt_status read_arrays(dt_dataset *ds, hid_t file, const dt_data_source *s
             status = dt_fail(err, DT_DATA, "%s: dataset '%s' is too large", path, features.name);
             goto cleanup;
         }
+        DT_TRY(dt_memory_check((int64_t)bytes, DT_DATA, path, "its samples as float32", err));
         ds->features = malloc(bytes + 1);
         if (!ds->features) {
             status = dt_fail(err, DT_NOMEM, "%s: out of memory for %lld samples", path, (long long)ds->n_samples);
@@ -189,6 +191,7 @@ static dt_status read_arrays(dt_dataset *ds, hid_t file, const dt_data_source *s
         goto cleanup;
     }
     n_values = (size_t)ds->n_samples * n_targets;
+    DT_TRY(dt_memory_check((int64_t)(feature_bytes + label_bytes), DT_DATA, path, "its samples as float32", err));
     ds->features = malloc(feature_bytes);
     label_values = malloc(label_bytes);
     if (expect->n_classes > 0) ds->labels = malloc(n_values * sizeof(int32_t));

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory.h"
+
 enum { IDX_UBYTE = 0x08, IDX_SBYTE = 0x09, IDX_INT16 = 0x0B, IDX_INT32 = 0x0C, IDX_FLOAT32 = 0x0D, IDX_FLOAT64 = 0x0E };
 
 /* A parsed header; `data` points into the file's bytes. */
@@ -205,6 +207,8 @@ dt_status dt_load_idx(dt_dataset *ds, const dt_data_source *src, const dt_data_e
 
     ds->n_samples = images.dims[0];
     ds->n_features = (int32_t)n_features;
+    DT_TRY(dt_memory_check((int64_t)(images.n_elements * sizeof(float) + labels.n_elements * sizeof(float)), DT_DATA,
+                           src->path, "its samples as float32", err));
     ds->features = malloc(images.n_elements * sizeof(float));
     if (with_labels && expect->n_classes > 0) ds->labels = malloc(labels.n_elements * sizeof(int32_t));
     else if (with_labels) ds->targets = malloc(labels.n_elements * sizeof(float)), ds->n_targets = 1;
