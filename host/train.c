@@ -798,23 +798,13 @@ static const cJSON *listed_checkpoint(const dt_manifest *m, const char *file) {
     return NULL;
 }
 
-/* Reads and checks one candidate: its tensors and, when the manifest lists it, that its
- * bytes are the ones recorded. */
+/* Reads and checks one candidate: when the manifest lists it, that its bytes are the ones
+ * recorded (before HDF5 parses them), then its tensors. */
 static dt_status load_candidate(const dt_manifest *m, const char *file, dt_checkpoint *ck, char *path, size_t size,
                                 dt_error *err) {
     snprintf(path, size, "%s/%s", m->run_dir, file);
-    dt_status status = dt_checkpoint_read(path, ck, err);
-    if (status != DT_OK) return status;
     const cJSON *entry = listed_checkpoint(m, file);
-    const char *recorded = entry ? dt_run_record_string(entry, "sha256") : "";
-    if (recorded[0]) {
-        char sha[65];
-        status = dt_file_sha256(path, sha, err);
-        if (status == DT_OK && strcmp(sha, recorded) != 0)
-            status = dt_fail(err, DT_CHECKPOINT, "%s: the file's SHA-256 %.16s... differs from the manifest's record %.16s...",
-                             path, sha, recorded);
-    }
-    return status;
+    return dt_checkpoint_read_recorded(path, entry ? dt_run_record_string(entry, "sha256") : "", ck, err);
 }
 
 /* Finds the newest checkpoint of the run that reads back intact into ck (*found = 0 when the

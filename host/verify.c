@@ -328,7 +328,7 @@ static void config_vs_checkpoint(const dt_run_record *rec, const dt_config *cfg,
         snprintf(path, sizeof path, "%s/%s", rec->dir, dt_run_record_string(entry, "file"));
         dt_checkpoint *ck = calloc(1, sizeof *ck);
         dt_error why;
-        if (ck && dt_checkpoint_read(path, ck, &why) == DT_OK &&
+        if (ck && dt_checkpoint_read_recorded(path, dt_run_record_string(entry, "sha256"), ck, &why) == DT_OK &&
             dt_check_same_config(cfg, "manifest.json", ck, path, &why) != DT_OK)
             snprintf(out, size, "%s", why.message);
         if (ck) dt_checkpoint_free(ck);

@@ -144,6 +144,9 @@ check "fallback: resumed from the epoch checkpoint before the damaged one" \
     [ "$(json_get "$DT_TMP/fallback/manifest.json" 'm["resumes"][0]["from_checkpoint"]')" = checkpoint-000000019.h5 ]
 run_code damaged-stop 130 "$DETRAIN" train "$tiny" --quiet --out "$DT_TMP/damaged" --stop-after-steps 5
 flip "$DT_TMP/damaged/checkpoint-000000005.h5" params/dense0/weight
-expect_error damaged 2 "checkpoint-000000005.h5: tensor 'params/dense0/weight' is corrupt" \
+# A listed checkpoint's bytes are compared with the manifest's record before HDF5 opens them.
+expect_error damaged 2 "checkpoint-000000005.h5: the file's SHA-256 [0-9a-f]+\\.\\.\\. differs from the manifest's record" \
     -- "$DETRAIN" resume "$DT_TMP/damaged" --quiet
+expect_error damaged-inspect 2 "checkpoint-000000005.h5: tensor 'params/dense0/weight' is corrupt" \
+    -- "$DETRAIN" inspect "$DT_TMP/damaged/checkpoint-000000005.h5"
 finish

@@ -798,6 +798,18 @@ cleanup:
     return status;
 }
 
+dt_status dt_checkpoint_read_recorded(const char *path, const char *recorded, dt_checkpoint *ck, dt_error *err) {
+    if (recorded && recorded[0]) {
+        char sha[65];
+        const dt_status status = dt_file_sha256(path, sha, err);
+        if (status != DT_OK) return status;
+        if (strcmp(sha, recorded) != 0)
+            return dt_fail(err, DT_CHECKPOINT, "%s: the file's SHA-256 %.16s... differs from the manifest's record %.16s...",
+                           path, sha, recorded);
+    }
+    return dt_checkpoint_read(path, ck, err);
+}
+
 void dt_checkpoint_free(dt_checkpoint *ck) {
     free(ck->config_json);
     free(ck->cfg);

@@ -88,6 +88,12 @@ typedef struct {
  * tensor with its status). Call dt_checkpoint_free afterwards, also on failure. */
 dt_status dt_checkpoint_read(const char *path, dt_checkpoint *ck, dt_error *err);
 
+/* dt_checkpoint_read of a checkpoint a manifest lists with the file's SHA-256 `recorded` (""
+ * when not listed): the bytes are compared with the record before HDF5 parses them, since
+ * libhdf5 itself can crash on a damaged file (docs/checkpoint-format.md). DT_CHECKPOINT
+ * naming both digests when they differ. */
+dt_status dt_checkpoint_read_recorded(const char *path, const char *recorded, dt_checkpoint *ck, dt_error *err);
+
 /* Frees what dt_checkpoint_read allocated and zeroes ck. */
 void dt_checkpoint_free(dt_checkpoint *ck);
 
