@@ -48,9 +48,11 @@ static dt_status rename_into_place(const char *tmp, const char *path, dt_error *
 }
 
 dt_status dt_write_file_atomic(const char *path, const void *data, size_t size, dt_error *err) {
+    /* The process id in the temporary name: two processes writing one file (the registry's
+     * stored objects) never write into each other's temporary file. */
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return write_failed(err, tmp, "creating", errno);
     const char *p = data;
     size_t left = size;

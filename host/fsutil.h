@@ -8,7 +8,7 @@
 
 #include "status.h"
 
-/* Writes data to "<path>.tmp", fsyncs and closes it, renames it over path and fsyncs the
+/* Writes data to "<path>.<pid>.tmp", fsyncs and closes it, renames it over path and fsyncs the
  * directory: the one way detrain writes a file (checkpoints, manifest, trace, predictions,
  * bench output). On any failed write, fsync, close or rename: the temporary file is removed,
  * the previous file at path is untouched, and DT_WRITE names the file, the operation and the

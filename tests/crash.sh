@@ -44,9 +44,9 @@ for phase in train resume; do
             [ $phase = resume ] && cp -r "$DT_TMP/stopped" "$DT_TMP/case"
             rc=0
             if [ $phase = train ]; then
-                DT_FAULT=kill:$op:$n "$DETRAIN_FAULTS" train "$tiny" "${args[@]}" --quiet --out "$DT_TMP/case" >/dev/null 2>&1 || rc=$?
+                DT_FAULT=kill:$op:$n killable "$DETRAIN_FAULTS" train "$tiny" "${args[@]}" --quiet --out "$DT_TMP/case" || rc=$?
             else
-                DT_FAULT=kill:$op:$n "$DETRAIN_FAULTS" resume "$DT_TMP/case" --quiet >/dev/null 2>&1 || rc=$?
+                DT_FAULT=kill:$op:$n killable "$DETRAIN_FAULTS" resume "$DT_TMP/case" --quiet || rc=$?
             fi
             checks=$((checks + 1))
             kills=$((kills + 1))

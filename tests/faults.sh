@@ -23,7 +23,7 @@ want=$(digest_of "$DT_TMP/ref.out")
 echo "old predictions" >"$DT_TMP/old.csv"
 
 prepare() { # PHASE: a fresh $DT_TMP/case for the phase
-    rm -rf "$DT_TMP/case" "$DT_TMP/pred.csv" "$DT_TMP/pred.csv.tmp"
+    rm -rf "$DT_TMP/case" "$DT_TMP"/pred.csv*
     case $1 in
     resume) cp -r "$DT_TMP/stopped" "$DT_TMP/case" ;;
     predict) cp "$DT_TMP/old.csv" "$DT_TMP/pred.csv" ;;
@@ -71,7 +71,7 @@ for phase in train resume predict; do
                 fi
                 failed_cleanly=$((failed_cleanly + 1))
             fi
-            leftovers=$(ls "$DT_TMP"/case/*.tmp "$DT_TMP"/pred.csv.tmp 2>/dev/null)
+            leftovers=$(ls "$DT_TMP"/case/*.tmp "$DT_TMP"/pred.csv*.tmp 2>/dev/null)
             if [ -n "$leftovers" ]; then fail "$what: temporary files left: $leftovers"; continue; fi
             if [ $phase = predict ]; then
                 expected=$DT_TMP/old.csv

@@ -58,6 +58,10 @@ run_code() {
 # json_get FILE PYTHON-EXPRESSION: evaluates the expression on the parsed JSON file `m`.
 json_get() { /usr/bin/python3 -c "import json,sys; m=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
+# killable CMD...: CMD's status, its output discarded, and without the shell's "Killed" notice
+# when a fault injection SIGKILLs it (the inner shell reports to /dev/null instead).
+killable() { bash -c '"$@" >/dev/null 2>&1; exit $?' killable "$@" 2>/dev/null; }
+
 finish() {
     echo "$((checks - failures)) passed, $failures failed"
     [ "$failures" = 0 ] && [ "$checks" -gt 0 ]

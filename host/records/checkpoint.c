@@ -3,7 +3,7 @@
  * Writing: object time stamps off on every creation list, explicit little-endian file
  * types, contiguous datasets without filters, v2 API, so the same state always gives the
  * same bytes. HDF5 builds the file in memory (the core driver, no backing store) and
- * dt_write_file_atomic writes the image ("<name>.tmp", fsync, rename): HDF5 never holds a
+ * dt_write_file_atomic writes the image ("<name>.<pid>.tmp", fsync, rename): HDF5 never holds a
  * file on disk, so a full disk is one clean DT_WRITE and never a half-open HDF5 file that
  * the library flushes, and crashes on, at exit.
  * Reading: validate before use — every attribute's type and size, every tensor's type and

@@ -44,9 +44,10 @@ typedef struct {
     const double *norm_mean, *norm_std;/* (input_size) standardize moments; NULL otherwise */
 } dt_checkpoint_view;
 
-/* Writes the checkpoint to "<path>.tmp", closes and fsyncs it, renames it to path. Fills
- * params_sha256 (the parameter digest) and file_sha256 (the file's bytes). DT_IO naming
- * the file and the failing HDF5 call; path is untouched on failure. */
+/* Builds the checkpoint in memory and writes it with dt_write_file_atomic (a temporary name,
+ * fsync, rename). Fills params_sha256 (the parameter digest) and file_sha256 (the file's
+ * bytes). DT_IO naming the file and the failing HDF5 call, DT_WRITE when writing fails; path
+ * is untouched on failure. */
 dt_status dt_checkpoint_write(const char *path, const dt_checkpoint_view *view, char params_sha256[65],
                               char file_sha256[65], dt_error *err);
 
