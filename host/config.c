@@ -53,6 +53,8 @@ static const char *name_at(const char *const *names, int i) {
     return "unknown";
 }
 
+const char *dt_config_experiment(const dt_config *cfg) { return cfg->experiment[0] ? cfg->experiment : cfg->name; }
+
 const char *dt_activation_name(dt_activation a) { return name_at(activation_names, (int)a); }
 const char *dt_loss_name(dt_loss_kind k) { return name_at(loss_names, (int)k); }
 const char *dt_optimizer_name(dt_optimizer_kind k) { return name_at(optimizer_names, (int)k); }
@@ -83,6 +85,7 @@ enum {
     F_MAX_EXCL = 1u << 2, /* the range excludes max */
     F_SELECTOR = 1u << 3, /* an enum whose value decides which `only_for` keys of its object apply */
     F_DEF_LAST = 1u << 4, /* the last element of an array defaults to def_last instead of def */
+    F_EMPTY_OK = 1u << 5, /* a string that may be "" (its default meaning "decided elsewhere") */
 };
 
 typedef struct object_spec object_spec;
@@ -240,6 +243,8 @@ static const key_spec root_keys[] = {
     {.name = "train", .type = T_OBJECT, .child = &train_spec},
     {.name = "runtime", .type = T_OBJECT, .child = &runtime_spec},
     {.name = "checkpoint", .type = T_OBJECT, .child = &checkpoint_spec},
+    {.name = "experiment", .type = T_STR, .flags = F_EMPTY_OK, .offset = CFG(experiment), .size = DT_NAME_MAX,
+     .def_str = ""},
 };
 static const object_spec root_spec = SPEC(root_keys);
 
@@ -474,7 +479,7 @@ static dt_status read_string(parse_ctx *ctx, const key_spec *key, const cJSON *i
                              const char **out) {
     if (!cJSON_IsString(item)) return fail_got(ctx, path, "must be a string", item);
     size_t len = strlen(item->valuestring);
-    if (len == 0) return fail_at(ctx, path, NULL, "must not be empty");
+    if (len == 0 && !(key->flags & F_EMPTY_OK)) return fail_at(ctx, path, NULL, "must not be empty");
     if (len >= key->size)
         return fail_at(ctx, path, NULL, "is too long (%zu bytes, at most %zu)", len, key->size - 1);
     *out = item->valuestring;

@@ -99,6 +99,8 @@ typedef struct {
         int32_t keep;              /* keep the newest this many (final.h5 is always kept) */
     } checkpoint;
 
+    char experiment[DT_NAME_MAX]; /* the experiment the run belongs to; "" = the config file's stem */
+
     /* Not part of the JSON: where it came from. */
     char source_path[DT_PATH_MAX]; /* the config file as given */
     char name[DT_NAME_MAX];        /* file name without directory and .json */
@@ -121,6 +123,9 @@ dt_status dt_config_parse(dt_config *cfg, const char *json_text, const char *ori
 /* The resolved config as canonical JSON (every key, defaults filled, schema order,
  * 2-space indent, floats printed so they round-trip). Caller frees with free(). NULL on OOM. */
 char *dt_config_to_json(const dt_config *cfg);
+
+/* The run's experiment: cfg->experiment, or the config file's stem when it is "". */
+const char *dt_config_experiment(const dt_config *cfg);
 
 /* Names of enum values as written in JSON ("relu", "adamw", "portable", ...). */
 const char *dt_activation_name(dt_activation a);

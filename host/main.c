@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "cli/args.h"
+#include "cli/registry.h"
 #include "comm/comm.h"
 #include "config.h"
+#include "fsutil.h"
 #include "predict.h"
 #include "records/diff.h"
 #include "records/inspect.h"
@@ -27,11 +30,17 @@ static const char usage_text[] =
     "  eval CHECKPOINT            loss and accuracy of a checkpoint on the test set or other data\n"
     "  predict CHECKPOINT         predictions for new samples (CSV or JSON lines)\n"
     "  bench [options]            measure what each mode costs and check its promise bit for bit\n"
+    "  runs [options]             list, filter and sort the runs under checkpoints/ (an index)\n"
+    "  registry COMMAND           versions of named models, aliases, lineage, reproduce (see help)\n"
+    "  lineage FILE|SHA256        the runs and model versions that used a data file\n"
     "  help [COMMAND]             show help for a command\n"
     "\n"
     "options:\n"
     "  -h, --help                 show this help\n"
     "  --version                  show version and git commit\n"
+    "\n"
+    "Wherever a checkpoint or run folder goes (eval, predict, inspect, diff), a registered model\n"
+    "version may go instead: NAME@ALIAS or NAME/VERSION ('detrain help registry').\n"
     "\n"
     "Exit codes: 0 done, 1 failure or difference found, 2 bad input (usage, config, data,\n"
     "checkpoint), 130 interrupted (a checkpoint was written; continue with 'detrain resume').\n";
@@ -52,6 +61,8 @@ static const char train_help_text[] =
     "  --threads N        CPU threads (same as --set runtime.threads=N; 0 = all cores)\n"
     "  --device D         cpu, cuda or auto (same as --set runtime.device=D)\n"
     "  --mode M           portable, deterministic or fast (same as --set runtime.mode=M)\n"
+    "  --experiment NAME  the experiment the run belongs to (same as --set experiment=NAME;\n"
+    "                     default: the config file's name)\n"
     "  --out DIR          run folder (default checkpoints/<config name>-<UTC time>)\n"
     "  --quiet            no progress output\n"
     "  --stop-after-steps N   testing aid: behave as if SIGINT arrived during step N\n"
@@ -139,26 +150,14 @@ static const char predict_help_text[] =
     "  --output FILE      where to write: .csv for CSV, .jsonl or .json for JSON lines\n"
     "                     (default: CSV on standard output)\n";
 
-/* Prints the one-line error and returns the exit code. */
-static int fail(dt_status status, const char *message) {
-    fprintf(stderr, "detrain: error: %s\n", message);
-    return dt_status_exit_code(status);
-}
-
-/* Prints a usage error with a hint to the command's help and returns exit code 2. */
-static int usage_error(const char *message, const char *hint_command) {
-    fprintf(stderr, "detrain: %s (see 'detrain help%s%s')\n", message, hint_command ? " " : "",
-            hint_command ? hint_command : "");
-    return dt_status_exit_code(DT_USAGE);
-}
-
 /* The help text of a command, or NULL. */
 static const char *help_for(const char *command) {
     static const struct {
         const char *command, *text;
     } table[] = {{"train", train_help_text},     {"resume", resume_help_text}, {"verify", verify_help_text},
                  {"diff", diff_help_text},       {"inspect", inspect_help_text}, {"eval", eval_help_text},
-                 {"predict", predict_help_text}};
+                 {"predict", predict_help_text}, {"runs", dt_cli_runs_help}, {"registry", dt_cli_registry_help},
+                 {"lineage", dt_cli_lineage_help}};
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (!strcmp(command, table[i].command)) return table[i].text;
     return NULL;
@@ -178,101 +177,7 @@ static int cmd_help(int argc, char **argv) {
     }
     char message[256];
     snprintf(message, sizeof message, "no help for unknown command '%s'", argv[2]);
-    return usage_error(message, NULL);
-}
-
-/* ---- option parsing ---------------------------------------------------------------------------- */
-
-/* An option a command accepts; takes_value: it is followed by a value. */
-typedef struct {
-    const char *name;
-    int takes_value;
-} option_spec;
-
-#define MAX_OPTIONS 12
-#define MAX_POSITIONAL 2
-
-/* A parsed command line: each option's value (NULL when absent; "" for a flag given) and the
- * positional arguments. --set may repeat: its values are collected in `sets`. */
-typedef struct {
-    const char *values[MAX_OPTIONS];
-    const char *positional[MAX_POSITIONAL];
-    int n_positional;
-    char **sets;
-    int n_sets;
-    int help;
-} parsed_args;
-
-/* Parses argv[2..] for `command` against specs, expecting n_positional positional arguments
- * (`what` names them). Returns -1 when parsed, else the exit code of the usage error. */
-static int parse_args(int argc, char **argv, const char *command, const option_spec *specs, int n_specs,
-                      int n_positional, const char *what, parsed_args *out) {
-    char **sets = out->sets;
-    memset(out, 0, sizeof *out);
-    out->sets = sets;
-    char message[320];
-    for (int i = 2; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
-            out->help = 1;
-            return -1;
-        }
-        if (arg[0] == '-' && arg[1] != '\0') {
-            if (!strcmp(arg, "-q")) arg = "--quiet";
-            int k = 0;
-            while (k < n_specs && strcmp(arg, specs[k].name) != 0) k++;
-            if (k == n_specs) {
-                snprintf(message, sizeof message, "unknown option '%s'", argv[i]);
-                return usage_error(message, command);
-            }
-            if (!specs[k].takes_value) {
-                out->values[k] = "";
-                continue;
-            }
-            if (i + 1 >= argc) {
-                snprintf(message, sizeof message, "option '%s' needs a value", arg);
-                return usage_error(message, command);
-            }
-            if (!strcmp(arg, "--set")) out->sets[out->n_sets++] = argv[i + 1];
-            else if (out->values[k]) {
-                snprintf(message, sizeof message, "option '%s' given twice", arg);
-                return usage_error(message, command);
-            }
-            out->values[k] = argv[++i];
-        } else if (out->n_positional < n_positional) {
-            out->positional[out->n_positional++] = arg;
-        } else {
-            snprintf(message, sizeof message, "unexpected argument '%s' (%s only)", arg, what);
-            return usage_error(message, command);
-        }
-    }
-    if (out->n_positional < n_positional) {
-        snprintf(message, sizeof message, "%s needs %s", command, what);
-        return usage_error(message, command);
-    }
-    return -1;
-}
-
-/* A non-negative integer option value into *out; -1 on success, else the usage error's code. */
-static int parse_count(const char *option, const char *value, const char *command, long long *out) {
-    char *end = NULL;
-    *out = value ? strtoll(value, &end, 10) : 0;
-    if (value && (end == value || *end || *out < 0)) {
-        char message[256];
-        snprintf(message, sizeof message, "option '%s' needs a non-negative integer, got '%s'", option, value);
-        return usage_error(message, command);
-    }
-    return -1;
-}
-
-/* parse_args needs room for --set values even where a command has no --set. */
-static int parse_simple(int argc, char **argv, const char *command, const option_spec *specs, int n_specs,
-                        int n_positional, const char *what, parsed_args *out, char **scratch) {
-    parsed_args parsed;
-    parsed.sets = scratch;
-    int rc = parse_args(argc, argv, command, specs, n_specs, n_positional, what, &parsed);
-    *out = parsed;
-    return rc;
+    return dt_cli_usage_error(message, NULL);
 }
 
 /* ---- train and resume ------------------------------------------------------------------------ */
@@ -284,7 +189,7 @@ static dt_comm *job = NULL;
 static int join_job(int *argc, char ***argv) {
     dt_error err = {{0}};
     dt_status status = dt_comm_init(&job, argc, argv, &err);
-    return status == DT_OK ? -1 : fail(status, err.message);
+    return status == DT_OK ? -1 : dt_cli_fail(status, err.message);
 }
 
 /* Leaves the job with exit code rc. A failed rank exits without MPI_Finalize, so the
@@ -319,7 +224,7 @@ static int report_run(dt_status status, const dt_train_summary *summary, const d
         fprintf(stderr, "detrain: error (rank %d of %d): %s\n", dt_comm_rank(job), dt_comm_size(job), err->message);
         return dt_status_exit_code(status);
     }
-    if (status != DT_OK) return fail(status, err->message);
+    if (status != DT_OK) return dt_cli_fail(status, err->message);
     if (summary->already_completed) printf("run already completed; nothing to resume\n");
     if (summary->test_accuracy == summary->test_accuracy)
         printf("final: test_accuracy %.4f  test_loss %.6f  time %.1f s\n", summary->test_accuracy, summary->test_loss,
@@ -333,17 +238,17 @@ static int report_run(dt_status status, const dt_train_summary *summary, const d
 
 /* detrain train CONFIG [options]. */
 static int cmd_train(int argc, char **argv) {
-    static const option_spec specs[] = {{"--quiet", 0},  {"--set", 1},  {"--out", 1},
-                                        {"--threads", 1}, {"--device", 1}, {"--mode", 1},
-                                        {"--stop-after-steps", 1}};
-    enum { O_QUIET, O_SET, O_OUT, O_THREADS, O_DEVICE, O_MODE, O_STOP };
+    static const option_spec specs[] = {{"--quiet", 0},   {"--set", 1},  {"--out", 1},
+                                        {"--threads", 1},  {"--device", 1}, {"--mode", 1},
+                                        {"--experiment", 1}, {"--stop-after-steps", 1}};
+    enum { O_QUIET, O_SET, O_OUT, O_THREADS, O_DEVICE, O_MODE, O_EXPERIMENT, O_STOP, N_SHORTHANDS = 4 };
     parsed_args args;
-    char **overrides = calloc((size_t)argc + 4, sizeof(char *));
-    char *owned[3] = {NULL, NULL, NULL}; /* overrides made from --threads, --device, --mode */
+    char **overrides = calloc((size_t)argc + N_SHORTHANDS + 1, sizeof(char *));
+    char *owned[N_SHORTHANDS] = {NULL}; /* overrides made from --threads, --device, --mode, --experiment */
     long long stop_after = 0;
     dt_config *cfg = NULL;
-    if (!overrides) return fail(DT_NOMEM, "out of memory");
-    int rc = parse_simple(argc, argv, "train", specs, 7, 1, "a config file", &args, overrides);
+    if (!overrides) return dt_cli_fail(DT_NOMEM, "out of memory");
+    int rc = parse_simple(argc, argv, "train", specs, 8, 1, "a config file", &args, overrides);
     if (rc >= 0) goto done;
     if (args.help) {
         fputs(train_help_text, stdout);
@@ -351,14 +256,14 @@ static int cmd_train(int argc, char **argv) {
         goto done;
     }
     if ((rc = parse_count("--stop-after-steps", args.values[O_STOP], "train", &stop_after)) >= 0) goto done;
-    const char *shorthand_keys[3] = {"runtime.threads", "runtime.device", "runtime.mode"};
-    for (int k = 0; k < 3; k++) {
+    const char *shorthand_keys[N_SHORTHANDS] = {"runtime.threads", "runtime.device", "runtime.mode", "experiment"};
+    for (int k = 0; k < N_SHORTHANDS; k++) {
         const char *value = args.values[O_THREADS + k];
         if (!value) continue;
         size_t len = strlen(shorthand_keys[k]) + strlen(value) + 2;
         owned[k] = malloc(len);
         if (!owned[k]) {
-            rc = fail(DT_NOMEM, "out of memory");
+            rc = dt_cli_fail(DT_NOMEM, "out of memory");
             goto done;
         }
         snprintf(owned[k], len, "%s=%s", shorthand_keys[k], value);
@@ -366,13 +271,13 @@ static int cmd_train(int argc, char **argv) {
     }
     cfg = calloc(1, sizeof *cfg);
     if (!cfg) {
-        rc = fail(DT_NOMEM, "out of memory");
+        rc = dt_cli_fail(DT_NOMEM, "out of memory");
         goto done;
     }
     dt_error err = {{0}};
     dt_status status = dt_config_load(cfg, args.positional[0], args.n_sets, overrides, &err);
     if (status != DT_OK) {
-        rc = fail(status, err.message);
+        rc = dt_cli_fail(status, err.message);
         goto done;
     }
     if ((rc = join_job(&argc, &argv)) >= 0) goto done;
@@ -382,7 +287,7 @@ static int cmd_train(int argc, char **argv) {
     status = dt_train(cfg, &opts, &summary, &err);
     rc = leave_job(report_run(status, &summary, &err));
 done:
-    for (int i = 0; i < 3; i++) free(owned[i]);
+    for (int i = 0; i < N_SHORTHANDS; i++) free(owned[i]);
     free(overrides);
     free(cfg);
     return rc;
@@ -428,14 +333,14 @@ static int cmd_verify(int argc, char **argv) {
         char *end = NULL;
         tolerance = strtod(args.values[3], &end);
         if (end == args.values[3] || *end || !(tolerance >= 0))
-            return usage_error("option '--tolerance' needs a number >= 0", "verify");
+            return dt_cli_usage_error("option '--tolerance' needs a number >= 0", "verify");
     }
     dt_verify_opts opts = {.quiet = args.values[0] != NULL, .from_step = from, .threads = (int)threads,
                            .tolerance = tolerance, .keep = args.values[4] != NULL, .argc = argc, .argv = argv};
     dt_error err = {{0}};
     dt_status status = dt_verify(args.positional[0], &opts, &err);
     if (status == DT_OK) return 0;
-    return fail(status, err.message);
+    return dt_cli_fail(status, err.message);
 }
 
 /* detrain diff RUN_A RUN_B: exit 0 without differences, 1 with. */
@@ -445,11 +350,18 @@ static int cmd_diff(int argc, char **argv) {
     int rc = parse_simple(argc, argv, "diff", NULL, 0, 2, "two run folders", &args, scratch);
     if (rc >= 0) return rc;
     if (args.help) return fputs(diff_help_text, stdout), 0;
-    int n_differences = 0;
-    dt_error err = {{0}};
-    dt_status status = dt_diff(args.positional[0], args.positional[1], &n_differences, &err);
-    if (status != DT_OK) return fail(status, err.message);
-    return n_differences > 0 ? 1 : 0;
+    /* either side may be a model version (its stored record, in a temporary folder) */
+    char paths[2][4096], temps[2][4096] = {"", ""};
+    for (int i = 0; i < 2 && rc < 0; i++) rc = dt_cli_run_folder(args.positional[i], paths[i], sizeof paths[i], temps[i], sizeof temps[i]);
+    if (rc < 0) {
+        int n_differences = 0;
+        dt_error err = {{0}};
+        dt_status status = dt_diff(paths[0], paths[1], &n_differences, &err);
+        rc = status != DT_OK ? dt_cli_fail(status, err.message) : n_differences > 0 ? 1 : 0;
+    }
+    for (int i = 0; i < 2; i++)
+        if (temps[i][0]) dt_remove_run_dir(temps[i]);
+    return rc;
 }
 
 /* detrain inspect FILE.h5. */
@@ -459,9 +371,11 @@ static int cmd_inspect(int argc, char **argv) {
     int rc = parse_simple(argc, argv, "inspect", NULL, 0, 1, "a checkpoint file", &args, scratch);
     if (rc >= 0) return rc;
     if (args.help) return fputs(inspect_help_text, stdout), 0;
+    char path[4096];
+    if ((rc = dt_cli_checkpoint(args.positional[0], path, sizeof path)) >= 0) return rc;
     dt_error err = {{0}};
-    dt_status status = dt_inspect(args.positional[0], &err);
-    return status == DT_OK ? 0 : fail(status, err.message);
+    dt_status status = dt_inspect(path, &err);
+    return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
 }
 
 /* detrain eval CHECKPOINT [--data SOURCE] [--labels FILE] [--threads N]. */
@@ -474,10 +388,12 @@ static int cmd_eval(int argc, char **argv) {
     if (args.help) return fputs(eval_help_text, stdout), 0;
     long long threads = 0;
     if ((rc = parse_count("--threads", args.values[2], "eval", &threads)) >= 0) return rc;
-    if (args.values[1] && !args.values[0]) return usage_error("--labels goes with --data", "eval");
+    if (args.values[1] && !args.values[0]) return dt_cli_usage_error("--labels goes with --data", "eval");
+    char path[4096];
+    if ((rc = dt_cli_checkpoint(args.positional[0], path, sizeof path)) >= 0) return rc;
     dt_error err = {{0}};
-    dt_status status = dt_eval(args.positional[0], args.values[0], args.values[1], (int)threads, &err);
-    return status == DT_OK ? 0 : fail(status, err.message);
+    dt_status status = dt_eval(path, args.values[0], args.values[1], (int)threads, &err);
+    return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
 }
 
 /* detrain predict CHECKPOINT --input SOURCE [--labels FILE] [--output FILE]. */
@@ -488,26 +404,28 @@ static int cmd_predict(int argc, char **argv) {
     int rc = parse_simple(argc, argv, "predict", specs, 4, 1, "a checkpoint file", &args, scratch);
     if (rc >= 0) return rc;
     if (args.help) return fputs(predict_help_text, stdout), 0;
-    if (!args.values[0]) return usage_error("predict needs --input SOURCE", "predict");
+    if (!args.values[0]) return dt_cli_usage_error("predict needs --input SOURCE", "predict");
     long long threads = 0;
     if ((rc = parse_count("--threads", args.values[3], "predict", &threads)) >= 0) return rc;
+    char path[4096];
+    if ((rc = dt_cli_checkpoint(args.positional[0], path, sizeof path)) >= 0) return rc;
     dt_error err = {{0}};
-    dt_status status = dt_predict(args.positional[0], args.values[0], args.values[1], args.values[2], (int)threads, &err);
-    return status == DT_OK ? 0 : fail(status, err.message);
+    dt_status status = dt_predict(path, args.values[0], args.values[1], args.values[2], (int)threads, &err);
+    return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
 }
 
 /* detrain bench: what each guarantee costs, and whether it held (bench.h). */
 static int cmd_bench(int argc, char **argv) {
     dt_bench_opts *opts = malloc(sizeof *opts);
-    if (!opts) return fail(DT_NOMEM, "out of memory");
+    if (!opts) return dt_cli_fail(DT_NOMEM, "out of memory");
     dt_error err = {{0}};
     int help = 0;
     dt_status status = dt_bench_parse_args(opts, argc - 2, argv + 2, &help, &err);
     if (status == DT_OK && help) fputs(dt_bench_help_text, stdout);
     else if (status == DT_OK) status = dt_bench_main(opts, &err);
     free(opts);
-    if (status == DT_USAGE) return usage_error(err.message, "bench");
-    return status == DT_OK ? 0 : fail(status, err.message);
+    if (status == DT_USAGE) return dt_cli_usage_error(err.message, "bench");
+    return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
 }
 
 /* Dispatches to the command; the only place that exits. */
@@ -529,12 +447,13 @@ int main(int argc, char **argv) {
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } commands[] = {{"help", cmd_help},       {"train", cmd_train}, {"resume", cmd_resume},
-                    {"verify", cmd_verify},   {"diff", cmd_diff},   {"inspect", cmd_inspect},
-                    {"eval", cmd_eval},       {"predict", cmd_predict}};
+    } commands[] = {{"help", cmd_help},       {"train", cmd_train},     {"resume", cmd_resume},
+                    {"verify", cmd_verify},   {"diff", cmd_diff},       {"inspect", cmd_inspect},
+                    {"eval", cmd_eval},       {"predict", cmd_predict}, {"runs", dt_cli_runs},
+                    {"registry", dt_cli_registry}, {"lineage", dt_cli_lineage}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(command, commands[i].name)) return commands[i].run(argc, argv);
     char message[256];
     snprintf(message, sizeof message, "unknown command '%s'", command);
-    return usage_error(message, NULL);
+    return dt_cli_usage_error(message, NULL);
 }

@@ -29,6 +29,7 @@
 #include "progress.h"
 #include "records/manifest.h"
 #include "records/runrec.h"
+#include "registry/runs.h"
 #include "rng.h"
 
 /* ---- stopping on SIGINT / SIGTERM ------------------------------------------------------------ */
@@ -656,6 +657,15 @@ cleanup:
     return status;
 }
 
+/* Notes the run in the runs index of the folder that holds it (registry/runs.h), as it starts
+ * and as it ends. The index is a cache that the next listing repairs: a failure (a busy or
+ * full disk) costs the run nothing and says nothing. */
+static void note_run(const run_state *r, const dt_train_opts *opts) {
+    if (!r->writer || !r->manifest_open || opts->unindexed) return;
+    dt_error ignored;
+    dt_runs_note(r->run_dir, &ignored);
+}
+
 /* Marks the manifest failed (keeping err's message) when a run that has a manifest fails. */
 static void record_failure(run_state *r, dt_status status, const dt_error *err) {
     if (status == DT_OK || status == DT_INTERRUPTED || !r->manifest_open) return;
@@ -724,11 +734,13 @@ dt_status dt_train(const dt_config *cfg, const dt_train_opts *opts, dt_train_sum
         dt_run_info info = run_info(r, opts);
         DT_TRY(dt_manifest_begin(&r->manifest, r->run_dir, &info, err));
         r->manifest_open = 1;
+        note_run(r, opts);
     }
     announce(r, "training");
     status = run_loop(r, opts, summary, err);
 cleanup:
     record_failure(r, status, err);
+    note_run(r, opts);
     summary->seconds = dt_now_seconds() - t_start;
     summary->total_steps = r->progress.total_steps;
     if (!summary->steps) summary->steps = (int64_t)r->progress.counters.step;
@@ -966,10 +978,12 @@ dt_status dt_resume(const char *run_dir, const dt_train_opts *opts, dt_train_sum
         goto cleanup;
     }
     dt_checkpoint_free(ck);
+    note_run(r, opts);
     announce(r, "resuming");
     status = run_loop(r, opts, summary, err);
 cleanup:
     record_failure(r, status, err);
+    note_run(r, opts);
     summary->seconds = dt_now_seconds() - t_start;
     summary->total_steps = r->progress.total_steps;
     if (!summary->steps) summary->steps = (int64_t)r->progress.counters.step;

@@ -26,6 +26,7 @@ typedef struct {
                                   as recorded; a portable run only, whose bits do not depend on it */
     const char *start_checkpoint; /* train: start a new run folder from this checkpoint (verify --from) */
     dt_comm *comm;             /* the job's ranks (mpirun); NULL = one process */
+    int unindexed;             /* train: not a run of the runs index (verify's replay in a temporary folder) */
     const dt_config *record_config; /* train: the config to write into the records when cfg is a
                                        recorded config whose data paths were re-located (verify);
                                        NULL = cfg */

@@ -403,7 +403,8 @@ dt_status dt_verify(const char *run_dir, const dt_verify_opts *opts, dt_error *e
     if (opts->threads > 0) work->runtime.threads = opts->threads;
     DT_TRY(dt_make_temp_dir("detrain-verify-", tmp, sizeof tmp, err));
     {
-        dt_train_opts train_opts = {.quiet = opts->quiet, .out_dir = tmp, .argc = opts->argc, .argv = opts->argv,
+        dt_train_opts train_opts = {.quiet = opts->quiet, .out_dir = tmp, .unindexed = 1, .argc = opts->argc,
+                                    .argv = opts->argv,
                                     .stop_after_steps = completed ? 0 : rec.n_steps,
                                     .start_checkpoint = start[0] ? start : NULL, .record_config = cfg};
         dt_error run_err;

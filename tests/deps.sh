@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/deps.sh — installs the Debian 12 packages detrain needs, when they are missing.
-# Build: compiler, CMake, cJSON, HDF5, OpenSSL, zlib, Open MPI. Data: Fashion-MNIST. Tests: python3-h5py.
+# Build: compiler, CMake, cJSON, HDF5, OpenSSL, zlib, SQLite, Open MPI. Data: Fashion-MNIST. Tests: python3-h5py.
 set -euo pipefail
-packages="build-essential cmake pkg-config libcjson-dev libhdf5-dev libssl-dev zlib1g-dev
+packages="build-essential cmake pkg-config libcjson-dev libhdf5-dev libssl-dev zlib1g-dev libsqlite3-dev
           libopenmpi-dev openmpi-bin dataset-fashion-mnist python3 python3-numpy python3-h5py"
 missing=""
 for p in $packages; do

@@ -25,13 +25,15 @@ PARTS = {
     "backends": (3, "host/backends", None),
     "backend table": (3, "host", ["backend"]),
     "records": (4, "host/records", None),
-    "engine": (5, "host", ["train", "verify", "predict"]),
-    "bench": (5, "bench", None),
-    "command line": (6, "host", ["main"]),
+    "registry": (5, "host/registry", None),
+    "engine": (6, "host", ["train", "verify", "predict", "reproduce"]),
+    "bench": (6, "bench", None),
+    "command line": (7, "host", ["main"]),
+    "command line parts": (7, "host/cli", None),
 }
 # Parts of one level that may include each other: a backend implements the table.
 SAME_LEVEL_OK = {("backends", "backend table"), ("kernels/cpu", "kernels"), ("kernels/cuda", "kernels"),
-                 ("kernels/cuda", "kernels/cpu")}
+                 ("kernels/cuda", "kernels/cpu"), ("command line", "command line parts")}
 SOURCE_EXT = (".c", ".h", ".cu")
 INCLUDE_ROOTS = ["host", "kernels"]  # the include directories (CMake), besides the file's own
 

@@ -236,7 +236,8 @@ static void test_round_trip(void) {
     CHECK_STR_CONTAINS(text, "\"label_column\": \"label\",");
     CHECK_STR_CONTAINS(text, "      {\n        \"units\": 10,\n        \"activation\": \"identity\",\n");
     CHECK_STR_CONTAINS(text, "\"threads\": 0");
-    CHECK_STR_CONTAINS(text, "\"checkpoint\": {\n    \"every_steps\": 0,\n    \"every_epoch\": true,\n    \"keep\": 3\n  }\n}\n");
+    CHECK_STR_CONTAINS(text, "\"checkpoint\": {\n    \"every_steps\": 0,\n    \"every_epoch\": true,\n    \"keep\": 3\n  },\n"
+                             "  \"experiment\": \"\"\n}\n");
     CHECK(text && !strstr(text, "\"header\": true,\n        \"features")); /* csv keys only on csv */
     CHECK(text && strstr(text, "\"labels\"") && !strstr(text, "labels_dataset"));
     free(text);

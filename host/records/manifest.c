@@ -245,6 +245,7 @@ dt_status dt_manifest_begin(dt_manifest *m, const char *run_dir, const dt_run_in
     cJSON *root = m->root;
     cJSON_AddStringToObject(root, "format", "detrain-manifest/1");
     cJSON_AddStringToObject(root, "run_id", run_id);
+    cJSON_AddStringToObject(root, "experiment", dt_config_experiment(info->cfg));
     cJSON_AddStringToObject(root, "status", "running");
     cJSON_AddStringToObject(root, "started_at", now);
     cJSON *argv = cJSON_CreateArray();

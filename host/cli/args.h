@@ -1,0 +1,49 @@
+/* args.h — the command line's shared parts: one-line errors, usage errors with a hint, and
+ * the option parser every command uses. Nothing here exits: main returns the codes. */
+#ifndef DT_CLI_ARGS_H
+#define DT_CLI_ARGS_H
+
+#include "status.h"
+
+/* Prints "detrain: error: MESSAGE" and returns the status's exit code. */
+int dt_cli_fail(dt_status status, const char *message);
+
+/* Prints a usage error with a hint to the command's help and returns exit code 2. */
+int dt_cli_usage_error(const char *message, const char *hint_command);
+
+/* An option a command accepts; takes_value: it is followed by a value. */
+typedef struct {
+    const char *name;
+    int takes_value;
+} option_spec;
+
+#define MAX_OPTIONS 16
+#define MAX_POSITIONAL 3
+
+/* A parsed command line: each option's value (NULL when absent; "" for a flag given) and the
+ * positional arguments. Repeatable options (--set, --where) collect their values in `sets`. */
+typedef struct {
+    const char *values[MAX_OPTIONS];
+    const char *positional[MAX_POSITIONAL];
+    int n_positional;
+    char **sets;
+    int n_sets;
+    int help;
+} parsed_args;
+
+/* Parses argv[2..] for `command` against specs, expecting min_positional to max_positional
+ * positional arguments (`what` names them); --set and --where may repeat, into out->sets,
+ * which must have room for argc entries. -h/--help sets out->help. Returns -1 when parsed,
+ * else the exit code of the usage error (printed). */
+int parse_args(int argc, char **argv, const char *command, const option_spec *specs, int n_specs, int min_positional,
+               int max_positional, const char *what, parsed_args *out);
+
+/* parse_args with exactly n_positional positional arguments and `scratch` as the room for
+ * repeated options (argc entries). */
+int parse_simple(int argc, char **argv, const char *command, const option_spec *specs, int n_specs, int n_positional,
+                 const char *what, parsed_args *out, char **scratch);
+
+/* A non-negative integer option value into *out; -1 on success, else the usage error's code. */
+int parse_count(const char *option, const char *value, const char *command, long long *out);
+
+#endif

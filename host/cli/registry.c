@@ -1,0 +1,228 @@
+/* registry.c (cli) — detrain runs, registry, lineage, and model references (cli/registry.h). */
+#include "cli/registry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/args.h"
+#include "fsutil.h"
+#include "registry/db.h"
+#include "registry/registry.h"
+#include "registry/runs.h"
+#include "reproduce.h"
+
+const char dt_cli_runs_help[] =
+    "usage: detrain runs [options]\n"
+    "\n"
+    "Lists the runs under a folder, one line each: run folder, run id, experiment, status, start\n"
+    "time, duration, epochs done, test accuracy and loss, parameter digest, code commit (+dirty),\n"
+    "mode/device. The index (ROOT/detrain.sqlite) is brought up to date from the folders first:\n"
+    "they are the source of truth.\n"
+    "\n"
+    "options:\n"
+    "  --root DIR          the folder of runs (default checkpoints)\n"
+    "  --experiment NAME   only this experiment's runs\n"
+    "  --status S          only runs in this state: running, completed, failed, interrupted\n"
+    "  --where PATH=VALUE  only runs whose manifest key PATH has VALUE (also !=, <, <=, >, >=);\n"
+    "                      repeatable: config.optimizer.lr=0.001, final.test_accuracy>0.88\n"
+    "  --sort PATH         order by a manifest key, ascending; -PATH descending\n"
+    "                      (default: newest first)\n"
+    "  --limit N           at most N runs\n"
+    "  --json              a JSON array instead of the table\n"
+    "  --rescan            rebuild the index from every folder\n";
+
+const char dt_cli_registry_help[] =
+    "usage: detrain registry COMMAND [arguments] [--registry PATH]\n"
+    "\n"
+    "The model registry: a finished run's final.h5 registered as version 1, 2, ... of a named\n"
+    "model, with copies of its record (manifest.json, trace.jsonl) and its lineage, stored\n"
+    "content-addressed next to the database (default checkpoints/detrain.sqlite; --registry\n"
+    "or DETRAIN_REGISTRY choose another). A version is named NAME/VERSION or NAME@ALIAS, here\n"
+    "and in eval, predict, inspect and diff.\n"
+    "\n"
+    "commands:\n"
+    "  add RUN_DIR --name NAME [--note TEXT]   register the run's final.h5 (verified) as the\n"
+    "                                         next version; the same file again is the same version\n"
+    "  alias NAME ALIAS VERSION [--note TEXT] point ALIAS (production, staging, ...) at VERSION\n"
+    "  history NAME                           every alias move: when, from, to, who, note\n"
+    "  list [NAME] [--json]                   the models, or one model's versions\n"
+    "  show REF [--json]                      one version and its lineage (run, config, code,\n"
+    "                                         data files and digests, environment, metrics)\n"
+    "  reproduce REF [--threads N] [--keep]   re-run the version's recorded run and check it\n"
+    "                                         against the registered digest, bit for bit\n"
+    "  verify                                 every stored file against its digest\n"
+    "  gc [--min-age SECONDS]                 remove stored files no version names (left by an add\n"
+    "                                         that died), at least SECONDS old (default 3600)\n"
+    "\n"
+    "Exit codes: 0 done (reproduce: identical; verify: intact), 1 different or damaged,\n"
+    "2 bad input (an unknown name, alias or version, a malformed reference, an unfinished run,\n"
+    "a damaged artifact, a read-only or newer database).\n";
+
+const char dt_cli_lineage_help[] =
+    "usage: detrain lineage FILE|SHA256 [--root DIR] [--registry PATH] [--json]\n"
+    "\n"
+    "The runs (under --root, default checkpoints) and the registered model versions that were\n"
+    "trained or tested on a data file, found by the file's SHA-256 wherever it was stored.\n";
+
+/* The registry database a command uses. */
+static void registry_path(const char *given, char *out, size_t size) { dt_db_default_path(given, NULL, out, size); }
+
+int dt_cli_runs(int argc, char **argv) {
+    static const option_spec specs[] = {{"--root", 1},  {"--experiment", 1}, {"--status", 1}, {"--where", 1},
+                                        {"--sort", 1},  {"--limit", 1},      {"--json", 0},   {"--rescan", 0}};
+    char **scratch = calloc((size_t)argc + 1, sizeof *scratch);
+    if (!scratch) return dt_cli_fail(DT_NOMEM, "out of memory");
+    parsed_args args;
+    int rc = parse_simple(argc, argv, "runs", specs, 8, 0, "no arguments", &args, scratch);
+    long long limit = 0;
+    if (rc < 0 && args.help) rc = (fputs(dt_cli_runs_help, stdout), 0);
+    if (rc < 0) rc = parse_count("--limit", args.values[5], "runs", &limit);
+    if (rc < 0 && args.n_sets > DT_RUNS_MAX_WHERE) rc = dt_cli_usage_error("at most 16 --where", "runs");
+    if (rc < 0) {
+        dt_runs_query q = {.root = args.values[0] ? args.values[0] : "checkpoints", .experiment = args.values[1],
+                           .status = args.values[2], .sort = args.values[4], .limit = limit,
+                           .json = args.values[6] != NULL, .rescan = args.values[7] != NULL};
+        for (int i = 0; i < args.n_sets; i++) q.where[q.n_where++] = scratch[i];
+        struct stat info;
+        dt_error err = {{0}};
+        if (stat(q.root, &info) != 0 || !S_ISDIR(info.st_mode)) {
+            char message[4200];
+            snprintf(message, sizeof message, "%s: no folder of runs (train writes its runs into checkpoints/, or give --root)",
+                     q.root);
+            rc = dt_cli_fail(DT_USAGE, message);
+        } else {
+            const dt_status status = dt_runs_list(&q, &err);
+            rc = status == DT_OK ? 0 : status == DT_USAGE ? dt_cli_usage_error(err.message, "runs")
+                                                          : dt_cli_fail(status, err.message);
+        }
+    }
+    free(scratch);
+    return rc;
+}
+
+int dt_cli_registry(int argc, char **argv) {
+    if (argc < 3 || !strcmp(argv[2], "-h") || !strcmp(argv[2], "--help")) {
+        fputs(dt_cli_registry_help, argc < 3 ? stderr : stdout);
+        return argc < 3 ? dt_status_exit_code(DT_USAGE) : 0;
+    }
+    const char *sub = argv[2];
+    static const option_spec specs[] = {{"--registry", 1}, {"--name", 1}, {"--note", 1}, {"--json", 0},
+                                        {"--threads", 1},  {"--quiet", 0}, {"--keep", 0}, {"--min-age", 1}};
+    enum { O_REGISTRY, O_NAME, O_NOTE, O_JSON, O_THREADS, O_QUIET, O_KEEP, O_MIN_AGE };
+    static const struct {
+        const char *name;
+        int min, max;
+        const char *what;
+    } subs[] = {{"add", 1, 1, "a run folder"},       {"alias", 3, 3, "NAME ALIAS VERSION"}, {"history", 1, 1, "a model name"},
+                {"list", 0, 1, "at most a model name"}, {"show", 1, 1, "a model reference"},  {"reproduce", 1, 1, "a model reference"},
+                {"verify", 0, 0, "no arguments"},     {"gc", 0, 0, "no arguments"}};
+    int which = -1;
+    for (int i = 0; i < (int)(sizeof subs / sizeof subs[0]); i++)
+        if (!strcmp(sub, subs[i].name)) which = i;
+    char command[64];
+    snprintf(command, sizeof command, "registry %s", sub);
+    if (which < 0) {
+        char message[160];
+        snprintf(message, sizeof message, "unknown registry command '%s'", sub);
+        return dt_cli_usage_error(message, "registry");
+    }
+    char *scratch[1];
+    parsed_args args;
+    args.sets = scratch;
+    int rc = parse_args(argc - 1, argv + 1, command, specs, 8, subs[which].min, subs[which].max, subs[which].what, &args);
+    if (rc >= 0) return rc;
+    if (args.help) return fputs(dt_cli_registry_help, stdout), 0;
+    char db[4096];
+    registry_path(args.values[O_REGISTRY], db, sizeof db);
+    const char **pos = args.positional;
+    const int json = args.values[O_JSON] != NULL;
+    dt_error err = {{0}};
+    dt_status status = DT_OK;
+    if (!strcmp(sub, "add")) {
+        if (!args.values[O_NAME]) return dt_cli_usage_error("registry add needs --name NAME", "registry");
+        status = dt_registry_add(db, pos[0], args.values[O_NAME], args.values[O_NOTE], &err);
+    } else if (!strcmp(sub, "alias")) {
+        status = dt_registry_alias(db, pos[0], pos[1], pos[2], args.values[O_NOTE], &err);
+    } else if (!strcmp(sub, "history")) {
+        status = dt_registry_history(db, pos[0], &err);
+    } else if (!strcmp(sub, "list")) {
+        status = dt_registry_list(db, args.n_positional ? pos[0] : NULL, json, &err);
+    } else if (!strcmp(sub, "show")) {
+        status = dt_registry_show(db, pos[0], json, &err);
+    } else if (!strcmp(sub, "reproduce")) {
+        long long threads = 0;
+        if ((rc = parse_count("--threads", args.values[O_THREADS], "registry", &threads)) >= 0) return rc;
+        dt_verify_opts opts = {.quiet = args.values[O_QUIET] != NULL, .from_step = -1, .threads = (int)threads,
+                               .tolerance = 0.01, .keep = args.values[O_KEEP] != NULL, .argc = argc, .argv = argv};
+        status = dt_reproduce(db, pos[0], &opts, &err);
+        if (status == DT_MISMATCH) return 1;
+    } else if (!strcmp(sub, "verify")) {
+        int64_t damaged = 0;
+        status = dt_registry_verify(db, &damaged, &err);
+        if (status == DT_OK && damaged) return 1;
+    } else {
+        long long min_age = 3600;
+        if (args.values[O_MIN_AGE] && (rc = parse_count("--min-age", args.values[O_MIN_AGE], "registry", &min_age)) >= 0)
+            return rc;
+        status = dt_registry_gc(db, min_age, &err);
+    }
+    if (status == DT_USAGE) return dt_cli_usage_error(err.message, "registry");
+    return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
+}
+
+int dt_cli_lineage(int argc, char **argv) {
+    static const option_spec specs[] = {{"--root", 1}, {"--registry", 1}, {"--json", 0}};
+    char *scratch[1];
+    parsed_args args;
+    int rc = parse_simple(argc, argv, "lineage", specs, 3, 1, "a data file or its SHA-256", &args, scratch);
+    if (rc >= 0) return rc;
+    if (args.help) return fputs(dt_cli_lineage_help, stdout), 0;
+    char db[4096];
+    registry_path(args.values[1], db, sizeof db);
+    dt_error err = {{0}};
+    const dt_status status = dt_lineage(args.values[0] ? args.values[0] : "checkpoints", db, args.positional[0],
+                                        args.values[2] != NULL, &err);
+    if (status == DT_USAGE) return dt_cli_usage_error(err.message, "lineage");
+    return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
+}
+
+int dt_cli_checkpoint(const char *arg, char *path, size_t size) {
+    struct stat info;
+    if (stat(arg, &info) == 0 || !dt_model_ref_shape(arg)) {
+        snprintf(path, size, "%s", arg);
+        return -1;
+    }
+    char db[4096];
+    registry_path(NULL, db, sizeof db);
+    dt_model_version v;
+    dt_error err = {{0}};
+    const dt_status status = dt_registry_resolve(db, arg, &v, &err);
+    if (status != DT_OK) return dt_cli_fail(status, err.message);
+    snprintf(path, size, "%s", v.artifact);
+    return -1;
+}
+
+int dt_cli_run_folder(const char *arg, char *path, size_t size, char *temp, size_t temp_size) {
+    struct stat info;
+    temp[0] = '\0';
+    if (stat(arg, &info) == 0 || !dt_model_ref_shape(arg)) {
+        snprintf(path, size, "%s", arg);
+        return -1;
+    }
+    char db[4096];
+    registry_path(NULL, db, sizeof db);
+    dt_model_version v;
+    dt_error err = {{0}};
+    dt_status status = dt_registry_resolve(db, arg, &v, &err);
+    if (status == DT_OK) status = dt_make_temp_dir("detrain-version-", temp, temp_size, &err);
+    if (status == DT_OK) status = dt_registry_materialize(&v, temp, &err);
+    if (status != DT_OK) {
+        if (temp[0]) dt_remove_run_dir(temp);
+        temp[0] = '\0';
+        return dt_cli_fail(status, err.message);
+    }
+    snprintf(path, size, "%s", temp);
+    return -1;
+}

@@ -1,0 +1,800 @@
+/* registry.c — model versions, aliases and lineage (registry.h). */
+#include "registry/registry.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "fsutil.h"
+#include "records/checkpoint.h"
+#include "registry/db.h"
+#include "registry/runs.h"
+
+/* ---- small helpers ---------------------------------------------------------------------------- */
+
+static const char *string_at(const cJSON *obj, const char *key) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+static void bind_text(sqlite3_stmt *stmt, int index, const char *text) {
+    if (text) sqlite3_bind_text(stmt, index, text, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(stmt, index);
+}
+
+static const char *column_text(sqlite3_stmt *stmt, int col) {
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    return text ? (const char *)text : "";
+}
+
+/* "user@host", who did it. */
+static void who_text(char *out, size_t size) {
+    const char *user = getenv("USER");
+    const struct passwd *pw = user ? NULL : getpwuid(getuid());
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    snprintf(out, size, "%s@%s", user ? user : pw ? pw->pw_name : "unknown", host);
+}
+
+/* "2026-11-29T09:43:01Z" */
+static void utc_now(char *out, size_t size) {
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Names of models and aliases: letters, digits, '.', '_', '-', at most 100 bytes; an alias
+ * not all digits (that would read as a version). DT_USAGE naming what is wrong. */
+static dt_status check_name(const char *what, const char *name, dt_error *err) {
+    const size_t len = strlen(name);
+    if (len == 0 || len > 100 ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len)
+        return dt_fail(err, DT_USAGE, "%s '%s': use letters, digits, '.', '_' and '-' (at most 100)", what, name);
+    if (!strcmp(what, "alias") && strspn(name, "0123456789") == len)
+        return dt_fail(err, DT_USAGE, "alias '%s': an alias cannot be a number (that is a version)", name);
+    return DT_OK;
+}
+
+/* The registry's file store: <folder of the database>/registry/objects. */
+static void objects_dir(const char *db_path, char *out, size_t size) {
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", db_path);
+    snprintf(out, size, "%s/registry/objects", dirname(copy));
+}
+
+static void object_path(const char *db_path, const char *sha256, char *out, size_t size) {
+    char dir[DT_PATH_MAX - 80];
+    objects_dir(db_path, dir, sizeof dir);
+    snprintf(out, size, "%s/%s", dir, sha256);
+}
+
+/* Stores bytes under their SHA-256 (kept when an identical file is already there). */
+static dt_status store_object(const char *db_path, const unsigned char *bytes, size_t n, char sha256[65],
+                              dt_error *err) {
+    char dir[4096], path[4096 + 80];
+    dt_sha256_hex(bytes, n, sha256);
+    objects_dir(db_path, dir, sizeof dir);
+    dt_status status = dt_mkdirs(dir, err);
+    if (status != DT_OK) return status;
+    snprintf(path, sizeof path, "%s/%s", dir, sha256);
+    char existing[65];
+    dt_error ignored;
+    if (dt_file_exists(path) && dt_file_sha256(path, existing, &ignored) == DT_OK && !strcmp(existing, sha256))
+        return DT_OK;
+    return dt_write_file_atomic(path, bytes, n, err);
+}
+
+/* Reads a whole file (NUL-terminated). */
+static dt_status read_bytes(const char *path, char **bytes, size_t *n, dt_error *err) {
+    return dt_read_text(path, bytes, n, err);
+}
+
+/* ---- references ------------------------------------------------------------------------------- */
+
+int dt_model_ref_shape(const char *text) {
+    const char *at = strchr(text, '@'), *slash = strchr(text, '/');
+    if (at && !slash) return at != text && at[1] != '\0';
+    if (slash && !at) return slash != text && slash[1] != '\0' && strspn(slash + 1, "0123456789") == strlen(slash + 1);
+    return 0;
+}
+
+/* Fills v from a models row selected as: name, version, artifact, manifest, trace, params_sha256, run_id. */
+static void version_from_row(const char *db_path, sqlite3_stmt *stmt, dt_model_version *v) {
+    memset(v, 0, sizeof *v);
+    snprintf(v->name, sizeof v->name, "%s", column_text(stmt, 0));
+    v->version = sqlite3_column_int64(stmt, 1);
+    snprintf(v->artifact_sha256, sizeof v->artifact_sha256, "%s", column_text(stmt, 2));
+    snprintf(v->manifest_sha256, sizeof v->manifest_sha256, "%s", column_text(stmt, 3));
+    snprintf(v->trace_sha256, sizeof v->trace_sha256, "%s", column_text(stmt, 4));
+    snprintf(v->params_sha256, sizeof v->params_sha256, "%s", column_text(stmt, 5));
+    snprintf(v->run_id, sizeof v->run_id, "%s", column_text(stmt, 6));
+    object_path(db_path, v->artifact_sha256, v->artifact, sizeof v->artifact);
+    object_path(db_path, v->manifest_sha256, v->manifest, sizeof v->manifest);
+    object_path(db_path, v->trace_sha256, v->trace, sizeof v->trace);
+}
+
+#define VERSION_COLUMNS "name, version, artifact, manifest, trace, params_sha256, run_id"
+
+/* Looks the reference up in an open database (no digest check). */
+static dt_status find_version(dt_db *db, const char *ref, dt_model_version *v, dt_error *err) {
+    char name[DT_NAME_MAX] = "", second[DT_NAME_MAX] = "";
+    const int by_alias = strchr(ref, '@') != NULL;
+    if (!dt_model_ref_shape(ref))
+        return dt_fail(err, DT_USAGE, "'%s': not a model reference (NAME@ALIAS or NAME/VERSION)", ref);
+    const char *sep = by_alias ? strchr(ref, '@') : strchr(ref, '/');
+    snprintf(name, sizeof name, "%.*s", (int)(sep - ref), ref);
+    snprintf(second, sizeof second, "%s", sep + 1);
+    sqlite3_stmt *stmt = NULL;
+    dt_status status = dt_db_prepare(db,
+                                     by_alias ? "SELECT " VERSION_COLUMNS " FROM models JOIN aliases USING(name, version)"
+                                                " WHERE name = ?1 AND alias = ?2"
+                                              : "SELECT " VERSION_COLUMNS " FROM models WHERE name = ?1 AND version = ?2",
+                                     &stmt, err);
+    if (status != DT_OK) return status;
+    bind_text(stmt, 1, name);
+    if (by_alias) bind_text(stmt, 2, second);
+    else sqlite3_bind_int64(stmt, 2, strtoll(second, NULL, 10));
+    const int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) version_from_row(db->path, stmt, v);
+    else if (rc == SQLITE_DONE) {
+        sqlite3_stmt *known = NULL;
+        int exists = 0;
+        if (sqlite3_prepare_v2(db->handle, "SELECT count(*) FROM models WHERE name = ?1", -1, &known, NULL) == SQLITE_OK) {
+            bind_text(known, 1, name);
+            exists = sqlite3_step(known) == SQLITE_ROW && sqlite3_column_int64(known, 0) > 0;
+        }
+        sqlite3_finalize(known);
+        if (!exists) status = dt_fail(err, DT_CHECKPOINT, "%s: no model named '%s' in %s", ref, name, db->path);
+        else if (by_alias) status = dt_fail(err, DT_CHECKPOINT, "%s: model '%s' has no alias '%s'", ref, name, second);
+        else status = dt_fail(err, DT_CHECKPOINT, "%s: model '%s' has no version %s", ref, name, second);
+    } else {
+        status = dt_db_fail(db, rc, "looking up a model", err);
+    }
+    sqlite3_finalize(stmt);
+    return status;
+}
+
+/* DT_CHECKPOINT naming the version when a stored file is missing or not its digest. */
+static dt_status check_object(const dt_model_version *v, const char *what, const char *path, const char *sha256,
+                              dt_error *err) {
+    char got[65];
+    dt_error ignored;
+    if (!dt_file_exists(path)) return dt_fail(err, DT_CHECKPOINT, "%s/%lld: its %s is missing from the registry (%s)",
+                                              v->name, (long long)v->version, what, path);
+    if (dt_file_sha256(path, got, &ignored) != DT_OK || strcmp(got, sha256) != 0)
+        return dt_fail(err, DT_CHECKPOINT, "%s/%lld: its %s is damaged: SHA-256 %.16s..., registered %.16s... (%s)",
+                       v->name, (long long)v->version, what, got, sha256, path);
+    return DT_OK;
+}
+
+dt_status dt_registry_resolve(const char *db_path, const char *ref, dt_model_version *v, dt_error *err) {
+    if (!dt_model_ref_shape(ref))
+        return dt_fail(err, DT_USAGE, "'%s': not a file, and not a model reference (NAME@ALIAS or NAME/VERSION)", ref);
+    if (!dt_file_exists(db_path))
+        return dt_fail(err, DT_CHECKPOINT, "%s: there is no model registry at %s (set DETRAIN_REGISTRY, or --registry)",
+                       ref, db_path);
+    dt_db db;
+    dt_status status = dt_db_open(&db, db_path, 0, err);
+    if (status == DT_OK) status = find_version(&db, ref, v, err);
+    dt_db_close(&db);
+    if (status == DT_OK) status = check_object(v, "artifact (final.h5)", v->artifact, v->artifact_sha256, err);
+    return status;
+}
+
+dt_status dt_registry_materialize(const dt_model_version *v, const char *dir, dt_error *err) {
+    const char *from[3] = {v->manifest, v->trace, v->artifact}, *to[3] = {"manifest.json", "trace.jsonl", "final.h5"};
+    const char *sha[3] = {v->manifest_sha256, v->trace_sha256, v->artifact_sha256};
+    for (int i = 0; i < 3; i++) {
+        dt_status status = check_object(v, to[i], from[i], sha[i], err);
+        if (status != DT_OK) return status;
+        char path[4096 + 32], target[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, to[i]);
+        if (!realpath(from[i], target)) snprintf(target, sizeof target, "%s", from[i]);
+        if (symlink(target, path) != 0 && errno != EEXIST)
+            return dt_fail(err, DT_WRITE, "%s: linking the stored %s failed: %s", path, to[i], strerror(errno));
+    }
+    return DT_OK;
+}
+
+/* ---- add -------------------------------------------------------------------------------------- */
+
+/* The lineage of a version: its run, config, code, data, environment, metrics, who and when. */
+static cJSON *lineage_json(const cJSON *m, const char *run_dir, const char *who, const char *when, const char *note) {
+    cJSON *lineage = cJSON_CreateObject();
+    char absolute[PATH_MAX];
+    cJSON_AddStringToObject(lineage, "run_id", string_at(m, "run_id") ? string_at(m, "run_id") : "");
+    cJSON_AddStringToObject(lineage, "run_folder", realpath(run_dir, absolute) ? absolute : run_dir);
+    const char *keys[] = {"experiment", "config_file", "config_sha256", "config", "overrides", "code", "data", "seeds",
+                          "mode",       "device",      "final"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(m, keys[k]);
+        if (item) cJSON_AddItemToObject(lineage, keys[k], cJSON_Duplicate(item, 1));
+    }
+    const cJSON *env = cJSON_GetObjectItemCaseSensitive(m, "environment");
+    cJSON *summary = cJSON_AddObjectToObject(lineage, "environment");
+    const char *env_keys[] = {"os", "distribution", "hostname", "cpu", "simd", "threads", "gpu", "libraries"};
+    for (size_t k = 0; k < sizeof env_keys / sizeof env_keys[0]; k++) {
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(env, env_keys[k]);
+        if (item) cJSON_AddItemToObject(summary, env_keys[k], cJSON_Duplicate(item, 1));
+    }
+    cJSON_AddStringToObject(lineage, "registered_by", who);
+    cJSON_AddStringToObject(lineage, "registered_at", when);
+    if (note) cJSON_AddStringToObject(lineage, "note", note);
+    return lineage;
+}
+
+/* Inserts the version row and its data rows (inside the caller's transaction). */
+static dt_status insert_version(dt_db *db, const char *name, int64_t version, const char shas[3][65],
+                                const char *params, const cJSON *m, const char *lineage, const char *note,
+                                const char *who, const char *when, dt_error *err) {
+    sqlite3_stmt *row = NULL, *data = NULL;
+    dt_status status = DT_OK;
+    int rc;
+    DT_TRY(dt_db_prepare(db, "INSERT INTO models VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", &row, err));
+    bind_text(row, 1, name);
+    sqlite3_bind_int64(row, 2, version);
+    bind_text(row, 3, shas[0]);
+    bind_text(row, 4, shas[1]);
+    bind_text(row, 5, shas[2]);
+    bind_text(row, 6, params);
+    bind_text(row, 7, string_at(m, "run_id"));
+    bind_text(row, 8, lineage);
+    bind_text(row, 9, note);
+    bind_text(row, 10, who);
+    bind_text(row, 11, when);
+    if ((rc = sqlite3_step(row)) != SQLITE_DONE) {
+        status = dt_db_fail(db, rc, "registering the version", err);
+        goto cleanup;
+    }
+    DT_TRY(dt_db_prepare(db, "INSERT INTO model_data VALUES(?1, ?2, ?3, ?4, ?5)", &data, err));
+    const char *sets[2] = {"train", "test"};
+    for (int s = 0; s < 2; s++) {
+        const cJSON *file;
+        cJSON_ArrayForEach(file, cJSON_GetObjectItemCaseSensitive(
+                                     cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "data"), sets[s]),
+                                     "files")) {
+            sqlite3_reset(data);
+            bind_text(data, 1, name);
+            sqlite3_bind_int64(data, 2, version);
+            bind_text(data, 3, string_at(file, "sha256"));
+            bind_text(data, 4, string_at(file, "path"));
+            const cJSON *size = cJSON_GetObjectItemCaseSensitive(file, "size");
+            if (cJSON_IsNumber(size)) sqlite3_bind_double(data, 5, size->valuedouble);
+            else sqlite3_bind_null(data, 5);
+            if ((rc = sqlite3_step(data)) != SQLITE_DONE) {
+                status = dt_db_fail(db, rc, "registering the version's data", err);
+                goto cleanup;
+            }
+        }
+    }
+cleanup:
+    sqlite3_finalize(row);
+    sqlite3_finalize(data);
+    return status;
+}
+
+/* The listed SHA-256 of final.h5 in the manifest, or "". */
+static const char *final_sha256(const cJSON *m) {
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(m, "checkpoints")) {
+        const char *file = string_at(entry, "file");
+        if (file && !strcmp(file, "final.h5")) return string_at(entry, "sha256") ? string_at(entry, "sha256") : "";
+    }
+    return "";
+}
+
+dt_status dt_registry_add(const char *db_path, const char *run_dir, const char *name, const char *note, dt_error *err) {
+    dt_status status = DT_OK;
+    char path[4096 + 32], *texts[2] = {NULL, NULL}, *artifact = NULL, shas[3][65], who[320], when[32];
+    size_t sizes[2] = {0, 0}, artifact_size = 0;
+    cJSON *m = NULL, *lineage = NULL;
+    char *lineage_text = NULL;
+    dt_checkpoint *ck = calloc(1, sizeof *ck);
+    dt_db db = {0};
+    if (!ck) return dt_fail(err, DT_NOMEM, "out of memory");
+    DT_TRY(check_name("model name", name, err));
+    const char *files[2] = {"manifest.json", "trace.jsonl"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", run_dir, files[i]);
+        if (dt_read_text(path, &texts[i], &sizes[i], err) != DT_OK) {
+            status = dt_fail(err, DT_USAGE, "%s: not a finished run folder (no %s)", run_dir, files[i]);
+            goto cleanup;
+        }
+    }
+    m = cJSON_ParseWithLength(texts[0], sizes[0]);
+    const char *run_status = string_at(m, "status");
+    if (!run_status || strcmp(run_status, "completed") != 0) {
+        status = dt_fail(err, DT_USAGE, "%s: the run is %s, not completed: only a finished run's final.h5 is a model%s",
+                         run_dir, run_status ? run_status : "unreadable",
+                         run_status && strcmp(run_status, "failed") ? " (detrain resume finishes it)" : "");
+        goto cleanup;
+    }
+    /* every tensor's digest and the parameter digest, after the file's recorded bytes */
+    snprintf(path, sizeof path, "%s/final.h5", run_dir);
+    DT_TRY(dt_checkpoint_read_recorded(path, final_sha256(m), ck, err));
+    const cJSON *final = cJSON_GetObjectItemCaseSensitive(m, "final");
+    if (!string_at(final, "params_sha256") || strcmp(string_at(final, "params_sha256"), ck->params_sha256) != 0) {
+        status = dt_fail(err, DT_CHECKPOINT, "%s: final.h5's parameter digest is not the manifest's final params_sha256",
+                         run_dir);
+        goto cleanup;
+    }
+    DT_TRY(read_bytes(path, &artifact, &artifact_size, err));
+    /* the files first, each under its digest: a row never names a file that is not there */
+    DT_TRY(store_object(db_path, (const unsigned char *)artifact, artifact_size, shas[0], err));
+    DT_TRY(store_object(db_path, (const unsigned char *)texts[0], sizes[0], shas[1], err));
+    DT_TRY(store_object(db_path, (const unsigned char *)texts[1], sizes[1], shas[2], err));
+    who_text(who, sizeof who);
+    utc_now(when, sizeof when);
+    lineage = lineage_json(m, run_dir, who, when, note);
+    lineage_text = lineage ? cJSON_PrintUnformatted(lineage) : NULL;
+    if (!lineage_text) {
+        status = dt_fail(err, DT_NOMEM, "out of memory");
+        goto cleanup;
+    }
+    DT_TRY(dt_db_open(&db, db_path, 1, err));
+    DT_TRY(dt_db_exec(&db, "BEGIN IMMEDIATE", "registering a version", err));
+    sqlite3_stmt *stmt = NULL;
+    int64_t version = 0, existing = 0;
+    DT_TRY(dt_db_prepare(&db, "SELECT version FROM models WHERE name = ?1 AND artifact = ?2", &stmt, err));
+    bind_text(stmt, 1, name);
+    bind_text(stmt, 2, shas[0]);
+    if (sqlite3_step(stmt) == SQLITE_ROW) existing = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    if (!existing) {
+        DT_TRY(dt_db_prepare(&db, "SELECT COALESCE(MAX(version), 0) + 1 FROM models WHERE name = ?1", &stmt, err));
+        bind_text(stmt, 1, name);
+        version = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 1;
+        sqlite3_finalize(stmt);
+        DT_TRY(insert_version(&db, name, version, (const char(*)[65])shas, ck->params_sha256, m, lineage_text, note,
+                              who, when, err));
+    }
+    DT_TRY(dt_db_exec(&db, "COMMIT", "registering a version", err));
+    if (existing)
+        printf("%s/%lld: already registered (the same final.h5, SHA-256 %.16s...)\n", name, (long long)existing, shas[0]);
+    else
+        printf("registered %s/%lld: run %s, params_sha256 %s\n", name, (long long)version, string_at(m, "run_id"),
+               ck->params_sha256);
+cleanup:
+    if (status != DT_OK && db.handle) sqlite3_exec(db.handle, "ROLLBACK", NULL, NULL, NULL);
+    dt_db_close(&db);
+    dt_checkpoint_free(ck);
+    free(ck);
+    cJSON_Delete(m);
+    cJSON_Delete(lineage);
+    free(lineage_text);
+    free(texts[0]);
+    free(texts[1]);
+    free(artifact);
+    return status;
+}
+
+/* ---- aliases ---------------------------------------------------------------------------------- */
+
+dt_status dt_registry_alias(const char *db_path, const char *name, const char *alias, const char *version,
+                            const char *note, dt_error *err) {
+    dt_status status = DT_OK;
+    dt_db db = {0};
+    dt_model_version v;
+    sqlite3_stmt *stmt = NULL;
+    char who[320], when[32], ref[DT_NAME_MAX + 40];
+    DT_TRY(check_name("alias", alias, err));
+    if (!*version || strspn(version, "0123456789") != strlen(version))
+        return dt_fail(err, DT_USAGE, "registry alias: '%s' is not a version number", version);
+    snprintf(ref, sizeof ref, "%s/%s", name, version);
+    DT_TRY(dt_db_open(&db, db_path, 0, err));
+    DT_TRY(dt_db_exec(&db, "BEGIN IMMEDIATE", "moving an alias", err));
+    DT_TRY(find_version(&db, ref, &v, err));
+    int64_t from = 0;
+    DT_TRY(dt_db_prepare(&db, "SELECT version FROM aliases WHERE name = ?1 AND alias = ?2", &stmt, err));
+    bind_text(stmt, 1, name);
+    bind_text(stmt, 2, alias);
+    if (sqlite3_step(stmt) == SQLITE_ROW) from = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    DT_TRY(dt_db_prepare(&db, "INSERT OR REPLACE INTO aliases VALUES(?1, ?2, ?3)", &stmt, err));
+    bind_text(stmt, 1, name);
+    bind_text(stmt, 2, alias);
+    sqlite3_bind_int64(stmt, 3, v.version);
+    int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    if (rc != SQLITE_DONE) {
+        status = dt_db_fail(&db, rc, "moving an alias", err);
+        goto cleanup;
+    }
+    who_text(who, sizeof who);
+    utc_now(when, sizeof when);
+    DT_TRY(dt_db_prepare(&db, "INSERT INTO alias_history(name, alias, from_version, to_version, who, at, note)"
+                              " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", &stmt, err));
+    bind_text(stmt, 1, name);
+    bind_text(stmt, 2, alias);
+    if (from) sqlite3_bind_int64(stmt, 3, from);
+    sqlite3_bind_int64(stmt, 4, v.version);
+    bind_text(stmt, 5, who);
+    bind_text(stmt, 6, when);
+    bind_text(stmt, 7, note);
+    rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) {
+        status = dt_db_fail(&db, rc, "recording the alias move", err);
+        goto cleanup;
+    }
+    DT_TRY(dt_db_exec(&db, "COMMIT", "moving an alias", err));
+    if (from) printf("%s@%s: version %lld -> %lld\n", name, alias, (long long)from, (long long)v.version);
+    else printf("%s@%s: version %lld\n", name, alias, (long long)v.version);
+cleanup:
+    sqlite3_finalize(stmt);
+    if (status != DT_OK && db.handle) sqlite3_exec(db.handle, "ROLLBACK", NULL, NULL, NULL);
+    dt_db_close(&db);
+    return status;
+}
+
+dt_status dt_registry_history(const char *db_path, const char *name, dt_error *err) {
+    dt_db db;
+    sqlite3_stmt *stmt = NULL;
+    dt_status status = dt_db_open(&db, db_path, 0, err);
+    if (status == DT_OK)
+        status = dt_db_prepare(&db, "SELECT at, alias, from_version, to_version, who, note FROM alias_history"
+                                    " WHERE name = ?1 ORDER BY id", &stmt, err);
+    int rc = SQLITE_DONE, n = 0;
+    if (status == DT_OK) {
+        bind_text(stmt, 1, name);
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+            char from[32] = "(none)";
+            if (sqlite3_column_type(stmt, 2) != SQLITE_NULL)
+                snprintf(from, sizeof from, "%lld", (long long)sqlite3_column_int64(stmt, 2));
+            printf("%s  %s@%s: %s -> %lld  by %s%s%s\n", column_text(stmt, 0), name, column_text(stmt, 1), from,
+                   (long long)sqlite3_column_int64(stmt, 3), column_text(stmt, 4),
+                   sqlite3_column_type(stmt, 5) != SQLITE_NULL ? "  note: " : "", column_text(stmt, 5));
+            n++;
+        }
+        if (rc != SQLITE_DONE) status = dt_db_fail(&db, rc, "reading the alias history", err);
+        else if (n == 0) printf("%s: no alias has been set\n", name);
+    }
+    sqlite3_finalize(stmt);
+    dt_db_close(&db);
+    return status;
+}
+
+/* ---- list, show ------------------------------------------------------------------------------- */
+
+/* The aliases of one version (version > 0), as ["production", ...], or of a whole model (version
+   0), as {"production": 3, ...}; NULL only when out of memory. */
+static cJSON *aliases_json(dt_db *db, const char *name, int64_t version) {
+    sqlite3_stmt *stmt = NULL;
+    cJSON *aliases = version ? cJSON_CreateArray() : cJSON_CreateObject();
+    if (!aliases || sqlite3_prepare_v2(db->handle, "SELECT alias, version FROM aliases WHERE name = ?1 ORDER BY alias",
+                                       -1, &stmt, NULL) != SQLITE_OK)
+        return aliases;
+    bind_text(stmt, 1, name);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        if (version && sqlite3_column_int64(stmt, 1) != version) continue;
+        if (version) cJSON_AddItemToArray(aliases, cJSON_CreateString(column_text(stmt, 0)));
+        else cJSON_AddNumberToObject(aliases, column_text(stmt, 0), (double)sqlite3_column_int64(stmt, 1));
+    }
+    sqlite3_finalize(stmt);
+    return aliases;
+}
+
+/* aliases_json as text: "@production @canary" for a version, "production=3 staging=4" for a model. */
+static void aliases_text(const cJSON *aliases, char *out, size_t size) {
+    const cJSON *alias;
+    size_t used = 0;
+    out[0] = '\0';
+    cJSON_ArrayForEach(alias, aliases) {
+        if (used >= size) break;
+        if (cJSON_IsString(alias)) used += (size_t)snprintf(out + used, size - used, "%s@%s", used ? " " : "", alias->valuestring);
+        else used += (size_t)snprintf(out + used, size - used, "%s%s=%.0f", used ? " " : "", alias->string, alias->valuedouble);
+    }
+}
+
+dt_status dt_registry_list(const char *db_path, const char *name, int json, dt_error *err) {
+    dt_db db;
+    sqlite3_stmt *stmt = NULL;
+    cJSON *array = json ? cJSON_CreateArray() : NULL;
+    dt_status status = dt_db_open(&db, db_path, 0, err);
+    if (status == DT_OK && name)
+        status = dt_db_prepare(&db, "SELECT name, version, created, who, run_id, params_sha256,"
+                                    " json_extract(lineage, '$.final.test_accuracy'), note FROM models WHERE name = ?1"
+                                    " ORDER BY version", &stmt, err);
+    else if (status == DT_OK)
+        status = dt_db_prepare(&db, "SELECT name, MAX(version), MAX(created), count(*) FROM models GROUP BY name"
+                                    " ORDER BY name", &stmt, err);
+    int rc = SQLITE_DONE, n = 0;
+    if (status == DT_OK) {
+        if (name) bind_text(stmt, 1, name);
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+            char aliases[512];
+            cJSON *alias_list = aliases_json(&db, column_text(stmt, 0), name ? sqlite3_column_int64(stmt, 1) : 0);
+            aliases_text(alias_list, aliases, sizeof aliases);
+            cJSON *row = array ? cJSON_CreateObject() : NULL;
+            if (name) {
+                char accuracy[16] = "-";
+                if (sqlite3_column_type(stmt, 6) != SQLITE_NULL)
+                    snprintf(accuracy, sizeof accuracy, "%.4f", sqlite3_column_double(stmt, 6));
+                if (row) {
+                    cJSON_AddNumberToObject(row, "version", (double)sqlite3_column_int64(stmt, 1));
+                    cJSON_AddStringToObject(row, "created", column_text(stmt, 2));
+                    cJSON_AddStringToObject(row, "who", column_text(stmt, 3));
+                    cJSON_AddStringToObject(row, "run_id", column_text(stmt, 4));
+                    cJSON_AddStringToObject(row, "params_sha256", column_text(stmt, 5));
+                    cJSON_AddItemToObject(row, "aliases", alias_list);
+                    alias_list = NULL;
+                } else {
+                    printf("%s/%-4lld %s  run %s  params %.12s  accuracy %s  %s%s%s\n", name,
+                           (long long)sqlite3_column_int64(stmt, 1), column_text(stmt, 2), column_text(stmt, 4),
+                           column_text(stmt, 5), accuracy, aliases, aliases[0] ? "  " : "", column_text(stmt, 7));
+                }
+            } else if (row) {
+                cJSON_AddStringToObject(row, "name", column_text(stmt, 0));
+                cJSON_AddNumberToObject(row, "latest_version", (double)sqlite3_column_int64(stmt, 1));
+                cJSON_AddNumberToObject(row, "versions", (double)sqlite3_column_int64(stmt, 3));
+                cJSON_AddItemToObject(row, "aliases", alias_list);
+                alias_list = NULL;
+            } else {
+                printf("%-24s %lld version%s, latest %lld (%s)  %s\n", column_text(stmt, 0),
+                       (long long)sqlite3_column_int64(stmt, 3), sqlite3_column_int64(stmt, 3) == 1 ? "" : "s",
+                       (long long)sqlite3_column_int64(stmt, 1), column_text(stmt, 2), aliases);
+            }
+            cJSON_Delete(alias_list);
+            if (row) cJSON_AddItemToArray(array, row);
+            n++;
+        }
+        if (rc != SQLITE_DONE) status = dt_db_fail(&db, rc, "listing models", err);
+        else if (name && n == 0) status = dt_fail(err, DT_CHECKPOINT, "no model named '%s' in %s", name, db_path);
+    }
+    if (status == DT_OK && array) {
+        char *text = cJSON_Print(array);
+        if (text) printf("%s\n", text);
+        free(text);
+    }
+    cJSON_Delete(array);
+    sqlite3_finalize(stmt);
+    dt_db_close(&db);
+    return status;
+}
+
+dt_status dt_registry_show(const char *db_path, const char *ref, int json, dt_error *err) {
+    dt_model_version v;
+    dt_status status = dt_registry_resolve(db_path, ref, &v, err);
+    if (status != DT_OK) return status;
+    dt_db db;
+    sqlite3_stmt *stmt = NULL;
+    cJSON *lineage = NULL;
+    status = dt_db_open(&db, db_path, 0, err);
+    if (status == DT_OK)
+        status = dt_db_prepare(&db, "SELECT lineage, note, who, created FROM models WHERE name = ?1 AND version = ?2",
+                               &stmt, err);
+    if (status == DT_OK) {
+        bind_text(stmt, 1, v.name);
+        sqlite3_bind_int64(stmt, 2, v.version);
+        if (sqlite3_step(stmt) == SQLITE_ROW) lineage = cJSON_Parse(column_text(stmt, 0));
+        if (!lineage) status = dt_fail(err, DT_CHECKPOINT, "%s/%lld: its lineage record is unreadable", v.name,
+                                       (long long)v.version);
+    }
+    if (status == DT_OK) {
+        char aliases[512];
+        cJSON *alias_list = aliases_json(&db, v.name, v.version);
+        aliases_text(alias_list, aliases, sizeof aliases);
+        cJSON_AddStringToObject(lineage, "model", v.name);
+        cJSON_AddNumberToObject(lineage, "version", (double)v.version);
+        cJSON_AddItemToObject(lineage, "aliases", alias_list);
+        cJSON_AddStringToObject(lineage, "artifact", v.artifact);
+        cJSON_AddStringToObject(lineage, "artifact_sha256", v.artifact_sha256);
+        cJSON_AddStringToObject(lineage, "params_sha256", v.params_sha256);
+        const char *folder = string_at(lineage, "run_folder");
+        struct stat info;
+        cJSON_AddBoolToObject(lineage, "run_folder_exists", folder && stat(folder, &info) == 0);
+        if (json) {
+            char *text = cJSON_Print(lineage);
+            if (text) printf("%s\n", text);
+            free(text);
+        } else {
+            const cJSON *code = cJSON_GetObjectItemCaseSensitive(lineage, "code");
+            const cJSON *final = cJSON_GetObjectItemCaseSensitive(lineage, "final");
+            const cJSON *acc = cJSON_GetObjectItemCaseSensitive(final, "test_accuracy");
+            const cJSON *loss = cJSON_GetObjectItemCaseSensitive(final, "test_loss");
+            printf("%s/%lld%s%s\n", v.name, (long long)v.version, aliases[0] ? "  " : "", aliases);
+            printf("  artifact       %s (SHA-256 %s, verified)\n", v.artifact, v.artifact_sha256);
+            printf("  params_sha256  %s\n", v.params_sha256);
+            printf("  run            %s in %s%s\n", v.run_id, folder ? folder : "?",
+                   folder && stat(folder, &info) == 0 ? "" : " (folder gone; the record is kept here)");
+            printf("  experiment     %s\n", string_at(lineage, "experiment") ? string_at(lineage, "experiment") : "-");
+            printf("  config         %s (SHA-256 %s)\n", string_at(lineage, "config_file") ? string_at(lineage, "config_file") : "-",
+                   string_at(lineage, "config_sha256") ? string_at(lineage, "config_sha256") : "-");
+            printf("  code           detrain %s, commit %s%s\n", string_at(code, "version") ? string_at(code, "version") : "?",
+                   string_at(code, "git_commit") ? string_at(code, "git_commit") : "?",
+                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(code, "git_dirty")) ? " (dirty)" : "");
+            const char *sets[2] = {"train", "test"};
+            for (int s = 0; s < 2; s++) {
+                const cJSON *file;
+                cJSON_ArrayForEach(file, cJSON_GetObjectItemCaseSensitive(
+                                             cJSON_GetObjectItemCaseSensitive(
+                                                 cJSON_GetObjectItemCaseSensitive(lineage, "data"), sets[s]),
+                                             "files")) {
+                    const cJSON *size = cJSON_GetObjectItemCaseSensitive(file, "size");
+                    const char *file_path = string_at(file, "path"), *file_sha = string_at(file, "sha256");
+                    char label[16];
+                    snprintf(label, sizeof label, "data (%s)", sets[s]);
+                    printf("  %-15s%s, %.0f bytes, SHA-256 %s\n", label, file_path ? file_path : "?",
+                           cJSON_IsNumber(size) ? size->valuedouble : 0.0, file_sha ? file_sha : "?");
+                }
+            }
+            printf("  metrics        test accuracy %.4f, test loss %.6f\n", cJSON_IsNumber(acc) ? acc->valuedouble : NAN,
+                   cJSON_IsNumber(loss) ? loss->valuedouble : NAN);
+            printf("  device         %s, %s mode\n", string_at(lineage, "device") ? string_at(lineage, "device") : "?",
+                   string_at(lineage, "mode") ? string_at(lineage, "mode") : "?");
+            const char *at = string_at(lineage, "registered_at"), *by = string_at(lineage, "registered_by");
+            const char *note = string_at(lineage, "note");
+            printf("  registered     %s by %s%s%s\n", at ? at : "?", by ? by : "?", note ? "; note: " : "", note ? note : "");
+        }
+    }
+    cJSON_Delete(lineage);
+    sqlite3_finalize(stmt);
+    dt_db_close(&db);
+    return status;
+}
+
+/* ---- verify, gc ------------------------------------------------------------------------------- */
+
+dt_status dt_registry_verify(const char *db_path, int64_t *n_damaged, dt_error *err) {
+    dt_db db;
+    sqlite3_stmt *stmt = NULL;
+    *n_damaged = 0;
+    dt_status status = dt_db_open(&db, db_path, 0, err);
+    if (status == DT_OK) status = dt_db_prepare(&db, "SELECT " VERSION_COLUMNS " FROM models ORDER BY name, version", &stmt, err);
+    int rc = SQLITE_DONE, n = 0;
+    while (status == DT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        dt_model_version v;
+        version_from_row(db_path, stmt, &v);
+        const char *what[3] = {"artifact (final.h5)", "manifest.json", "trace.jsonl"};
+        const char *paths[3] = {v.artifact, v.manifest, v.trace}, *shas[3] = {v.artifact_sha256, v.manifest_sha256, v.trace_sha256};
+        int ok = 1;
+        for (int i = 0; i < 3; i++) {
+            dt_error problem;
+            if (check_object(&v, what[i], paths[i], shas[i], &problem) != DT_OK) {
+                printf("DAMAGED %s\n", problem.message);
+                ok = 0;
+            }
+        }
+        if (ok) printf("ok      %s/%lld\n", v.name, (long long)v.version);
+        else (*n_damaged)++;
+        n++;
+    }
+    if (status == DT_OK && rc != SQLITE_DONE) status = dt_db_fail(&db, rc, "reading the registry", err);
+    if (status == DT_OK) printf("%d version%s checked, %lld damaged\n", n, n == 1 ? "" : "s", (long long)*n_damaged);
+    sqlite3_finalize(stmt);
+    dt_db_close(&db);
+    return status;
+}
+
+dt_status dt_registry_gc(const char *db_path, int64_t min_age, dt_error *err) {
+    dt_db db;
+    char dir[4096];
+    objects_dir(db_path, dir, sizeof dir);
+    dt_status status = dt_db_open(&db, db_path, 0, err);
+    DIR *d = status == DT_OK ? opendir(dir) : NULL;
+    int64_t removed = 0, kept = 0;
+    const time_t now = time(NULL);
+    sqlite3_stmt *stmt = NULL;
+    if (status == DT_OK)
+        status = dt_db_prepare(&db, "SELECT count(*) FROM models WHERE artifact = ?1 OR manifest = ?1 OR trace = ?1",
+                               &stmt, err);
+    for (struct dirent *entry; status == DT_OK && d && (entry = readdir(d));) {
+        if (entry->d_name[0] == '.') continue;
+        char path[4096 + 300];
+        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+        struct stat info;
+        if (stat(path, &info) != 0 || now - info.st_mtime < min_age) continue; /* young: maybe an add in progress */
+        sqlite3_reset(stmt);
+        bind_text(stmt, 1, entry->d_name);
+        const int named = sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int64(stmt, 0) > 0;
+        if (named) kept++;
+        else if (unlink(path) == 0) removed++;
+    }
+    if (d) closedir(d);
+    sqlite3_finalize(stmt);
+    dt_db_close(&db);
+    if (status == DT_OK) printf("registry gc: %lld unreferenced file%s removed, %lld kept\n", (long long)removed,
+                                removed == 1 ? "" : "s", (long long)kept);
+    return status;
+}
+
+/* ---- lineage by data -------------------------------------------------------------------------- */
+
+dt_status dt_lineage(const char *runs_root, const char *db_path, const char *file_or_sha256, int json, dt_error *err) {
+    char sha[65];
+    dt_status status = DT_OK;
+    if (dt_file_exists(file_or_sha256)) {
+        status = dt_file_sha256(file_or_sha256, sha, err);
+        if (status != DT_OK) return status;
+    } else if (strlen(file_or_sha256) == 64 && strspn(file_or_sha256, "0123456789abcdef") == 64) {
+        snprintf(sha, sizeof sha, "%s", file_or_sha256);
+    } else {
+        return dt_fail(err, DT_USAGE, "lineage %s: not a file, and not a SHA-256 (64 lowercase hex digits)", file_or_sha256);
+    }
+    cJSON *out = json ? cJSON_CreateObject() : NULL, *runs = out ? cJSON_AddArrayToObject(out, "runs") : NULL;
+    cJSON *models = out ? cJSON_AddArrayToObject(out, "models") : NULL;
+    if (out) cJSON_AddStringToObject(out, "sha256", sha);
+    else printf("data SHA-256 %s\n", sha);
+    /* the runs: the index of runs_root, brought up to date */
+    char index_path[4096];
+    snprintf(index_path, sizeof index_path, "%s/detrain.sqlite", runs_root);
+    dt_db db;
+    sqlite3_stmt *stmt = NULL;
+    int n_runs = 0, n_models = 0;
+    struct stat info;
+    if (stat(runs_root, &info) == 0) {
+        status = dt_db_open(&db, index_path, 1, err);
+        if (status == DT_OK) status = dt_runs_refresh(&db, runs_root, 0, NULL, err);
+        if (status == DT_OK)
+            status = dt_db_prepare(&db, "SELECT DISTINCT runs.folder, run_id, experiment, status, run_data.path FROM run_data"
+                                        " JOIN runs USING(folder) WHERE sha256 = ?1 ORDER BY started", &stmt, err);
+        if (status == DT_OK) {
+            bind_text(stmt, 1, sha);
+            while (sqlite3_step(stmt) == SQLITE_ROW) {
+                if (runs) {
+                    cJSON *row = cJSON_CreateObject();
+                    cJSON_AddStringToObject(row, "folder", column_text(stmt, 0));
+                    cJSON_AddStringToObject(row, "run_id", column_text(stmt, 1));
+                    cJSON_AddStringToObject(row, "experiment", column_text(stmt, 2));
+                    cJSON_AddStringToObject(row, "status", column_text(stmt, 3));
+                    cJSON_AddStringToObject(row, "path", column_text(stmt, 4));
+                    cJSON_AddItemToArray(runs, row);
+                } else {
+                    printf("run    %s/%s  (run %s, experiment %s, %s) as %s\n", runs_root, column_text(stmt, 0),
+                           column_text(stmt, 1), column_text(stmt, 2), column_text(stmt, 3), column_text(stmt, 4));
+                }
+                n_runs++;
+            }
+        }
+        sqlite3_finalize(stmt);
+        stmt = NULL;
+        dt_db_close(&db);
+    }
+    /* the model versions: the registry, when there is one */
+    if (status == DT_OK && stat(db_path, &info) == 0) {
+        status = dt_db_open(&db, db_path, 0, err);
+        if (status == DT_OK)
+            status = dt_db_prepare(&db, "SELECT DISTINCT name, version, path FROM model_data WHERE sha256 = ?1"
+                                        " ORDER BY name, version", &stmt, err);
+        if (status == DT_OK) {
+            bind_text(stmt, 1, sha);
+            while (sqlite3_step(stmt) == SQLITE_ROW) {
+                if (models) {
+                    cJSON *row = cJSON_CreateObject();
+                    cJSON_AddStringToObject(row, "name", column_text(stmt, 0));
+                    cJSON_AddNumberToObject(row, "version", (double)sqlite3_column_int64(stmt, 1));
+                    cJSON_AddStringToObject(row, "path", column_text(stmt, 2));
+                    cJSON_AddItemToArray(models, row);
+                } else {
+                    printf("model  %s/%lld as %s\n", column_text(stmt, 0), (long long)sqlite3_column_int64(stmt, 1),
+                           column_text(stmt, 2));
+                }
+                n_models++;
+            }
+        }
+        sqlite3_finalize(stmt);
+        dt_db_close(&db);
+    }
+    if (status == DT_OK && out) {
+        char *text = cJSON_Print(out);
+        if (text) printf("%s\n", text);
+        free(text);
+    } else if (status == DT_OK) {
+        printf("%d run%s, %d model version%s\n", n_runs, n_runs == 1 ? "" : "s", n_models, n_models == 1 ? "" : "s");
+    }
+    cJSON_Delete(out);
+    return status;
+}

@@ -1,0 +1,75 @@
+/* registry.h — the model registry: a run's final.h5 registered as version N of a named model,
+ * with the run's record and its lineage (code, config, data, environment, metrics); aliases
+ * such as production, with the history of every move; references NAME@ALIAS and NAME/VERSION
+ * wherever a checkpoint goes; and lineage by data (which runs and versions used a file).
+ *
+ * Rows live in the database (db.h). Files live content-addressed beside it, in
+ * <folder of the database>/registry/objects/<sha256>: final.h5, manifest.json and
+ * trace.jsonl of every version, an identical file stored once. A file is written (temporary
+ * name, fsync, rename) before the row that names it commits, so a crash leaves at most an
+ * orphan file for `registry gc`, never a row without its file. */
+#ifndef DT_REGISTRY_H
+#define DT_REGISTRY_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "status.h"
+
+/* A model version as the registry holds it. */
+typedef struct {
+    char name[DT_NAME_MAX];
+    int64_t version;
+    char artifact_sha256[65], manifest_sha256[65], trace_sha256[65], params_sha256[65];
+    char artifact[DT_PATH_MAX];                /* the stored final.h5 */
+    char manifest[DT_PATH_MAX], trace[DT_PATH_MAX]; /* the stored record of its run */
+    char run_id[64];
+} dt_model_version;
+
+/* Whether text has the shape of a model reference, NAME@ALIAS or NAME/VERSION (a path that
+ * exists is a path first: callers check that). */
+int dt_model_ref_shape(const char *text);
+
+/* Finds the version a reference names in the registry at db_path and checks its stored
+ * artifact against the digest it was registered with. DT_USAGE for a malformed reference;
+ * DT_CHECKPOINT (exit 2) for an unknown name, alias or version, or a damaged artifact, naming
+ * the version. */
+dt_status dt_registry_resolve(const char *db_path, const char *ref, dt_model_version *v, dt_error *err);
+
+/* Makes `dir` a run folder of v's stored record — manifest.json, trace.jsonl, final.h5 — for
+ * diff and reproduce. DT_WRITE when it cannot. */
+dt_status dt_registry_materialize(const dt_model_version *v, const char *dir, dt_error *err);
+
+/* Registers run_dir's final.h5 as the next version of `name` after verifying every tensor
+ * digest and the file's recorded SHA-256, and prints "registered NAME/N". The same artifact
+ * under the same name again is the existing version (exit 0, said). DT_USAGE for a run that
+ * is not completed or a malformed name; DT_CHECKPOINT for a damaged final.h5. */
+dt_status dt_registry_add(const char *db_path, const char *run_dir, const char *name, const char *note, dt_error *err);
+
+/* Moves (or sets) alias of `name` to `version` and records the move (from, to, who, when,
+ * note) in the alias history. Moving it back is a rollback. */
+dt_status dt_registry_alias(const char *db_path, const char *name, const char *alias, const char *version,
+                            const char *note, dt_error *err);
+
+/* Prints every alias move of `name`, oldest first. */
+dt_status dt_registry_history(const char *db_path, const char *name, dt_error *err);
+
+/* Prints the models (name NULL) or the versions of one model, with their aliases. */
+dt_status dt_registry_list(const char *db_path, const char *name, int json, dt_error *err);
+
+/* Prints one version and its whole lineage. */
+dt_status dt_registry_show(const char *db_path, const char *ref, int json, dt_error *err);
+
+/* Checks every stored file against its digest and every row's files exist; prints each
+ * problem. *n_damaged receives their number. */
+dt_status dt_registry_verify(const char *db_path, int64_t *n_damaged, dt_error *err);
+
+/* Removes stored files no version names (those an add left when it died) that are at least
+ * min_age seconds old, so that a registration in progress keeps its files. */
+dt_status dt_registry_gc(const char *db_path, int64_t min_age, dt_error *err);
+
+/* Prints the runs (in the runs index of runs_root) and the model versions (in the registry
+ * at db_path) that used a data file, given as a path or a SHA-256. */
+dt_status dt_lineage(const char *runs_root, const char *db_path, const char *file_or_sha256, int json, dt_error *err);
+
+#endif

@@ -1,0 +1,437 @@
+/* runs.c — the runs index: one row per run folder, refreshed from the folders, queried with
+ * SQLite (filters and sorts on any manifest key through json_extract). */
+#include "registry/runs.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fsutil.h"
+
+/* ---- one run's row ----------------------------------------------------------------------- */
+
+/* The string at key of obj, or NULL. */
+static const char *string_at(const cJSON *obj, const char *key) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+/* Binds text or NULL. */
+static void bind_text(sqlite3_stmt *stmt, int index, const char *text) {
+    if (text) sqlite3_bind_text(stmt, index, text, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(stmt, index);
+}
+
+/* Binds a JSON number or NULL. */
+static void bind_number(sqlite3_stmt *stmt, int index, const cJSON *item) {
+    if (cJSON_IsNumber(item)) sqlite3_bind_double(stmt, index, item->valuedouble);
+    else sqlite3_bind_null(stmt, index);
+}
+
+/* Seconds between two "2026-11-29T09:43:01Z" stamps; -1 when either is missing. */
+static double seconds_between(const char *from, const char *to) {
+    struct tm a = {0}, b = {0};
+    if (!from || !to || !strptime(from, "%Y-%m-%dT%H:%M:%SZ", &a) || !strptime(to, "%Y-%m-%dT%H:%M:%SZ", &b)) return -1;
+    return difftime(timegm(&b), timegm(&a));
+}
+
+/* The device column: "cpu", "cuda" — the first word of the manifest's device description. */
+static void device_word(const char *device, char *out, size_t size) {
+    snprintf(out, size, "%s", device ? device : "");
+    out[strcspn(out, " (")] = '\0';
+}
+
+/* Writes the row of run folder `folder` (manifest m, its file's mtime and size) and its data
+ * files, replacing what the index held for it. */
+static dt_status store_run(dt_db *db, const char *folder, cJSON *m, int64_t mtime_ns, int64_t size, dt_error *err) {
+    dt_status status = DT_OK;
+    sqlite3_stmt *run = NULL, *data = NULL, *clear = NULL;
+    const cJSON *final = cJSON_GetObjectItemCaseSensitive(m, "final"), *code = cJSON_GetObjectItemCaseSensitive(m, "code");
+    const cJSON *epochs = cJSON_GetObjectItemCaseSensitive(m, "epochs");
+    const cJSON *last = cJSON_IsArray(epochs) ? cJSON_GetArrayItem(epochs, cJSON_GetArraySize(epochs) - 1) : NULL;
+    const cJSON *metrics = cJSON_IsObject(final) ? final : last;
+    const char *experiment = string_at(m, "experiment");
+    char stem[256] = "", device[64];
+    if (!experiment && string_at(m, "config_file")) { /* a manifest from before experiments: the config's stem */
+        snprintf(stem, sizeof stem, "%s", string_at(m, "config_file"));
+        char *base = basename(stem), *dot = strrchr(base, '.');
+        if (dot) *dot = '\0';
+        memmove(stem, base, strlen(base) + 1);
+        experiment = stem;
+    }
+    device_word(string_at(m, "device"), device, sizeof device);
+    const char *finished = string_at(m, "finished_at") ? string_at(m, "finished_at") : string_at(m, "updated_at");
+    /* What --where and --sort look into: the manifest without its per-epoch and per-checkpoint
+     * lists, which only make it longer to scan. */
+    cJSON *slim = cJSON_Duplicate(m, 1);
+    if (slim) {
+        cJSON_DeleteItemFromObjectCaseSensitive(slim, "epochs");
+        cJSON_DeleteItemFromObjectCaseSensitive(slim, "checkpoints");
+    }
+    char *text = slim ? cJSON_PrintUnformatted(slim) : NULL;
+    cJSON_Delete(slim);
+    if (!text) return dt_fail(err, DT_NOMEM, "out of memory indexing %s", folder);
+    DT_TRY(dt_db_prepare(db,
+                         "INSERT OR REPLACE INTO runs VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+                         " ?15, ?16, ?17, ?18)",
+                         &run, err));
+    bind_text(run, 1, folder);
+    bind_text(run, 2, string_at(m, "run_id"));
+    bind_text(run, 3, experiment);
+    bind_text(run, 4, string_at(m, "status"));
+    bind_text(run, 5, string_at(m, "started_at"));
+    bind_text(run, 6, finished);
+    const double seconds = seconds_between(string_at(m, "started_at"), finished);
+    if (seconds >= 0) sqlite3_bind_double(run, 7, seconds);
+    sqlite3_bind_int64(run, 8, cJSON_IsArray(epochs) ? cJSON_GetArraySize(epochs) : 0);
+    bind_number(run, 9, cJSON_GetObjectItemCaseSensitive(metrics, "test_accuracy"));
+    bind_number(run, 10, cJSON_GetObjectItemCaseSensitive(metrics, "test_loss"));
+    bind_text(run, 11, string_at(final, "params_sha256"));
+    bind_text(run, 12, string_at(code, "git_commit"));
+    sqlite3_bind_int(run, 13, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(code, "git_dirty")));
+    bind_text(run, 14, string_at(m, "mode"));
+    bind_text(run, 15, device);
+    bind_text(run, 16, text);
+    sqlite3_bind_int64(run, 17, mtime_ns);
+    sqlite3_bind_int64(run, 18, size);
+    int rc = sqlite3_step(run);
+    if (rc != SQLITE_DONE) {
+        status = dt_db_fail(db, rc, "indexing a run", err);
+        goto cleanup;
+    }
+    DT_TRY(dt_db_prepare(db, "DELETE FROM run_data WHERE folder = ?1", &clear, err));
+    bind_text(clear, 1, folder);
+    if ((rc = sqlite3_step(clear)) != SQLITE_DONE) {
+        status = dt_db_fail(db, rc, "indexing a run's data", err);
+        goto cleanup;
+    }
+    DT_TRY(dt_db_prepare(db, "INSERT INTO run_data VALUES(?1, ?2, ?3, ?4)", &data, err));
+    const char *sets[2] = {"train", "test"};
+    for (int s = 0; s < 2; s++) {
+        const cJSON *file;
+        cJSON_ArrayForEach(file, cJSON_GetObjectItemCaseSensitive(
+                                     cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "data"), sets[s]),
+                                     "files")) {
+            if (!string_at(file, "sha256")) continue;
+            sqlite3_reset(data);
+            bind_text(data, 1, folder);
+            bind_text(data, 2, string_at(file, "sha256"));
+            bind_text(data, 3, string_at(file, "path"));
+            bind_number(data, 4, cJSON_GetObjectItemCaseSensitive(file, "size"));
+            if ((rc = sqlite3_step(data)) != SQLITE_DONE) {
+                status = dt_db_fail(db, rc, "indexing a run's data", err);
+                goto cleanup;
+            }
+        }
+    }
+cleanup:
+    sqlite3_finalize(run);
+    sqlite3_finalize(clear);
+    sqlite3_finalize(data);
+    free(text);
+    return status;
+}
+
+/* Reads folder/manifest.json (stat'ed as `info`) into the index; a manifest that cannot be
+ * read or parsed is skipped (*read stays 0): the folder is not (yet) a run. */
+static dt_status index_folder(dt_db *db, const char *root, const char *folder, const struct stat *info, int *read,
+                              dt_error *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s/manifest.json", root, folder);
+    char *text = NULL;
+    size_t size = 0;
+    dt_error ignored;
+    *read = 0;
+    if (dt_read_text(path, &text, &size, &ignored) != DT_OK) return DT_OK;
+    cJSON *m = cJSON_ParseWithLength(text, size);
+    free(text);
+    if (!cJSON_IsObject(m) || !string_at(m, "run_id")) {
+        cJSON_Delete(m);
+        return DT_OK;
+    }
+    const int64_t mtime_ns = (int64_t)info->st_mtim.tv_sec * 1000000000 + info->st_mtim.tv_nsec;
+    const dt_status status = store_run(db, folder, m, mtime_ns, (int64_t)info->st_size, err);
+    cJSON_Delete(m);
+    *read = status == DT_OK;
+    return status;
+}
+
+/* ---- refreshing from the folders ------------------------------------------------------------ */
+
+typedef struct {
+    char *folder;
+    int64_t mtime_ns, size;
+    int seen;
+} indexed;
+
+static int by_folder(const void *a, const void *b) { return strcmp(((const indexed *)a)->folder, ((const indexed *)b)->folder); }
+
+/* What the index holds now: folder, manifest mtime and size, sorted by folder. */
+static dt_status load_indexed(dt_db *db, indexed **out, int64_t *n_out, dt_error *err) {
+    sqlite3_stmt *stmt = NULL;
+    dt_status status = dt_db_prepare(db, "SELECT folder, mtime_ns, size FROM runs ORDER BY folder", &stmt, err);
+    indexed *list = NULL;
+    int64_t n = 0, cap = 0;
+    int rc;
+    while (status == DT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            indexed *bigger = realloc(list, (size_t)cap * sizeof *list);
+            if (!bigger) {
+                status = dt_fail(err, DT_NOMEM, "out of memory reading the runs index");
+                break;
+            }
+            list = bigger;
+        }
+        list[n] = (indexed){strdup((const char *)sqlite3_column_text(stmt, 0)), sqlite3_column_int64(stmt, 1),
+                            sqlite3_column_int64(stmt, 2), 0};
+        if (!list[n++].folder) status = dt_fail(err, DT_NOMEM, "out of memory reading the runs index");
+    }
+    if (status == DT_OK && rc != SQLITE_DONE) status = dt_db_fail(db, rc, "reading the runs index", err);
+    sqlite3_finalize(stmt);
+    *out = list;
+    *n_out = n;
+    return status;
+}
+
+/* Drops the index rows of one folder (it is gone). */
+static dt_status drop_folder(dt_db *db, const char *folder, dt_error *err) {
+    const char *sqls[2] = {"DELETE FROM runs WHERE folder = ?1", "DELETE FROM run_data WHERE folder = ?1"};
+    for (int i = 0; i < 2; i++) {
+        sqlite3_stmt *stmt = NULL;
+        dt_status status = dt_db_prepare(db, sqls[i], &stmt, err);
+        if (status != DT_OK) return status;
+        bind_text(stmt, 1, folder);
+        const int rc = sqlite3_step(stmt);
+        sqlite3_finalize(stmt);
+        if (rc != SQLITE_DONE) return dt_db_fail(db, rc, "dropping a run that is gone", err);
+    }
+    return DT_OK;
+}
+
+dt_status dt_runs_refresh(dt_db *db, const char *root, int rescan, int64_t *n_read, dt_error *err) {
+    dt_status status = DT_OK;
+    indexed *list = NULL;
+    int64_t n = 0, read_count = 0;
+    DIR *dir = NULL;
+    DT_TRY(dt_db_exec(db, "BEGIN IMMEDIATE", "updating the runs index", err));
+    DT_TRY(load_indexed(db, &list, &n, err));
+    dir = opendir(root);
+    if (!dir) {
+        status = dt_fail(err, DT_IO, "%s: cannot read the folder of runs", root);
+        goto cleanup;
+    }
+    for (struct dirent *entry; (entry = readdir(dir));) {
+        if (entry->d_name[0] == '.') continue;
+        char manifest[4096];
+        snprintf(manifest, sizeof manifest, "%s/%s/manifest.json", root, entry->d_name);
+        struct stat info;
+        if (stat(manifest, &info) != 0 || !S_ISREG(info.st_mode)) continue;
+        indexed key = {entry->d_name, 0, 0, 0};
+        indexed *known = n ? bsearch(&key, list, (size_t)n, sizeof *list, by_folder) : NULL;
+        const int64_t mtime_ns = (int64_t)info.st_mtim.tv_sec * 1000000000 + info.st_mtim.tv_nsec;
+        if (known) known->seen = 1;
+        if (!rescan && known && known->mtime_ns == mtime_ns && known->size == (int64_t)info.st_size) continue;
+        int read = 0;
+        DT_TRY(index_folder(db, root, entry->d_name, &info, &read, err));
+        read_count += read;
+    }
+    for (int64_t i = 0; i < n; i++)
+        if (!list[i].seen) DT_TRY(drop_folder(db, list[i].folder, err));
+    DT_TRY(dt_db_exec(db, "COMMIT", "updating the runs index", err));
+cleanup:
+    if (status != DT_OK) sqlite3_exec(db->handle, "ROLLBACK", NULL, NULL, NULL);
+    if (dir) closedir(dir);
+    for (int64_t i = 0; i < n; i++) free(list[i].folder);
+    free(list);
+    if (n_read) *n_read = read_count;
+    return status;
+}
+
+dt_status dt_runs_note(const char *run_dir, dt_error *err) {
+    char copy[4096], root[4096], path[4096 + 32];
+    snprintf(copy, sizeof copy, "%s", run_dir);
+    const char *folder = basename(copy);
+    char copy2[4096];
+    snprintf(copy2, sizeof copy2, "%s", run_dir);
+    snprintf(root, sizeof root, "%s", dirname(copy2));
+    snprintf(path, sizeof path, "%s/detrain.sqlite", root);
+    char manifest[4096 + 32];
+    snprintf(manifest, sizeof manifest, "%s/manifest.json", run_dir);
+    struct stat info;
+    if (stat(manifest, &info) != 0) return dt_fail(err, DT_IO, "%s: no manifest to index", run_dir);
+    dt_db db;
+    dt_status status = dt_db_open(&db, path, 1, err);
+    int read = 0;
+    if (status == DT_OK) status = index_folder(&db, root, folder, &info, &read, err);
+    dt_db_close(&db);
+    return status;
+}
+
+/* ---- listing --------------------------------------------------------------------------------- */
+
+/* A manifest key path ("config.optimizer.lr", "final.test_accuracy", "config.model.layers[0].units")
+ * as SQLite's JSON path "$.…"; -1 when it holds anything else. */
+static int json_path(const char *key, char *out, size_t size) {
+    if (!*key || strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.[]") != strlen(key) ||
+        key[0] == '.' || key[0] == '[')
+        return -1;
+    snprintf(out, size, "$.%s", key);
+    return 0;
+}
+
+/* Binds a --where value as what it looks like: a number, true/false (JSON booleans are 1/0
+ * to json_extract), or text. */
+static void bind_value(sqlite3_stmt *stmt, int index, const char *value) {
+    char *end = NULL;
+    const double number = strtod(value, &end);
+    if (*value && end && *end == '\0') sqlite3_bind_double(stmt, index, number);
+    else if (!strcmp(value, "true")) sqlite3_bind_int(stmt, index, 1);
+    else if (!strcmp(value, "false")) sqlite3_bind_int(stmt, index, 0);
+    else sqlite3_bind_text(stmt, index, value, -1, SQLITE_TRANSIENT);
+}
+
+/* Splits "PATH<op>VALUE" at its operator: path and value into the buffers, the SQL operator
+ * out. -1 when there is none or the path is malformed. */
+static int split_where(const char *where, char *path, size_t path_size, const char **value, const char **sql_op) {
+    static const struct {
+        const char *text, *sql;
+    } ops[] = {{"!=", "!="}, {"<=", "<="}, {">=", ">="}, {"=", "="}, {"<", "<"}, {">", ">"}};
+    const char *at = NULL;
+    size_t which = 0;
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        const char *p = strstr(where, ops[k].text);
+        if (p && (!at || p < at)) at = p, which = k;
+    }
+    if (!at) return -1;
+    char key[512];
+    snprintf(key, sizeof key, "%.*s", (int)(at - where), where);
+    *value = at + strlen(ops[which].text);
+    *sql_op = ops[which].sql;
+    return json_path(key, path, path_size);
+}
+
+/* "12.3 s", "4 min", "2.1 h". */
+static void duration_text(sqlite3_stmt *stmt, int col, char *out, size_t size) {
+    if (sqlite3_column_type(stmt, col) == SQLITE_NULL) snprintf(out, size, "-");
+    else {
+        const double s = sqlite3_column_double(stmt, col);
+        if (s < 100) snprintf(out, size, "%.0f s", s);
+        else if (s < 6000) snprintf(out, size, "%.0f min", s / 60);
+        else snprintf(out, size, "%.1f h", s / 3600);
+    }
+}
+
+static const char *column_or(sqlite3_stmt *stmt, int col, const char *fallback) {
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    return text ? (const char *)text : fallback;
+}
+
+/* The columns a listing selects, in this order. */
+#define LIST_COLUMNS                                                                                                \
+    "folder, run_id, experiment, status, started, seconds, epochs, json_extract(manifest, '$.config.train.epochs'),"  \
+    " test_accuracy, test_loss, params_sha256, git_commit, git_dirty, mode, device"
+enum { C_FOLDER, C_RUN_ID, C_EXPERIMENT, C_STATUS, C_STARTED, C_SECONDS, C_EPOCHS, C_EPOCHS_TOTAL, C_ACCURACY,
+       C_LOSS, C_PARAMS, C_COMMIT, C_DIRTY, C_MODE, C_DEVICE, N_COLUMNS };
+
+/* Prints one row as a line of the table. */
+static void print_line(sqlite3_stmt *stmt) {
+    char duration[32], epochs[32], accuracy[16] = "-", loss[16] = "-", commit[24], mode_device[48];
+    duration_text(stmt, C_SECONDS, duration, sizeof duration);
+    snprintf(epochs, sizeof epochs, "%lld/%s", (long long)sqlite3_column_int64(stmt, C_EPOCHS),
+             column_or(stmt, C_EPOCHS_TOTAL, "?"));
+    if (sqlite3_column_type(stmt, C_ACCURACY) != SQLITE_NULL)
+        snprintf(accuracy, sizeof accuracy, "%.4f", sqlite3_column_double(stmt, C_ACCURACY));
+    if (sqlite3_column_type(stmt, C_LOSS) != SQLITE_NULL)
+        snprintf(loss, sizeof loss, "%.6f", sqlite3_column_double(stmt, C_LOSS));
+    snprintf(commit, sizeof commit, "%.8s%s", column_or(stmt, C_COMMIT, "-"),
+             sqlite3_column_int(stmt, C_DIRTY) ? "+dirty" : "");
+    snprintf(mode_device, sizeof mode_device, "%s/%s", column_or(stmt, C_MODE, "-"), column_or(stmt, C_DEVICE, "-"));
+    printf("%-32s %-26s %-16s %-11s %-20s %7s %7s %8s %9s %-12.12s %-14s %s\n", column_or(stmt, C_FOLDER, ""),
+           column_or(stmt, C_RUN_ID, "-"), column_or(stmt, C_EXPERIMENT, "-"), column_or(stmt, C_STATUS, "-"),
+           column_or(stmt, C_STARTED, "-"), duration, epochs, accuracy, loss, column_or(stmt, C_PARAMS, "-"), commit,
+           mode_device);
+}
+
+/* Adds one row to the JSON array, a member per column. */
+static void add_json(cJSON *array, sqlite3_stmt *stmt) {
+    static const char *const names[N_COLUMNS] = {
+        "folder",      "run_id",        "experiment", "status",     "started",   "seconds", "epochs", "epochs_total",
+        "test_accuracy", "test_loss", "params_sha256", "git_commit", "git_dirty", "mode",    "device"};
+    cJSON *row = cJSON_CreateObject();
+    for (int c = 0; c < N_COLUMNS && row; c++) {
+        if (c == C_DIRTY) cJSON_AddBoolToObject(row, names[c], sqlite3_column_int(stmt, c));
+        else if (sqlite3_column_type(stmt, c) == SQLITE_NULL) cJSON_AddNullToObject(row, names[c]);
+        else if (sqlite3_column_type(stmt, c) == SQLITE_TEXT) cJSON_AddStringToObject(row, names[c], column_or(stmt, c, ""));
+        else cJSON_AddNumberToObject(row, names[c], sqlite3_column_double(stmt, c));
+    }
+    cJSON_AddItemToArray(array, row);
+}
+
+dt_status dt_runs_list(const dt_runs_query *q, dt_error *err) {
+    dt_status status = DT_OK;
+    char path[4096 + 32], sql[8192], sort_path[600] = "";
+    char where_paths[DT_RUNS_MAX_WHERE][600];
+    const char *where_values[DT_RUNS_MAX_WHERE], *where_ops[DT_RUNS_MAX_WHERE];
+    sqlite3_stmt *stmt = NULL;
+    cJSON *array = NULL;
+    const int descending = q->sort && q->sort[0] == '-';
+    for (int i = 0; i < q->n_where; i++)
+        if (split_where(q->where[i], where_paths[i], sizeof where_paths[i], &where_values[i], &where_ops[i]) != 0)
+            return dt_fail(err, DT_USAGE, "--where %s: expected PATH=VALUE (or !=, <, <=, >, >=) with PATH a manifest "
+                           "key such as config.optimizer.lr or final.test_accuracy", q->where[i]);
+    if (q->sort && json_path(q->sort + descending, sort_path, sizeof sort_path) != 0)
+        return dt_fail(err, DT_USAGE, "--sort %s: expected a manifest key such as final.test_accuracy (with - first: "
+                       "descending)", q->sort);
+    snprintf(path, sizeof path, "%s/detrain.sqlite", q->root);
+    dt_db db;
+    DT_TRY(dt_db_open(&db, path, 1, err));
+    DT_TRY(dt_runs_refresh(&db, q->root, q->rescan, NULL, err));
+    int used = snprintf(sql, sizeof sql, "SELECT " LIST_COLUMNS " FROM runs WHERE 1");
+    if (q->experiment) used += snprintf(sql + used, sizeof sql - (size_t)used, " AND experiment = ?1");
+    if (q->status) used += snprintf(sql + used, sizeof sql - (size_t)used, " AND status = ?2");
+    for (int i = 0; i < q->n_where; i++)
+        used += snprintf(sql + used, sizeof sql - (size_t)used, " AND json_extract(manifest, ?%d) %s ?%d", 10 + 2 * i,
+                         where_ops[i], 11 + 2 * i);
+    if (q->sort) used += snprintf(sql + used, sizeof sql - (size_t)used, " ORDER BY json_extract(manifest, ?3) %s NULLS LAST, started DESC",
+                                  descending ? "DESC" : "ASC");
+    else used += snprintf(sql + used, sizeof sql - (size_t)used, " ORDER BY started DESC");
+    if (q->limit > 0) snprintf(sql + used, sizeof sql - (size_t)used, " LIMIT %lld", (long long)q->limit);
+    DT_TRY(dt_db_prepare(&db, sql, &stmt, err));
+    if (q->experiment) bind_text(stmt, 1, q->experiment);
+    if (q->status) bind_text(stmt, 2, q->status);
+    if (q->sort) bind_text(stmt, 3, sort_path);
+    for (int i = 0; i < q->n_where; i++) {
+        bind_text(stmt, 10 + 2 * i, where_paths[i]);
+        bind_value(stmt, 11 + 2 * i, where_values[i]);
+    }
+    if (q->json) array = cJSON_CreateArray();
+    else
+        printf("%-32s %-26s %-16s %-11s %-20s %7s %7s %8s %9s %-12s %-14s %s\n", "RUN FOLDER", "RUN ID", "EXPERIMENT",
+               "STATUS", "STARTED", "TIME", "EPOCHS", "ACCURACY", "LOSS", "PARAMS", "COMMIT", "MODE/DEVICE");
+    int rc, n = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (array) add_json(array, stmt);
+        else print_line(stmt);
+        n++;
+    }
+    if (rc != SQLITE_DONE) {
+        status = dt_db_fail(&db, rc, "listing the runs", err);
+        goto cleanup;
+    }
+    if (array) {
+        char *text = cJSON_Print(array);
+        if (text) printf("%s\n", text);
+        free(text);
+    }
+cleanup:
+    sqlite3_finalize(stmt);
+    cJSON_Delete(array);
+    dt_db_close(&db);
+    return status;
+}

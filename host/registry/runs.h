@@ -1,0 +1,46 @@
+/* runs.h — the runs index: the run folders under a root, one row each, in the root's
+ * detrain.sqlite, so hundreds or thousands of runs can be listed, filtered and sorted fast.
+ *
+ * The folders stay the source of truth: every listing first brings the index up to date
+ * (a folder whose manifest.json changed is read again, one that disappeared is dropped, one
+ * copied in appears), train and resume note their run as it starts and ends, and --rescan
+ * rebuilds the whole index from the folders. */
+#ifndef DT_RUNS_H
+#define DT_RUNS_H
+
+#include <stdint.h>
+
+#include "registry/db.h"
+#include "status.h"
+
+#define DT_RUNS_MAX_WHERE 16
+
+typedef struct {
+    const char *root;                          /* the folder holding run folders ("checkpoints") */
+    const char *experiment, *status;           /* only these; NULL = any */
+    const char *where[DT_RUNS_MAX_WHERE];      /* "PATH=VALUE" (also !=, <, <=, >, >=) on any manifest key */
+    int n_where;
+    const char *sort;                          /* "PATH" ascending, "-PATH" descending; NULL: newest first */
+    int64_t limit;                             /* at most this many; 0 = all */
+    int json;                                  /* a JSON array instead of the table */
+    int rescan;                                /* rebuild the index from the folders first */
+} dt_runs_query;
+
+/* Brings the root's index up to date and prints the runs the query selects, one line each
+ * (run folder, run id, experiment, status, start, duration, epochs done, test accuracy and
+ * loss, parameter digest, code commit, mode and device) or as JSON. DT_USAGE for a malformed
+ * --where or --sort, DT_IO / DT_WRITE for the database (named). */
+dt_status dt_runs_list(const dt_runs_query *q, dt_error *err);
+
+/* Reads the run folders under root into the index `db` (rescan: every folder, else only
+ * those whose manifest changed) and drops the rows of folders that are gone. *n_read, when
+ * not NULL, receives the number of manifests read. Folders whose manifest is unreadable are
+ * skipped. */
+dt_status dt_runs_refresh(dt_db *db, const char *root, int rescan, int64_t *n_read, dt_error *err);
+
+/* Notes one run folder in the index of the folder that holds it (train and resume, as a run
+ * starts and ends). The index is a cache: callers ignore a failure, which the next listing
+ * repairs. */
+dt_status dt_runs_note(const char *run_dir, dt_error *err);
+
+#endif
