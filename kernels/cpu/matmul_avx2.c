@@ -1,6 +1,4 @@
 /* matmul_avx2.c — the generic product with AVX2 + FMA: 6 rows x 16 columns per tile. */
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
 
 #include <immintrin.h>
 
@@ -23,5 +21,3 @@ static inline __m256i lanes_first(long n) {
 #define BLOCK_FN dt_gemm_block_avx2
 
 #include "matmul_simd.h"
-
-#pragma GCC pop_options

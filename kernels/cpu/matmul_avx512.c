@@ -1,6 +1,4 @@
 /* matmul_avx512.c — the generic product with AVX-512F: 6 rows x 32 columns per tile. */
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx2,fma")
 
 #include <immintrin.h>
 
@@ -17,5 +15,3 @@
 #define BLOCK_FN dt_gemm_block_avx512
 
 #include "matmul_simd.h"
-
-#pragma GCC pop_options
