@@ -10,7 +10,8 @@ dt_optim_counters dt_optim_counters_start(void) {
 
 int64_t dt_steps_per_epoch(const dt_config *cfg, int64_t n_train) {
     const int64_t batch = cfg->train.batch_size;
-    return cfg->train.drop_last ? n_train / batch : (n_train + batch - 1) / batch;
+    /* Not (n + batch - 1) / batch: that overflows for a count near INT64_MAX (a damaged record). */
+    return n_train / batch + (!cfg->train.drop_last && n_train % batch != 0);
 }
 
 float dt_schedule_lr(const dt_config *cfg, uint64_t step, uint64_t total_steps) {

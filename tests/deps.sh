@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # tests/deps.sh — installs the Debian 12 packages detrain needs, when they are missing.
 # Build: compiler, CMake, cJSON, HDF5, OpenSSL, zlib, SQLite, Open MPI. Data: Fashion-MNIST. Tests: python3-h5py.
+# `deps.sh fuzz` adds clang and its libFuzzer runtime for the fuzz build (tests/fuzz, CI).
 set -euo pipefail
 packages="build-essential cmake pkg-config libcjson-dev libhdf5-dev libssl-dev zlib1g-dev libsqlite3-dev
           libopenmpi-dev openmpi-bin dataset-fashion-mnist python3 python3-numpy python3-h5py"
+[ "${1:-}" = fuzz ] && packages="$packages clang libclang-rt-14-dev"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -651,9 +651,10 @@ static dt_status read_progress(reader *r, dt_checkpoint *ck) {
     if (strcmp(kind, dt_optimizer_name(cfg->optimizer.kind)) != 0) problem = "the optimizer kind differs from the config's";
     else if (opt_step != p->counters.step) problem = "optimizer/step differs from progress/step";
     else if (spe <= 0 || p->steps_per_epoch != spe) problem = "steps_per_epoch does not follow from the config and the training set";
-    else if (p->total_steps != spe * cfg->train.epochs) problem = "total_steps does not follow from the config";
+    else if (spe > INT64_MAX / cfg->train.epochs || p->total_steps != spe * cfg->train.epochs)
+        problem = "total_steps does not follow from the config";
     else if (p->counters.step > (uint64_t)p->total_steps) problem = "step is past the end of the run";
-    else if (p->epoch < 0 || (int64_t)p->counters.step != p->epoch * spe + p->position / cfg->train.batch_size ||
+    else if (p->epoch < 0 || p->epoch > cfg->train.epochs || (int64_t)p->counters.step != p->epoch * spe + p->position / cfg->train.batch_size ||
              p->position % cfg->train.batch_size != 0 || p->position < 0 || p->position / cfg->train.batch_size >= spe)
         problem = "step, epoch and position disagree";
     else if (p->seen != p->position || p->correct < 0 || p->correct > p->seen)
@@ -718,11 +719,44 @@ cleanup:
     return status;
 }
 
-/* Allocates the buffers a checkpoint of ck->net and ck->progress needs. */
+/* The number of elements of dataset `name`, or -1 when there is no such dataset: sizes a
+ * buffer from the file itself before trusting a counter that claims its size. */
+static dt_status dataset_elements(reader *r, const char *name, int64_t *n) {
+    dt_status status = DT_OK;
+    dt_error *err = r->err;
+    hid_t dataset = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    htri_t exists;
+    hssize_t points;
+    *n = -1;
+    CHECK_R(exists = H5Lexists(r->file, name, H5P_DEFAULT), "looking for tensor '%s'", name);
+    if (exists) {
+        CHECK_R(dataset = H5Dopen2(r->file, name, H5P_DEFAULT), "opening tensor '%s'", name);
+        CHECK_R(space = H5Dget_space(dataset), "tensor '%s': dataspace", name);
+        CHECK_R(points = H5Sget_simple_extent_npoints(space), "tensor '%s': size", name);
+        *n = (int64_t)points;
+    }
+cleanup:
+    if (space >= 0) H5Sclose(space);
+    if (dataset >= 0) H5Dclose(dataset);
+    return status;
+}
+
+/* Allocates the buffers a checkpoint of ck->net and ck->progress needs: the trace's only once
+ * the file's trace holds as many steps as progress/step says (a damaged counter must not
+ * size an allocation). */
 static dt_status alloc_buffers(reader *r, dt_checkpoint *ck) {
     dt_status status = dt_host_state_alloc(&ck->state, &ck->net, r->err);
     if (status != DT_OK) return status;
     const size_t n_steps = (size_t)ck->progress.counters.step;
+    const char *traces[2] = {"trace/loss", "trace/lr"};
+    for (int i = 0; i < 2; i++) {
+        int64_t found = 0;
+        DT_TRY(dataset_elements(r, traces[i], &found));
+        if (found < 0) return dt_fail(r->err, DT_CHECKPOINT, "%s: tensor '%s' is missing", r->path, traces[i]);
+        if ((uint64_t)found != ck->progress.counters.step)
+            return dt_fail(r->err, DT_CHECKPOINT, "%s: tensor '%s' has %lld elements, expected %llu (progress/step)",
+                           r->path, traces[i], (long long)found, (unsigned long long)ck->progress.counters.step);
+    }
     ck->step_loss = malloc((n_steps + 1) * sizeof(float));
     ck->step_lr = malloc((n_steps + 1) * sizeof(float));
     if (ck->cfg->data.normalize == DT_NORM_STANDARDIZE) {
@@ -731,7 +765,8 @@ static dt_status alloc_buffers(reader *r, dt_checkpoint *ck) {
         if (!ck->norm_mean || !ck->norm_std) return dt_fail(r->err, DT_NOMEM, "%s: out of memory", r->path);
     }
     if (!ck->step_loss || !ck->step_lr) return dt_fail(r->err, DT_NOMEM, "%s: out of memory", r->path);
-    return DT_OK;
+cleanup:
+    return status;
 }
 
 /* Reads everything after the root: tensors, counters, RNG, data records. */

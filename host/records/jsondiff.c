@@ -53,7 +53,8 @@ void dt_json_brief(const cJSON *v, char *out, size_t size) {
         snprintf(out, size, "\"%.*s%s\"", len > 72 ? 69 : (int)len, v->valuestring, len > 72 ? "..." : "");
     } else if (cJSON_IsNumber(v)) {
         const double d = v->valuedouble;
-        if (d == (double)(long long)d && d < 1e17 && d > -1e17) snprintf(out, size, "%.0f", d);
+        /* The range first: casting a larger value to long long is undefined. */
+        if (d < 1e17 && d > -1e17 && d == (double)(long long)d) snprintf(out, size, "%.0f", d);
         else snprintf(out, size, "%.9g", d);
     }
     else if (cJSON_IsTrue(v)) snprintf(out, size, "true");
