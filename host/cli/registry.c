@@ -188,7 +188,9 @@ int dt_cli_lineage(int argc, char **argv) {
     return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
 }
 
-int dt_cli_checkpoint(const char *arg, char *path, size_t size) {
+/* A file or folder that exists, or anything not shaped like a model reference: copied to path,
+ * *v untouched, -1. A model reference: resolved into *v, 0. An unknown one: the exit code. */
+static int resolve_reference(const char *arg, char *path, size_t size, dt_model_version *v) {
     struct stat info;
     if (stat(arg, &info) == 0 || !dt_model_ref_shape(arg)) {
         snprintf(path, size, "%s", arg);
@@ -196,27 +198,25 @@ int dt_cli_checkpoint(const char *arg, char *path, size_t size) {
     }
     char db[4096];
     registry_path(NULL, db, sizeof db);
-    dt_model_version v;
     dt_error err = {{0}};
-    const dt_status status = dt_registry_resolve(db, arg, &v, &err);
-    if (status != DT_OK) return dt_cli_fail(status, err.message);
-    snprintf(path, size, "%s", v.artifact);
-    return -1;
+    const dt_status status = dt_registry_resolve(db, arg, v, &err);
+    return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
+}
+
+int dt_cli_checkpoint(const char *arg, char *path, size_t size) {
+    dt_model_version v;
+    const int rc = resolve_reference(arg, path, size, &v);
+    if (rc == 0) snprintf(path, size, "%s", v.artifact);
+    return rc > 0 ? rc : -1;
 }
 
 int dt_cli_run_folder(const char *arg, char *path, size_t size, char *temp, size_t temp_size) {
-    struct stat info;
-    temp[0] = '\0';
-    if (stat(arg, &info) == 0 || !dt_model_ref_shape(arg)) {
-        snprintf(path, size, "%s", arg);
-        return -1;
-    }
-    char db[4096];
-    registry_path(NULL, db, sizeof db);
     dt_model_version v;
+    temp[0] = '\0';
+    const int rc = resolve_reference(arg, path, size, &v);
+    if (rc != 0) return rc > 0 ? rc : -1;
     dt_error err = {{0}};
-    dt_status status = dt_registry_resolve(db, arg, &v, &err);
-    if (status == DT_OK) status = dt_make_temp_dir("detrain-version-", temp, temp_size, &err);
+    dt_status status = dt_make_temp_dir("detrain-version-", temp, temp_size, &err);
     if (status == DT_OK) status = dt_registry_materialize(&v, temp, &err);
     if (status != DT_OK) {
         if (temp[0]) dt_remove_run_dir(temp);

@@ -11,7 +11,7 @@
 #include "fsutil.h"
 #include "manifest.h"
 
-const char *dt_run_record_string(const cJSON *manifest, const char *key) {
+const cJSON *dt_run_record_item(const cJSON *manifest, const char *key) {
     char part[128];
     const cJSON *node = manifest;
     while (node && *key) {
@@ -20,6 +20,11 @@ const char *dt_run_record_string(const cJSON *manifest, const char *key) {
         node = cJSON_GetObjectItemCaseSensitive(node, part);
         key += len + (key[len] == '.');
     }
+    return node;
+}
+
+const char *dt_run_record_string(const cJSON *manifest, const char *key) {
+    const cJSON *node = dt_run_record_item(manifest, key);
     return cJSON_IsString(node) ? node->valuestring : "";
 }
 

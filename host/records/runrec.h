@@ -29,6 +29,9 @@ void dt_run_record_free(dt_run_record *rec);
 /* "0.934713781 (bits 3f6f49ab)": a recorded float for reports. */
 void dt_run_bits_text(uint32_t bits, char *out, size_t size);
 
+/* manifest[key] (nested keys with dots: "data.train.files"), or NULL when absent. */
+const cJSON *dt_run_record_item(const cJSON *manifest, const char *key);
+
 /* The string manifest[key] (nested keys with dots: "code.git_commit"), or "" when absent. */
 const char *dt_run_record_string(const cJSON *manifest, const char *key);
 

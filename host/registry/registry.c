@@ -18,6 +18,7 @@
 #include "digest.h"
 #include "fsutil.h"
 #include "records/checkpoint.h"
+#include "records/runrec.h"
 #include "registry/db.h"
 #include "registry/runs.h"
 
@@ -259,12 +260,10 @@ static dt_status insert_version(dt_db *db, const char *name, int64_t version, co
         goto cleanup;
     }
     DT_TRY(dt_db_prepare(db, "INSERT INTO model_data VALUES(?1, ?2, ?3, ?4, ?5)", &data, err));
-    const char *sets[2] = {"train", "test"};
+    const char *files_key[2] = {"data.train.files", "data.test.files"};
     for (int s = 0; s < 2; s++) {
         const cJSON *file;
-        cJSON_ArrayForEach(file, cJSON_GetObjectItemCaseSensitive(
-                                     cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "data"), sets[s]),
-                                     "files")) {
+        cJSON_ArrayForEach(file, dt_run_record_item(m, files_key[s])) {
             sqlite3_reset(data);
             bind_text(data, 1, name);
             sqlite3_bind_int64(data, 2, version);
@@ -616,13 +615,10 @@ dt_status dt_registry_show(const char *db_path, const char *ref, int json, dt_er
             printf("  code           detrain %s, commit %s%s\n", string_at(code, "version") ? string_at(code, "version") : "?",
                    string_at(code, "git_commit") ? string_at(code, "git_commit") : "?",
                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(code, "git_dirty")) ? " (dirty)" : "");
-            const char *sets[2] = {"train", "test"};
+            const char *sets[2] = {"train", "test"}, *files_key[2] = {"data.train.files", "data.test.files"};
             for (int s = 0; s < 2; s++) {
                 const cJSON *file;
-                cJSON_ArrayForEach(file, cJSON_GetObjectItemCaseSensitive(
-                                             cJSON_GetObjectItemCaseSensitive(
-                                                 cJSON_GetObjectItemCaseSensitive(lineage, "data"), sets[s]),
-                                             "files")) {
+                cJSON_ArrayForEach(file, dt_run_record_item(lineage, files_key[s])) {
                     const cJSON *size = cJSON_GetObjectItemCaseSensitive(file, "size");
                     const char *file_path = string_at(file, "path"), *file_sha = string_at(file, "sha256");
                     char label[16];

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "fsutil.h"
+#include "records/runrec.h"
 
 /* ---- one run's row ----------------------------------------------------------------------- */
 
@@ -111,12 +112,10 @@ static dt_status store_run(dt_db *db, const char *folder, cJSON *m, int64_t mtim
         goto cleanup;
     }
     DT_TRY(dt_db_prepare(db, "INSERT INTO run_data VALUES(?1, ?2, ?3, ?4)", &data, err));
-    const char *sets[2] = {"train", "test"};
+    const char *files_key[2] = {"data.train.files", "data.test.files"};
     for (int s = 0; s < 2; s++) {
         const cJSON *file;
-        cJSON_ArrayForEach(file, cJSON_GetObjectItemCaseSensitive(
-                                     cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "data"), sets[s]),
-                                     "files")) {
+        cJSON_ArrayForEach(file, dt_run_record_item(m, files_key[s])) {
             if (!string_at(file, "sha256")) continue;
             sqlite3_reset(data);
             bind_text(data, 1, folder);
