@@ -45,16 +45,34 @@ static const char *class_name(H5T_class_t type_class) {
 static dt_status open_array(hid_t file, const char *path, h5_array *a, dt_error *err) {
     dt_status status = DT_OK;
     H5T_class_t type_class;
+    hid_t dcpl = H5I_INVALID_HID;
     CHECK_H5(a->dataset = H5Dopen2(file, a->name, H5P_DEFAULT), "no dataset '%s'", a->name);
     CHECK_H5(a->space = H5Dget_space(a->dataset), "dataset '%s': reading its dataspace", a->name);
     CHECK_H5(a->rank = H5Sget_simple_extent_ndims(a->space), "dataset '%s': reading its rank", a->name);
     CHECK_H5(H5Sget_simple_extent_dims(a->space, a->dims, NULL), "dataset '%s': reading its shape", a->name);
     CHECK_H5(a->type = H5Dget_type(a->dataset), "dataset '%s': reading its type", a->name);
     CHECK_H5(type_class = H5Tget_class(a->type), "dataset '%s': reading its type class", a->name);
-    if (type_class != H5T_INTEGER && type_class != H5T_FLOAT)
+    if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) {
         status = dt_fail(err, DT_DATA, "%s: dataset '%s' holds %s values, expected integers or floats", path,
                          a->name, class_name(type_class));
+        goto cleanup;
+    }
+    /* A contiguous dataset stores every value: one that stores fewer bytes than its shape
+     * declares is truncated or damaged, and must not size an allocation (a 1.7 KB file may
+     * declare gigabytes). Chunked datasets are compressed or sparse and are read as they are. */
+    CHECK_H5(dcpl = H5Dget_create_plist(a->dataset), "dataset '%s': reading its layout", a->name);
+    if (H5Pget_layout(dcpl) == H5D_CONTIGUOUS) {
+        hssize_t points;
+        CHECK_H5(points = H5Sget_simple_extent_npoints(a->space), "dataset '%s': reading its size", a->name);
+        const size_t elem = H5Tget_size(a->type);
+        const hsize_t stored = H5Dget_storage_size(a->dataset);
+        if (elem == 0 || (hsize_t)points > stored / elem)
+            status = dt_fail(err, DT_DATA, "%s: dataset '%s' declares %lld values of %zu bytes but stores %llu bytes: "
+                             "the file is truncated or damaged", path, a->name, (long long)points, elem,
+                             (unsigned long long)stored);
+    }
 cleanup:
+    if (dcpl >= 0) H5Pclose(dcpl);
     return status;
 }
 

@@ -7,10 +7,13 @@
 #ifndef DT_FUZZ_UTIL_H
 #define DT_FUZZ_UTIL_H
 
+#include <dirent.h>
+#include <errno.h>
 #include <float.h>
 #include <ftw.h>
 #include <hdf5.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +53,22 @@ static inline void fuzz_remove_scratch(void) {
     if (fuzz_scratch[0]) nftw(fuzz_scratch, fuzz_remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Removes the scratch folders of processes that are gone: a crashed target never runs its
+ * atexit, and a long -fork campaign crashes thousands of times (/dev/shm is memory). */
+static inline void fuzz_remove_orphans(const char *base) {
+    DIR *dir = opendir(base);
+    struct dirent *entry;
+    while (dir && (entry = readdir(dir))) {
+        long pid;
+        char path[512];
+        if (sscanf(entry->d_name, "detrain-fuzz-%ld-", &pid) != 1 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", base, entry->d_name);
+        nftw(path, fuzz_remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    }
+    if (dir) closedir(dir);
+}
+
 /* This process's scratch folder, made on first use under $TMPDIR, else /dev/shm (memory: the
  * targets rewrite a file per input), else /tmp; removed at exit. Per process, so that
  * libFuzzer's -jobs/-fork workers never share a file. */
@@ -58,6 +77,7 @@ static inline const char *fuzz_dir(void) {
     const char *base = getenv("TMPDIR");
     struct stat info;
     if (!base || !*base) base = stat("/dev/shm", &info) == 0 && S_ISDIR(info.st_mode) ? "/dev/shm" : "/tmp";
+    fuzz_remove_orphans(base);
     snprintf(fuzz_scratch, sizeof fuzz_scratch, "%s/detrain-fuzz-%ld-XXXXXX", base, (long)getpid());
     if (!mkdtemp(fuzz_scratch)) fuzz_fail("cannot create a scratch folder", fuzz_scratch);
     atexit(fuzz_remove_scratch);
