@@ -128,10 +128,19 @@ static void version_from_row(const char *db_path, sqlite3_stmt *stmt, dt_model_v
 
 #define VERSION_COLUMNS "name, version, artifact, manifest, trace, params_sha256, run_id"
 
+/* Whether text holds a control character (a newline would split the one-line error that
+ * echoes it). */
+static int has_control(const char *text) {
+    for (; *text; text++)
+        if ((unsigned char)*text < 0x20 || *text == 0x7f) return 1;
+    return 0;
+}
+
 /* Looks the reference up in an open database (no digest check). */
 static dt_status find_version(dt_db *db, const char *ref, dt_model_version *v, dt_error *err) {
     char name[DT_NAME_MAX] = "", second[DT_NAME_MAX] = "";
     const int by_alias = strchr(ref, '@') != NULL;
+    if (has_control(ref)) return dt_fail(err, DT_USAGE, "a model reference cannot contain control characters");
     if (!dt_model_ref_shape(ref))
         return dt_fail(err, DT_USAGE, "'%s': not a model reference (NAME@ALIAS or NAME/VERSION)", ref);
     const char *sep = by_alias ? strchr(ref, '@') : strchr(ref, '/');
@@ -181,6 +190,7 @@ static dt_status check_object(const dt_model_version *v, const char *what, const
 }
 
 dt_status dt_registry_resolve(const char *db_path, const char *ref, dt_model_version *v, dt_error *err) {
+    if (has_control(ref)) return dt_fail(err, DT_USAGE, "a model reference cannot contain control characters");
     if (!dt_model_ref_shape(ref))
         return dt_fail(err, DT_USAGE, "'%s': not a file, and not a model reference (NAME@ALIAS or NAME/VERSION)", ref);
     if (!dt_file_exists(db_path))

@@ -28,7 +28,7 @@ except ImportError:
     h5py = np = None
 
 TARGETS = ["fuzz_config", "fuzz_set", "fuzz_idx", "fuzz_csv", "fuzz_h5data", "fuzz_h5data_structured",
-           "fuzz_checkpoint", "fuzz_checkpoint_structured", "fuzz_record", "fuzz_selftest"]
+           "fuzz_checkpoint", "fuzz_checkpoint_structured", "fuzz_record", "fuzz_model_ref", "fuzz_selftest"]
 
 
 class Corpus:
@@ -463,6 +463,17 @@ def record_seeds(corpus, src):
         corpus.add("fuzz_record", label, data)
 
 
+def model_ref_seeds(corpus):
+    """References as tests/registry.sh uses them, good and bad (fuzz_model_ref's registry has
+    spiral/1, spiral/2 and spiral@production)."""
+    for label, text in [("version", "spiral/1"), ("alias", "spiral@production"), ("unknown-version", "spiral/7"),
+                        ("unknown-alias", "spiral@canary"), ("unknown-name", "nope@production"),
+                        ("two-slashes", "spiral/x/1"), ("both", "spiral/1@production"), ("empty-name", "@production"),
+                        ("huge-version", "spiral/99999999999999999999999"), ("quote", "spi'ral/1"),
+                        ("percent", "spiral@%s%n")]:
+        corpus.add("fuzz_model_ref", label, text.encode())
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     here = os.path.dirname(os.path.abspath(__file__))
@@ -483,6 +494,7 @@ def main():
         else:
             print("make_corpus.py: no --detrain: no checkpoint seeds from a run", file=sys.stderr)
         record_seeds(corpus, args.source_dir)
+        model_ref_seeds(corpus)
     corpus.add("fuzz_checkpoint", "not-hdf5", b"\x89HDF\r\n\x1a\n")
     corpus.add("fuzz_selftest", "harmless", b"hello")
     print("make_corpus.py: %s" % ", ".join("%s %d" % (t, corpus.count.get(t, 0)) for t in TARGETS))
