@@ -28,7 +28,7 @@ except ImportError:
     h5py = np = None
 
 TARGETS = ["fuzz_config", "fuzz_set", "fuzz_idx", "fuzz_csv", "fuzz_h5data", "fuzz_h5data_structured",
-           "fuzz_checkpoint", "fuzz_checkpoint_structured", "fuzz_record", "fuzz_model_ref", "fuzz_selftest"]
+           "fuzz_checkpoint", "fuzz_checkpoint_structured", "fuzz_record", "fuzz_model_ref", "fuzz_runs", "fuzz_selftest"]
 
 
 class Corpus:
@@ -495,6 +495,10 @@ def main():
             print("make_corpus.py: no --detrain: no checkpoint seeds from a run", file=sys.stderr)
         record_seeds(corpus, args.source_dir)
         model_ref_seeds(corpus)
+        for name in ("tiny", "tiny-sgd"):  # the golden runs' manifests, as `detrain runs` reads them
+            with open(os.path.join(args.source_dir, "tests", "golden", "runs", name, "manifest.json"), "rb") as f:
+                corpus.add("fuzz_runs", name, f.read())
+        corpus.add("fuzz_runs", "empty-object", b"{}")
     corpus.add("fuzz_checkpoint", "not-hdf5", b"\x89HDF\r\n\x1a\n")
     corpus.add("fuzz_selftest", "harmless", b"hello")
     print("make_corpus.py: %s" % ", ".join("%s %d" % (t, corpus.count.get(t, 0)) for t in TARGETS))
