@@ -60,7 +60,8 @@ static dt_status store_run(dt_db *db, const char *folder, cJSON *m, int64_t mtim
     char stem[256] = "", device[64];
     if (!experiment && string_at(m, "config_file")) { /* a manifest from before experiments: the config's stem */
         snprintf(stem, sizeof stem, "%s", string_at(m, "config_file"));
-        char *base = basename(stem), *dot = strrchr(base, '.');
+        /* Not basename(3): POSIX's may return a read-only "." for an empty path (found by fuzz_runs). */
+        char *base = strrchr(stem, '/') ? strrchr(stem, '/') + 1 : stem, *dot = strrchr(base, '.');
         if (dot) *dot = '\0';
         memmove(stem, base, strlen(base) + 1);
         experiment = stem;
