@@ -73,13 +73,13 @@ for i in $(seq 1 16); do
     at=$((ms * i / 17))
     rm -rf "$DT_TMP/case"
     rc=0
-    timeout -s KILL "$(printf '%d.%03d' $((at / 1000)) $((at % 1000)))" "$DETRAIN" train "$fm" "${fm_args[@]}" --quiet \
-        --out "$DT_TMP/case" >/dev/null 2>&1 || rc=$?
+    kill_after "$(printf '%d.%03d' $((at / 1000)) $((at % 1000)))" "$DETRAIN" train "$fm" "${fm_args[@]}" --quiet \
+        --out "$DT_TMP/case" || rc=$?
     checks=$((checks + 1))
     kills=$((kills + 1))
     if [ $rc != 137 ] && [ $rc != 0 ]; then fail "killed at ${at} ms: exit $rc"; continue; fi
     got=$(finish_run "$DT_TMP/case" "$fm" "${fm_args[@]}")
-    if [ "$got" != "$fm_want" ]; then fail "killed at ${at} ms of ${ms}: finished with '$got', not '$fm_want'"; continue; fi
+    if [ "$got" != "$fm_want" ]; then fail "killed at ${at} ms of ${ms}: finished with '$got', not '$fm_want': $(head -c 300 "$DT_TMP/finish.err")"; continue; fi
     good=$((good + 1))
 done
 echo "ok   a ${ms} ms run killed at 16 times spread over it: $good finished with the uninterrupted digest"

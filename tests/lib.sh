@@ -62,6 +62,15 @@ json_get() { /usr/bin/python3 -c "import json,sys; m=json.load(open(sys.argv[1])
 # when a fault injection SIGKILLs it (the inner shell reports to /dev/null instead).
 killable() { bash -c '"$@" >/dev/null 2>&1; exit $?' killable "$@" 2>/dev/null; }
 
+# kill_after SECONDS CMD...: runs CMD, SIGKILLs it after SECONDS, and returns only once it is
+# gone (137, or CMD's own status when it ended first). `timeout -s KILL` is not enough: it
+# kills itself with its child, leaving a dying child (ASan's unmapping takes a while) that
+# still holds the run folder's lock when the next command starts.
+kill_after() {
+    bash -c 'at=$1; shift; "$@" >/dev/null 2>&1 & pid=$!; sleep "$at"; kill -KILL $pid; wait $pid' \
+        kill_after "$@" 2>/dev/null
+}
+
 finish() {
     echo "$((checks - failures)) passed, $failures failed"
     [ "$failures" = 0 ] && [ "$checks" -gt 0 ]
