@@ -86,6 +86,8 @@ enum {
     F_SELECTOR = 1u << 3, /* an enum whose value decides which `only_for` keys of its object apply */
     F_DEF_LAST = 1u << 4, /* the last element of an array defaults to def_last instead of def */
     F_EMPTY_OK = 1u << 5, /* a string that may be "" (its default meaning "decided elsewhere") */
+    F_OPTIONAL = 1u << 6, /* a section written back only when the config gave it (the bool at
+                             count_offset records that), so configs without it keep their bytes */
 };
 
 typedef struct object_spec object_spec;
@@ -223,6 +225,17 @@ static const key_spec runtime_keys[] = {
 };
 static const object_spec runtime_spec = SPEC(runtime_keys);
 
+static const key_spec tracking_keys[] = {
+    {.name = "uri", .type = T_STR, .flags = F_EMPTY_OK, .offset = CFG(tracking.uri), .size = DT_PATH_MAX,
+     .def_str = ""},
+    {.name = "experiment", .type = T_STR, .flags = F_EMPTY_OK, .offset = CFG(tracking.experiment),
+     .size = DT_NAME_MAX, .def_str = ""},
+    {.name = "tls_verify", .type = T_BOOL, .offset = CFG(tracking.tls_verify), .def = 1},
+    {.name = "step_loss_every", .type = T_I64, .offset = CFG(tracking.step_loss_every), .min = 0,
+     .max = MAX_EXACT_INT, .def = 0},
+};
+static const object_spec tracking_spec = SPEC(tracking_keys);
+
 static const key_spec checkpoint_keys[] = {
     {.name = "every_steps", .type = T_I64, .offset = CFG(checkpoint.every_steps), .min = 0, .max = MAX_EXACT_INT,
      .def = 0},
@@ -245,6 +258,8 @@ static const key_spec root_keys[] = {
     {.name = "checkpoint", .type = T_OBJECT, .child = &checkpoint_spec},
     {.name = "experiment", .type = T_STR, .flags = F_EMPTY_OK, .offset = CFG(experiment), .size = DT_NAME_MAX,
      .def_str = ""},
+    {.name = "tracking", .type = T_OBJECT, .flags = F_OPTIONAL, .count_offset = CFG(tracking.given),
+     .child = &tracking_spec},
 };
 static const object_spec root_spec = SPEC(root_keys);
 
@@ -591,7 +606,9 @@ static dt_status parse_key(parse_ctx *ctx, const key_spec *key, const cJSON *ite
         status = read_string(ctx, key, item, path, &text);
         return status == DT_OK ? store_path(ctx, key, path, text, field) : status;
     case T_LABEL: return read_label(ctx, key, item, path, field);
-    case T_OBJECT: return parse_object(ctx, key->child, item, field, path, false);
+    case T_OBJECT:
+        if (key->flags & F_OPTIONAL) *(bool *)(void *)(base + key->count_offset) = true;
+        return parse_object(ctx, key->child, item, field, path, false);
     case T_ARRAY: return parse_array(ctx, key, item, base, path);
     }
     return status;
@@ -687,6 +704,13 @@ static dt_status check_cross_keys(parse_ctx *ctx, const dt_config *cfg) {
     if (cfg->schedule.min_lr > cfg->optimizer.lr)
         return fail_at(ctx, "config.schedule.min_lr", "config.optimizer.lr", "must be <= optimizer.lr (%g), got %g",
                        cfg->optimizer.lr, cfg->schedule.min_lr);
+    const char *uri = cfg->tracking.uri;
+    if (uri[0] && strncmp(uri, "http://", 7) != 0 && strncmp(uri, "https://", 8) != 0)
+        return fail_at(ctx, "config.tracking.uri", NULL, "must be an http:// or https:// URL of an MLflow server");
+    if (uri[0] && strchr(uri, '@'))
+        return fail_at(ctx, "config.tracking.uri", NULL,
+                       "must not hold credentials, which the run record would keep (use MLFLOW_TRACKING_USERNAME "
+                       "and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN)");
     const int32_t m = cfg->train.microbatches;
     if (m & (m - 1))
         return fail_at(ctx, "config.train.microbatches", NULL,
@@ -1125,6 +1149,7 @@ static void write_object(text_buf *b, const object_spec *spec, const char *base,
     for (int i = 0; i < spec->n_keys; i++) {
         const key_spec *key = &spec->keys[i];
         if (!key_applies(key, selector)) continue;
+        if ((key->flags & F_OPTIONAL) && !*(const bool *)(const void *)(base + key->count_offset)) continue;
         buf_printf(b, "%s%*s", first ? "\n" : ",\n", 2 * (depth + 1), "");
         buf_string(b, key->name);
         buf_printf(b, ": ");

@@ -100,6 +100,13 @@ typedef struct {
     } checkpoint;
 
     char experiment[DT_NAME_MAX]; /* the experiment the run belongs to; "" = the config file's stem */
+    struct {
+        bool given;                /* the config has the section (written back only then) */
+        char uri[DT_PATH_MAX];     /* MLflow server; "" = $MLFLOW_TRACKING_URI, else no tracking */
+        char experiment[DT_NAME_MAX]; /* MLflow experiment; "" = $MLFLOW_EXPERIMENT_NAME, else `experiment` */
+        bool tls_verify;           /* verify the server's certificate (false is recorded as an opt-out) */
+        int64_t step_loss_every;   /* also log the step loss every this many steps; 0 = off */
+    } tracking;                    /* never changes the run's bits (docs/tracking.md) */
 
     /* Not part of the JSON: where it came from. */
     char source_path[DT_PATH_MAX]; /* the config file as given */

@@ -6,6 +6,8 @@
 
 #include "bench.h"
 #include "cli/args.h"
+#include "cli/export.h"
+#include "cli/mlflow.h"
 #include "cli/registry.h"
 #include "comm/comm.h"
 #include "config.h"
@@ -29,6 +31,8 @@ static const char usage_text[] =
     "  inspect FILE.h5            a checkpoint's metadata, tensors and digests (each one verified)\n"
     "  eval CHECKPOINT            loss and accuracy of a checkpoint on the test set or other data\n"
     "  predict CHECKPOINT         predictions for new samples (CSV or JSON lines)\n"
+    "  export CHECKPOINT          the model as safetensors (PyTorch) or ONNX (ONNX Runtime)\n"
+    "  mlflow sync RUN_DIR        bring a run's MLflow tracking up to date (see 'detrain help mlflow')\n"
     "  bench [options]            measure what each mode costs and check its promise bit for bit\n"
     "  runs [options]             list, filter and sort the runs under checkpoints/ (an index)\n"
     "  registry COMMAND           versions of named models, aliases, lineage, reproduce (see help)\n"
@@ -39,8 +43,8 @@ static const char usage_text[] =
     "  -h, --help                 show this help\n"
     "  --version                  show version and git commit\n"
     "\n"
-    "Wherever a checkpoint or run folder goes (eval, predict, inspect, diff), a registered model\n"
-    "version may go instead: NAME@ALIAS or NAME/VERSION ('detrain help registry').\n"
+    "Wherever a checkpoint or run folder goes (eval, predict, inspect, diff, export), a registered\n"
+    "model version may go instead: NAME@ALIAS or NAME/VERSION ('detrain help registry').\n"
     "\n"
     "Exit codes: 0 done, 1 failure or difference found, 2 bad input (usage, config, data,\n"
     "checkpoint), 130 interrupted (a checkpoint was written; continue with 'detrain resume').\n";
@@ -65,6 +69,8 @@ static const char train_help_text[] =
     "                     default: the config file's name)\n"
     "  --out DIR          run folder (default checkpoints/<config name>-<UTC time>)\n"
     "  --quiet            no progress output\n"
+    "  --mlflow URI       track the run in the MLflow server at URI (http:// or https://;\n"
+    "                     default: the config's tracking.uri, else $MLFLOW_TRACKING_URI)\n"
     "  --stop-after-steps N   testing aid: behave as if SIGINT arrived during step N\n"
     "\n"
     "Exit codes: 0 done, 1 failure during training, 2 bad input (usage, config, data),\n"
@@ -83,6 +89,8 @@ static const char resume_help_text[] =
     "  --threads N        CPU threads for this process (portable mode: same bits on any count)\n"
     "  --device D         cpu, cuda or auto for the rest of a portable run (the same bits on any)\n"
     "  --quiet            no progress output\n"
+    "  --mlflow URI       track in this MLflow server (default: as the run was, else the\n"
+    "                     config's tracking.uri, else $MLFLOW_TRACKING_URI)\n"
     "  --stop-after-steps N   testing aid: behave as if SIGINT arrived during global step N\n";
 
 static const char verify_help_text[] =
@@ -157,7 +165,8 @@ static const char *help_for(const char *command) {
     } table[] = {{"train", train_help_text},     {"resume", resume_help_text}, {"verify", verify_help_text},
                  {"diff", diff_help_text},       {"inspect", inspect_help_text}, {"eval", eval_help_text},
                  {"predict", predict_help_text}, {"runs", dt_cli_runs_help}, {"registry", dt_cli_registry_help},
-                 {"lineage", dt_cli_lineage_help}};
+                 {"lineage", dt_cli_lineage_help}, {"export", dt_cli_export_help},
+                 {"mlflow", dt_cli_mlflow_help}};
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (!strcmp(command, table[i].command)) return table[i].text;
     return NULL;
@@ -240,15 +249,16 @@ static int report_run(dt_status status, const dt_train_summary *summary, const d
 static int cmd_train(int argc, char **argv) {
     static const option_spec specs[] = {{"--quiet", 0},   {"--set", 1},  {"--out", 1},
                                         {"--threads", 1},  {"--device", 1}, {"--mode", 1},
-                                        {"--experiment", 1}, {"--stop-after-steps", 1}};
-    enum { O_QUIET, O_SET, O_OUT, O_THREADS, O_DEVICE, O_MODE, O_EXPERIMENT, O_STOP, N_SHORTHANDS = 4 };
+                                        {"--experiment", 1}, {"--stop-after-steps", 1}, {"--mlflow", 1}};
+    enum { O_QUIET, O_SET, O_OUT, O_THREADS, O_DEVICE, O_MODE, O_EXPERIMENT, O_STOP, O_MLFLOW, N_SHORTHANDS = 4 };
     parsed_args args;
     char **overrides = calloc((size_t)argc + N_SHORTHANDS + 1, sizeof(char *));
     char *owned[N_SHORTHANDS] = {NULL}; /* overrides made from --threads, --device, --mode, --experiment */
     long long stop_after = 0;
     dt_config *cfg = NULL;
     if (!overrides) return dt_cli_fail(DT_NOMEM, "out of memory");
-    int rc = parse_simple(argc, argv, "train", specs, 8, 1, "a config file", &args, overrides);
+    char **record_argv = NULL;
+    int rc = parse_simple(argc, argv, "train", specs, 9, 1, "a config file", &args, overrides);
     if (rc >= 0) goto done;
     if (args.help) {
         fputs(train_help_text, stdout);
@@ -256,6 +266,7 @@ static int cmd_train(int argc, char **argv) {
         goto done;
     }
     if ((rc = parse_count("--stop-after-steps", args.values[O_STOP], "train", &stop_after)) >= 0) goto done;
+    if ((rc = dt_cli_check_mlflow_uri(args.values[O_MLFLOW])) >= 0) goto done;
     const char *shorthand_keys[N_SHORTHANDS] = {"runtime.threads", "runtime.device", "runtime.mode", "experiment"};
     for (int k = 0; k < N_SHORTHANDS; k++) {
         const char *value = args.values[O_THREADS + k];
@@ -281,12 +292,18 @@ static int cmd_train(int argc, char **argv) {
         goto done;
     }
     if ((rc = join_job(&argc, &argv)) >= 0) goto done;
+    if (!(record_argv = dt_cli_redacted_argv(argc, argv))) {
+        rc = leave_job(dt_cli_fail(DT_NOMEM, "out of memory"));
+        goto done;
+    }
     dt_train_opts opts = {.quiet = args.values[O_QUIET] != NULL, .out_dir = args.values[O_OUT], .argc = argc,
-                          .argv = argv, .stop_after_steps = stop_after, .comm = job};
+                          .argv = record_argv, .stop_after_steps = stop_after, .comm = job, .track = 1,
+                          .mlflow_uri = args.values[O_MLFLOW]};
     dt_train_summary summary;
     status = dt_train(cfg, &opts, &summary, &err);
     rc = leave_job(report_run(status, &summary, &err));
 done:
+    dt_cli_free_argv(record_argv);
     for (int i = 0; i < N_SHORTHANDS; i++) free(owned[i]);
     free(overrides);
     free(cfg);
@@ -295,22 +312,27 @@ done:
 
 /* detrain resume RUN_DIR [options]. */
 static int cmd_resume(int argc, char **argv) {
-    static const option_spec specs[] = {{"--quiet", 0}, {"--threads", 1}, {"--stop-after-steps", 1}, {"--device", 1}};
+    static const option_spec specs[] = {{"--quiet", 0}, {"--threads", 1}, {"--stop-after-steps", 1}, {"--device", 1},
+                                        {"--mlflow", 1}};
     parsed_args args;
     char *scratch[1];
-    int rc = parse_simple(argc, argv, "resume", specs, 4, 1, "a run folder", &args, scratch);
+    int rc = parse_simple(argc, argv, "resume", specs, 5, 1, "a run folder", &args, scratch);
     if (rc >= 0) return rc;
     if (args.help) return fputs(resume_help_text, stdout), 0;
     long long threads = 0, stop_after = 0;
     if ((rc = parse_count("--threads", args.values[1], "resume", &threads)) >= 0) return rc;
     if ((rc = parse_count("--stop-after-steps", args.values[2], "resume", &stop_after)) >= 0) return rc;
+    if ((rc = dt_cli_check_mlflow_uri(args.values[4])) >= 0) return rc;
     if ((rc = join_job(&argc, &argv)) >= 0) return rc;
-    dt_train_opts opts = {.quiet = args.values[0] != NULL, .argc = argc, .argv = argv,
+    char **record_argv = dt_cli_redacted_argv(argc, argv);
+    if (!record_argv) return leave_job(dt_cli_fail(DT_NOMEM, "out of memory"));
+    dt_train_opts opts = {.quiet = args.values[0] != NULL, .argc = argc, .argv = record_argv,
                           .stop_after_steps = stop_after, .threads = (int)threads, .device = args.values[3],
-                          .comm = job};
+                          .comm = job, .track = 1, .mlflow_uri = args.values[4]};
     dt_train_summary summary;
     dt_error err = {{0}};
     dt_status status = dt_resume(args.positional[0], &opts, &summary, &err);
+    dt_cli_free_argv(record_argv);
     return leave_job(report_run(status, &summary, &err));
 }
 
@@ -450,7 +472,8 @@ int main(int argc, char **argv) {
     } commands[] = {{"help", cmd_help},       {"train", cmd_train},     {"resume", cmd_resume},
                     {"verify", cmd_verify},   {"diff", cmd_diff},       {"inspect", cmd_inspect},
                     {"eval", cmd_eval},       {"predict", cmd_predict}, {"runs", dt_cli_runs},
-                    {"registry", dt_cli_registry}, {"lineage", dt_cli_lineage}};
+                    {"registry", dt_cli_registry}, {"lineage", dt_cli_lineage}, {"export", dt_cli_export},
+                    {"mlflow", dt_cli_mlflow}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(command, commands[i].name)) return commands[i].run(argc, argv);
     char message[256];

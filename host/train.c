@@ -21,6 +21,7 @@
 #include "cpu/ops.h"
 #include "data/data.h"
 #include "digest.h"
+#include "export/export.h"
 #include "fsutil.h"
 #include "memory.h"
 #include "model.h"
@@ -31,6 +32,7 @@
 #include "records/runrec.h"
 #include "registry/runs.h"
 #include "rng.h"
+#include "tracking/tracker.h"
 
 /* ---- stopping on SIGINT / SIGTERM ------------------------------------------------------------ */
 
@@ -103,10 +105,12 @@ typedef struct {
     char run_dir[DT_PATH_MAX];
     char last_checkpoint[DT_PATH_MAX + 64];
     dt_progress ui;
+    dt_tracker *tracker;               /* MLflow tracking (rank 0 of a tracked run), or NULL */
 } run_state;
 
 /* Frees everything a run_state holds and releases the folder lock. */
 static void release(run_state *r) {
+    dt_tracker_free(r->tracker);
     if (r->backend) r->ops->destroy(r->backend);
     free(r->rank_cfg);
     free(r->rank_gpus);
@@ -467,8 +471,10 @@ static dt_status end_epoch(run_state *r, double t_epoch, double train_seconds, i
     dt_progress_epoch(&r->ui, m.epoch, cfg->train.epochs, m.train_loss, m.train_accuracy, m.test_loss,
                       m.test_accuracy, m.seconds, m.samples_per_s);
     if (r->writer) {
+        if (r->tracker) dt_manifest_set(&r->manifest, "tracking", dt_tracker_record(r->tracker), 0, err);
         DT_TRY(dt_manifest_epoch(&r->manifest, &m, err));
         DT_TRY(dt_trace_write(r->run_dir, r->step_loss, r->step_lr, m.steps, spe, err));
+        if (r->tracker) dt_tracker_post(r->tracker, r->manifest.root);
     }
 cleanup:
     return status;
@@ -666,6 +672,40 @@ static void note_run(const run_state *r, const dt_train_opts *opts) {
     dt_runs_note(r->run_dir, &ignored);
 }
 
+/* Starts MLflow tracking when a server is configured (tracking/tracker.h): rank 0 of train and
+ * resume only (a replay is never tracked). The record's first "tracking" block is written. */
+static dt_status start_tracking(run_state *r, const dt_train_opts *opts, dt_error *err) {
+    if (!r->writer || !opts->track) return DT_OK;
+    dt_status status = DT_OK;
+    const cJSON *record = cJSON_GetObjectItemCaseSensitive(r->manifest.root, "tracking");
+    dt_tracking_settings settings;
+    DT_TRY(dt_tracking_resolve(r->record_cfg, opts->mlflow_uri, record, dt_run_record_string(r->manifest.root, "experiment"),
+                               &settings, err));
+    if (!settings.uri[0]) return DT_OK;
+    dt_http_global_init();
+    DT_TRY(dt_tracker_start(&r->tracker, &settings, r->run_dir, record, err));
+    DT_TRY(dt_manifest_set(&r->manifest, "tracking", dt_tracker_record(r->tracker), 1, err));
+    dt_tracker_post(r->tracker, r->manifest.root);
+cleanup:
+    return status;
+}
+
+/* The last MLflow update of a tracked run, however it ended: a completed run's model exported
+ * (ONNX, safetensors) and logged with the run folder's files; waits at most 30 s for a server
+ * that answers, 5 s for one that does not; the manifest records what was sent. */
+static void end_tracking(run_state *r) {
+    if (!r->tracker) return;
+    dt_error ignored;
+    char final[DT_PATH_MAX + 16];
+    snprintf(final, sizeof final, "%s/final.h5", r->run_dir);
+    dt_export_models_dir models;
+    memset(&models, 0, sizeof models);
+    if (strcmp(dt_run_record_string(r->manifest.root, "status"), "completed") == 0) dt_export_models(final, &models);
+    dt_tracker_finish(r->tracker, r->manifest.root, models.n ? models.dir : NULL, 30.0);
+    dt_manifest_set(&r->manifest, "tracking", dt_tracker_record(r->tracker), 1, &ignored);
+    dt_export_models_remove(&models);
+}
+
 /* Marks the manifest failed (keeping err's message) when a run that has a manifest fails. */
 static void record_failure(run_state *r, dt_status status, const dt_error *err) {
     if (status == DT_OK || status == DT_INTERRUPTED || !r->manifest_open) return;
@@ -735,11 +775,13 @@ dt_status dt_train(const dt_config *cfg, const dt_train_opts *opts, dt_train_sum
         DT_TRY(dt_manifest_begin(&r->manifest, r->run_dir, &info, err));
         r->manifest_open = 1;
         note_run(r, opts);
+        DT_TRY(start_tracking(r, opts, err));
     }
     announce(r, "training");
     status = run_loop(r, opts, summary, err);
 cleanup:
     record_failure(r, status, err);
+    if (r->manifest_open) end_tracking(r);
     note_run(r, opts);
     summary->seconds = dt_now_seconds() - t_start;
     summary->total_steps = r->progress.total_steps;
@@ -964,6 +1006,7 @@ dt_status dt_resume(const char *run_dir, const dt_train_opts *opts, dt_train_sum
             summary->steps = (int64_t)r->progress.counters.step;
         } else if (r->writer) {
             status = complete_record(r, summary, err);
+            if (status == DT_OK) status = start_tracking(r, opts, err);
         }
         goto cleanup;
     }
@@ -979,10 +1022,12 @@ dt_status dt_resume(const char *run_dir, const dt_train_opts *opts, dt_train_sum
     }
     dt_checkpoint_free(ck);
     note_run(r, opts);
+    DT_TRY(start_tracking(r, opts, err));
     announce(r, "resuming");
     status = run_loop(r, opts, summary, err);
 cleanup:
     record_failure(r, status, err);
+    if (r->manifest_open) end_tracking(r);
     note_run(r, opts);
     summary->seconds = dt_now_seconds() - t_start;
     summary->total_steps = r->progress.total_steps;

@@ -30,6 +30,8 @@ typedef struct {
     const dt_config *record_config; /* train: the config to write into the records when cfg is a
                                        recorded config whose data paths were re-located (verify);
                                        NULL = cfg */
+    int track;                 /* train, resume: track in MLflow when a server is configured */
+    const char *mlflow_uri;    /* --mlflow: the MLflow server (an http(s) URL), NULL = config/env */
 } dt_train_opts;
 
 typedef struct {

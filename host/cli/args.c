@@ -5,8 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tracking/http.h"
+
 int dt_cli_fail(dt_status status, const char *message) {
-    fprintf(stderr, "detrain: error: %s\n", message);
+    /* A message may quote the command line: a URL's credentials never reach the terminal. */
+    char shown[DT_ERROR_MAX + 64];
+    dt_http_redact_all(message, shown, sizeof shown);
+    fprintf(stderr, "detrain: error: %s\n", shown);
     return dt_status_exit_code(status);
 }
 
@@ -84,3 +89,29 @@ int parse_simple(int argc, char **argv, const char *command, const option_spec *
     return rc;
 }
 
+
+char **dt_cli_redacted_argv(int argc, char **argv) {
+    char **copy = calloc((size_t)argc + 1, sizeof *copy);
+    for (int i = 0; copy && i < argc; i++) {
+        size_t cap = strlen(argv[i]) + 4;
+        if (!(copy[i] = malloc(cap))) {
+            dt_cli_free_argv(copy);
+            return NULL;
+        }
+        dt_http_redact(argv[i], copy[i], cap);
+    }
+    return copy;
+}
+
+void dt_cli_free_argv(char **argv) {
+    for (int i = 0; argv && argv[i]; i++) free(argv[i]);
+    free(argv);
+}
+
+int dt_cli_check_mlflow_uri(const char *uri) {
+    if (!uri || !strncmp(uri, "http://", 7) || !strncmp(uri, "https://", 8)) return -1;
+    char shown[4096], message[4200];
+    dt_http_redact(uri, shown, sizeof shown);
+    snprintf(message, sizeof message, "--mlflow %s: not an http:// or https:// URL of an MLflow server", shown);
+    return dt_cli_fail(DT_USAGE, message);
+}

@@ -43,6 +43,15 @@ int parse_args(int argc, char **argv, const char *command, const option_spec *sp
 int parse_simple(int argc, char **argv, const char *command, const option_spec *specs, int n_specs, int n_positional,
                  const char *what, parsed_args *out, char **scratch);
 
+/* -1 when --mlflow's value (NULL: not given) is an http(s) URL, else the exit code of the
+ * printed error (which shows the URL without its user-info). */
+int dt_cli_check_mlflow_uri(const char *uri);
+
+/* A copy of argv (argc entries and a NULL) for the run record, each URL's user-info
+ * (--mlflow https://user:pass@host) as "***"; NULL on OOM. Free with dt_cli_free_argv. */
+char **dt_cli_redacted_argv(int argc, char **argv);
+void dt_cli_free_argv(char **argv);
+
 /* A non-negative integer option value into *out; -1 on success, else the usage error's code. */
 int parse_count(const char *option, const char *value, const char *command, long long *out);
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli/args.h"
+#include "cli/mlflow.h"
 #include "fsutil.h"
 #include "registry/db.h"
 #include "registry/registry.h"
@@ -55,6 +56,10 @@ const char dt_cli_registry_help[] =
     "  verify                                 every stored file against its digest\n"
     "  gc [--min-age SECONDS]                 remove stored files no version names (left by an add\n"
     "                                         that died), at least SECONDS old (default 3600)\n"
+    "\n"
+    "With MLflow tracking on (--mlflow URI, the run's tracking.uri, $MLFLOW_TRACKING_URI, or the\n"
+    "server the run was tracked in), add also makes the MLflow registered model's version of\n"
+    "the run's MLflow run, and alias sets the same alias there (a failure there is a warning).\n"
     "\n"
     "Exit codes: 0 done (reproduce: identical; verify: intact), 1 different or damaged,\n"
     "2 bad input (an unknown name, alias or version, a malformed reference, an unfinished run,\n"
@@ -109,8 +114,9 @@ int dt_cli_registry(int argc, char **argv) {
     }
     const char *sub = argv[2];
     static const option_spec specs[] = {{"--registry", 1}, {"--name", 1}, {"--note", 1}, {"--json", 0},
-                                        {"--threads", 1},  {"--quiet", 0}, {"--keep", 0}, {"--min-age", 1}};
-    enum { O_REGISTRY, O_NAME, O_NOTE, O_JSON, O_THREADS, O_QUIET, O_KEEP, O_MIN_AGE };
+                                        {"--threads", 1},  {"--quiet", 0}, {"--keep", 0}, {"--min-age", 1},
+                                        {"--mlflow", 1}};
+    enum { O_REGISTRY, O_NAME, O_NOTE, O_JSON, O_THREADS, O_QUIET, O_KEEP, O_MIN_AGE, O_MLFLOW };
     static const struct {
         const char *name;
         int min, max;
@@ -131,9 +137,10 @@ int dt_cli_registry(int argc, char **argv) {
     char *scratch[1];
     parsed_args args;
     args.sets = scratch;
-    int rc = parse_args(argc - 1, argv + 1, command, specs, 8, subs[which].min, subs[which].max, subs[which].what, &args);
+    int rc = parse_args(argc - 1, argv + 1, command, specs, 9, subs[which].min, subs[which].max, subs[which].what, &args);
     if (rc >= 0) return rc;
     if (args.help) return fputs(dt_cli_registry_help, stdout), 0;
+    if ((rc = dt_cli_check_mlflow_uri(args.values[O_MLFLOW])) >= 0) return rc;
     char db[4096];
     registry_path(args.values[O_REGISTRY], db, sizeof db);
     const char **pos = args.positional;
@@ -143,8 +150,18 @@ int dt_cli_registry(int argc, char **argv) {
     if (!strcmp(sub, "add")) {
         if (!args.values[O_NAME]) return dt_cli_usage_error("registry add needs --name NAME", "registry");
         status = dt_registry_add(db, pos[0], args.values[O_NAME], args.values[O_NOTE], &err);
+        if (status == DT_OK) {
+            char manifest[4200];
+            snprintf(manifest, sizeof manifest, "%s/manifest.json", pos[0]);
+            dt_cli_mlflow_bridge(manifest, args.values[O_NAME], NULL, args.values[O_MLFLOW], args.values[O_NOTE]);
+        }
     } else if (!strcmp(sub, "alias")) {
         status = dt_registry_alias(db, pos[0], pos[1], pos[2], args.values[O_NOTE], &err);
+        dt_model_version v;
+        char ref[DT_NAME_MAX + 64];
+        snprintf(ref, sizeof ref, "%s/%s", pos[0], pos[2]);
+        if (status == DT_OK && dt_registry_resolve(db, ref, &v, &err) == DT_OK)
+            dt_cli_mlflow_bridge(v.manifest, pos[0], pos[1], args.values[O_MLFLOW], args.values[O_NOTE]);
     } else if (!strcmp(sub, "history")) {
         status = dt_registry_history(db, pos[0], &err);
     } else if (!strcmp(sub, "list")) {

@@ -874,7 +874,7 @@ static void keep_first(void *ctx, const char *path, const cJSON *a, const cJSON 
 }
 
 /* A copy of cfg's canonical JSON without what dt_check_same_config ignores: data paths,
- * runtime.threads and runtime.gpu. NULL on OOM. */
+ * runtime.threads, runtime.gpu and the tracking section. NULL on OOM. */
 static cJSON *comparable_config(const dt_config *cfg) {
     dt_config *copy = malloc(sizeof *copy);
     if (!copy) return NULL;
@@ -886,6 +886,7 @@ static cJSON *comparable_config(const dt_config *cfg) {
     }
     copy->runtime.threads = 0;
     copy->runtime.gpu = -1;
+    copy->tracking.given = false;
     char *text = dt_config_to_json(copy);
     free(copy);
     cJSON *json = text ? cJSON_Parse(text) : NULL;

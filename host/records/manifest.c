@@ -406,6 +406,12 @@ dt_status dt_manifest_finish(dt_manifest *m, const char *status, const dt_epoch_
     return manifest_write(m, err);
 }
 
+dt_status dt_manifest_set(dt_manifest *m, const char *key, cJSON *value, int write, dt_error *err) {
+    cJSON_DeleteItemFromObjectCaseSensitive(m->root, key);
+    if (value) cJSON_AddItemToObject(m->root, key, value);
+    return write ? manifest_write(m, err) : DT_OK;
+}
+
 dt_status dt_manifest_checkpoint(dt_manifest *m, const dt_checkpoint_record *c, dt_error *err) {
     cJSON *list = cJSON_GetObjectItemCaseSensitive(m->root, "checkpoints");
     for (int i = cJSON_GetArraySize(list) - 1; i >= 0; i--) {

@@ -86,6 +86,9 @@ dt_status dt_manifest_prune(dt_manifest *m, int keep, dt_error *err);
 /* Sets the final block and status ("completed", "failed", "interrupted") and rewrites. */
 dt_status dt_manifest_finish(dt_manifest *m, const char *status, const dt_epoch_metrics *last,
                              const char *params_sha256, const char *error_message, dt_error *err);
+/* Sets the top-level `key` to value (owned from now on; NULL removes the key), and rewrites
+ * the manifest when `write` is non-zero (otherwise the next rewrite carries it). */
+dt_status dt_manifest_set(dt_manifest *m, const char *key, cJSON *value, int write, dt_error *err);
 /* The recorded metrics of epoch `epoch` (1-based) into out, for the final block of a run
  * resumed after its last epoch. Returns 0, or -1 when the manifest lacks that epoch. */
 int dt_manifest_epoch_metrics(const dt_manifest *m, int epoch, dt_epoch_metrics *out);

@@ -1,0 +1,53 @@
+/* export.c (cli) — detrain export (cli/export.h); the work is export/export.h's. */
+#include "cli/export.h"
+
+#include <stdio.h>
+
+#include "cli/args.h"
+#include "cli/registry.h"
+#include "export/export.h"
+
+const char dt_cli_export_help[] =
+    "usage: detrain export CHECKPOINT --format safetensors|onnx --output FILE\n"
+    "\n"
+    "Writes a checkpoint's model (every tensor digest checked first) in a format other tools\n"
+    "load. CHECKPOINT may be a registered model version (NAME@ALIAS, NAME/VERSION).\n"
+    "  safetensors  the parameters with PyTorch nn.Linear names and shapes (layers.0.weight\n"
+    "               (out, in), layers.0.bias, ...; float32), the standardize moments\n"
+    "               (normalize.mean, normalize.std; float64), and in the header's metadata the\n"
+    "               architecture, the normalization, detrain's version and the parameter and\n"
+    "               config digests. README.md shows the PyTorch module that loads it.\n"
+    "  onnx         the whole inference graph (opset 17) for ONNX Runtime, Triton, ...: input\n"
+    "               'input' (N, input_size), the raw features; the normalization as detrain\n"
+    "               computes it; output 'probabilities' (softmax) for classifiers, else\n"
+    "               'outputs'; the same metadata in metadata_props.\n"
+    "\n"
+    "options:\n"
+    "  --format F         safetensors or onnx (required)\n"
+    "  --output FILE      the file to write (required); written under a temporary name and\n"
+    "                     renamed, so a failure leaves nothing behind\n"
+    "\n"
+    "Exit codes: 0 written, 1 writing failed, 2 bad input (usage, a damaged checkpoint, an\n"
+    "unknown model version, an output folder that is missing or not writable).\n";
+
+int dt_cli_export(int argc, char **argv) {
+    static const option_spec specs[] = {{"--format", 1}, {"--output", 1}};
+    parsed_args args;
+    char *scratch[1];
+    int rc = parse_simple(argc, argv, "export", specs, 2, 1, "a checkpoint or model version", &args, scratch);
+    if (rc >= 0) return rc;
+    if (args.help) return fputs(dt_cli_export_help, stdout), 0;
+    if (!args.values[0]) return dt_cli_usage_error("export needs --format safetensors|onnx", "export");
+    if (!args.values[1]) return dt_cli_usage_error("export needs --output FILE", "export");
+    dt_error err = {{0}};
+    dt_export_format format;
+    if (dt_export_format_parse(args.values[0], &format, &err) != DT_OK)
+        return dt_cli_usage_error(err.message, "export");
+    char path[4096];
+    if ((rc = dt_cli_checkpoint(args.positional[0], path, sizeof path)) >= 0) return rc;
+    dt_status status = dt_export_checkpoint(path, format, args.values[1], &err);
+    if (status != DT_OK) return dt_cli_fail(status, err.message);
+    fprintf(stderr, "detrain: wrote %s (%s of %s)\n", args.values[1], dt_export_format_name(format),
+            args.positional[0]);
+    return 0;
+}

@@ -1,0 +1,158 @@
+/* mlflow.c (cli) — detrain mlflow sync RUN_DIR (cli/mlflow.h). */
+#include "cli/mlflow.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "export/export.h"
+#include "fsutil.h"
+#include "records/manifest.h"
+#include "records/runrec.h"
+#include "tracking/tracker.h"
+
+const char dt_cli_mlflow_help[] =
+    "usage: detrain mlflow sync RUN_DIR [--mlflow URI]\n"
+    "\n"
+    "Brings the MLflow run of the run in RUN_DIR up to date with its record: creates the run\n"
+    "when the server has none (found by its tag detrain.run_id), and sends what the server\n"
+    "does not hold yet: params, tags, dataset inputs, every epoch's metrics, and for an ended\n"
+    "run its artifacts (manifest.json, trace.jsonl, final.h5, model/model.onnx and\n"
+    "model/model.safetensors) and status. Safe to repeat: nothing is sent twice. The manifest's\n"
+    "\"tracking\" block records what the server holds.\n"
+    "\n"
+    "The server: --mlflow URI, else the config's tracking.uri, else $MLFLOW_TRACKING_URI, else\n"
+    "the one the run was tracked in. Credentials: $MLFLOW_TRACKING_TOKEN, or\n"
+    "$MLFLOW_TRACKING_USERNAME and $MLFLOW_TRACKING_PASSWORD (never recorded or printed).\n"
+    "\n"
+    "Live tracking: 'detrain train CONFIG --mlflow URI' (docs/tracking.md).\n"
+    "\n"
+    "Exit codes: 0 done, 1 the server failed or refused, 2 bad input (usage, run folder, no server).\n";
+
+/* Syncs run_dir; returns the exit code (errors printed). */
+static int sync_run(const char *run_dir, const char *flag_uri) {
+    dt_error err = {""};
+    dt_status status = DT_OK;
+    dt_manifest m;
+    memset(&m, 0, sizeof m);
+    dt_config *cfg = calloc(1, sizeof *cfg);
+    dt_http http;
+    memset(&http, 0, sizeof http);
+    dt_mlflow_state st;
+    memset(&st, 0, sizeof st);
+    dt_export_models_dir models;
+    memset(&models, 0, sizeof models);
+    int lock_fd = -1, have_http = 0;
+    char sha[65];
+    if (!cfg) return dt_cli_fail(DT_NOMEM, "out of memory");
+    DT_TRY(dt_manifest_open(&m, run_dir, &err));
+    DT_TRY(dt_lock_dir(run_dir, &lock_fd, &err));
+    DT_TRY(dt_run_config(m.root, m.path, cfg, sha, &err));
+    const cJSON *record = cJSON_GetObjectItemCaseSensitive(m.root, "tracking");
+    dt_tracking_settings settings;
+    DT_TRY(dt_tracking_resolve(cfg, flag_uri, record, dt_run_record_string(m.root, "experiment"), &settings, &err));
+    if (!settings.uri[0]) {
+        status = dt_fail(&err, DT_USAGE, "%s: no MLflow server: give --mlflow URI or set MLFLOW_TRACKING_URI%s%s", run_dir,
+                         settings.source[0] ? " (" : "", settings.source[0] ? settings.source : "");
+        if (settings.source[0]) strcat(err.message, ")");
+        goto cleanup;
+    }
+    dt_http_global_init();
+    DT_TRY(dt_http_init(&http, settings.uri, settings.tls_verify, &err));
+    have_http = 1;
+    dt_mlflow_state_load(&st, record, http.shown, settings.experiment);
+    const int same_server = st.run_id[0] != 0; /* the record's MLflow run is on this server */
+    char final[DT_PATH_MAX + 16];
+    snprintf(final, sizeof final, "%s/final.h5", run_dir);
+    if (strcmp(dt_run_record_string(m.root, "status"), "completed") == 0) dt_export_models(final, &models);
+    status = dt_mlflow_sync(&http, &st, m.root, run_dir, models.n ? models.dir : NULL, settings.step_loss_every, &err);
+    /* Recorded when it worked, or as a failure against the run's own server; a failed try of
+     * another server leaves the record of the run's MLflow run as it was. */
+    if (status == DT_OK || same_server) {
+        dt_error write_err = {""};
+        dt_status written = dt_manifest_set(
+            &m, "tracking", dt_tracking_record(&http, &settings, &st, status == DT_OK ? NULL : err.message), 1,
+            &write_err);
+        if (status == DT_OK && written != DT_OK) status = written, err = write_err;
+    }
+    if (status == DT_OK)
+        printf("detrain: %s is MLflow run %s (experiment %s) at %s: %d params, %lld metric points sent now, "
+               "%d artifacts, status %s\n",
+               run_dir, st.run_id, st.experiment, http.shown, st.params, (long long)st.points, st.artifacts, st.status);
+cleanup:
+    dt_export_models_remove(&models);
+    dt_mlflow_state_free(&st);
+    if (have_http) dt_http_free(&http);
+    dt_unlock_dir(lock_fd);
+    dt_manifest_free(&m);
+    free(cfg);
+    return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
+}
+
+void dt_cli_mlflow_bridge(const char *manifest_path, const char *name, const char *alias, const char *flag_uri,
+                          const char *note) {
+    dt_error err = {""};
+    char *text = NULL, sha[65];
+    cJSON *manifest = NULL;
+    dt_config *cfg = calloc(1, sizeof *cfg);
+    dt_http http;
+    memset(&http, 0, sizeof http);
+    dt_mlflow_state st;
+    memset(&st, 0, sizeof st);
+    dt_tracking_settings settings;
+    dt_status status = cfg ? dt_read_text(manifest_path, &text, NULL, &err) : dt_fail(&err, DT_NOMEM, "out of memory");
+    if (status == DT_OK && !(manifest = cJSON_Parse(text)))
+        status = dt_fail(&err, DT_CHECKPOINT, "%s: not JSON", manifest_path);
+    if (status == DT_OK) status = dt_run_config(manifest, manifest_path, cfg, sha, &err);
+    const cJSON *record = cJSON_GetObjectItemCaseSensitive(manifest, "tracking");
+    if (status == DT_OK)
+        status = dt_tracking_resolve(cfg, flag_uri, record, dt_run_record_string(manifest, "experiment"), &settings, &err);
+    if (status != DT_OK || !settings.uri[0]) goto cleanup; /* tracking is off (or the record unreadable: said before) */
+    dt_http_global_init();
+    if ((status = dt_http_init(&http, settings.uri, settings.tls_verify, &err)) != DT_OK) goto cleanup;
+    dt_mlflow_state_load(&st, record, http.shown, settings.experiment);
+    if (!st.run_id[0]) {
+        fprintf(stderr, "detrain: note: run %s has no MLflow run at %s ('detrain mlflow sync RUN_DIR' makes it); no MLflow "
+                        "model %s\n", dt_run_record_string(manifest, "run_id"), http.shown, alias ? "alias set" : "version made");
+        goto cleanup;
+    }
+    char mlflow_version[32] = "";
+    if (alias) status = dt_mlflow_alias(&http, name, alias, st.run_id, &err);
+    else status = dt_mlflow_register(&http, name, st.run_id, st.artifact_uri, note, mlflow_version, &err);
+    if (status == DT_OK && alias)
+        fprintf(stderr, "detrain: MLflow at %s: %s@%s points at the version of run %s\n", http.shown, name, alias, st.run_id);
+    else if (status == DT_OK)
+        fprintf(stderr, "detrain: MLflow at %s: registered model %s version %s (run %s)\n", http.shown, name, mlflow_version,
+                st.run_id);
+cleanup:
+    if (status != DT_OK && status != DT_USAGE)
+        fprintf(stderr, "detrain: warning: MLflow: %s; the registry's %s stands\n", err.message,
+                alias ? "alias" : "version");
+    if (http.curl) dt_http_free(&http);
+    dt_mlflow_state_free(&st);
+    cJSON_Delete(manifest);
+    free(text);
+    free(cfg);
+}
+
+int dt_cli_mlflow(int argc, char **argv) {
+    static const option_spec specs[] = {{"--mlflow", 1}};
+    if (argc < 3 || !strcmp(argv[2], "-h") || !strcmp(argv[2], "--help")) {
+        fputs(dt_cli_mlflow_help, argc < 3 ? stderr : stdout);
+        return argc < 3 ? 2 : 0;
+    }
+    if (strcmp(argv[2], "sync") != 0) {
+        char message[256];
+        snprintf(message, sizeof message, "mlflow: unknown subcommand '%.64s' (the one there is: sync)", argv[2]);
+        return dt_cli_usage_error(message, "mlflow");
+    }
+    parsed_args args;
+    char *scratch[1];
+    int rc = parse_simple(argc - 1, argv + 1, "mlflow sync", specs, 1, 1, "a run folder", &args, scratch);
+    if (rc >= 0) return rc;
+    if (args.help) return fputs(dt_cli_mlflow_help, stdout), 0;
+    if ((rc = dt_cli_check_mlflow_uri(args.values[0])) >= 0) return rc;
+    return sync_run(args.positional[0], args.values[0]);
+}

@@ -1,0 +1,19 @@
+/* mlflow.h (cli) — detrain mlflow sync: a run's MLflow tracking brought up to date. */
+#ifndef DT_CLI_MLFLOW_H
+#define DT_CLI_MLFLOW_H
+
+extern const char dt_cli_mlflow_help[];
+
+/* detrain mlflow sync RUN_DIR [--mlflow URI]: returns the exit code (errors printed). */
+int dt_cli_mlflow(int argc, char **argv);
+
+/* The registry bridge, after `registry add` (alias NULL) or `registry alias`: when tracking is
+ * on (--mlflow flag_uri, the recorded config's tracking.uri, $MLFLOW_TRACKING_URI or the
+ * server the run was tracked in), the MLflow registered model `name` gets a version of the MLflow
+ * run recorded in the manifest at manifest_path (source: that run's logged model), or its alias
+ * `alias` is pointed at that version. Prints one line of what was done, or one warning: the
+ * registry's own operation has already succeeded and stands. */
+void dt_cli_mlflow_bridge(const char *manifest_path, const char *name, const char *alias, const char *flag_uri,
+                          const char *note);
+
+#endif

@@ -1,0 +1,182 @@
+# mlflow.sh — live MLflow tracking against a real `mlflow server` (label mlflow; docs/tracking.md).
+# The server runs on 127.0.0.1 at a free port with a SQLite backend store and the artifact
+# proxy, from the test environment (tests/pyenv.sh); MLflow's own client checks what it holds
+# (tests/python/check_mlflow.py). Checked:
+#   - a tracked run: params = the manifest's config, every epoch's metrics, tags, dataset
+#     digests, artifacts (final.h5 byte-identical), status; the same digest as untracked;
+#   - credentials (URI user-info, username/password, token) in no file, output, param or tag;
+#   - resume continues the same MLflow run; the server killed mid-run: the run completes with
+#     the untracked digest and one warning, then `mlflow sync` completes the MLflow run with no
+#     duplicates (and a second sync sends nothing);
+#   - an unreachable server, one answering 500, one never answering: one warning each, digest
+#     unchanged, the run not held up;
+#   - registry add / alias make the MLflow model version and alias;
+#   - bad input: a non-HTTP --mlflow, credentials in the config's tracking.uri (exit 2, one
+#     line, secret not echoed).
+. "$DT_SOURCE_DIR/tests/lib.sh"
+if [ ! -x "${DT_PYTHON:-}" ]; then
+    echo "skipped: no test Python at '${DT_PYTHON:-}' (tests/pyenv.sh BUILD_DIR makes it)"
+    exit 77
+fi
+pybin=$(dirname "$DT_PYTHON")
+tiny=$DT_SOURCE_DIR/tests/configs/tiny.json
+fm=$DT_SOURCE_DIR/configs/fashion-mnist.json
+checker=$DT_SOURCE_DIR/tests/python/check_mlflow.py
+server_pid="" bad_pids=()
+cleanup() {
+    [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null
+    for p in "${bad_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+}
+trap cleanup EXIT
+
+# start_server: a real MLflow server on a free port, its data under $DT_TMP/server (kept
+# across restarts); sets $uri and $server_pid. Fails the test when it is not up in 120 s.
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+start_server() {
+    mkdir -p "$DT_TMP/server"
+    [ -n "${port:-}" ] || port=$(free_port)
+    uri=http://127.0.0.1:$port
+    # setsid: its own process group, so killing it takes its workers too.
+    setsid "$pybin/mlflow" server --host 127.0.0.1 --port "$port" --workers 1 \
+        --backend-store-uri "sqlite:///$DT_TMP/server/mlflow.db" --artifacts-destination "$DT_TMP/server/artifacts" \
+        >>"$DT_TMP/server/log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 1 240); do
+        curl -sf "$uri/health" >/dev/null 2>&1 && return 0
+        sleep 0.5
+    done
+    echo "FAIL: mlflow server did not start: $(tail -n 20 "$DT_TMP/server/log")"
+    exit 1
+}
+stop_server() {
+    kill -9 -- "-$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+    server_pid=""
+}
+
+t0=$(date +%s)
+start_server
+echo "ok   mlflow server up at $uri in $(($(date +%s) - t0)) s"
+
+# ---- untracked references --------------------------------------------------------------------
+env -u MLFLOW_TRACKING_URI "$DETRAIN" train "$tiny" --quiet --out "$DT_TMP/plain" >"$DT_TMP/plain.out" 2>&1
+want=$(digest_of "$DT_TMP/plain.out")
+check "the untracked run has no tracking block" [ "$(json_get "$DT_TMP/plain/manifest.json" "'tracking' in m")" = False ]
+
+# ---- a tracked run, with credentials that must never be recorded or shown ----------------------
+secret_user=dt-user-7c1e secret_pass=dt-pass-94fa secret_token=dt-token-2b8d
+host=${uri#http://}
+MLFLOW_TRACKING_USERNAME=$secret_user MLFLOW_TRACKING_PASSWORD=$secret_pass \
+    run_code tracked 0 "$DETRAIN" train "$tiny" --set runtime.threads=1 --out "$DT_TMP/tracked" \
+    --mlflow "http://uri-user:uri-pass-31d7@$host"
+check "tracked run: same digest as untracked" [ "$(digest_of "$DT_TMP/tracked.out")" = "$want" ]
+check "tracked run: no warning" [ "$(grep -c 'warning' "$DT_TMP/tracked.err")" = 0 ]
+check "tracked run: the manifest records the server without its user-info" \
+    [ "$(json_get "$DT_TMP/tracked/manifest.json" "m['tracking']['server']")" = "http://***@$host" ]
+"$DT_PYTHON" "$checker" run "$uri" "$DT_TMP/tracked" | tee "$DT_TMP/check-run.txt"
+checks=$((checks + 1))
+grep -q '^FAIL' "$DT_TMP/check-run.txt" && fail "the MLflow run differs from the run folder (above)"
+
+MLFLOW_TRACKING_TOKEN=$secret_token MLFLOW_TRACKING_URI=$uri \
+    run_code token 0 "$DETRAIN" train "$tiny" --quiet --out "$DT_TMP/token"
+check "MLFLOW_TRACKING_URI alone turns tracking on" \
+    [ -n "$(json_get "$DT_TMP/token/manifest.json" "m['tracking']['run_id']")" ]
+check "credentials are in no file or output of the tracked runs" \
+    [ -z "$(grep -rlE "$secret_user|$secret_pass|$secret_token|uri-pass-31d7" "$DT_TMP/tracked" "$DT_TMP/token" \
+            "$DT_TMP"/tracked.* "$DT_TMP"/token.* "$DT_TMP/check-run.txt")" ]
+"$DT_PYTHON" - "$uri" "$secret_user|$secret_pass|$secret_token|uri-pass-31d7" >"$DT_TMP/secrets.txt" 2>&1 <<'EOF'
+import re, sys, warnings
+warnings.filterwarnings("ignore")
+from mlflow.tracking import MlflowClient
+client, secret = MlflowClient(sys.argv[1]), re.compile(sys.argv[2])
+for e in client.search_experiments():
+    for run in client.search_runs([e.experiment_id]):
+        for k, v in list(run.data.params.items()) + list(run.data.tags.items()):
+            if secret.search(k) or secret.search(v):
+                print("leak", run.info.run_id, k)
+print("searched")
+EOF
+check "credentials are in no MLflow param or tag" [ "$(cat "$DT_TMP/secrets.txt")" = searched ]
+
+# ---- resume continues the same MLflow run -----------------------------------------------------
+run_code stopped 130 "$DETRAIN" train "$tiny" --quiet --out "$DT_TMP/resumed" --mlflow "$uri" --stop-after-steps 30
+first=$(json_get "$DT_TMP/resumed/manifest.json" "m['tracking']['run_id']")
+check "an interrupted run is KILLED in MLflow" \
+    [ "$(json_get "$DT_TMP/resumed/manifest.json" "m['tracking']['sent']['status']")" = KILLED ]
+run_code resume 0 env -u MLFLOW_TRACKING_URI "$DETRAIN" resume "$DT_TMP/resumed" --quiet
+check "resume: same digest" [ "$(digest_of "$DT_TMP/resume.out")" = "$want" ]
+check "resume continues the same MLflow run (from the record)" \
+    [ "$(json_get "$DT_TMP/resumed/manifest.json" "m['tracking']['run_id']")" = "$first" ]
+"$DT_PYTHON" "$checker" unique "$uri" "$DT_TMP/resumed" | tee "$DT_TMP/check-resume.txt"
+checks=$((checks + 1))
+grep -q '^FAIL' "$DT_TMP/check-resume.txt" && fail "resume: the MLflow run is not complete and unique"
+
+# ---- the server killed mid-run, then `mlflow sync` ---------------------------------------------
+fm_args=(--set data.train.limit=10000 --set data.test.limit=2000 --set train.epochs=6)
+env -u MLFLOW_TRACKING_URI "$DETRAIN" train "$fm" "${fm_args[@]}" --quiet --out "$DT_TMP/fm-plain" >"$DT_TMP/fm-plain.out" 2>&1
+fm_want=$(digest_of "$DT_TMP/fm-plain.out")
+"$DETRAIN" train "$fm" "${fm_args[@]}" --quiet --out "$DT_TMP/fm" --mlflow "$uri" >"$DT_TMP/fm.out" 2>"$DT_TMP/fm.err" &
+run_pid=$!
+for _ in $(seq 1 600); do # until the first epoch's metrics reached the server
+    sent=$(json_get "$DT_TMP/fm/manifest.json" "m.get('tracking', {}).get('sent', {}).get('metrics', {}).get('test_loss', 0)" 2>/dev/null)
+    [ "${sent:-0}" -ge 1 ] && break
+    sleep 0.05
+done
+stop_server
+rc=0
+wait "$run_pid" || rc=$?
+check "server killed mid-run: the run completes (exit $rc)" [ "$rc" = 0 ]
+check "server killed mid-run: the untracked digest" [ "$(digest_of "$DT_TMP/fm.out")" = "$fm_want" ]
+check "server killed mid-run: one warning line" [ "$(grep -c 'warning' "$DT_TMP/fm.err")" = 1 ]
+epochs_sent=$(json_get "$DT_TMP/fm/manifest.json" "m['tracking']['sent']['metrics']['test_loss']")
+check "server killed mid-run: the record says what was sent ($epochs_sent of 6 epochs)" [ "$epochs_sent" -lt 6 ]
+start_server
+run_code sync 0 env -u MLFLOW_TRACKING_URI "$DETRAIN" mlflow sync "$DT_TMP/fm"
+run_code sync-again 0 "$DETRAIN" mlflow sync "$DT_TMP/fm"
+check "a second sync sends nothing" grep -q " 0 metric points sent now" "$DT_TMP/sync-again.out"
+"$DT_PYTHON" "$checker" unique "$uri" "$DT_TMP/fm" | tee "$DT_TMP/check-sync.txt"
+checks=$((checks + 1))
+grep -q '^FAIL' "$DT_TMP/check-sync.txt" && fail "sync: the MLflow run is not complete and unique"
+
+# ---- servers that fail: never in the way ----------------------------------------------------
+bad_run() { # NAME URI: a tracked tiny run; the digest, one warning, and its time
+    local name=$1 start
+    start=$(date +%s%N)
+    run_code "$name" 0 "$DETRAIN" train "$tiny" --quiet --out "$DT_TMP/$name" --mlflow "$2"
+    local ms=$((($(date +%s%N) - start) / 1000000))
+    check "$name: same digest" [ "$(digest_of "$DT_TMP/$name.out")" = "$want" ]
+    check "$name: one warning line ($(head -c 160 "$DT_TMP/$name.err"))" [ "$(grep -c 'warning' "$DT_TMP/$name.err")" = 1 ]
+    check "$name: the warning is recorded" [ "$(json_get "$DT_TMP/$name/manifest.json" "bool(m['tracking']['warning'])")" = True ]
+    # The end of a run waits at most 5 s for a server that says nothing (docs/tracking.md).
+    check "$name: done in ${ms} ms (under 8 s)" [ "$ms" -lt 8000 ]
+}
+bad_run unreachable "http://127.0.0.1:$(free_port)"
+for mode in 500 silent; do
+    rm -f "$DT_TMP/port-$mode"
+    /usr/bin/python3 "$DT_SOURCE_DIR/tests/python/bad_server.py" $mode "$DT_TMP/port-$mode" &
+    bad_pids+=($!)
+    for _ in $(seq 1 100); do [ -s "$DT_TMP/port-$mode" ] && break; sleep 0.05; done
+    bad_run "server-$mode" "http://127.0.0.1:$(cat "$DT_TMP/port-$mode")"
+done
+
+# ---- the registry bridge ----------------------------------------------------------------------
+export DETRAIN_REGISTRY=$DT_TMP/registry.sqlite
+run_code registry-add 0 "$DETRAIN" registry add "$DT_TMP/tracked" --name fashion-bridge
+run_code registry-alias 0 "$DETRAIN" registry alias fashion-bridge production 1
+check "registry add made the MLflow model version" grep -q "registered model fashion-bridge version" "$DT_TMP/registry-add.err"
+"$DT_PYTHON" "$checker" model "$uri" fashion-bridge production "$DT_TMP/tracked" | tee "$DT_TMP/check-model.txt"
+checks=$((checks + 1))
+grep -q '^FAIL' "$DT_TMP/check-model.txt" && fail "the MLflow registered model is not as the registry says"
+
+# ---- bad input ----------------------------------------------------------------------------------
+expect_error mlflow-not-http 2 "--mlflow .*not an http" -- "$DETRAIN" train "$tiny" --mlflow "file:///tmp/mlruns"
+expect_error mlflow-secret-in-config 2 "config.tracking.uri: must not hold credentials" -- \
+    "$DETRAIN" train "$tiny" --set "tracking.uri=https://bob:hunter2-zz@example.invalid"
+check "the refused secret is not echoed" [ -z "$(grep -l hunter2-zz "$DT_TMP"/mlflow-secret-in-config.*)" ]
+expect_error sync-no-server 2 "no MLflow server" -- env -u MLFLOW_TRACKING_URI "$DETRAIN" mlflow sync "$DT_TMP/plain"
+run_code tls-opt-out 0 "$DETRAIN" train "$tiny" --quiet --out "$DT_TMP/insecure" --mlflow "$uri" --set tracking.tls_verify=false
+check "the TLS opt-out is recorded" [ "$(json_get "$DT_TMP/insecure/manifest.json" "m['tracking']['tls_verify']")" = False ]
+
+echo "mlflow tests: $(($(date +%s) - t0)) s"
+finish

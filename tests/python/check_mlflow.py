@@ -1,0 +1,167 @@
+"""check_mlflow.py — what an MLflow server holds of detrain runs, through MLflow's own client.
+
+usage (the test environment's python, tests/pyenv.sh):
+  check_mlflow.py run URI RUN_DIR          the MLflow run of RUN_DIR matches its manifest: name,
+                                           params, every epoch's metrics, tags, dataset inputs,
+                                           artifacts (final.h5 byte for byte), status
+  check_mlflow.py unique URI RUN_DIR       exactly one MLflow run of RUN_DIR and one point per
+                                           metric and epoch (no duplicates after syncs)
+  check_mlflow.py model URI NAME ALIAS RUN_DIR
+                                           registered model NAME has a version of RUN_DIR's
+                                           MLflow run, and ALIAS points at it
+  check_mlflow.py describe URI RUN_DIR     prints the MLflow run as the client returns it
+Each check prints "ok   ..." or "FAIL: ..." lines; the exit code is the number of failures.
+"""
+import filecmp
+import json
+import math
+import os
+import sys
+import tempfile
+import warnings
+
+warnings.filterwarnings("ignore")
+from mlflow.tracking import MlflowClient  # noqa: E402
+
+failures = 0
+
+
+def check(ok, what):
+    global failures
+    print(("ok   " if ok else "FAIL: ") + what)
+    if not ok:
+        failures += 1
+
+
+def flatten(node, prefix=""):
+    """The config's leaves as detrain sends them: dotted keys, strings as they are, JSON else."""
+    out = {}
+    if isinstance(node, dict) or isinstance(node, list):
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in items:
+            out.update(flatten(child, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(node, str):
+        out[prefix] = node
+    else:
+        out[prefix] = json.dumps(node)
+    return out
+
+
+def manifest_of(run_dir):
+    with open(os.path.join(run_dir, "manifest.json")) as f:
+        return json.load(f)
+
+
+def runs_of(client, manifest):
+    experiment = client.get_experiment_by_name(manifest["tracking"]["experiment"])
+    if experiment is None:
+        return []
+    return client.search_runs([experiment.experiment_id], f"tags.`detrain.run_id` = '{manifest['run_id']}'")
+
+
+def check_run(client, run_dir):
+    m = manifest_of(run_dir)
+    run = client.get_run(m["tracking"]["run_id"])
+    check(run.info.run_name == m["run_id"], f"run name {run.info.run_name} is detrain's run id")
+    want = {"completed": "FINISHED", "interrupted": "KILLED", "failed": "FAILED"}.get(m["status"], "RUNNING")
+    check(run.info.status == want, f"status {run.info.status} (manifest: {m['status']})")
+    config = flatten(m["config"])
+    params = {k: v for k, v in run.data.params.items() if not k.startswith("set.")}
+    check(params == config, f"{len(params)} params equal the manifest's flattened config")
+    overrides = {k[4:]: v for k, v in run.data.params.items() if k.startswith("set.")}
+    want_overrides = {o.split("=", 1)[0].replace("[", ".").replace("]", ""): o.split("=", 1)[1] for o in m["overrides"]}
+    check(overrides == want_overrides, f"--set overrides as params set.*: {overrides}")
+    points = 0
+    for key in ["train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr", "samples_per_s"]:
+        history = sorted((p.step, p.value) for p in client.get_metric_history(run.info.run_id, key))
+        recorded = [(e["epoch"], e[key]) for e in m["epochs"] if isinstance(e.get(key), (int, float))
+                    and math.isfinite(e[key])]
+        check(history == recorded, f"metric {key}: {len(history)} points, one per epoch, equal to the manifest's")
+        points += len(history)
+    tags = run.data.tags
+    check(tags.get("mlflow.source.git.commit") == m["code"]["git_commit"], "tag mlflow.source.git.commit")
+    check(tags.get("mlflow.source.name") == m["config_file"], "tag mlflow.source.name")
+    check(bool(tags.get("mlflow.user")), "tag mlflow.user")
+    for tag, value in [("detrain.mode", m["mode"]), ("detrain.device", m["device"]),
+                       ("detrain.config_sha256", m["config_sha256"]), ("detrain.version", m["code"]["version"]),
+                       ("detrain.params_sha256", m.get("final", {}).get("params_sha256"))]:
+        check(tags.get(tag) == value, f"tag {tag} = {value}")
+    files = [f for split in ("train", "test") for f in m["data"][split]["files"]]
+    inputs = {d.dataset.digest: d.dataset for d in run.inputs.dataset_inputs}
+    for f in files:
+        dataset = inputs.get(f["sha256"][:32])
+        ok = dataset is not None and json.loads(dataset.profile)["sha256"] == f["sha256"] \
+            and json.loads(dataset.source)["uri"] == f["path"]
+        check(ok, f"dataset input {os.path.basename(f['path'])} with its SHA-256")
+    names = sorted(a.path for a in client.list_artifacts(run.info.run_id))
+    models = sorted(a.path for a in client.list_artifacts(run.info.run_id, "model"))
+    check(names == ["final.h5", "manifest.json", "model", "trace.jsonl"] and
+          models == ["model/model.onnx", "model/model.safetensors"], f"artifacts {names + models}")
+    with tempfile.TemporaryDirectory() as tmp:
+        local = client.download_artifacts(run.info.run_id, "final.h5", tmp)
+        check(filecmp.cmp(local, os.path.join(run_dir, "final.h5"), shallow=False),
+              "final.h5 downloaded from MLflow is byte-identical to the run folder's")
+    print(f"figures: {len(run.data.params)} params, {points} metric points, {len(run.inputs.dataset_inputs)} "
+          f"dataset inputs, {len(names) - 1 + len(models)} artifact files")
+
+
+def check_unique(client, run_dir):
+    m = manifest_of(run_dir)
+    runs = runs_of(client, m)
+    check(len(runs) == 1, f"{len(runs)} MLflow run(s) of detrain run {m['run_id']}")
+    for run in runs:
+        for key in ["train_loss", "test_loss", "test_accuracy", "lr"]:
+            steps = [p.step for p in client.get_metric_history(run.info.run_id, key)]
+            want = [e["epoch"] for e in m["epochs"]]
+            check(sorted(steps) == want, f"metric {key}: steps {sorted(steps)}, each epoch once")
+        check(run.info.status == "FINISHED", f"status {run.info.status}")
+
+
+def check_model(client, name, alias, run_dir):
+    m = manifest_of(run_dir)
+    versions = client.search_model_versions(f"name='{name}'")
+    mine = [v for v in versions if v.run_id == m["tracking"]["run_id"]]
+    check(len(mine) == 1, f"registered model {name}: one version of MLflow run {m['tracking']['run_id']}")
+    if mine:
+        check(mine[0].source.endswith("/model"), f"its source is the run's logged model: {mine[0].source}")
+        by_alias = client.get_model_version_by_alias(name, alias)
+        check(by_alias.version == mine[0].version, f"{name}@{alias} is version {by_alias.version}")
+
+
+def describe(client, run_dir):
+    m = manifest_of(run_dir)
+    run = client.get_run(m["tracking"]["run_id"])
+    print(f"run {run.info.run_id} '{run.info.run_name}' in experiment {run.info.experiment_id}: {run.info.status}")
+    print("params:", ", ".join(f"{k}={v}" for k, v in sorted(run.data.params.items())))
+    for key in sorted(run.data.metrics):
+        history = sorted((p.step, p.value) for p in client.get_metric_history(run.info.run_id, key))
+        print(f"metric {key}:", " ".join(f"{s}:{v:.6g}" for s, v in history))
+    print("tags:", ", ".join(f"{k}={v}" for k, v in sorted(run.data.tags.items())))
+    for d in run.inputs.dataset_inputs:
+        print(f"dataset {d.dataset.name} digest {d.dataset.digest} source {d.dataset.source}")
+    names = [a.path for a in client.list_artifacts(run.info.run_id)]
+    names += [a.path for a in client.list_artifacts(run.info.run_id, "model")]
+    print("artifacts:", ", ".join(sorted(n for n in names if n != "model")))
+
+
+def main(argv):
+    if len(argv) < 4:
+        print(__doc__)
+        return 2
+    client = MlflowClient(argv[2])
+    if argv[1] == "run":
+        check_run(client, argv[3])
+    elif argv[1] == "unique":
+        check_unique(client, argv[3])
+    elif argv[1] == "model":
+        check_model(client, argv[3], argv[4], argv[5])
+    elif argv[1] == "describe":
+        describe(client, argv[3])
+    else:
+        print(__doc__)
+        return 2
+    return failures
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
