@@ -1,13 +1,13 @@
 # faults.sh — every write detrain makes can fail, and nothing is lost (label cpu). With the
 # fault injector (tests/faults/inject.c, in detrain-faults), each call of write, fsync, close
-# and rename made by a training run with checkpoints, by a resume and by predict fails in turn
+# and rename made by a training run with checkpoints, by a resume, by predict and by export fails in turn
 # with ENOSPC or EIO (alternately). After every one:
 #   - detrain exits 1 with one line on stderr naming the OS's reason, or — when the failed
 #     call could not matter (closing a read pipe) — succeeds with the right result; never a
 #     signal, never another exit code;
-#   - no temporary file is left in the run folder (or beside predict's output);
+#   - no temporary file is left in the run folder (or beside predict's or export's output);
 #   - the newest checkpoint left verifies (detrain inspect), and resume, with the fault
-#     lifted, ends with the uninterrupted run's digest; predict's previous output is intact,
+#     lifted, ends with the uninterrupted run's digest; predict's and export's previous output is intact,
 #     unless the failure came after the rename (flushing the folder), when the new output is
 #     complete in its place: either way a whole file, never a part of one.
 # Then the disk-full case on a real 3 MB filesystem (tmpfs; needs root, else skipped with why).
@@ -19,14 +19,16 @@ args=(--set checkpoint.every_steps=20 --set checkpoint.keep=2)
 "$DETRAIN" train "$tiny" "${args[@]}" --quiet --out "$DT_TMP/ref" >"$DT_TMP/ref.out" 2>&1
 want=$(digest_of "$DT_TMP/ref.out")
 "$DETRAIN" predict "$DT_TMP/ref/final.h5" --input "$DT_SOURCE_DIR/tests/data/spiral-test.csv" --output "$DT_TMP/want.csv"
+"$DETRAIN" export "$DT_TMP/ref/final.h5" --format onnx --output "$DT_TMP/want.onnx" 2>/dev/null
 "$DETRAIN" train "$tiny" "${args[@]}" --stop-after-steps 30 --quiet --out "$DT_TMP/stopped" >/dev/null 2>&1
 echo "old predictions" >"$DT_TMP/old.csv"
 
 prepare() { # PHASE: a fresh $DT_TMP/case for the phase
-    rm -rf "$DT_TMP/case" "$DT_TMP"/pred.csv*
+    rm -rf "$DT_TMP/case" "$DT_TMP"/pred.csv* "$DT_TMP"/model.onnx*
     case $1 in
     resume) cp -r "$DT_TMP/stopped" "$DT_TMP/case" ;;
     predict) cp "$DT_TMP/old.csv" "$DT_TMP/pred.csv" ;;
+    export) cp "$DT_TMP/old.csv" "$DT_TMP/model.onnx" ;;
     esac
 }
 phase_cmd() { # PHASE BINARY: runs the phase with BINARY
@@ -34,6 +36,7 @@ phase_cmd() { # PHASE BINARY: runs the phase with BINARY
     train) "$2" train "$tiny" "${args[@]}" --quiet --out "$DT_TMP/case" ;;
     resume) "$2" resume "$DT_TMP/case" --quiet ;;
     predict) "$2" predict "$DT_TMP/ref/final.h5" --input "$DT_SOURCE_DIR/tests/data/spiral-test.csv" --output "$DT_TMP/pred.csv" ;;
+    export) "$2" export "$DT_TMP/ref/final.h5" --format onnx --output "$DT_TMP/model.onnx" ;;
     esac
 }
 # The newest checkpoint of the case folder, by step (final.h5 when it exists).
@@ -48,7 +51,7 @@ finish_run() {
 }
 
 injected=0
-for phase in train resume predict; do
+for phase in train resume predict export; do
     prepare $phase
     rm -f "$DT_TMP/counts"
     DT_FAULT_COUNT=$DT_TMP/counts phase_cmd $phase "$DETRAIN_FAULTS" >/dev/null 2>&1
@@ -71,12 +74,16 @@ for phase in train resume predict; do
                 fi
                 failed_cleanly=$((failed_cleanly + 1))
             fi
-            leftovers=$(ls "$DT_TMP"/case/*.tmp "$DT_TMP"/pred.csv*.tmp 2>/dev/null)
+            leftovers=$(ls "$DT_TMP"/case/*.tmp "$DT_TMP"/pred.csv*.tmp "$DT_TMP"/model.onnx*.tmp 2>/dev/null)
             if [ -n "$leftovers" ]; then fail "$what: temporary files left: $leftovers"; continue; fi
-            if [ $phase = predict ]; then
-                expected=$DT_TMP/old.csv
-                [ $rc = 0 ] || grep -q "the folder" "$DT_TMP/fault.err" && expected=$DT_TMP/want.csv
-                if ! cmp -s "$expected" "$DT_TMP/pred.csv"; then fail "$what: the output is not $(basename "$expected")'s"; continue; fi
+            if [ $phase = predict ] || [ $phase = export ]; then
+                output=$DT_TMP/pred.csv expected=$DT_TMP/old.csv
+                [ $phase = export ] && output=$DT_TMP/model.onnx
+                if [ $rc = 0 ] || grep -q "the folder" "$DT_TMP/fault.err"; then
+                    expected=$DT_TMP/want.csv
+                    [ $phase = export ] && expected=$DT_TMP/want.onnx
+                fi
+                if ! cmp -s "$expected" "$output"; then fail "$what: the output is not $(basename "$expected")'s"; continue; fi
             else
                 newest=$(newest_checkpoint)
                 if [ -n "$newest" ] && ! "$DETRAIN" inspect "$newest" >/dev/null 2>"$DT_TMP/inspect.err"; then
