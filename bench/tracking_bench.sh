@@ -30,6 +30,7 @@ setsid "$(dirname "$python")/mlflow" server --host 127.0.0.1 --port "$port" --wo
     --backend-store-uri "sqlite:///$work/mlflow.db" --artifacts-destination "$work/artifacts" >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 240); do curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.5; done
+curl -s --max-time 60 "http://127.0.0.1:$port/api/2.0/mlflow/experiments/get-by-name?experiment_name=warm-up" >/dev/null
 
 args=(configs/fashion-mnist.json --set train.epochs="$epochs" --quiet)
 declare -A times

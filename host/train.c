@@ -692,7 +692,7 @@ cleanup:
 
 /* The last MLflow update of a tracked run, however it ended: a completed run's model exported
  * (ONNX, safetensors) and logged with the run folder's files; waits at most 30 s for a server
- * that answers, 5 s for one that does not; the manifest records what was sent. */
+ * that answers, 10 s for one that does not; the manifest records what was sent. */
 static void end_tracking(run_state *r) {
     if (!r->tracker) return;
     dt_error ignored;

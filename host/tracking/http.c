@@ -104,7 +104,7 @@ dt_status dt_http_init(dt_http *h, const char *uri, bool tls_verify, dt_error *e
     }
     h->tls_verify = tls_verify;
     h->connect_timeout_ms = 3000;
-    h->stall_timeout_s = 5;
+    h->stall_timeout_s = 10;
     h->attempts = 3;
     h->curl = curl_easy_init();
     if (!h->curl) return dt_fail(err, DT_NOMEM, "out of memory starting an HTTP client");

@@ -9,7 +9,7 @@
 #include <time.h>
 
 /* The end of a run waits this long at most for a server that says nothing: its stall limit. */
-#define SILENCE_MS 5000
+#define SILENCE_MS 10000
 
 struct dt_tracker {
     dt_tracking_settings settings;

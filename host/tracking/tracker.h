@@ -55,7 +55,7 @@ void dt_tracker_post(dt_tracker *t, const cJSON *manifest);
 
 /* The last sync, with the files of model_dir (NULL: none) logged as model/NAME besides the run
  * folder's: posts the manifest and waits until the thread is done, at most wait_s seconds and
- * at most 5 s without an answer from the server, then cancels what is in flight. Stops the
+ * at most 10 s without an answer from the server, then cancels what is in flight. Stops the
  * thread. */
 void dt_tracker_finish(dt_tracker *t, const cJSON *manifest, const char *model_dir, double wait_s);
 

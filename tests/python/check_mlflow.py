@@ -9,6 +9,7 @@ usage (the test environment's python, tests/pyenv.sh):
   check_mlflow.py model URI NAME ALIAS RUN_DIR
                                            registered model NAME has a version of RUN_DIR's
                                            MLflow run, and ALIAS points at it
+  check_mlflow.py steploss URI RUN_DIR N   metric step_loss holds every N-th step's loss of trace.jsonl
   check_mlflow.py describe URI RUN_DIR     prints the MLflow run as the client returns it
 Each check prints "ok   ..." or "FAIL: ..." lines; the exit code is the number of failures.
 """
@@ -128,6 +129,15 @@ def check_model(client, name, alias, run_dir):
         check(by_alias.version == mine[0].version, f"{name}@{alias} is version {by_alias.version}")
 
 
+def check_step_loss(client, run_dir, every):
+    m = manifest_of(run_dir)
+    with open(os.path.join(run_dir, "trace.jsonl")) as f:
+        trace = [json.loads(line) for line in f]
+    want = [(t["step"], t["loss"]) for t in trace if t["step"] % every == 0]
+    got = sorted((p.step, p.value) for p in client.get_metric_history(m["tracking"]["run_id"], "step_loss"))
+    check(got == want, f"step_loss: {len(got)} points, every {every}th step's loss of trace.jsonl")
+
+
 def describe(client, run_dir):
     m = manifest_of(run_dir)
     run = client.get_run(m["tracking"]["run_id"])
@@ -155,6 +165,8 @@ def main(argv):
         check_unique(client, argv[3])
     elif argv[1] == "model":
         check_model(client, argv[3], argv[4], argv[5])
+    elif argv[1] == "steploss":
+        check_step_loss(client, argv[3], int(argv[4]))
     elif argv[1] == "describe":
         describe(client, argv[3])
     else:
