@@ -31,110 +31,123 @@ const char dt_cli_mlflow_help[] =
     "\n"
     "Exit codes: 0 done, 1 the server failed or refused, 2 bad input (usage, run folder, no server).\n";
 
+/* The MLflow side of a recorded run, as sync and the registry bridge need it: where it is
+ * tracked, a client of that server, and the state of the run's MLflow run there. */
+typedef struct {
+    dt_tracking_settings settings; /* settings.uri "": tracking is off */
+    dt_http http;                  /* set up when settings.uri is not "" */
+    dt_mlflow_state st;
+} mlflow_side;
+
+/* Resolves where the run recorded by `manifest` (read from `origin`) is tracked (flag_uri:
+ * --mlflow, NULL: none) and, when it is, sets up the client and loads the state of its MLflow
+ * run. Free with close_side, also on failure. */
+static dt_status open_side(const cJSON *manifest, const char *origin, const char *flag_uri, mlflow_side *side,
+                           dt_error *err) {
+    memset(side, 0, sizeof *side);
+    dt_config *cfg = calloc(1, sizeof *cfg);
+    char sha[65];
+    if (!cfg) return dt_fail(err, DT_NOMEM, "out of memory");
+    const cJSON *record = cJSON_GetObjectItemCaseSensitive(manifest, "tracking");
+    dt_status status = dt_run_config(manifest, origin, cfg, sha, err);
+    if (status == DT_OK)
+        status = dt_tracking_resolve(cfg, flag_uri, record, dt_run_record_string(manifest, "experiment"),
+                                     &side->settings, err);
+    free(cfg);
+    if (status != DT_OK || !side->settings.uri[0]) return status;
+    dt_http_global_init();
+    status = dt_http_init(&side->http, side->settings.uri, side->settings.tls_verify, err);
+    if (status == DT_OK) dt_mlflow_state_load(&side->st, record, side->http.shown, side->settings.experiment);
+    return status;
+}
+
+static void close_side(mlflow_side *side) {
+    dt_mlflow_state_free(&side->st);
+    if (side->http.curl) dt_http_free(&side->http);
+}
+
 /* Syncs run_dir; returns the exit code (errors printed). */
 static int sync_run(const char *run_dir, const char *flag_uri) {
     dt_error err = {""};
     dt_status status = DT_OK;
     dt_manifest m;
     memset(&m, 0, sizeof m);
-    dt_config *cfg = calloc(1, sizeof *cfg);
-    dt_http http;
-    memset(&http, 0, sizeof http);
-    dt_mlflow_state st;
-    memset(&st, 0, sizeof st);
+    mlflow_side side;
+    memset(&side, 0, sizeof side);
     dt_export_models_dir models;
     memset(&models, 0, sizeof models);
-    int lock_fd = -1, have_http = 0;
-    char sha[65];
-    if (!cfg) return dt_cli_fail(DT_NOMEM, "out of memory");
+    int lock_fd = -1;
     DT_TRY(dt_manifest_open(&m, run_dir, &err));
     DT_TRY(dt_lock_dir(run_dir, &lock_fd, &err));
-    DT_TRY(dt_run_config(m.root, m.path, cfg, sha, &err));
-    const cJSON *record = cJSON_GetObjectItemCaseSensitive(m.root, "tracking");
-    dt_tracking_settings settings;
-    DT_TRY(dt_tracking_resolve(cfg, flag_uri, record, dt_run_record_string(m.root, "experiment"), &settings, &err));
-    if (!settings.uri[0]) {
-        status = dt_fail(&err, DT_USAGE, "%s: no MLflow server: give --mlflow URI or set MLFLOW_TRACKING_URI%s%s", run_dir,
-                         settings.source[0] ? " (" : "", settings.source[0] ? settings.source : "");
-        if (settings.source[0]) strcat(err.message, ")");
+    DT_TRY(open_side(m.root, m.path, flag_uri, &side, &err));
+    const dt_tracking_settings *settings = &side.settings;
+    if (!settings->uri[0]) {
+        status = dt_fail(&err, DT_USAGE, "%s: no MLflow server: give --mlflow URI or set MLFLOW_TRACKING_URI%s%s%s",
+                         run_dir, settings->source[0] ? " (" : "", settings->source, settings->source[0] ? ")" : "");
         goto cleanup;
     }
-    dt_http_global_init();
-    DT_TRY(dt_http_init(&http, settings.uri, settings.tls_verify, &err));
-    have_http = 1;
-    dt_mlflow_state_load(&st, record, http.shown, settings.experiment);
-    const int same_server = st.run_id[0] != 0; /* the record's MLflow run is on this server */
+    const int same_server = side.st.run_id[0] != 0; /* the record's MLflow run is on this server */
     char final[DT_PATH_MAX + 16];
     snprintf(final, sizeof final, "%s/final.h5", run_dir);
     if (strcmp(dt_run_record_string(m.root, "status"), "completed") == 0) dt_export_models(final, &models);
-    status = dt_mlflow_sync(&http, &st, m.root, run_dir, models.n ? models.dir : NULL, settings.step_loss_every, &err);
+    status = dt_mlflow_sync(&side.http, &side.st, m.root, run_dir, models.n ? models.dir : NULL,
+                            settings->step_loss_every, &err);
     /* Recorded when it worked, or as a failure against the run's own server; a failed try of
      * another server leaves the record of the run's MLflow run as it was. */
     if (status == DT_OK || same_server) {
         dt_error write_err = {""};
         dt_status written = dt_manifest_set(
-            &m, "tracking", dt_tracking_record(&http, &settings, &st, status == DT_OK ? NULL : err.message), 1,
+            &m, "tracking", dt_tracking_record(&side.http, settings, &side.st, status == DT_OK ? NULL : err.message), 1,
             &write_err);
         if (status == DT_OK && written != DT_OK) status = written, err = write_err;
     }
     if (status == DT_OK)
         printf("detrain: %s is MLflow run %s (experiment %s) at %s: %d params, %lld metric points sent now, "
                "%d artifacts, status %s\n",
-               run_dir, st.run_id, st.experiment, http.shown, st.params, (long long)st.points, st.artifacts, st.status);
+               run_dir, side.st.run_id, side.st.experiment, side.http.shown, side.st.params, (long long)side.st.points,
+               side.st.artifacts, side.st.status);
 cleanup:
     dt_export_models_remove(&models);
-    dt_mlflow_state_free(&st);
-    if (have_http) dt_http_free(&http);
+    close_side(&side);
     dt_unlock_dir(lock_fd);
     dt_manifest_free(&m);
-    free(cfg);
     return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
 }
 
 void dt_cli_mlflow_bridge(const char *manifest_path, const char *name, const char *alias, const char *flag_uri,
                           const char *note) {
     dt_error err = {""};
-    char *text = NULL, sha[65];
+    char *text = NULL;
     cJSON *manifest = NULL;
-    dt_config *cfg = calloc(1, sizeof *cfg);
-    dt_http http;
-    memset(&http, 0, sizeof http);
-    dt_mlflow_state st;
-    memset(&st, 0, sizeof st);
-    dt_tracking_settings settings;
-    dt_status status = cfg ? dt_read_text(manifest_path, &text, NULL, &err) : dt_fail(&err, DT_NOMEM, "out of memory");
+    mlflow_side side;
+    memset(&side, 0, sizeof side);
+    dt_status status = dt_read_text(manifest_path, &text, NULL, &err);
     if (status == DT_OK && !(manifest = cJSON_Parse(text)))
         status = dt_fail(&err, DT_CHECKPOINT, "%s: not JSON", manifest_path);
-    if (status == DT_OK) status = dt_run_config(manifest, manifest_path, cfg, sha, &err);
-    const cJSON *record = cJSON_GetObjectItemCaseSensitive(manifest, "tracking");
-    if (status == DT_OK)
-        status = dt_tracking_resolve(cfg, flag_uri, record, dt_run_record_string(manifest, "experiment"), &settings, &err);
-    if (status != DT_OK || !settings.uri[0]) goto cleanup; /* tracking is off (or the record unreadable: said before) */
-    dt_http_global_init();
-    if ((status = dt_http_init(&http, settings.uri, settings.tls_verify, &err)) != DT_OK) goto cleanup;
-    dt_mlflow_state_load(&st, record, http.shown, settings.experiment);
-    if (!st.run_id[0]) {
+    if (status == DT_OK) status = open_side(manifest, manifest_path, flag_uri, &side, &err);
+    if (status != DT_OK || !side.settings.uri[0]) goto cleanup; /* tracking is off */
+    if (!side.st.run_id[0]) {
         fprintf(stderr, "detrain: note: run %s has no MLflow run at %s ('detrain mlflow sync RUN_DIR' makes it); no MLflow "
-                        "model %s\n", dt_run_record_string(manifest, "run_id"), http.shown, alias ? "alias set" : "version made");
+                        "model %s\n", dt_run_record_string(manifest, "run_id"), side.http.shown,
+                alias ? "alias set" : "version made");
         goto cleanup;
     }
     char mlflow_version[32] = "";
-    if (alias) status = dt_mlflow_alias(&http, name, alias, st.run_id, &err);
-    else status = dt_mlflow_register(&http, name, st.run_id, st.artifact_uri, note, mlflow_version, &err);
+    if (alias) status = dt_mlflow_alias(&side.http, name, alias, side.st.run_id, &err);
+    else status = dt_mlflow_register(&side.http, name, side.st.run_id, side.st.artifact_uri, note, mlflow_version, &err);
     if (status == DT_OK && alias)
-        fprintf(stderr, "detrain: MLflow at %s: %s@%s points at the version of run %s\n", http.shown, name, alias, st.run_id);
+        fprintf(stderr, "detrain: MLflow at %s: %s@%s points at the version of run %s\n", side.http.shown, name, alias,
+                side.st.run_id);
     else if (status == DT_OK)
-        fprintf(stderr, "detrain: MLflow at %s: registered model %s version %s (run %s)\n", http.shown, name, mlflow_version,
-                st.run_id);
+        fprintf(stderr, "detrain: MLflow at %s: registered model %s version %s (run %s)\n", side.http.shown, name,
+                mlflow_version, side.st.run_id);
 cleanup:
-    if (status != DT_OK && status != DT_USAGE)
+    if (status != DT_OK)
         fprintf(stderr, "detrain: warning: MLflow: %s; the registry's %s stands\n", err.message,
                 alias ? "alias" : "version");
-    if (http.curl) dt_http_free(&http);
-    dt_mlflow_state_free(&st);
+    close_side(&side);
     cJSON_Delete(manifest);
     free(text);
-    free(cfg);
 }
 
 int dt_cli_mlflow(int argc, char **argv) {
