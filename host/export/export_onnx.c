@@ -119,7 +119,7 @@ static void add_initializer(builder *b, const char *name, int rank, const int64_
         return;
     }
     onnx__tensor_proto__init(t);
-    memcpy(shape, dims, (size_t)rank * sizeof *shape);
+    if (rank) memcpy(shape, dims, (size_t)rank * sizeof *shape); /* a scalar has no dims (NULL) */
     if (f32) dt_export_f32_le(f32, elements, raw);
     else dt_export_f64_le(f64, elements, raw);
     t->name = text(b, "%s", name);
