@@ -1,6 +1,7 @@
 /* db.c — opening detrain's SQLite database and migrating its schema. */
 #include "registry/db.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -134,4 +135,19 @@ void dt_db_default_path(const char *given, const char *root, char *out, size_t s
     if (given && *given) snprintf(out, size, "%s", given);
     else if (env && *env) snprintf(out, size, "%s", env);
     else snprintf(out, size, "%s/detrain.sqlite", root && *root ? root : "checkpoints");
+}
+
+void dt_db_bind_text(sqlite3_stmt *stmt, int index, const char *text) {
+    if (text) sqlite3_bind_text(stmt, index, text, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(stmt, index);
+}
+
+void dt_db_bind_number(sqlite3_stmt *stmt, int index, const cJSON *item) {
+    if (cJSON_IsNumber(item)) sqlite3_bind_double(stmt, index, item->valuedouble);
+    else sqlite3_bind_null(stmt, index);
+}
+
+const char *dt_db_column_text(sqlite3_stmt *stmt, int col) {
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    return text ? (const char *)text : "";
 }

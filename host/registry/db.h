@@ -13,6 +13,8 @@
 
 #include "status.h"
 
+typedef struct cJSON cJSON;
+
 /* The schema this build writes. */
 #define DT_DB_SCHEMA_VERSION 1
 
@@ -37,6 +39,15 @@ dt_status dt_db_fail(dt_db *db, int rc, const char *doing, dt_error *err);
 
 /* Prepares sql into *stmt; DT_IO / DT_WRITE as dt_db_fail on failure. */
 dt_status dt_db_prepare(dt_db *db, const char *sql, sqlite3_stmt **stmt, dt_error *err);
+
+/* Binds text (NULL: SQL NULL) to parameter `index` of stmt, copied. */
+void dt_db_bind_text(sqlite3_stmt *stmt, int index, const char *text);
+
+/* Binds a JSON number as a double (anything else: SQL NULL) to parameter `index` of stmt. */
+void dt_db_bind_number(sqlite3_stmt *stmt, int index, const cJSON *item);
+
+/* Column col of the current row as text; "" for NULL. */
+const char *dt_db_column_text(sqlite3_stmt *stmt, int col);
 
 /* The database path a command uses: `given` (--registry), else $DETRAIN_REGISTRY, else
  * <root>/detrain.sqlite with root "checkpoints". */

@@ -29,16 +29,6 @@ static const char *string_at(const cJSON *obj, const char *key) {
     return cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
-static void bind_text(sqlite3_stmt *stmt, int index, const char *text) {
-    if (text) sqlite3_bind_text(stmt, index, text, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(stmt, index);
-}
-
-static const char *column_text(sqlite3_stmt *stmt, int col) {
-    const unsigned char *text = sqlite3_column_text(stmt, col);
-    return text ? (const char *)text : "";
-}
-
 /* "user@host", who did it. */
 static void who_text(char *out, size_t size) {
     const char *user = getenv("USER");
@@ -114,13 +104,13 @@ int dt_model_ref_shape(const char *text) {
 /* Fills v from a models row selected as: name, version, artifact, manifest, trace, params_sha256, run_id. */
 static void version_from_row(const char *db_path, sqlite3_stmt *stmt, dt_model_version *v) {
     memset(v, 0, sizeof *v);
-    snprintf(v->name, sizeof v->name, "%s", column_text(stmt, 0));
+    snprintf(v->name, sizeof v->name, "%s", dt_db_column_text(stmt, 0));
     v->version = sqlite3_column_int64(stmt, 1);
-    snprintf(v->artifact_sha256, sizeof v->artifact_sha256, "%s", column_text(stmt, 2));
-    snprintf(v->manifest_sha256, sizeof v->manifest_sha256, "%s", column_text(stmt, 3));
-    snprintf(v->trace_sha256, sizeof v->trace_sha256, "%s", column_text(stmt, 4));
-    snprintf(v->params_sha256, sizeof v->params_sha256, "%s", column_text(stmt, 5));
-    snprintf(v->run_id, sizeof v->run_id, "%s", column_text(stmt, 6));
+    snprintf(v->artifact_sha256, sizeof v->artifact_sha256, "%s", dt_db_column_text(stmt, 2));
+    snprintf(v->manifest_sha256, sizeof v->manifest_sha256, "%s", dt_db_column_text(stmt, 3));
+    snprintf(v->trace_sha256, sizeof v->trace_sha256, "%s", dt_db_column_text(stmt, 4));
+    snprintf(v->params_sha256, sizeof v->params_sha256, "%s", dt_db_column_text(stmt, 5));
+    snprintf(v->run_id, sizeof v->run_id, "%s", dt_db_column_text(stmt, 6));
     object_path(db_path, v->artifact_sha256, v->artifact, sizeof v->artifact);
     object_path(db_path, v->manifest_sha256, v->manifest, sizeof v->manifest);
     object_path(db_path, v->trace_sha256, v->trace, sizeof v->trace);
@@ -153,8 +143,8 @@ static dt_status find_version(dt_db *db, const char *ref, dt_model_version *v, d
                                               : "SELECT " VERSION_COLUMNS " FROM models WHERE name = ?1 AND version = ?2",
                                      &stmt, err);
     if (status != DT_OK) return status;
-    bind_text(stmt, 1, name);
-    if (by_alias) bind_text(stmt, 2, second);
+    dt_db_bind_text(stmt, 1, name);
+    if (by_alias) dt_db_bind_text(stmt, 2, second);
     else sqlite3_bind_int64(stmt, 2, strtoll(second, NULL, 10));
     const int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) version_from_row(db->path, stmt, v);
@@ -162,7 +152,7 @@ static dt_status find_version(dt_db *db, const char *ref, dt_model_version *v, d
         sqlite3_stmt *known = NULL;
         int exists = 0;
         if (sqlite3_prepare_v2(db->handle, "SELECT count(*) FROM models WHERE name = ?1", -1, &known, NULL) == SQLITE_OK) {
-            bind_text(known, 1, name);
+            dt_db_bind_text(known, 1, name);
             exists = sqlite3_step(known) == SQLITE_ROW && sqlite3_column_int64(known, 0) > 0;
         }
         sqlite3_finalize(known);
@@ -254,17 +244,17 @@ static dt_status insert_version(dt_db *db, const char *name, int64_t version, co
     dt_status status = DT_OK;
     int rc;
     DT_TRY(dt_db_prepare(db, "INSERT INTO models VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", &row, err));
-    bind_text(row, 1, name);
+    dt_db_bind_text(row, 1, name);
     sqlite3_bind_int64(row, 2, version);
-    bind_text(row, 3, shas[0]);
-    bind_text(row, 4, shas[1]);
-    bind_text(row, 5, shas[2]);
-    bind_text(row, 6, params);
-    bind_text(row, 7, string_at(m, "run_id"));
-    bind_text(row, 8, lineage);
-    bind_text(row, 9, note);
-    bind_text(row, 10, who);
-    bind_text(row, 11, when);
+    dt_db_bind_text(row, 3, shas[0]);
+    dt_db_bind_text(row, 4, shas[1]);
+    dt_db_bind_text(row, 5, shas[2]);
+    dt_db_bind_text(row, 6, params);
+    dt_db_bind_text(row, 7, string_at(m, "run_id"));
+    dt_db_bind_text(row, 8, lineage);
+    dt_db_bind_text(row, 9, note);
+    dt_db_bind_text(row, 10, who);
+    dt_db_bind_text(row, 11, when);
     if ((rc = sqlite3_step(row)) != SQLITE_DONE) {
         status = dt_db_fail(db, rc, "registering the version", err);
         goto cleanup;
@@ -275,13 +265,11 @@ static dt_status insert_version(dt_db *db, const char *name, int64_t version, co
         const cJSON *file;
         cJSON_ArrayForEach(file, dt_run_record_item(m, files_key[s])) {
             sqlite3_reset(data);
-            bind_text(data, 1, name);
+            dt_db_bind_text(data, 1, name);
             sqlite3_bind_int64(data, 2, version);
-            bind_text(data, 3, string_at(file, "sha256"));
-            bind_text(data, 4, string_at(file, "path"));
-            const cJSON *size = cJSON_GetObjectItemCaseSensitive(file, "size");
-            if (cJSON_IsNumber(size)) sqlite3_bind_double(data, 5, size->valuedouble);
-            else sqlite3_bind_null(data, 5);
+            dt_db_bind_text(data, 3, string_at(file, "sha256"));
+            dt_db_bind_text(data, 4, string_at(file, "path"));
+            dt_db_bind_number(data, 5, cJSON_GetObjectItemCaseSensitive(file, "size"));
             if ((rc = sqlite3_step(data)) != SQLITE_DONE) {
                 status = dt_db_fail(db, rc, "registering the version's data", err);
                 goto cleanup;
@@ -357,13 +345,13 @@ dt_status dt_registry_add(const char *db_path, const char *run_dir, const char *
     sqlite3_stmt *stmt = NULL;
     int64_t version = 0, existing = 0;
     DT_TRY(dt_db_prepare(&db, "SELECT version FROM models WHERE name = ?1 AND artifact = ?2", &stmt, err));
-    bind_text(stmt, 1, name);
-    bind_text(stmt, 2, shas[0]);
+    dt_db_bind_text(stmt, 1, name);
+    dt_db_bind_text(stmt, 2, shas[0]);
     if (sqlite3_step(stmt) == SQLITE_ROW) existing = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);
     if (!existing) {
         DT_TRY(dt_db_prepare(&db, "SELECT COALESCE(MAX(version), 0) + 1 FROM models WHERE name = ?1", &stmt, err));
-        bind_text(stmt, 1, name);
+        dt_db_bind_text(stmt, 1, name);
         version = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 1;
         sqlite3_finalize(stmt);
         DT_TRY(insert_version(&db, name, version, (const char(*)[65])shas, ck->params_sha256, m, lineage_text, note,
@@ -407,14 +395,14 @@ dt_status dt_registry_alias(const char *db_path, const char *name, const char *a
     DT_TRY(find_version(&db, ref, &v, err));
     int64_t from = 0;
     DT_TRY(dt_db_prepare(&db, "SELECT version FROM aliases WHERE name = ?1 AND alias = ?2", &stmt, err));
-    bind_text(stmt, 1, name);
-    bind_text(stmt, 2, alias);
+    dt_db_bind_text(stmt, 1, name);
+    dt_db_bind_text(stmt, 2, alias);
     if (sqlite3_step(stmt) == SQLITE_ROW) from = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);
     stmt = NULL;
     DT_TRY(dt_db_prepare(&db, "INSERT OR REPLACE INTO aliases VALUES(?1, ?2, ?3)", &stmt, err));
-    bind_text(stmt, 1, name);
-    bind_text(stmt, 2, alias);
+    dt_db_bind_text(stmt, 1, name);
+    dt_db_bind_text(stmt, 2, alias);
     sqlite3_bind_int64(stmt, 3, v.version);
     int rc = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
@@ -427,13 +415,13 @@ dt_status dt_registry_alias(const char *db_path, const char *name, const char *a
     utc_now(when, sizeof when);
     DT_TRY(dt_db_prepare(&db, "INSERT INTO alias_history(name, alias, from_version, to_version, who, at, note)"
                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", &stmt, err));
-    bind_text(stmt, 1, name);
-    bind_text(stmt, 2, alias);
+    dt_db_bind_text(stmt, 1, name);
+    dt_db_bind_text(stmt, 2, alias);
     if (from) sqlite3_bind_int64(stmt, 3, from);
     sqlite3_bind_int64(stmt, 4, v.version);
-    bind_text(stmt, 5, who);
-    bind_text(stmt, 6, when);
-    bind_text(stmt, 7, note);
+    dt_db_bind_text(stmt, 5, who);
+    dt_db_bind_text(stmt, 6, when);
+    dt_db_bind_text(stmt, 7, note);
     rc = sqlite3_step(stmt);
     if (rc != SQLITE_DONE) {
         status = dt_db_fail(&db, rc, "recording the alias move", err);
@@ -458,14 +446,14 @@ dt_status dt_registry_history(const char *db_path, const char *name, dt_error *e
                                     " WHERE name = ?1 ORDER BY id", &stmt, err);
     int rc = SQLITE_DONE, n = 0;
     if (status == DT_OK) {
-        bind_text(stmt, 1, name);
+        dt_db_bind_text(stmt, 1, name);
         while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
             char from[32] = "(none)";
             if (sqlite3_column_type(stmt, 2) != SQLITE_NULL)
                 snprintf(from, sizeof from, "%lld", (long long)sqlite3_column_int64(stmt, 2));
-            printf("%s  %s@%s: %s -> %lld  by %s%s%s\n", column_text(stmt, 0), name, column_text(stmt, 1), from,
-                   (long long)sqlite3_column_int64(stmt, 3), column_text(stmt, 4),
-                   sqlite3_column_type(stmt, 5) != SQLITE_NULL ? "  note: " : "", column_text(stmt, 5));
+            printf("%s  %s@%s: %s -> %lld  by %s%s%s\n", dt_db_column_text(stmt, 0), name, dt_db_column_text(stmt, 1), from,
+                   (long long)sqlite3_column_int64(stmt, 3), dt_db_column_text(stmt, 4),
+                   sqlite3_column_type(stmt, 5) != SQLITE_NULL ? "  note: " : "", dt_db_column_text(stmt, 5));
             n++;
         }
         if (rc != SQLITE_DONE) status = dt_db_fail(&db, rc, "reading the alias history", err);
@@ -486,11 +474,11 @@ static cJSON *aliases_json(dt_db *db, const char *name, int64_t version) {
     if (!aliases || sqlite3_prepare_v2(db->handle, "SELECT alias, version FROM aliases WHERE name = ?1 ORDER BY alias",
                                        -1, &stmt, NULL) != SQLITE_OK)
         return aliases;
-    bind_text(stmt, 1, name);
+    dt_db_bind_text(stmt, 1, name);
     while (sqlite3_step(stmt) == SQLITE_ROW) {
         if (version && sqlite3_column_int64(stmt, 1) != version) continue;
-        if (version) cJSON_AddItemToArray(aliases, cJSON_CreateString(column_text(stmt, 0)));
-        else cJSON_AddNumberToObject(aliases, column_text(stmt, 0), (double)sqlite3_column_int64(stmt, 1));
+        if (version) cJSON_AddItemToArray(aliases, cJSON_CreateString(dt_db_column_text(stmt, 0)));
+        else cJSON_AddNumberToObject(aliases, dt_db_column_text(stmt, 0), (double)sqlite3_column_int64(stmt, 1));
     }
     sqlite3_finalize(stmt);
     return aliases;
@@ -522,10 +510,10 @@ dt_status dt_registry_list(const char *db_path, const char *name, int json, dt_e
                                     " ORDER BY name", &stmt, err);
     int rc = SQLITE_DONE, n = 0;
     if (status == DT_OK) {
-        if (name) bind_text(stmt, 1, name);
+        if (name) dt_db_bind_text(stmt, 1, name);
         while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
             char aliases[512];
-            cJSON *alias_list = aliases_json(&db, column_text(stmt, 0), name ? sqlite3_column_int64(stmt, 1) : 0);
+            cJSON *alias_list = aliases_json(&db, dt_db_column_text(stmt, 0), name ? sqlite3_column_int64(stmt, 1) : 0);
             aliases_text(alias_list, aliases, sizeof aliases);
             cJSON *row = array ? cJSON_CreateObject() : NULL;
             if (name) {
@@ -534,27 +522,27 @@ dt_status dt_registry_list(const char *db_path, const char *name, int json, dt_e
                     snprintf(accuracy, sizeof accuracy, "%.4f", sqlite3_column_double(stmt, 6));
                 if (row) {
                     cJSON_AddNumberToObject(row, "version", (double)sqlite3_column_int64(stmt, 1));
-                    cJSON_AddStringToObject(row, "created", column_text(stmt, 2));
-                    cJSON_AddStringToObject(row, "who", column_text(stmt, 3));
-                    cJSON_AddStringToObject(row, "run_id", column_text(stmt, 4));
-                    cJSON_AddStringToObject(row, "params_sha256", column_text(stmt, 5));
+                    cJSON_AddStringToObject(row, "created", dt_db_column_text(stmt, 2));
+                    cJSON_AddStringToObject(row, "who", dt_db_column_text(stmt, 3));
+                    cJSON_AddStringToObject(row, "run_id", dt_db_column_text(stmt, 4));
+                    cJSON_AddStringToObject(row, "params_sha256", dt_db_column_text(stmt, 5));
                     cJSON_AddItemToObject(row, "aliases", alias_list);
                     alias_list = NULL;
                 } else {
                     printf("%s/%-4lld %s  run %s  params %.12s  accuracy %s  %s%s%s\n", name,
-                           (long long)sqlite3_column_int64(stmt, 1), column_text(stmt, 2), column_text(stmt, 4),
-                           column_text(stmt, 5), accuracy, aliases, aliases[0] ? "  " : "", column_text(stmt, 7));
+                           (long long)sqlite3_column_int64(stmt, 1), dt_db_column_text(stmt, 2), dt_db_column_text(stmt, 4),
+                           dt_db_column_text(stmt, 5), accuracy, aliases, aliases[0] ? "  " : "", dt_db_column_text(stmt, 7));
                 }
             } else if (row) {
-                cJSON_AddStringToObject(row, "name", column_text(stmt, 0));
+                cJSON_AddStringToObject(row, "name", dt_db_column_text(stmt, 0));
                 cJSON_AddNumberToObject(row, "latest_version", (double)sqlite3_column_int64(stmt, 1));
                 cJSON_AddNumberToObject(row, "versions", (double)sqlite3_column_int64(stmt, 3));
                 cJSON_AddItemToObject(row, "aliases", alias_list);
                 alias_list = NULL;
             } else {
-                printf("%-24s %lld version%s, latest %lld (%s)  %s\n", column_text(stmt, 0),
+                printf("%-24s %lld version%s, latest %lld (%s)  %s\n", dt_db_column_text(stmt, 0),
                        (long long)sqlite3_column_int64(stmt, 3), sqlite3_column_int64(stmt, 3) == 1 ? "" : "s",
-                       (long long)sqlite3_column_int64(stmt, 1), column_text(stmt, 2), aliases);
+                       (long long)sqlite3_column_int64(stmt, 1), dt_db_column_text(stmt, 2), aliases);
             }
             cJSON_Delete(alias_list);
             if (row) cJSON_AddItemToArray(array, row);
@@ -586,9 +574,9 @@ dt_status dt_registry_show(const char *db_path, const char *ref, int json, dt_er
         status = dt_db_prepare(&db, "SELECT lineage, note, who, created FROM models WHERE name = ?1 AND version = ?2",
                                &stmt, err);
     if (status == DT_OK) {
-        bind_text(stmt, 1, v.name);
+        dt_db_bind_text(stmt, 1, v.name);
         sqlite3_bind_int64(stmt, 2, v.version);
-        if (sqlite3_step(stmt) == SQLITE_ROW) lineage = cJSON_Parse(column_text(stmt, 0));
+        if (sqlite3_step(stmt) == SQLITE_ROW) lineage = cJSON_Parse(dt_db_column_text(stmt, 0));
         if (!lineage) status = dt_fail(err, DT_CHECKPOINT, "%s/%lld: its lineage record is unreadable", v.name,
                                        (long long)v.version);
     }
@@ -704,7 +692,7 @@ dt_status dt_registry_gc(const char *db_path, int64_t min_age, dt_error *err) {
         struct stat info;
         if (stat(path, &info) != 0 || now - info.st_mtime < min_age) continue; /* young: maybe an add in progress */
         sqlite3_reset(stmt);
-        bind_text(stmt, 1, entry->d_name);
+        dt_db_bind_text(stmt, 1, entry->d_name);
         const int named = sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int64(stmt, 0) > 0;
         if (named) kept++;
         else if (unlink(path) == 0) removed++;
@@ -748,19 +736,19 @@ dt_status dt_lineage(const char *runs_root, const char *db_path, const char *fil
             status = dt_db_prepare(&db, "SELECT DISTINCT runs.folder, run_id, experiment, status, run_data.path FROM run_data"
                                         " JOIN runs USING(folder) WHERE sha256 = ?1 ORDER BY started", &stmt, err);
         if (status == DT_OK) {
-            bind_text(stmt, 1, sha);
+            dt_db_bind_text(stmt, 1, sha);
             while (sqlite3_step(stmt) == SQLITE_ROW) {
                 if (runs) {
                     cJSON *row = cJSON_CreateObject();
-                    cJSON_AddStringToObject(row, "folder", column_text(stmt, 0));
-                    cJSON_AddStringToObject(row, "run_id", column_text(stmt, 1));
-                    cJSON_AddStringToObject(row, "experiment", column_text(stmt, 2));
-                    cJSON_AddStringToObject(row, "status", column_text(stmt, 3));
-                    cJSON_AddStringToObject(row, "path", column_text(stmt, 4));
+                    cJSON_AddStringToObject(row, "folder", dt_db_column_text(stmt, 0));
+                    cJSON_AddStringToObject(row, "run_id", dt_db_column_text(stmt, 1));
+                    cJSON_AddStringToObject(row, "experiment", dt_db_column_text(stmt, 2));
+                    cJSON_AddStringToObject(row, "status", dt_db_column_text(stmt, 3));
+                    cJSON_AddStringToObject(row, "path", dt_db_column_text(stmt, 4));
                     cJSON_AddItemToArray(runs, row);
                 } else {
-                    printf("run    %s/%s  (run %s, experiment %s, %s) as %s\n", runs_root, column_text(stmt, 0),
-                           column_text(stmt, 1), column_text(stmt, 2), column_text(stmt, 3), column_text(stmt, 4));
+                    printf("run    %s/%s  (run %s, experiment %s, %s) as %s\n", runs_root, dt_db_column_text(stmt, 0),
+                           dt_db_column_text(stmt, 1), dt_db_column_text(stmt, 2), dt_db_column_text(stmt, 3), dt_db_column_text(stmt, 4));
                 }
                 n_runs++;
             }
@@ -776,17 +764,17 @@ dt_status dt_lineage(const char *runs_root, const char *db_path, const char *fil
             status = dt_db_prepare(&db, "SELECT DISTINCT name, version, path FROM model_data WHERE sha256 = ?1"
                                         " ORDER BY name, version", &stmt, err);
         if (status == DT_OK) {
-            bind_text(stmt, 1, sha);
+            dt_db_bind_text(stmt, 1, sha);
             while (sqlite3_step(stmt) == SQLITE_ROW) {
                 if (models) {
                     cJSON *row = cJSON_CreateObject();
-                    cJSON_AddStringToObject(row, "name", column_text(stmt, 0));
+                    cJSON_AddStringToObject(row, "name", dt_db_column_text(stmt, 0));
                     cJSON_AddNumberToObject(row, "version", (double)sqlite3_column_int64(stmt, 1));
-                    cJSON_AddStringToObject(row, "path", column_text(stmt, 2));
+                    cJSON_AddStringToObject(row, "path", dt_db_column_text(stmt, 2));
                     cJSON_AddItemToArray(models, row);
                 } else {
-                    printf("model  %s/%lld as %s\n", column_text(stmt, 0), (long long)sqlite3_column_int64(stmt, 1),
-                           column_text(stmt, 2));
+                    printf("model  %s/%lld as %s\n", dt_db_column_text(stmt, 0), (long long)sqlite3_column_int64(stmt, 1),
+                           dt_db_column_text(stmt, 2));
                 }
                 n_models++;
             }

@@ -23,17 +23,7 @@ static const char *string_at(const cJSON *obj, const char *key) {
 }
 
 /* Binds text or NULL. */
-static void bind_text(sqlite3_stmt *stmt, int index, const char *text) {
-    if (text) sqlite3_bind_text(stmt, index, text, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(stmt, index);
-}
-
 /* Binds a JSON number or NULL. */
-static void bind_number(sqlite3_stmt *stmt, int index, const cJSON *item) {
-    if (cJSON_IsNumber(item)) sqlite3_bind_double(stmt, index, item->valuedouble);
-    else sqlite3_bind_null(stmt, index);
-}
-
 /* Seconds between two "2026-11-29T09:43:01Z" stamps; -1 when either is missing. */
 static double seconds_between(const char *from, const char *to) {
     struct tm a = {0}, b = {0};
@@ -82,23 +72,23 @@ static dt_status store_run(dt_db *db, const char *folder, cJSON *m, int64_t mtim
                          "INSERT OR REPLACE INTO runs VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
                          " ?15, ?16, ?17, ?18)",
                          &run, err));
-    bind_text(run, 1, folder);
-    bind_text(run, 2, string_at(m, "run_id"));
-    bind_text(run, 3, experiment);
-    bind_text(run, 4, string_at(m, "status"));
-    bind_text(run, 5, string_at(m, "started_at"));
-    bind_text(run, 6, finished);
+    dt_db_bind_text(run, 1, folder);
+    dt_db_bind_text(run, 2, string_at(m, "run_id"));
+    dt_db_bind_text(run, 3, experiment);
+    dt_db_bind_text(run, 4, string_at(m, "status"));
+    dt_db_bind_text(run, 5, string_at(m, "started_at"));
+    dt_db_bind_text(run, 6, finished);
     const double seconds = seconds_between(string_at(m, "started_at"), finished);
     if (seconds >= 0) sqlite3_bind_double(run, 7, seconds);
     sqlite3_bind_int64(run, 8, cJSON_IsArray(epochs) ? cJSON_GetArraySize(epochs) : 0);
-    bind_number(run, 9, cJSON_GetObjectItemCaseSensitive(metrics, "test_accuracy"));
-    bind_number(run, 10, cJSON_GetObjectItemCaseSensitive(metrics, "test_loss"));
-    bind_text(run, 11, string_at(final, "params_sha256"));
-    bind_text(run, 12, string_at(code, "git_commit"));
+    dt_db_bind_number(run, 9, cJSON_GetObjectItemCaseSensitive(metrics, "test_accuracy"));
+    dt_db_bind_number(run, 10, cJSON_GetObjectItemCaseSensitive(metrics, "test_loss"));
+    dt_db_bind_text(run, 11, string_at(final, "params_sha256"));
+    dt_db_bind_text(run, 12, string_at(code, "git_commit"));
     sqlite3_bind_int(run, 13, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(code, "git_dirty")));
-    bind_text(run, 14, string_at(m, "mode"));
-    bind_text(run, 15, device);
-    bind_text(run, 16, text);
+    dt_db_bind_text(run, 14, string_at(m, "mode"));
+    dt_db_bind_text(run, 15, device);
+    dt_db_bind_text(run, 16, text);
     sqlite3_bind_int64(run, 17, mtime_ns);
     sqlite3_bind_int64(run, 18, size);
     int rc = sqlite3_step(run);
@@ -107,7 +97,7 @@ static dt_status store_run(dt_db *db, const char *folder, cJSON *m, int64_t mtim
         goto cleanup;
     }
     DT_TRY(dt_db_prepare(db, "DELETE FROM run_data WHERE folder = ?1", &clear, err));
-    bind_text(clear, 1, folder);
+    dt_db_bind_text(clear, 1, folder);
     if ((rc = sqlite3_step(clear)) != SQLITE_DONE) {
         status = dt_db_fail(db, rc, "indexing a run's data", err);
         goto cleanup;
@@ -119,10 +109,10 @@ static dt_status store_run(dt_db *db, const char *folder, cJSON *m, int64_t mtim
         cJSON_ArrayForEach(file, dt_run_record_item(m, files_key[s])) {
             if (!string_at(file, "sha256")) continue;
             sqlite3_reset(data);
-            bind_text(data, 1, folder);
-            bind_text(data, 2, string_at(file, "sha256"));
-            bind_text(data, 3, string_at(file, "path"));
-            bind_number(data, 4, cJSON_GetObjectItemCaseSensitive(file, "size"));
+            dt_db_bind_text(data, 1, folder);
+            dt_db_bind_text(data, 2, string_at(file, "sha256"));
+            dt_db_bind_text(data, 3, string_at(file, "path"));
+            dt_db_bind_number(data, 4, cJSON_GetObjectItemCaseSensitive(file, "size"));
             if ((rc = sqlite3_step(data)) != SQLITE_DONE) {
                 status = dt_db_fail(db, rc, "indexing a run's data", err);
                 goto cleanup;
@@ -206,7 +196,7 @@ static dt_status drop_folder(dt_db *db, const char *folder, dt_error *err) {
         sqlite3_stmt *stmt = NULL;
         dt_status status = dt_db_prepare(db, sqls[i], &stmt, err);
         if (status != DT_OK) return status;
-        bind_text(stmt, 1, folder);
+        dt_db_bind_text(stmt, 1, folder);
         const int rc = sqlite3_step(stmt);
         sqlite3_finalize(stmt);
         if (rc != SQLITE_DONE) return dt_db_fail(db, rc, "dropping a run that is gone", err);
@@ -403,11 +393,11 @@ dt_status dt_runs_list(const dt_runs_query *q, dt_error *err) {
     else used += snprintf(sql + used, sizeof sql - (size_t)used, " ORDER BY started DESC");
     if (q->limit > 0) snprintf(sql + used, sizeof sql - (size_t)used, " LIMIT %lld", (long long)q->limit);
     DT_TRY(dt_db_prepare(&db, sql, &stmt, err));
-    if (q->experiment) bind_text(stmt, 1, q->experiment);
-    if (q->status) bind_text(stmt, 2, q->status);
-    if (q->sort) bind_text(stmt, 3, sort_path);
+    if (q->experiment) dt_db_bind_text(stmt, 1, q->experiment);
+    if (q->status) dt_db_bind_text(stmt, 2, q->status);
+    if (q->sort) dt_db_bind_text(stmt, 3, sort_path);
     for (int i = 0; i < q->n_where; i++) {
-        bind_text(stmt, 10 + 2 * i, where_paths[i]);
+        dt_db_bind_text(stmt, 10 + 2 * i, where_paths[i]);
         bind_value(stmt, 11 + 2 * i, where_values[i]);
     }
     if (q->json) array = cJSON_CreateArray();
