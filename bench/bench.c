@@ -57,6 +57,7 @@ const char dt_bench_help_text[] =
     "  --peers P          auto (default: run PyTorch when importable) or none\n"
     "  --python PATH      the peer's interpreter (default /usr/bin/python3)\n"
     "  --cross-check      compare portable digests with a CPU run (default: on for GPU rows)\n"
+    "  --no-cross-check   leave the CPU run out (compute-bound GPU shapes take minutes on a CPU)\n"
     "  --bench-dir DIR    where configs/ and peers/ are (default: the source tree's bench/)\n"
     "  --json FILE        write every figure, the environment and the versions as JSON\n"
     "  --svg FILE         write a chart of step time and overhead per mode and shape\n"
@@ -120,6 +121,7 @@ dt_status dt_bench_parse_args(dt_bench_opts *o, int argc, char **argv, int *help
         if (!strcmp(arg, "--quiet") || !strcmp(arg, "-q")) { o->quiet = 1; continue; }
         if (!strcmp(arg, "--no-matmul-net")) { o->matmul_net = 0; continue; }
         if (!strcmp(arg, "--cross-check")) { o->cross_check = 1; continue; }
+        if (!strcmp(arg, "--no-cross-check")) { o->cross_check = 0; continue; }
         static const char *const with_value[] = {"--device", "--modes", "--sizes", "--batches", "--repeats", "--steps",
                                                  "--warmup", "--min-time", "--threads", "--seed", "--matmul", "--peers",
                                                  "--python",

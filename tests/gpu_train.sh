@@ -8,7 +8,7 @@
 # cuBLAS) must also equal portable; on hardware cuBLAS sums in its own order.
 . "$DT_SOURCE_DIR/tests/lib.sh"
 
-fm=$DT_SOURCE_DIR/configs/fashion-mnist.json
+fm=${DT_FASHION_MNIST_CONFIG:-$DT_SOURCE_DIR/configs/fashion-mnist.json}
 probe=$("$DETRAIN" train "$DT_SOURCE_DIR/tests/configs/tiny.json" --device cuda --quiet --out "$DT_TMP/probe" 2>&1)
 if echo "$probe" | grep -q "no usable GPU"; then
     echo "SKIP: $probe"
