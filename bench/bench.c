@@ -308,7 +308,7 @@ static dt_status open_backend(const dt_backend_ops *ops, const group_ctx *g, con
     dt_status status = DT_OK;
     *be = NULL;
     DT_TRY(ops->create(be, &g->net, cfg, err));
-    DT_TRY(ops->set_data(*be, &g->data, &g->data, err));
+    DT_TRY(ops->set_data(*be, &g->data, &g->data, NULL, err));
     DT_TRY(dt_host_state_alloc(state, &g->net, err));
 cleanup:
     return status;

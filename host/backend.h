@@ -1,4 +1,4 @@
-/* backend.h — the one interface the training loop drives; a CPU and (later) a CUDA
+/* backend.h — the one interface the training loop drives; a CPU and a CUDA
  * implementation. The host never branches on the device: it picks a table once.
  *
  * The backend owns the parameters, gradients, optimizer state and a resident copy of
@@ -59,6 +59,9 @@ typedef struct {
     int tf32;                    /* cuBLAS may use TF32 tensor ops */
 } dt_gpu_info;
 
+/* The datasets a backend holds, by index (evaluate's `which`). */
+enum { DT_SET_TRAIN = 0, DT_SET_TEST = 1, DT_SET_VALIDATION = 2, DT_N_SETS = 3 };
+
 /* Steps whose results a backend keeps until they are collected. */
 #define DT_RESULT_LOG 1024
 
@@ -67,8 +70,10 @@ typedef struct {
     /* Creates a backend for the net and config (threads, mode); buffers sized for the
      * config's batch sizes. */
     dt_status (*create)(dt_backend **out, const dt_net *net, const dt_config *cfg, dt_error *err);
-    /* Makes the datasets resident (copies; the host may free its own afterwards). */
-    dt_status (*set_data)(dt_backend *be, const dt_dataset *train, const dt_dataset *test, dt_error *err);
+    /* Makes the datasets resident (copies; the host may free its own afterwards); validation
+     * may be NULL (no validation set). */
+    dt_status (*set_data)(dt_backend *be, const dt_dataset *train, const dt_dataset *test,
+                          const dt_dataset *validation, dt_error *err);
     /* Uploads / downloads parameters and optimizer state. */
     dt_status (*set_state)(dt_backend *be, const dt_host_state *state, dt_error *err);
     dt_status (*get_state)(dt_backend *be, dt_host_state *state, dt_error *err);
@@ -99,7 +104,8 @@ typedef struct {
     /* Waits for the device and copies the results of the last `count` steps (count <=
      * DT_RESULT_LOG), oldest first. */
     dt_status (*collect_results)(dt_backend *be, dt_step_result *results, int count, dt_error *err);
-    /* Loss and accuracy on the test set (which = 1) or the training set (which = 0). */
+    /* Loss and accuracy on one of the sets of set_data (which: DT_SET_TRAIN, DT_SET_TEST,
+     * DT_SET_VALIDATION). */
     dt_status (*evaluate)(dt_backend *be, int which, dt_eval_result *result, dt_error *err);
     /* Fills info for a GPU backend; NULL for the CPU backend. */
     void (*gpu_info)(dt_backend *be, dt_gpu_info *info);

@@ -45,6 +45,9 @@ static const char *const format_names[] = {"idx", "csv", "hdf5", NULL};
 static const char *const norm_names[] = {"none", "scale", "standardize", NULL};
 static const char *const device_names[] = {"cpu", "cuda", "auto", NULL};
 static const char *const mode_names[] = {"portable", "deterministic", "fast", NULL};
+static const char *const metric_names[] = {"val_loss",  "val_accuracy", "train_loss", "train_accuracy",
+                                           "test_loss", "test_accuracy", NULL};
+static const char *const select_mode_names[] = {"auto", "min", "max", NULL};
 
 /* The i-th name of a NULL-terminated list; "unknown" when i is out of range. */
 static const char *name_at(const char *const *names, int i) {
@@ -55,6 +58,22 @@ static const char *name_at(const char *const *names, int i) {
 
 const char *dt_config_experiment(const dt_config *cfg) { return cfg->experiment[0] ? cfg->experiment : cfg->name; }
 
+bool dt_config_has_validation(const dt_config *cfg) {
+    return cfg->data.has_validation || cfg->data.has_validation_split;
+}
+
+bool dt_config_selection(const dt_config *cfg, dt_metric *metric, dt_select_mode *mode) {
+    if (!cfg->train.select.given && !dt_config_has_validation(cfg)) return false;
+    *metric = cfg->train.select.given ? cfg->train.select.metric : DT_METRIC_VAL_LOSS;
+    *mode = cfg->train.select.given ? cfg->train.select.mode : DT_SELECT_AUTO;
+    if (*mode == DT_SELECT_AUTO)
+        *mode = *metric == DT_METRIC_VAL_ACCURACY || *metric == DT_METRIC_TRAIN_ACCURACY ||
+                        *metric == DT_METRIC_TEST_ACCURACY
+                    ? DT_SELECT_MAX
+                    : DT_SELECT_MIN;
+    return true;
+}
+
 const char *dt_activation_name(dt_activation a) { return name_at(activation_names, (int)a); }
 const char *dt_loss_name(dt_loss_kind k) { return name_at(loss_names, (int)k); }
 const char *dt_optimizer_name(dt_optimizer_kind k) { return name_at(optimizer_names, (int)k); }
@@ -64,6 +83,8 @@ const char *dt_format_name(dt_data_format f) { return name_at(format_names, (int
 const char *dt_norm_name(dt_norm_kind k) { return name_at(norm_names, (int)k); }
 const char *dt_device_name(dt_device_kind d) { return name_at(device_names, (int)d); }
 const char *dt_mode_name(dt_mode m) { return name_at(mode_names, (int)m); }
+const char *dt_metric_name(dt_metric m) { return name_at(metric_names, (int)m); }
+const char *dt_select_mode_name(dt_select_mode m) { return name_at(select_mode_names, (int)m); }
 
 /* ---- the schema ---------------------------------------------------------------------- */
 
@@ -86,8 +107,9 @@ enum {
     F_SELECTOR = 1u << 3, /* an enum whose value decides which `only_for` keys of its object apply */
     F_DEF_LAST = 1u << 4, /* the last element of an array defaults to def_last instead of def */
     F_EMPTY_OK = 1u << 5, /* a string that may be "" (its default meaning "decided elsewhere") */
-    F_OPTIONAL = 1u << 6, /* a section written back only when the config gave it (the bool at
-                             count_offset records that), so configs without it keep their bytes */
+    F_OPTIONAL = 1u << 6, /* a key written back only when the config gave it (the bool at
+                             count_offset records that), so configs without it keep their bytes;
+                             an absent optional object with required keys is left zeroed */
 };
 
 typedef struct object_spec object_spec;
@@ -142,6 +164,11 @@ static const key_spec data_keys[] = {
      .doc = "the training data source"},
     {.name = "test", .type = T_OBJECT, .flags = F_REQUIRED, .offset = CFG(data.test), .child = &source_spec,
      .doc = "the evaluation data source"},
+    {.name = "validation", .type = T_OBJECT, .flags = F_OPTIONAL, .offset = CFG(data.validation),
+     .count_offset = CFG(data.has_validation), .child = &source_spec},
+    {.name = "validation_split", .type = T_F32, .flags = F_OPTIONAL | F_MIN_EXCL | F_MAX_EXCL,
+     .offset = CFG(data.validation_split), .count_offset = CFG(data.has_validation_split), .min = 0, .max = 1,
+     .def = 0},
     {.name = "normalize", .type = T_ENUM, .offset = CFG(data.normalize), .names = norm_names, .def = DT_NORM_SCALE},
     {.name = "scale", .type = T_F32, .offset = CFG(data.scale), .min = -INFINITY, .max = INFINITY,
      .def = 0.00392156862745098},
@@ -205,6 +232,22 @@ static const key_spec schedule_keys[] = {
 };
 static const object_spec schedule_spec = SPEC(schedule_keys);
 
+static const key_spec select_keys[] = {
+    {.name = "metric", .type = T_ENUM, .offset = CFG(train.select.metric), .names = metric_names,
+     .def = DT_METRIC_VAL_LOSS},
+    {.name = "mode", .type = T_ENUM, .offset = CFG(train.select.mode), .names = select_mode_names,
+     .def = DT_SELECT_AUTO},
+};
+static const object_spec select_spec = SPEC(select_keys);
+
+static const key_spec early_stopping_keys[] = {
+    {.name = "patience", .type = T_I32, .offset = CFG(train.early_stopping.patience), .min = 1, .max = 1000000,
+     .def = 5},
+    {.name = "min_delta", .type = T_F32, .offset = CFG(train.early_stopping.min_delta), .min = 0, .max = INFINITY,
+     .def = 0},
+};
+static const object_spec early_stopping_spec = SPEC(early_stopping_keys);
+
 static const key_spec train_keys[] = {
     {.name = "epochs", .type = T_I32, .offset = CFG(train.epochs), .min = 1, .max = 1000000, .def = 10},
     {.name = "batch_size", .type = T_I32, .offset = CFG(train.batch_size), .min = 1, .max = 1 << 20, .def = 128},
@@ -213,6 +256,10 @@ static const key_spec train_keys[] = {
     {.name = "eval_batch_size", .type = T_I32, .offset = CFG(train.eval_batch_size), .min = 1, .max = 1 << 20,
      .def = 1000},
     {.name = "microbatches", .type = T_I32, .offset = CFG(train.microbatches), .min = 1, .max = 1 << 16, .def = 1},
+    {.name = "select", .type = T_OBJECT, .flags = F_OPTIONAL, .count_offset = CFG(train.select.given),
+     .child = &select_spec},
+    {.name = "early_stopping", .type = T_OBJECT, .flags = F_OPTIONAL, .count_offset = CFG(train.early_stopping.given),
+     .child = &early_stopping_spec},
 };
 static const object_spec train_spec = SPEC(train_keys);
 
@@ -587,6 +634,7 @@ static dt_status parse_key(parse_ctx *ctx, const key_spec *key, const cJSON *ite
     double integer = 0;
     int index = 0;
     const char *text = NULL;
+    if (key->flags & F_OPTIONAL) *(bool *)(void *)(base + key->count_offset) = true;
     switch (key->type) {
     case T_U64: case T_I64: case T_I32:
         status = read_integer(ctx, key, item, path, &integer);
@@ -607,7 +655,6 @@ static dt_status parse_key(parse_ctx *ctx, const key_spec *key, const cJSON *ite
         return status == DT_OK ? store_path(ctx, key, path, text, field) : status;
     case T_LABEL: return read_label(ctx, key, item, path, field);
     case T_OBJECT:
-        if (key->flags & F_OPTIONAL) *(bool *)(void *)(base + key->count_offset) = true;
         return parse_object(ctx, key->child, item, field, path, false);
     case T_ARRAY: return parse_array(ctx, key, item, base, path);
     }
@@ -639,6 +686,13 @@ static void list_selector_values(const key_spec *selector, unsigned only_for, ch
     }
 }
 
+/* Whether an object of this schema has a key it cannot default. */
+static bool has_required_keys(const object_spec *spec) {
+    for (int i = 0; i < spec->n_keys; i++)
+        if (spec->keys[i].flags & F_REQUIRED) return true;
+    return false;
+}
+
 /* Validates an object (node NULL: absent, all defaults) against spec into base. `is_last`:
  * the object is the last element of its array (for F_DEF_LAST defaults). */
 static dt_status parse_object(parse_ctx *ctx, const object_spec *spec, const cJSON *node, char *base,
@@ -662,6 +716,8 @@ static dt_status parse_object(parse_ctx *ctx, const object_spec *spec, const cJS
                                  allowed, selector->names[selector_value]);
             continue;
         }
+        if (!item && (key->flags & F_OPTIONAL) && key->type == T_OBJECT && has_required_keys(key->child))
+            continue; /* an absent optional source: nothing to default, its flag stays false */
         if (!item && (key->flags & F_REQUIRED))
             status = fail_at(ctx, key_path, selector_path[0] ? selector_path : NULL, "required key is missing%s%s%s",
                              key->doc ? " (" : "", key->doc ? key->doc : "", key->doc ? ")" : "");
@@ -675,6 +731,26 @@ static dt_status parse_object(parse_ctx *ctx, const object_spec *spec, const cJS
         }
     }
     return status;
+}
+
+/* The rules of validation and model selection (docs/config.md, "Rules across keys"). */
+static dt_status check_selection_keys(parse_ctx *ctx, const dt_config *cfg) {
+    if (cfg->data.has_validation && cfg->data.has_validation_split)
+        return fail_at(ctx, "config.data.validation_split", "config.data.validation",
+                       "give either data.validation (a data source) or data.validation_split, not both");
+    const bool validation = dt_config_has_validation(cfg);
+    const dt_metric metric = cfg->train.select.metric;
+    if (cfg->train.select.given && !validation && (metric == DT_METRIC_VAL_LOSS || metric == DT_METRIC_VAL_ACCURACY))
+        return fail_at(ctx, "config.train.select.metric", NULL,
+                       "%s needs a validation set: add data.validation or data.validation_split", dt_metric_name(metric));
+    if (cfg->train.select.given && cfg->loss.kind == DT_LOSS_MSE &&
+        (metric == DT_METRIC_VAL_ACCURACY || metric == DT_METRIC_TRAIN_ACCURACY || metric == DT_METRIC_TEST_ACCURACY))
+        return fail_at(ctx, "config.train.select.metric", "config.loss.kind", "%s has no meaning with mse",
+                       dt_metric_name(metric));
+    if (cfg->train.early_stopping.given && !validation)
+        return fail_at(ctx, "config.train.early_stopping", NULL,
+                       "needs a validation set to watch: add data.validation or data.validation_split");
+    return DT_OK;
 }
 
 /* Checks the rules that tie keys together (docs/config.md, "Rules across keys"). */
@@ -996,6 +1072,7 @@ static dt_status parse_text(dt_config *cfg, const char *text, size_t length, con
     DT_TRY(check_duplicates(ctx, root, "config"));
     DT_TRY(parse_object(ctx, &root_spec, root, (char *)cfg, "config", false));
     DT_TRY(check_cross_keys(ctx, cfg));
+    DT_TRY(check_selection_keys(ctx, cfg));
     set_source(cfg, origin);
 cleanup:
     cJSON_Delete(root);

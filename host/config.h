@@ -26,6 +26,12 @@ typedef enum { DT_FORMAT_IDX, DT_FORMAT_CSV, DT_FORMAT_HDF5 } dt_data_format;
 typedef enum { DT_NORM_NONE, DT_NORM_SCALE, DT_NORM_STANDARDIZE } dt_norm_kind;
 typedef enum { DT_DEVICE_CPU, DT_DEVICE_CUDA, DT_DEVICE_AUTO } dt_device_kind;
 typedef enum { DT_MODE_PORTABLE, DT_MODE_DETERMINISTIC, DT_MODE_FAST } dt_mode;
+/* The per-epoch metrics a run can select its best epoch by (train.select.metric). */
+typedef enum {
+    DT_METRIC_VAL_LOSS, DT_METRIC_VAL_ACCURACY, DT_METRIC_TRAIN_LOSS, DT_METRIC_TRAIN_ACCURACY,
+    DT_METRIC_TEST_LOSS, DT_METRIC_TEST_ACCURACY
+} dt_metric;
+typedef enum { DT_SELECT_AUTO, DT_SELECT_MIN, DT_SELECT_MAX } dt_select_mode; /* auto: min for losses */
 
 /* One input dataset: where it lives and how much of it to use. Paths are resolved
  * relative to the config file's directory when they are not absolute. */
@@ -50,6 +56,10 @@ typedef struct {
     uint64_t seed;
     struct {
         dt_data_source train, test;
+        dt_data_source validation;   /* used when has_validation */
+        bool has_validation;         /* the config gives data.validation */
+        float validation_split;      /* used when has_validation_split: the share held out, (0, 1) */
+        bool has_validation_split;   /* the config gives data.validation_split */
         dt_norm_kind normalize;
         float scale, shift;        /* DT_NORM_SCALE: x * scale + shift */
     } data;
@@ -85,6 +95,16 @@ typedef struct {
         bool drop_last;            /* drop the last incomplete batch of each epoch */
         int32_t eval_batch_size;
         int32_t microbatches;      /* split of each batch, summed in a fixed tree (docs/numerics.md) */
+        struct {
+            bool given;
+            dt_metric metric;
+            dt_select_mode mode;
+        } select;                  /* the best epoch's metric; see dt_config_selection */
+        struct {
+            bool given;            /* off unless the config gives it */
+            int32_t patience;      /* epochs without improvement before the run stops */
+            float min_delta;       /* an improvement is better than the best by more than this */
+        } early_stopping;
     } train;
     struct {
         dt_device_kind device;
@@ -131,6 +151,13 @@ dt_status dt_config_parse(dt_config *cfg, const char *json_text, const char *ori
  * 2-space indent, floats printed so they round-trip). Caller frees with free(). NULL on OOM. */
 char *dt_config_to_json(const dt_config *cfg);
 
+/* Whether the run has a validation set (data.validation or data.validation_split). */
+bool dt_config_has_validation(const dt_config *cfg);
+
+/* The metric and direction a run selects its best epoch by: train.select when given, else
+ * val_loss / min when the run has a validation set. Returns false when it selects nothing. */
+bool dt_config_selection(const dt_config *cfg, dt_metric *metric, dt_select_mode *mode);
+
 /* The run's experiment: cfg->experiment, or the config file's stem when it is "". */
 const char *dt_config_experiment(const dt_config *cfg);
 
@@ -144,5 +171,7 @@ const char *dt_format_name(dt_data_format f);
 const char *dt_norm_name(dt_norm_kind k);
 const char *dt_device_name(dt_device_kind d);
 const char *dt_mode_name(dt_mode m);
+const char *dt_metric_name(dt_metric m);
+const char *dt_select_mode_name(dt_select_mode m);
 
 #endif

@@ -8,7 +8,9 @@
 #include "cli/args.h"
 #include "cli/export.h"
 #include "cli/mlflow.h"
+#include "cli/plot.h"
 #include "cli/registry.h"
+#include "cli/sweep.h"
 #include "comm/comm.h"
 #include "config.h"
 #include "fsutil.h"
@@ -37,6 +39,8 @@ static const char usage_text[] =
     "  runs [options]             list, filter and sort the runs under checkpoints/ (an index)\n"
     "  registry COMMAND           versions of named models, aliases, lineage, reproduce (see help)\n"
     "  lineage FILE|SHA256        the runs and model versions that used a data file\n"
+    "  sweep CONFIG [options]     train a config over a grid or random draws of its keys\n"
+    "  plot RUN_OR_SWEEP...       learning curves of runs and sweeps as SVG or PNG\n"
     "  help [COMMAND]             show help for a command\n"
     "\n"
     "options:\n"
@@ -165,8 +169,8 @@ static const char *help_for(const char *command) {
     } table[] = {{"train", train_help_text},     {"resume", resume_help_text}, {"verify", verify_help_text},
                  {"diff", diff_help_text},       {"inspect", inspect_help_text}, {"eval", eval_help_text},
                  {"predict", predict_help_text}, {"runs", dt_cli_runs_help}, {"registry", dt_cli_registry_help},
-                 {"lineage", dt_cli_lineage_help}, {"export", dt_cli_export_help},
-                 {"mlflow", dt_cli_mlflow_help}};
+                 {"lineage", dt_cli_lineage_help}, {"export", dt_cli_export_help}, {"sweep", dt_cli_sweep_help},
+                 {"mlflow", dt_cli_mlflow_help}, {"plot", dt_cli_plot_help}};
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (!strcmp(command, table[i].command)) return table[i].text;
     return NULL;
@@ -473,7 +477,8 @@ int main(int argc, char **argv) {
                     {"verify", cmd_verify},   {"diff", cmd_diff},       {"inspect", cmd_inspect},
                     {"eval", cmd_eval},       {"predict", cmd_predict}, {"runs", dt_cli_runs},
                     {"registry", dt_cli_registry}, {"lineage", dt_cli_lineage}, {"export", dt_cli_export},
-                    {"mlflow", dt_cli_mlflow}};
+                    {"sweep", dt_cli_sweep},
+                    {"mlflow", dt_cli_mlflow}, {"plot", dt_cli_plot}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(command, commands[i].name)) return commands[i].run(argc, argv);
     char message[256];

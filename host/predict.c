@@ -90,7 +90,7 @@ static dt_status load_source(const dt_checkpoint *ck, const dt_data_source *src,
     else if (cfg->data.normalize == DT_NORM_STANDARDIZE)
         status = dt_dataset_standardize(ds, ck->norm_mean, ck->norm_std, err);
     else
-        status = dt_dataset_normalize(ds, NULL, cfg, err);
+        status = dt_dataset_normalize(ds, NULL, NULL, cfg, err);
     if (status != DT_OK) dt_dataset_free(ds);
     return status;
 }
@@ -146,10 +146,10 @@ dt_status dt_eval(const char *checkpoint, const char *source, const char *labels
     if (cfg->runtime.gpu < 0) cfg->runtime.gpu = 0; /* one process: the first GPU */
     DT_TRY(dt_backend_select(cfg->runtime.device, cfg->runtime.gpu, &ops, note, sizeof note, err));
     DT_TRY(ops->create(&backend, &ck->net, cfg, err));
-    DT_TRY(ops->set_data(backend, &ds, &ds, err));
+    DT_TRY(ops->set_data(backend, &ds, &ds, NULL, err));
     DT_TRY(ops->set_state(backend, &ck->state, err));
     dt_eval_result eval;
-    DT_TRY(ops->evaluate(backend, 1, &eval, err));
+    DT_TRY(ops->evaluate(backend, DT_SET_TEST, &eval, err));
     char bits[9];
     const float loss = (float)eval.loss;
     dt_float_bits_hex(loss, bits);

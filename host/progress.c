@@ -46,16 +46,17 @@ void dt_progress_step(dt_progress *p, int epoch, int epochs, int64_t step, int64
     fflush(stderr);
 }
 
-void dt_progress_epoch(dt_progress *p, int epoch, int epochs, double train_loss, double train_acc, double test_loss,
-                       double test_acc, double seconds, double samples_per_s) {
+void dt_progress_epoch(dt_progress *p, int epoch, int epochs, const dt_progress_metrics *m) {
     if (!p->enabled) return;
     if (p->live) fprintf(stderr, "\r\033[K");
-    if (isnan(test_acc))
-        fprintf(stderr, "epoch %d/%d  train_loss %.4f  test_loss %.4f  %.1f s  %.0f samples/s\n", epoch, epochs,
-                train_loss, test_loss, seconds, samples_per_s);
-    else
-        fprintf(stderr, "epoch %d/%d  train_loss %.4f  train_acc %.2f%%  test_loss %.4f  test_acc %.2f%%  %.1f s  %.0f samples/s\n",
-                epoch, epochs, train_loss, 100.0 * train_acc, test_loss, 100.0 * test_acc, seconds, samples_per_s);
+    const int classes = !isnan(m->test_acc), validation = !isnan(m->val_loss);
+    fprintf(stderr, "epoch %d/%d  train_loss %.4f", epoch, epochs, m->train_loss);
+    if (classes) fprintf(stderr, "  train_acc %.2f%%", 100.0 * m->train_acc);
+    if (validation) fprintf(stderr, "  val_loss %.4f", m->val_loss);
+    if (validation && classes) fprintf(stderr, "  val_acc %.2f%%", 100.0 * m->val_acc);
+    fprintf(stderr, "  test_loss %.4f", m->test_loss);
+    if (classes) fprintf(stderr, "  test_acc %.2f%%", 100.0 * m->test_acc);
+    fprintf(stderr, "%s  %.1f s  %.0f samples/s\n", m->best ? "  *best" : "", m->seconds, m->samples_per_s);
     fflush(stderr);
 }
 

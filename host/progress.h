@@ -21,9 +21,15 @@ void dt_progress_init(dt_progress *p, int quiet);
 void dt_progress_step(dt_progress *p, int epoch, int epochs, int64_t step, int64_t steps, float loss, double accuracy,
                       double samples_per_s, double eta_s);
 
+/* An epoch's line: accuracies NaN for regression, val_* NaN without a validation set. */
+typedef struct {
+    double train_loss, train_acc, val_loss, val_acc, test_loss, test_acc;
+    int best;                 /* the epoch is the run's best so far (train.select) */
+    double seconds, samples_per_s;
+} dt_progress_metrics;
+
 /* Prints the epoch summary line (ends a live line first). */
-void dt_progress_epoch(dt_progress *p, int epoch, int epochs, double train_loss, double train_acc, double test_loss,
-                       double test_acc, double seconds, double samples_per_s);
+void dt_progress_epoch(dt_progress *p, int epoch, int epochs, const dt_progress_metrics *m);
 
 /* Prints a note line (e.g. which device was chosen). */
 void dt_progress_note(dt_progress *p, const char *text);

@@ -9,6 +9,17 @@
 #include "fsutil.h"
 #include "registry/registry.h"
 
+/* Whether the record lists a checkpoint (final.h5, best.h5, ...) whose parameter digest is
+ * `sha`: the replay checks every listed checkpoint, so it then re-proves the version too. */
+static int records_digest(const cJSON *manifest, const char *sha) {
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(manifest, "checkpoints")) {
+        const cJSON *digest = cJSON_GetObjectItemCaseSensitive(entry, "params_sha256");
+        if (cJSON_IsString(digest) && !strcmp(digest->valuestring, sha)) return 1;
+    }
+    return 0;
+}
+
 dt_status dt_reproduce(const char *db_path, const char *ref, const dt_verify_opts *opts, dt_error *err) {
     dt_model_version v;
     char dir[4096] = "", *text = NULL;
@@ -21,10 +32,8 @@ dt_status dt_reproduce(const char *db_path, const char *ref, const dt_verify_opt
     /* The stored record must end where the registered model ends, or a match proves nothing. */
     DT_TRY(dt_read_text(v.manifest, &text, &size, err));
     manifest = cJSON_ParseWithLength(text, size);
-    const cJSON *recorded = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(manifest, "final"),
-                                                             "params_sha256");
-    if (!cJSON_IsString(recorded) || strcmp(recorded->valuestring, v.params_sha256) != 0) {
-        status = dt_fail(err, DT_CHECKPOINT, "%s/%lld: the stored record's final digest is not the registered one",
+    if (!records_digest(manifest, v.params_sha256)) {
+        status = dt_fail(err, DT_CHECKPOINT, "%s/%lld: the stored record lists no checkpoint with the registered digest",
                          v.name, (long long)v.version);
         goto cleanup;
     }

@@ -20,6 +20,7 @@
 #include "cpu/matmul.h"
 #include "cpu/ops.h"
 #include "data/data.h"
+#include "data/split.h"
 #include "digest.h"
 #include "export/export.h"
 #include "fsutil.h"
@@ -32,6 +33,7 @@
 #include "records/runrec.h"
 #include "registry/runs.h"
 #include "rng.h"
+#include "select.h"
 #include "tracking/tracker.h"
 
 /* ---- stopping on SIGINT / SIGTERM ------------------------------------------------------------ */
@@ -80,6 +82,10 @@ typedef struct {
                                           data paths were re-located or threads changed */
     dt_net net;
     dt_dataset train, test;
+    dt_dataset validation;             /* data.validation or the split's held-out part */
+    int has_validation;
+    char val_indices_sha256[65];       /* a split's held-out indices, "" otherwise */
+    dt_selector selector;              /* train.select and early_stopping */
     double *norm_mean, *norm_std;      /* (input_size) with standardize */
     dt_host_state state;
     const dt_backend_ops *ops;
@@ -116,6 +122,7 @@ static void release(run_state *r) {
     free(r->rank_gpus);
     dt_dataset_free(&r->train);
     dt_dataset_free(&r->test);
+    dt_dataset_free(&r->validation);
     dt_host_state_free(&r->state);
     dt_manifest_free(&r->manifest);
     dt_unlock_dir(r->lock_fd);
@@ -129,26 +136,27 @@ static void release(run_state *r) {
     free(r->micro_parts);
 }
 
-/* The epoch's order of training samples: identity, or a Fisher–Yates shuffle whose draw
- * for position i is Philox(ctr = {i lo, i hi, 0, 0}, key = (seed, shuffle, epoch)), j =
- * (64-bit draw * (i + 1)) >> 64. Indexed by position, so it is the same everywhere, and a
- * resumed run recomputes it from (seed, epoch). */
+/* The epoch's order of training samples: identity, or the shuffle under the key (seed,
+ * shuffle, epoch) (data/split.h); a resumed run recomputes it from (seed, epoch). */
 static void epoch_permutation(int64_t *perm, int64_t n, uint64_t seed, int epoch, int shuffle) {
-    for (int64_t i = 0; i < n; i++) perm[i] = i;
-    if (!shuffle) return;
     const dt_philox_key key = dt_rng_key(seed, DT_RNG_SHUFFLE, (uint32_t)epoch);
-    for (int64_t i = n - 1; i > 0; i--) {
-        dt_philox_ctr ctr = {{(uint32_t)i, (uint32_t)((uint64_t)i >> 32), 0u, 0u}};
-        dt_philox_ctr r = dt_philox4x32_10(ctr, key);
-        const uint64_t draw = (uint64_t)r.v[0] | ((uint64_t)r.v[1] << 32);
-        const int64_t j = (int64_t)(((unsigned __int128)draw * (unsigned __int128)(i + 1)) >> 64);
-        int64_t tmp = perm[i];
-        perm[i] = perm[j];
-        perm[j] = tmp;
-    }
+    dt_permutation(perm, n, shuffle ? &key : NULL);
 }
 
-/* Loads, checks and normalises both datasets for the net; keeps the standardize moments. */
+/* The validation set: data.validation loaded, or data.validation_split held out of the
+ * training set (before anything is computed from it: the standardize moments). */
+static dt_status load_validation(run_state *r, const dt_data_expect *expect, dt_error *err) {
+    const dt_config *cfg = r->cfg;
+    r->has_validation = dt_config_has_validation(cfg);
+    if (cfg->data.has_validation) return dt_dataset_load(&r->validation, &cfg->data.validation, expect, err);
+    if (!cfg->data.has_validation_split) return DT_OK;
+    dt_dataset all = r->train;
+    memset(&r->train, 0, sizeof r->train);
+    return dt_dataset_split(&all, cfg->data.validation_split, cfg->seed, &r->train, &r->validation,
+                            r->val_indices_sha256, err);
+}
+
+/* Loads, checks and normalises the datasets for the net; keeps the standardize moments. */
 static dt_status load_data(run_state *r, dt_error *err) {
     dt_status status = DT_OK;
     const dt_config *cfg = r->cfg;
@@ -156,9 +164,10 @@ static dt_status load_data(run_state *r, dt_error *err) {
     dt_data_expect expect = {cfg->model.input_size, cfg->loss.kind == DT_LOSS_SOFTMAX_CE ? net->n_outputs : 0, 0};
     DT_TRY(dt_dataset_load(&r->train, &cfg->data.train, &expect, err));
     DT_TRY(dt_dataset_load(&r->test, &cfg->data.test, &expect, err));
+    DT_TRY(load_validation(r, &expect, err));
     if (cfg->loss.kind == DT_LOSS_MSE) {
-        const dt_dataset *sets[2] = {&r->train, &r->test};
-        for (int d = 0; d < 2; d++)
+        const dt_dataset *sets[3] = {&r->train, &r->test, &r->validation};
+        for (int d = 0; d < 2 + r->has_validation; d++)
             if (sets[d]->n_targets != net->n_outputs) {
                 status = dt_fail(err, DT_DATA, "%s: has %d target column(s), the model has %d output(s)",
                                  sets[d]->files[0].path, sets[d]->n_targets, net->n_outputs);
@@ -180,11 +189,13 @@ static dt_status load_data(run_state *r, dt_error *err) {
         }
         dt_dataset_feature_moments(&r->train, r->norm_mean, r->norm_std);
     }
-    DT_TRY(dt_dataset_normalize(&r->train, &r->test, cfg, err));
+    DT_TRY(dt_dataset_normalize(&r->train, &r->test, r->has_validation ? &r->validation : NULL, cfg, err));
     /* Records name the files as the recorded config does, wherever they were found now. */
-    const dt_data_source *named[2] = {&r->record_cfg->data.train, &r->record_cfg->data.test};
-    dt_dataset *sets[2] = {&r->train, &r->test};
-    for (int d = 0; d < 2 && r->record_cfg != cfg; d++) {
+    const dt_data_source *named[3] = {&r->record_cfg->data.train, &r->record_cfg->data.test,
+                                      cfg->data.has_validation ? &r->record_cfg->data.validation
+                                                               : &r->record_cfg->data.train};
+    dt_dataset *sets[3] = {&r->train, &r->test, &r->validation};
+    for (int d = 0; d < 2 + r->has_validation && r->record_cfg != cfg; d++) {
         snprintf(sets[d]->files[0].path, sizeof sets[d]->files[0].path, "%s", named[d]->path);
         if (sets[d]->n_files > 1)
             snprintf(sets[d]->files[1].path, sizeof sets[d]->files[1].path, "%s", named[d]->labels_path);
@@ -254,7 +265,8 @@ static dt_status setup(run_state *r, const dt_config *cfg, const dt_config *reco
                              err));
     DT_TRY(check_memory(r, cfg, dt_steps_per_epoch(cfg, r->train.n_samples) * cfg->train.epochs, err));
     DT_TRY(r->ops->create(&r->backend, &r->net, cfg, err));
-    DT_TRY(r->ops->set_data(r->backend, &r->train, &r->test, err));
+    DT_TRY(r->ops->set_data(r->backend, &r->train, &r->test, r->has_validation ? &r->validation : NULL, err));
+    dt_selector_init(&r->selector, cfg);
     DT_TRY(dt_host_state_alloc(&r->state, &r->net, err));
     r->ops->describe(r->backend, r->backend_text, sizeof r->backend_text);
     r->simd = strcmp(r->ops->name, "cpu") == 0 ? dt_simd_name(dt_simd_detect()) : "";
@@ -319,6 +331,14 @@ static dt_status start_from(run_state *r, const dt_checkpoint *ck, const char *c
     snprintf(source, sizeof source, "checkpoint %s", ck_path);
     DT_TRY(check_files(&r->train, ck->n_train_files, ck->train_files, "training", source, err));
     DT_TRY(check_files(&r->test, ck->n_test_files, ck->test_files, "test", source, err));
+    if (r->has_validation) {
+        DT_TRY(check_files(&r->validation, ck->n_val_files, ck->val_files, "validation", source, err));
+        if (strcmp(ck->val_indices_sha256, r->val_indices_sha256) != 0) {
+            status = dt_fail(err, DT_CHECKPOINT, "%s: its validation split held out other samples (indices sha256 %s, now %s)",
+                             ck_path, ck->val_indices_sha256, r->val_indices_sha256);
+            goto cleanup;
+        }
+    }
     if (ck->net.n_params != r->net.n_params || ck->progress.steps_per_epoch != r->progress.steps_per_epoch ||
         ck->progress.total_steps != r->progress.total_steps) {
         status = dt_fail(err, DT_CHECKPOINT, "%s: its model or step counts do not match the run's", ck_path);
@@ -364,6 +384,9 @@ static dt_run_info run_info(const run_state *r, const dt_train_opts *opts) {
                         .argv = opts->argv,
                         .train = &r->train,
                         .test = &r->test,
+                        .validation = r->has_validation ? &r->validation : NULL,
+                        .validation_split = r->cfg->data.has_validation_split ? r->cfg->data.validation_split : 0.0f,
+                        .validation_indices_sha256 = r->val_indices_sha256,
                         .backend = r->backend_text,
                         .device_note = r->device_note,
                         .simd = r->simd,
@@ -390,8 +413,12 @@ static dt_status write_checkpoint(run_state *r, const char *file, const char *re
         DT_TRY(dt_comm_check_same(r->comm, params_sha, what, err));
     }
     if (!r->writer) goto cleanup;
+    const dt_validation_view validation = {&r->validation,
+                                           r->cfg->data.has_validation_split ? r->cfg->data.validation_split : 0.0f,
+                                           r->val_indices_sha256};
     dt_checkpoint_view view = {r->record_cfg, &r->net,        &r->state, &r->progress, r->step_loss, r->step_lr,
-                               &r->train,    &r->test,       r->norm_mean, r->norm_std};
+                               &r->train,    &r->test,       r->norm_mean, r->norm_std,
+                               r->has_validation ? &validation : NULL, r->selector.active};
     snprintf(r->last_checkpoint, sizeof r->last_checkpoint, "%s/%s", r->run_dir, file);
     DT_TRY(dt_checkpoint_write(r->last_checkpoint, &view, params_sha, file_sha, err));
     dt_checkpoint_record rec = {file,
@@ -403,7 +430,8 @@ static dt_status write_checkpoint(run_state *r, const char *file, const char *re
                                 file_sha,
                                 params_sha};
     DT_TRY(dt_manifest_checkpoint(&r->manifest, &rec, err));
-    if (strcmp(reason, "final") != 0) DT_TRY(dt_manifest_prune(&r->manifest, r->cfg->checkpoint.keep, err));
+    if (strcmp(reason, "final") != 0 && strcmp(reason, "best") != 0)
+        DT_TRY(dt_manifest_prune(&r->manifest, r->cfg->checkpoint.keep, err));
 cleanup:
     return status;
 }
@@ -444,15 +472,17 @@ cleanup:
     return status;
 }
 
-/* Evaluates after the epoch that just ended and records its metrics and the trace. */
-static dt_status end_epoch(run_state *r, double t_epoch, double train_seconds, int64_t seen_here, dt_error *err) {
+/* Evaluates after the epoch that just ended, takes it into the selection (*is_best: it is the
+ * best epoch so far) and records its metrics and the trace. */
+static dt_status end_epoch(run_state *r, double t_epoch, double train_seconds, int64_t seen_here, int *is_best,
+                           dt_error *err) {
     dt_status status = DT_OK;
     const dt_config *cfg = r->cfg;
     const dt_train_progress *p = &r->progress;
     const int64_t spe = p->steps_per_epoch, epoch = p->epoch;
     const int is_classifier = cfg->loss.kind == DT_LOSS_SOFTMAX_CE;
     dt_eval_result eval;
-    DT_TRY(r->ops->evaluate(r->backend, 1, &eval, err));
+    DT_TRY(r->ops->evaluate(r->backend, DT_SET_TEST, &eval, err));
     dt_epoch_metrics m = {0};
     m.epoch = (int)epoch + 1;
     m.steps = (int64_t)p->counters.step;
@@ -467,11 +497,24 @@ static dt_status end_epoch(run_state *r, double t_epoch, double train_seconds, i
     m.seconds = dt_now_seconds() - t_epoch;
     m.samples_per_s = train_seconds > 0 ? (double)seen_here / train_seconds : 0.0;
     m.lr = r->step_lr[(epoch + 1) * spe - 1];
+    if (r->has_validation) {
+        DT_TRY(r->ops->evaluate(r->backend, DT_SET_VALIDATION, &eval, err));
+        m.has_validation = 1;
+        m.val_loss = (float)eval.loss;
+        m.val_accuracy = is_classifier ? (double)eval.correct / (double)eval.n_samples : NAN;
+        m.val_correct = is_classifier ? eval.correct : 0;
+        m.val_samples = eval.n_samples;
+    }
     r->last = m;
-    dt_progress_epoch(&r->ui, m.epoch, cfg->train.epochs, m.train_loss, m.train_accuracy, m.test_loss,
-                      m.test_accuracy, m.seconds, m.samples_per_s);
+    *is_best = dt_selector_update(&r->selector, &m, &r->progress);
+    const dt_progress_metrics line = {m.train_loss, m.train_accuracy, m.has_validation ? m.val_loss : NAN,
+                                      m.has_validation ? m.val_accuracy : NAN, m.test_loss, m.test_accuracy,
+                                      *is_best, m.seconds, m.samples_per_s};
+    dt_progress_epoch(&r->ui, m.epoch, cfg->train.epochs, &line);
     if (r->writer) {
         if (r->tracker) dt_manifest_set(&r->manifest, "tracking", dt_tracker_record(r->tracker), 0, err);
+        if (r->selector.active)
+            DT_TRY(dt_manifest_set(&r->manifest, "selection", dt_selector_json(&r->selector, p), 0, err));
         DT_TRY(dt_manifest_epoch(&r->manifest, &m, err));
         DT_TRY(dt_trace_write(r->run_dir, r->step_loss, r->step_lr, m.steps, spe, err));
         if (r->tracker) dt_tracker_post(r->tracker, r->manifest.root);
@@ -599,6 +642,16 @@ static dt_status train_one_step(run_state *r, int64_t start, int32_t this_batch,
     return collect(r, err);
 }
 
+/* Says why the run ends before its last epoch. */
+static void note_stopped_early(run_state *r) {
+    char line[256];
+    const dt_train_progress *p = &r->progress;
+    snprintf(line, sizeof line, "detrain: stopped early after epoch %d of %d: %s has not improved for %d epochs "
+             "(best %.6g at epoch %d, best.h5)", p->epoch, r->cfg->train.epochs, dt_metric_name(r->selector.metric),
+             p->since_best, p->best_value, p->best_epoch);
+    dt_progress_note(&r->ui, line);
+}
+
 /* The one training loop: from wherever r->progress stands to the end of the run. After
  * each step it may stop (signal), write a step checkpoint, or end the epoch (evaluate,
  * record, maybe checkpoint). Checkpoints are only taken between steps and after an ended
@@ -645,9 +698,15 @@ static dt_status run_loop(run_state *r, const dt_train_opts *opts, dt_train_summ
             }
         }
         const double train_seconds = dt_now_seconds() - t_epoch;
-        DT_TRY(end_epoch(r, t_epoch, train_seconds, seen_here, err));
+        int is_best = 0;
+        DT_TRY(end_epoch(r, t_epoch, train_seconds, seen_here, &is_best, err));
         p->epoch++;
         p->position = p->correct = p->seen = 0;
+        if (is_best) DT_TRY(write_checkpoint(r, "best.h5", "best", err));
+        if (p->stopped_early) {
+            note_stopped_early(r);
+            break; /* final.h5 follows */
+        }
         if (p->epoch == cfg->train.epochs) break; /* final.h5 follows */
         if (stop_requested(r, opts)) {
             status = interrupt(r, err);
@@ -728,6 +787,17 @@ static dt_status share_run_dir(run_state *r, dt_error *err) {
     return dt_comm_broadcast(r->comm, r->run_dir, (int)sizeof r->run_dir, err);
 }
 
+/* The manifest's "selection" block as the run's progress stands (runs that select). */
+static dt_status record_selection(run_state *r, dt_error *err) {
+    if (!r->writer || !r->selector.active) return DT_OK;
+    return dt_manifest_set(&r->manifest, "selection", dt_selector_json(&r->selector, &r->progress), 1, err);
+}
+
+/* Whether the run has nothing left to train: its last step, or early stopping, is behind it. */
+static int run_done(const dt_train_progress *p) {
+    return (int64_t)p->counters.step == p->total_steps || p->stopped_early;
+}
+
 /* The line that says what runs where. */
 static void announce(run_state *r, const char *verb) {
     char line[DT_PATH_MAX + 512];
@@ -774,6 +844,7 @@ dt_status dt_train(const dt_config *cfg, const dt_train_opts *opts, dt_train_sum
         dt_run_info info = run_info(r, opts);
         DT_TRY(dt_manifest_begin(&r->manifest, r->run_dir, &info, err));
         r->manifest_open = 1;
+        DT_TRY(record_selection(r, err));
         note_run(r, opts);
         DT_TRY(start_tracking(r, opts, err));
     }
@@ -918,9 +989,9 @@ static dt_status check_recorded_data(run_state *r, dt_error *err) {
 /* Completes the record of a run whose last step is done (final.h5 exists) but whose
  * manifest does not say "completed" yet. */
 static dt_status complete_record(run_state *r, dt_train_summary *summary, dt_error *err) {
-    if (dt_manifest_epoch_metrics(&r->manifest, r->cfg->train.epochs, &r->last) != 0)
+    if (dt_manifest_epoch_metrics(&r->manifest, r->progress.epoch, &r->last) != 0)
         return dt_fail(err, DT_CHECKPOINT, "%s: lists no metrics for the last epoch %d", r->manifest.path,
-                       r->cfg->train.epochs);
+                       r->progress.epoch);
     dt_params_sha256(&r->net, r->state.params, summary->params_sha256);
     summary->test_accuracy = r->last.test_accuracy;
     summary->test_loss = r->last.test_loss;
@@ -995,13 +1066,13 @@ dt_status dt_resume(const char *run_dir, const dt_train_opts *opts, dt_train_sum
     }
     DT_TRY(r->ops->set_state(r->backend, &r->state, err));
     r->manifest_open = r->writer;
-    if ((int64_t)r->progress.counters.step == r->progress.total_steps) {
+    if (run_done(&r->progress)) {
         /* final.h5: nothing is left to train; finish the record if a crash cut it short. */
         summary->already_completed = strcmp(status_text, "completed") == 0;
         if (summary->already_completed) {
             r->manifest_open = 0; /* a completed record is left as it is */
             dt_params_sha256(&r->net, r->state.params, summary->params_sha256);
-            if (dt_manifest_epoch_metrics(&r->manifest, cfg->train.epochs, &r->last) == 0)
+            if (dt_manifest_epoch_metrics(&r->manifest, r->progress.epoch, &r->last) == 0)
                 summary->test_accuracy = r->last.test_accuracy, summary->test_loss = r->last.test_loss;
             summary->steps = (int64_t)r->progress.counters.step;
         } else if (r->writer) {
@@ -1015,6 +1086,7 @@ dt_status dt_resume(const char *run_dir, const dt_train_opts *opts, dt_train_sum
     if (r->writer)
         DT_TRY(dt_manifest_resume(&r->manifest, &info, found ? (slash ? slash + 1 : ck_path) : NULL,
                                   (int64_t)r->progress.counters.step, r->progress.epoch, err));
+    DT_TRY(record_selection(r, err));
     if (found && r->progress.epoch > 0 && dt_manifest_epoch_metrics(&r->manifest, r->progress.epoch, &r->last) != 0) {
         status = dt_fail(err, DT_CHECKPOINT, "%s: lists fewer epochs than checkpoint %s has finished (%d)",
                          r->manifest.path, ck_path, r->progress.epoch);

@@ -104,8 +104,8 @@ static int same_field(const cJSON *a, const cJSON *b, const char *name, char *ta
 static void compare_epochs(const cJSON *rec, const cJSON *rerun, int64_t first_step, int fast, double tolerance,
                            comparison *c) {
     static const char *exact[] = {"train_loss_bits", "test_loss_bits", "lr_bits", "train_correct", "test_correct",
-                                  "test_samples"};
-    static const char *metrics[] = {"train_loss", "test_loss", "test_accuracy"};
+                                  "test_samples", "val_loss_bits", "val_correct", "val_samples"};
+    static const char *metrics[] = {"train_loss", "test_loss", "test_accuracy", "val_loss", "val_accuracy"};
     const cJSON *epoch, *new_epochs = cJSON_GetObjectItemCaseSensitive(rerun, "epochs");
     cJSON_ArrayForEach(epoch, cJSON_GetObjectItemCaseSensitive(rec, "epochs")) {
         const double number = number_of(epoch, "epoch"), steps = number_of(epoch, "steps");

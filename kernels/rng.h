@@ -13,7 +13,10 @@
 #include "dt_math.h"
 #include "philox.h"
 
-enum { DT_RNG_INIT = 1, DT_RNG_SHUFFLE = 2, DT_RNG_DROPOUT = 3, DT_RNG_SYNTHETIC = 4 };
+enum {
+    DT_RNG_INIT = 1, DT_RNG_SHUFFLE = 2, DT_RNG_DROPOUT = 3, DT_RNG_SYNTHETIC = 4, DT_RNG_VALIDATION = 5,
+    DT_RNG_SWEEP = 6 /* keyed from the sweep's --sweep-seed, not the config's seed */
+};
 
 /* The key for (purpose, index): the first two words of Philox(ctr = {purpose, index, 0, 0},
  * key = {seed low 32 bits, seed high 32 bits}). */

@@ -1,7 +1,8 @@
 # cudaemu_train.sh — the CUDA backend, built for the CPU emulator (DETRAIN_CUDA=EMULATE, label
 # cudaemu), keeps the promises a GPU must keep, run by run:
 #   portable on the emulated GPU = the CPU's params_sha256 and per-step loss bits, for the tiny
-#     configs (dropout, clipping, SGD/Nesterov, MSE, tanh/sigmoid/GELU), 4 microbatches and a
+#     configs (dropout, clipping, SGD/Nesterov, MSE, tanh/sigmoid/GELU), 4 microbatches, a
+#     validation split with early stopping (the validation set on the device) and a
 #     Fashion-MNIST slice; also with blocks and threads in a shuffled order, and with the
 #     dataset too big for the pretend device's memory (batches staged through pinned memory);
 #   deterministic (the reference cuBLAS) = the portable digest; fast trains, and on the
@@ -47,9 +48,11 @@ same_bits() { # A B
 }
 
 # ---- every mode on every config ----------------------------------------------------------
-for c in tiny tiny-sgd tiny-micro4 fashion; do
+for c in tiny tiny-sgd tiny-micro4 tiny-early fashion; do
     case $c in
     tiny-micro4) args=("$configs/tiny.json" --set train.microbatches=4) ;;
+    tiny-early) args=("$configs/tiny.json" --set data.validation_split=0.2 --set train.epochs=30
+                      --set 'train.early_stopping={"patience":3}') ;;
     fashion) args=("$fm" $slice) ;;
     *) args=("$configs/$c.json") ;;
     esac

@@ -50,9 +50,11 @@ tiny_run() { # NAME CONFIG ARGS...
         fail "$name: training failed: $(cat "$DT_TMP/$name.err")"
     fi
 }
-for c in tiny tiny-sgd tiny-micro4; do
+for c in tiny tiny-sgd tiny-micro4 tiny-early; do
     config=$c extra=()
     [ $c = tiny-micro4 ] && config=tiny extra=(--set train.microbatches=4)
+    [ $c = tiny-early ] && config=tiny extra=(--set data.validation_split=0.2 --set train.epochs=30
+                                              --set 'train.early_stopping={"patience":3}')
     tiny_run "$c-cpu" $config "${extra[@]}" --device cpu
     tiny_run "$c-portable" $config "${extra[@]}" --device cuda --mode portable
     tiny_run "$c-det1" $config "${extra[@]}" --device cuda --mode deterministic

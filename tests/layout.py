@@ -28,8 +28,10 @@ PARTS = {
     "records": (4, "host/records", None),
     "registry": (5, "host/registry", None),
     "export": (5, "host/export", None),
-    "engine": (6, "host", ["train", "verify", "predict", "reproduce"]),
+    "plot": (5, "host/plot", None),
+    "engine": (6, "host", ["train", "select", "verify", "predict", "reproduce"]),
     "bench": (6, "bench", None),
+    "sweep": (6, "host/sweep", None),
     "command line": (7, "host", ["main"]),
     "command line parts": (7, "host/cli", None),
 }

@@ -78,6 +78,15 @@ check "tracked run: the manifest records the server without its user-info" \
 checks=$((checks + 1))
 grep -q '^FAIL' "$DT_TMP/check-run.txt" && fail "the MLflow run differs from the run folder (above)"
 
+# a run with a validation set: val_loss and val_accuracy per epoch, the split as a dataset input
+run_code tracked_val 0 env -u MLFLOW_TRACKING_URI "$DETRAIN" train "$tiny" --set data.validation_split=0.2 --quiet \
+    --out "$DT_TMP/tracked-val" --mlflow "$uri"
+"$DT_PYTHON" "$checker" run "$uri" "$DT_TMP/tracked-val" | tee "$DT_TMP/check-val.txt"
+checks=$((checks + 1))
+grep -q '^FAIL' "$DT_TMP/check-val.txt" && fail "the MLflow run with validation differs from the run folder (above)"
+check "val_loss and val_accuracy reached MLflow, one point per epoch" \
+    grep -q 'metric val_accuracy: 3 points' "$DT_TMP/check-val.txt"
+
 MLFLOW_TRACKING_TOKEN=$secret_token MLFLOW_TRACKING_URI=$uri \
     run_code token 0 "$DETRAIN" train "$tiny" --quiet --out "$DT_TMP/token"
 check "MLFLOW_TRACKING_URI alone turns tracking on" \

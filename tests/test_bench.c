@@ -119,7 +119,7 @@ static void train_tiny(dt_mode mode, int threads, float *params, int64_t n_param
     CHECK_EQ_INT(net.n_params, n_params);
     CHECK(dt_synthetic_dataset(&data, 160, 20, 4, 3, &err) == DT_OK);
     CHECK(dt_cpu_backend.create(&be, &net, &cfg, &err) == DT_OK);
-    CHECK(dt_cpu_backend.set_data(be, &data, &data, &err) == DT_OK);
+    CHECK(dt_cpu_backend.set_data(be, &data, &data, NULL, &err) == DT_OK);
     CHECK(dt_host_state_alloc(&state, &net, &err) == DT_OK);
     dt_net_init_params(&net, state.params, cfg.seed, cfg.model.init);
     CHECK(dt_cpu_backend.set_state(be, &state, &err) == DT_OK);

@@ -401,7 +401,7 @@ static void test_normalize(void) {
     const float test_values[3] = {3, 10, 8};
     dt_dataset train = make_dataset(5, 3, train_values), test = make_dataset(1, 3, test_values);
     cfg.data.normalize = DT_NORM_STANDARDIZE;
-    CHECK_EQ_INT(dt_dataset_normalize(&train, &test, &cfg, &err), DT_OK);
+    CHECK_EQ_INT(dt_dataset_normalize(&train, &test, NULL, &cfg, &err), DT_OK);
     for (int j = 0; j < 3; j++) {
         double sum = 0, sum_sq = 0;
         for (int i = 0; i < 5; i++) sum += train.features[i * 3 + j];
@@ -425,14 +425,14 @@ static void test_normalize(void) {
     cfg.data.normalize = DT_NORM_SCALE;
     cfg.data.scale = 1.0f / 255.0f;
     cfg.data.shift = -0.5f;
-    CHECK_EQ_INT(dt_dataset_normalize(&train, &test, &cfg, &err), DT_OK);
+    CHECK_EQ_INT(dt_dataset_normalize(&train, &test, NULL, &cfg, &err), DT_OK);
     for (int i = 0; i < 4; i++) {
         volatile float scaled = values[i] * cfg.data.scale; /* volatile: round here, never fuse */
         float expect = scaled + cfg.data.shift;
         CHECK(memcmp(i < 2 ? &train.features[i] : &test.features[i - 2], &expect, sizeof expect) == 0);
     }
     cfg.data.normalize = DT_NORM_NONE;
-    CHECK_EQ_INT(dt_dataset_normalize(&train, NULL, &cfg, &err), DT_OK);
+    CHECK_EQ_INT(dt_dataset_normalize(&train, NULL, NULL, &cfg, &err), DT_OK);
     dt_dataset_free(&train);
     dt_dataset_free(&test);
 }

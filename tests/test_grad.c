@@ -76,7 +76,7 @@ static void check_case(int act, float dropout, dt_loss_kind loss) {
     const dt_backend_ops *ops = &dt_cpu_backend;
     dt_backend *be = NULL;
     CHECK(ops->create(&be, &net, &cfg, &err) == DT_OK);
-    CHECK(ops->set_data(be, &data, &data, &err) == DT_OK);
+    CHECK(ops->set_data(be, &data, &data, NULL, &err) == DT_OK);
     dt_host_state st;
     CHECK(dt_host_state_alloc(&st, &net, &err) == DT_OK);
     dt_net_init_params(&net, st.params, cfg.seed, cfg.model.init);

@@ -48,7 +48,7 @@ static void run(int microbatches) {
     CHECK(ops->create(&be, &net, &cfg, &err) == DT_OK);
     /* The counter sees detrain's own allocations (creating a backend makes many). */
     CHECK(__atomic_load_n(&allocations, __ATOMIC_RELAXED) > at_create);
-    CHECK(ops->set_data(be, &data, &data, &err) == DT_OK);
+    CHECK(ops->set_data(be, &data, &data, NULL, &err) == DT_OK);
     CHECK(dt_host_state_alloc(&st, &net, &err) == DT_OK);
     dt_net_init_params(&net, st.params, cfg.seed, cfg.model.init);
     CHECK(ops->set_state(be, &st, &err) == DT_OK);

@@ -49,7 +49,7 @@ struct dt_backend {
     float *fast_gather;         /* (max_batch, input_size) layer-0 rows for BLAS */
     float *fast_partial;        /* (threads, max_width) per-thread bias-gradient partials */
 
-    dt_dataset data[2];         /* 0 train, 1 test: resident copies */
+    dt_dataset data[DT_N_SETS]; /* by DT_SET_*: resident copies (validation empty when none) */
     dt_step_result results[DT_RESULT_LOG]; /* ring of step results, for collect_results */
     /* The microbatch tree: a binary counter of partial sums (grads_push / grads_pop). */
     float **tree_sum;           /* (tree_depth) buffers of n_params */
@@ -181,7 +181,7 @@ static void cpu_destroy(dt_backend *be) {
     for (int i = 0; i < be->tree_depth; i++) free(be->tree_sum ? be->tree_sum[i] : NULL);
     free(be->tree_sum);
     free(be->tree_leaves);
-    for (int d = 0; d < 2; d++) dt_dataset_free(&be->data[d]);
+    for (int d = 0; d < DT_N_SETS; d++) dt_dataset_free(&be->data[d]);
     free(be);
 }
 
@@ -274,12 +274,17 @@ static dt_status copy_dataset(dt_dataset *dst, const dt_dataset *src, dt_error *
     return DT_OK;
 }
 
-static dt_status cpu_set_data(dt_backend *be, const dt_dataset *train, const dt_dataset *test, dt_error *err) {
+static dt_status cpu_set_data(dt_backend *be, const dt_dataset *train, const dt_dataset *test,
+                              const dt_dataset *validation, dt_error *err) {
     dt_status status = DT_OK;
-    for (int d = 0; d < 2; d++) dt_dataset_free(&be->data[d]);
-    DT_TRY(copy_dataset(&be->data[0], train, err));
-    DT_TRY(copy_dataset(&be->data[1], test, err));
-    int64_t most = train->n_samples > test->n_samples ? train->n_samples : test->n_samples;
+    const dt_dataset *sets[DT_N_SETS] = {train, test, validation};
+    int64_t most = 0;
+    for (int d = 0; d < DT_N_SETS; d++) {
+        dt_dataset_free(&be->data[d]);
+        if (!sets[d]) continue;
+        DT_TRY(copy_dataset(&be->data[d], sets[d], err));
+        if (sets[d]->n_samples > most) most = sets[d]->n_samples;
+    }
     free(be->eval_loss);
     be->eval_loss = calloc((size_t)most + 1, sizeof(float));
     if (!be->eval_loss) return dt_fail(err, DT_NOMEM, "out of memory for per-sample losses");
@@ -480,7 +485,9 @@ static dt_status cpu_collect_results(dt_backend *be, dt_step_result *results, in
 }
 
 static dt_status cpu_evaluate(dt_backend *be, int which, dt_eval_result *result, dt_error *err) {
-    const int d = which ? 1 : 0;
+    const int d = which;
+    if (d < 0 || d >= DT_N_SETS || be->data[d].n_samples == 0)
+        return dt_fail(err, DT_INTERNAL, "evaluate: no dataset %d", which);
     const dt_dataset *ds = &be->data[d];
     const int32_t eval_batch = be->cfg.train.eval_batch_size;
     result->correct = 0;

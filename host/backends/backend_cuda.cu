@@ -110,12 +110,12 @@ struct dt_backend {
 
     /* data: features on the device when resident, else staged from host copies */
     int resident;
-    float *features[2];
-    int32_t *labels[2];
-    float *targets[2];
-    int64_t n_samples[2];
+    float *features[DT_N_SETS]; /* by DT_SET_*; a validation set's stay NULL without one */
+    int32_t *labels[DT_N_SETS];
+    float *targets[DT_N_SETS];
+    int64_t n_samples[DT_N_SETS];
     int32_t n_features, n_targets;
-    float *host_features[2];    /* host copies when not resident */
+    float *host_features[DT_N_SETS]; /* host copies when not resident */
     float *staging;             /* pinned (max_batch, input_size) when not resident */
 
     step_scalars *ring;         /* pinned (DT_RESULT_LOG + 1) */
@@ -207,7 +207,7 @@ cleanup:
  * nothing more can be done about them. */
 static void release_data(dt_backend *be) {
     if (be->stream) cudaStreamSynchronize(be->stream);
-    for (int d = 0; d < 2; d++) {
+    for (int d = 0; d < DT_N_SETS; d++) {
         if (be->features[d]) cudaFree(be->features[d]);
         if (be->labels[d]) cudaFree(be->labels[d]);
         if (be->targets[d]) cudaFree(be->targets[d]);
@@ -344,19 +344,25 @@ cleanup:
     return -1;
 }
 
-static dt_status cuda_set_data(dt_backend *be, const dt_dataset *train, const dt_dataset *test, dt_error *err) {
+static dt_status cuda_set_data(dt_backend *be, const dt_dataset *train, const dt_dataset *test,
+                               const dt_dataset *validation, dt_error *err) {
     char why[512] = "";
     const size_t why_size = sizeof why;
-    size_t free_bytes = 0, total_bytes = 0;
-    const size_t need = ((size_t)train->n_samples + (size_t)test->n_samples) * (size_t)train->n_features * sizeof(float);
-    const size_t most = (size_t)(train->n_samples > test->n_samples ? train->n_samples : test->n_samples);
+    size_t free_bytes = 0, total_bytes = 0, need = 0, most = 0;
+    const dt_dataset *sets[DT_N_SETS] = {train, test, validation};
+    for (int d = 0; d < DT_N_SETS; d++) {
+        if (!sets[d]) continue;
+        need += (size_t)sets[d]->n_samples * (size_t)train->n_features * sizeof(float);
+        if ((size_t)sets[d]->n_samples > most) most = (size_t)sets[d]->n_samples;
+    }
     release_data(be); /* a second call replaces the data, and the order that indexed it */
     DT_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     /* Keep a quarter of the free memory for everything else. */
     be->resident = need <= free_bytes / 4 * 3;
     be->n_features = train->n_features;
     be->n_targets = train->n_targets;
-    if (upload_dataset(be, 0, train, why, why_size) || upload_dataset(be, 1, test, why, why_size)) goto cleanup;
+    for (int d = 0; d < DT_N_SETS; d++)
+        if (sets[d] && upload_dataset(be, d, sets[d], why, why_size)) goto cleanup;
     if (!be->resident)
         DT_CUDA_CHECK(cudaHostAlloc((void **)&be->staging, (size_t)be->max_batch * (size_t)be->n_features * sizeof(float),
                                     cudaHostAllocDefault));
@@ -694,7 +700,9 @@ cleanup:
 static dt_status cuda_evaluate(dt_backend *be, int which, dt_eval_result *result, dt_error *err) {
     char why[512] = "";
     const size_t why_size = sizeof why;
-    const int d = which ? 1 : 0;
+    const int d = which;
+    if (d < 0 || d >= DT_N_SETS || be->n_samples[d] == 0)
+        return dt_fail(err, DT_INTERNAL, "evaluate: no dataset %d", which);
     const int64_t n = be->n_samples[d];
     const int32_t eval_batch = be->cfg.train.eval_batch_size;
     step_scalars *dst = be->step_out + SYNC_SLOT;

@@ -49,7 +49,8 @@ int parse_args(int argc, char **argv, const char *command, const option_spec *sp
                 snprintf(message, sizeof message, "option '%s' needs a value", arg);
                 return dt_cli_usage_error(message, command);
             }
-            if (!strcmp(arg, "--set") || !strcmp(arg, "--where")) out->sets[out->n_sets++] = argv[i + 1];
+            if (specs[k].takes_value == 2 || !strcmp(arg, "--set") || !strcmp(arg, "--where") || !strcmp(arg, "--metric"))
+                out->sets[out->n_sets++] = argv[i + 1];
             else if (out->values[k]) {
                 snprintf(message, sizeof message, "option '%s' given twice", arg);
                 return dt_cli_usage_error(message, command);

@@ -11,17 +11,20 @@ int dt_cli_fail(dt_status status, const char *message);
 /* Prints a usage error with a hint to the command's help and returns exit code 2. */
 int dt_cli_usage_error(const char *message, const char *hint_command);
 
-/* An option a command accepts; takes_value: it is followed by a value. */
+/* An option a command accepts; takes_value: 1, it is followed by a value; 2, a value and it
+ * may repeat, into `sets` (as --set, --where and --metric always may). */
 typedef struct {
     const char *name;
     int takes_value;
 } option_spec;
 
 #define MAX_OPTIONS 16
-#define MAX_POSITIONAL 3
+#define MAX_POSITIONAL 64 /* detrain plot takes any number of run folders */
 
 /* A parsed command line: each option's value (NULL when absent; "" for a flag given) and the
- * positional arguments. Repeatable options (--set, --where) collect their values in `sets`. */
+ * positional arguments. Repeatable options (--set, --where, --metric) collect their values in
+ * `sets` (no command takes two of them, except with takes_value 2: each value points into argv
+ * right after its option's name, which tells them apart). */
 typedef struct {
     const char *values[MAX_OPTIONS];
     const char *positional[MAX_POSITIONAL];
@@ -32,9 +35,9 @@ typedef struct {
 } parsed_args;
 
 /* Parses argv[2..] for `command` against specs, expecting min_positional to max_positional
- * positional arguments (`what` names them); --set and --where may repeat, into out->sets,
- * which must have room for argc entries. -h/--help sets out->help. Returns -1 when parsed,
- * else the exit code of the usage error (printed). */
+ * (<= MAX_POSITIONAL) positional arguments (`what` names them); --set, --where and --metric may
+ * repeat, into out->sets, which must have room for argc entries. -h/--help sets out->help.
+ * Returns -1 when parsed, else the exit code of the usage error (printed). */
 int parse_args(int argc, char **argv, const char *command, const option_spec *specs, int n_specs, int min_positional,
                int max_positional, const char *what, parsed_args *out);
 

@@ -9,6 +9,7 @@
 #include "cli/args.h"
 #include "cli/mlflow.h"
 #include "fsutil.h"
+#include "records/runrec.h"
 #include "registry/db.h"
 #include "registry/registry.h"
 #include "registry/runs.h"
@@ -37,15 +38,17 @@ const char dt_cli_runs_help[] =
 const char dt_cli_registry_help[] =
     "usage: detrain registry COMMAND [arguments] [--registry PATH]\n"
     "\n"
-    "The model registry: a finished run's final.h5 registered as version 1, 2, ... of a named\n"
+    "The model registry: a finished run's model registered as version 1, 2, ... of a named\n"
     "model, with copies of its record (manifest.json, trace.jsonl) and its lineage, stored\n"
     "content-addressed next to the database (default checkpoints/detrain.sqlite; --registry\n"
     "or DETRAIN_REGISTRY choose another). A version is named NAME/VERSION or NAME@ALIAS, here\n"
     "and in eval, predict, inspect and diff.\n"
     "\n"
     "commands:\n"
-    "  add RUN_DIR --name NAME [--note TEXT]   register the run's final.h5 (verified) as the\n"
-    "                                         next version; the same file again is the same version\n"
+    "  add RUN_DIR --name NAME [--note TEXT] [--checkpoint best|final]\n"
+    "                                         register the run's best.h5 (when it selected a best\n"
+    "                                         epoch) or final.h5, verified, as the next version; the\n"
+    "                                         same file again is the same version\n"
     "  alias NAME ALIAS VERSION [--note TEXT] point ALIAS (production, staging, ...) at VERSION\n"
     "  history NAME                           every alias move: when, from, to, who, note\n"
     "  list [NAME] [--json]                   the models, or one model's versions\n"
@@ -115,8 +118,8 @@ int dt_cli_registry(int argc, char **argv) {
     const char *sub = argv[2];
     static const option_spec specs[] = {{"--registry", 1}, {"--name", 1}, {"--note", 1}, {"--json", 0},
                                         {"--threads", 1},  {"--quiet", 0}, {"--keep", 0}, {"--min-age", 1},
-                                        {"--mlflow", 1}};
-    enum { O_REGISTRY, O_NAME, O_NOTE, O_JSON, O_THREADS, O_QUIET, O_KEEP, O_MIN_AGE, O_MLFLOW };
+                                        {"--mlflow", 1},   {"--checkpoint", 1}};
+    enum { O_REGISTRY, O_NAME, O_NOTE, O_JSON, O_THREADS, O_QUIET, O_KEEP, O_MIN_AGE, O_MLFLOW, O_CHECKPOINT };
     static const struct {
         const char *name;
         int min, max;
@@ -137,7 +140,7 @@ int dt_cli_registry(int argc, char **argv) {
     char *scratch[1];
     parsed_args args;
     args.sets = scratch;
-    int rc = parse_args(argc - 1, argv + 1, command, specs, 9, subs[which].min, subs[which].max, subs[which].what, &args);
+    int rc = parse_args(argc - 1, argv + 1, command, specs, (int)(sizeof specs / sizeof specs[0]), subs[which].min, subs[which].max, subs[which].what, &args);
     if (rc >= 0) return rc;
     if (args.help) return fputs(dt_cli_registry_help, stdout), 0;
     if ((rc = dt_cli_check_mlflow_uri(args.values[O_MLFLOW])) >= 0) return rc;
@@ -149,7 +152,7 @@ int dt_cli_registry(int argc, char **argv) {
     dt_status status = DT_OK;
     if (!strcmp(sub, "add")) {
         if (!args.values[O_NAME]) return dt_cli_usage_error("registry add needs --name NAME", "registry");
-        status = dt_registry_add(db, pos[0], args.values[O_NAME], args.values[O_NOTE], &err);
+        status = dt_registry_add(db, pos[0], args.values[O_NAME], args.values[O_NOTE], args.values[O_CHECKPOINT], &err);
         if (status == DT_OK) {
             char manifest[4200];
             snprintf(manifest, sizeof manifest, "%s/manifest.json", pos[0]);
@@ -224,6 +227,14 @@ int dt_cli_checkpoint(const char *arg, char *path, size_t size) {
     dt_model_version v;
     const int rc = resolve_reference(arg, path, size, &v);
     if (rc == 0) snprintf(path, size, "%s", v.artifact);
+    struct stat info;
+    if (rc < 0 && stat(arg, &info) == 0 && S_ISDIR(info.st_mode)) { /* a run folder: its selected checkpoint */
+        char which[160];
+        dt_error err = {{0}};
+        const dt_status status = dt_run_selected_checkpoint(arg, path, size, which, sizeof which, &err);
+        if (status != DT_OK) return dt_cli_fail(status, err.message);
+        fprintf(stderr, "detrain: %s: using %s\n", arg, which);
+    }
     return rc > 0 ? rc : -1;
 }
 

@@ -13,8 +13,9 @@ int dt_cli_runs(int argc, char **argv);
 int dt_cli_registry(int argc, char **argv);
 int dt_cli_lineage(int argc, char **argv);
 
-/* The checkpoint a command was given: a path as it is, or a model reference resolved in the
- * registry ($DETRAIN_REGISTRY, else checkpoints/detrain.sqlite) with its artifact checked
+/* The checkpoint a command was given: a file as it is, a run folder's selected checkpoint
+ * (best.h5, else final.h5, else the newest; named on stderr), or a model reference resolved in
+ * the registry ($DETRAIN_REGISTRY, else checkpoints/detrain.sqlite) with its artifact checked
  * against its digest. -1 when *path is set, else the exit code of the printed error. */
 int dt_cli_checkpoint(const char *arg, char *path, size_t size);
 

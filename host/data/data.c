@@ -291,30 +291,32 @@ dt_status dt_dataset_standardize(dt_dataset *ds, const double *mean, const doubl
     return check_normalized(ds, "standardize", err);
 }
 
-dt_status dt_dataset_normalize(dt_dataset *train, dt_dataset *test, const dt_config *cfg, dt_error *err) {
-    if (test && test->n_samples > 0 && test->n_features != train->n_features)
-        return dt_fail(err, DT_DATA, "%s: test samples have %d features, training samples have %d",
-                       test->files[0].path, test->n_features, train->n_features);
+dt_status dt_dataset_normalize(dt_dataset *train, dt_dataset *test, dt_dataset *validation, const dt_config *cfg,
+                               dt_error *err) {
+    dt_dataset *others[2] = {test, validation};
+    for (int d = 0; d < 2; d++)
+        if (others[d] && others[d]->n_samples > 0 && others[d]->n_features != train->n_features)
+            return dt_fail(err, DT_DATA, "%s: %s samples have %d features, training samples have %d",
+                           others[d]->files[0].path, d ? "validation" : "test", others[d]->n_features, train->n_features);
     if (cfg->data.normalize == DT_NORM_NONE) return DT_OK;
-    if (cfg->data.normalize == DT_NORM_SCALE) {
-        scale_features(train, cfg->data.scale, cfg->data.shift);
-        if (test) scale_features(test, cfg->data.scale, cfg->data.shift);
-        dt_status status = check_normalized(train, "data.scale/data.shift", err);
-        if (status == DT_OK && test) status = check_normalized(test, "data.scale/data.shift", err);
-        return status;
-    }
-    if (cfg->data.normalize != DT_NORM_STANDARDIZE)
+    if (cfg->data.normalize != DT_NORM_SCALE && cfg->data.normalize != DT_NORM_STANDARDIZE)
         return dt_fail(err, DT_INTERNAL, "unknown normalisation %d", (int)cfg->data.normalize);
-    if (train->n_samples <= 0 || train->n_features <= 0)
+    const int scale = cfg->data.normalize == DT_NORM_SCALE;
+    if (!scale && (train->n_samples <= 0 || train->n_features <= 0))
         return dt_fail(err, DT_DATA, "%s: cannot standardize an empty training set", train->files[0].path);
-    double *moments = malloc(2 * (size_t)train->n_features * sizeof(double));
-    if (!moments) return dt_fail(err, DT_NOMEM, "out of memory standardizing features");
-    double *mean = moments, *std = moments + train->n_features;
-    dt_dataset_feature_moments(train, mean, std);
-    standardize_features(train, mean, std);
-    if (test) standardize_features(test, mean, std);
+    double *moments = scale ? NULL : malloc(2 * (size_t)train->n_features * sizeof(double));
+    if (!scale && !moments) return dt_fail(err, DT_NOMEM, "out of memory standardizing features");
+    double *mean = moments, *std = scale ? NULL : moments + train->n_features;
+    if (!scale) dt_dataset_feature_moments(train, mean, std);
+    dt_dataset *sets[3] = {train, test, validation};
+    dt_status status = DT_OK;
+    for (int d = 0; d < 3; d++) {
+        if (!sets[d]) continue;
+        if (scale) scale_features(sets[d], cfg->data.scale, cfg->data.shift);
+        else standardize_features(sets[d], mean, std);
+    }
+    for (int d = 0; d < 3 && status == DT_OK; d++)
+        if (sets[d]) status = check_normalized(sets[d], scale ? "data.scale/data.shift" : "standardize", err);
     free(moments);
-    dt_status status = check_normalized(train, "standardize", err);
-    if (status == DT_OK && test) status = check_normalized(test, "standardize", err);
     return status;
 }

@@ -53,10 +53,11 @@ dt_status dt_load_idx(dt_dataset *ds, const dt_data_source *src, const dt_data_e
 dt_status dt_load_csv(dt_dataset *ds, const dt_data_source *src, const dt_data_expect *expect, dt_error *err);
 dt_status dt_load_hdf5(dt_dataset *ds, const dt_data_source *src, const dt_data_expect *expect, dt_error *err);
 
-/* Normalises train and test features in place as the config says. Standardize uses
- * per-feature mean and standard deviation of the training set (computed in double,
- * samples in ascending order; std 0 is treated as 1). */
-dt_status dt_dataset_normalize(dt_dataset *train, dt_dataset *test, const dt_config *cfg, dt_error *err);
+/* Normalises train, test and validation features (test, validation may be NULL) in place as
+ * the config says. Standardize uses per-feature mean and standard deviation of the training
+ * set (computed in double, samples in ascending order; std 0 is treated as 1). */
+dt_status dt_dataset_normalize(dt_dataset *train, dt_dataset *test, dt_dataset *validation, const dt_config *cfg,
+                               dt_error *err);
 
 /* Per-feature mean and population standard deviation of ds as `standardize` computes them
  * (double, samples ascending; a zero deviation becomes 1). mean, std: (n_features). */

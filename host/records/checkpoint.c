@@ -83,6 +83,11 @@ static dt_status write_attr_f32(writer *w, hid_t loc, const char *name, float va
     return write_attr(w, loc, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 0, NULL, &value);
 }
 
+/* A scalar float64 attribute (file type IEEE_F64LE). */
+static dt_status write_attr_f64(writer *w, hid_t loc, const char *name, double value) {
+    return write_attr(w, loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, NULL, &value);
+}
+
 /* Creates group `name` under parent (time stamps off); the caller closes *out. */
 static dt_status make_group(writer *w, hid_t parent, const char *name, hid_t *out) {
     dt_status status = DT_OK;
@@ -165,6 +170,21 @@ cleanup:
     return status;
 }
 
+/* Group selection/: the best epoch so far and early stopping's count (runs that select only,
+ * so other runs' checkpoints keep their bytes). */
+static dt_status write_selection(writer *w, const dt_train_progress *p) {
+    dt_status status = DT_OK;
+    hid_t group = H5I_INVALID_HID;
+    DT_TRY(make_group(w, w->file, "selection", &group));
+    DT_TRY(write_attr_i32(w, group, "best_epoch", p->best_epoch));
+    DT_TRY(write_attr_f64(w, group, "best_value", p->best_value));
+    DT_TRY(write_attr_i32(w, group, "since_best", p->since_best));
+    DT_TRY(write_attr_i32(w, group, "stopped_early", p->stopped_early));
+cleanup:
+    if (group >= 0) H5Gclose(group);
+    return status;
+}
+
 /* Group progress/ (attributes) and trace/ (the per-step loss and lr). */
 static dt_status write_progress(writer *w, const dt_checkpoint_view *v) {
     dt_status status = DT_OK;
@@ -180,6 +200,7 @@ static dt_status write_progress(writer *w, const dt_checkpoint_view *v) {
     DT_TRY(write_attr_i64(w, group, "total_steps", p->total_steps));
     DT_TRY(write_attr_i64(w, group, "epoch_correct", p->correct));
     DT_TRY(write_attr_i64(w, group, "epoch_seen", p->seen));
+    if (v->selecting) DT_TRY(write_selection(w, p));
     DT_TRY(make_group(w, w->file, "trace", &trace));
     DT_TRY(write_tensor(w, trace, "loss", "trace/loss", 1, dims, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, v->step_loss,
                         n_steps * sizeof(float)));
@@ -254,6 +275,21 @@ cleanup:
     return status;
 }
 
+/* data/validation: like the others, and a split's share and held-out indices' digest. */
+static dt_status write_validation(writer *w, hid_t data, const dt_validation_view *val) {
+    dt_status status = DT_OK;
+    hid_t group = H5I_INVALID_HID;
+    DT_TRY(write_data_set(w, data, "validation", val->set));
+    if (val->split > 0) {
+        DT_TRY(make_group(w, data, "validation_split", &group));
+        DT_TRY(write_attr_f32(w, group, "share", val->split));
+        DT_TRY(write_attr_str(w, group, "indices_sha256", val->indices_sha256));
+    }
+cleanup:
+    if (group >= 0) H5Gclose(group);
+    return status;
+}
+
 /* Group data/ and, with standardize, normalization/ (the training set's moments). */
 static dt_status write_data(writer *w, const dt_checkpoint_view *v) {
     dt_status status = DT_OK;
@@ -261,6 +297,7 @@ static dt_status write_data(writer *w, const dt_checkpoint_view *v) {
     DT_TRY(make_group(w, w->file, "data", &group));
     DT_TRY(write_data_set(w, group, "train", v->train));
     DT_TRY(write_data_set(w, group, "test", v->test));
+    if (v->validation) DT_TRY(write_validation(w, group, v->validation));
     if (v->norm_mean && v->norm_std) {
         hsize_t dims[1] = {(hsize_t)v->net->input_size};
         size_t bytes = (size_t)v->net->input_size * sizeof(double);
@@ -769,6 +806,44 @@ cleanup:
     return status;
 }
 
+/* Whether the checkpoint holds object `name`. */
+static dt_status has_object(reader *r, const char *name, int *found) {
+    dt_status status = DT_OK;
+    dt_error *err = r->err;
+    htri_t exists;
+    CHECK_R(exists = H5Lexists(r->file, name, H5P_DEFAULT), "looking for '%s'", name);
+    *found = exists > 0;
+cleanup:
+    return status;
+}
+
+/* The groups only some runs have: data/validation (with data/validation_split) and
+ * selection/, checked against the progress they belong to. */
+static dt_status read_optional(reader *r, dt_checkpoint *ck) {
+    dt_status status = DT_OK;
+    dt_train_progress *p = &ck->progress;
+    int found = 0;
+    DT_TRY(has_object(r, "/data/validation", &found));
+    if (found) {
+        DT_TRY(read_data_set(r, "/data/validation", &ck->n_val_files, ck->val_files));
+        DT_TRY(read_i64(r, "/data/validation", "samples", &ck->val_samples));
+        DT_TRY(has_object(r, "/data/validation_split", &found));
+        if (found) DT_TRY(read_str_into(r, "/data/validation_split", "indices_sha256", ck->val_indices_sha256,
+                                        sizeof ck->val_indices_sha256));
+    }
+    DT_TRY(has_object(r, "/selection", &found));
+    if (!found) goto cleanup;
+    DT_TRY(read_i32(r, "/selection", "best_epoch", &p->best_epoch));
+    DT_TRY(read_attr_num(r, "/selection", "best_value", A_FLOAT, H5T_NATIVE_DOUBLE, 8, 1, &p->best_value));
+    DT_TRY(read_i32(r, "/selection", "since_best", &p->since_best));
+    DT_TRY(read_i32(r, "/selection", "stopped_early", &p->stopped_early));
+    if (p->best_epoch < 0 || p->best_epoch > p->epoch || p->since_best < 0 || p->since_best > p->epoch ||
+        (p->stopped_early != 0 && p->stopped_early != 1) || (p->stopped_early && p->position != 0))
+        status = dt_fail(r->err, DT_CHECKPOINT, "%s: selection/ disagrees with progress/", r->path);
+cleanup:
+    return status;
+}
+
 /* Reads everything after the root: tensors, counters, RNG, data records. */
 static dt_status read_body(reader *r, dt_checkpoint *ck) {
     dt_status status = DT_OK;
@@ -787,6 +862,7 @@ static dt_status read_body(reader *r, dt_checkpoint *ck) {
     DT_TRY(read_rng(r, ck));
     DT_TRY(read_data_set(r, "/data/train", &ck->n_train_files, ck->train_files));
     DT_TRY(read_data_set(r, "/data/test", &ck->n_test_files, ck->test_files));
+    DT_TRY(read_optional(r, ck));
 cleanup:
     return status;
 }

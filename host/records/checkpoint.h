@@ -31,7 +31,20 @@ typedef struct {
     int64_t position;              /* samples of that epoch's permutation already consumed */
     int64_t steps_per_epoch, total_steps;
     int64_t correct, seen;         /* the current epoch's training accuracy counts so far */
+    /* Model selection (config train.select, early_stopping): kept in group selection/ of runs
+     * that select, so a resumed run continues the same count. */
+    int32_t best_epoch;            /* 1-based epoch whose selection metric is the best so far; 0 = none */
+    double best_value;             /* that epoch's metric */
+    int32_t since_best;            /* epochs ended since best_epoch: early stopping's patience count */
+    int32_t stopped_early;         /* 1: early stopping ended the run after `epoch` epochs */
 } dt_train_progress;
+
+/* A validation set as a checkpoint records it. */
+typedef struct {
+    const dt_dataset *set;         /* its sample count and file records */
+    float split;                   /* data.validation_split (0 = a source of its own) */
+    const char *indices_sha256;    /* split: SHA-256 of the held-out indices, else "" */
+} dt_validation_view;
 
 /* What dt_checkpoint_write stores; nothing is owned. */
 typedef struct {
@@ -42,6 +55,8 @@ typedef struct {
     const float *step_loss, *step_lr;  /* (progress->counters.step) */
     const dt_dataset *train, *test;    /* for their sample counts and file records */
     const double *norm_mean, *norm_std;/* (input_size) standardize moments; NULL otherwise */
+    const dt_validation_view *validation; /* NULL: the run has none */
+    int selecting;                     /* the run selects a best epoch: write selection/ */
 } dt_checkpoint_view;
 
 /* Builds the checkpoint in memory and writes it with dt_write_file_atomic (a temporary name,
@@ -75,8 +90,10 @@ typedef struct {
     dt_train_progress progress;
     float *step_loss, *step_lr;    /* (progress.counters.step) */
     int64_t train_samples, test_samples;
-    int n_train_files, n_test_files;
-    dt_file_record train_files[DT_MAX_DATA_FILES], test_files[DT_MAX_DATA_FILES];
+    int n_train_files, n_test_files, n_val_files; /* n_val_files 0: no validation set */
+    dt_file_record train_files[DT_MAX_DATA_FILES], test_files[DT_MAX_DATA_FILES], val_files[DT_MAX_DATA_FILES];
+    int64_t val_samples;
+    char val_indices_sha256[65];   /* a split's held-out indices, "" otherwise */
     double *norm_mean, *norm_std;  /* (net.input_size) when data.normalize is standardize */
     char params_sha256[65];        /* recorded and checked against the parameters */
     int n_tensors;

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "data/split.h"
 #include "digest.h"
 #include "fsutil.h"
 #include "rng.h"
@@ -266,6 +267,14 @@ dt_status dt_manifest_begin(dt_manifest *m, const char *run_dir, const dt_run_in
     cJSON *data = cJSON_AddObjectToObject(root, "data");
     cJSON_AddItemToObject(data, "train", data_record(info->train));
     cJSON_AddItemToObject(data, "test", data_record(info->test));
+    if (info->validation) {
+        cJSON *val = data_record(info->validation);
+        if (info->validation_split > 0) {
+            cJSON_AddNumberToObject(val, "split", dt_split_share(info->validation_split));
+            cJSON_AddStringToObject(val, "indices_sha256", info->validation_indices_sha256);
+        }
+        cJSON_AddItemToObject(data, "validation", val);
+    }
     cJSON_AddItemToObject(root, "environment", dt_manifest_environment_json(info->simd, info->threads, info->gpu));
 
     cJSON_AddStringToObject(root, "mode", dt_mode_name(cfg->runtime.mode));
@@ -369,6 +378,12 @@ static cJSON *epoch_json(const dt_epoch_metrics *e) {
     add_metric(obj, "test_accuracy", e->test_accuracy);
     cJSON_AddNumberToObject(obj, "test_correct", (double)e->test_correct);
     cJSON_AddNumberToObject(obj, "test_samples", (double)e->test_samples);
+    if (e->has_validation) {
+        add_float(obj, "val_loss", e->val_loss);
+        add_metric(obj, "val_accuracy", e->val_accuracy);
+        cJSON_AddNumberToObject(obj, "val_correct", (double)e->val_correct);
+        cJSON_AddNumberToObject(obj, "val_samples", (double)e->val_samples);
+    }
     add_float(obj, "lr", e->lr);
     cJSON_AddNumberToObject(obj, "seconds", e->seconds);
     cJSON_AddNumberToObject(obj, "samples_per_s", e->samples_per_s);
@@ -401,6 +416,10 @@ dt_status dt_manifest_finish(dt_manifest *m, const char *status, const dt_epoch_
         cJSON_AddNumberToObject(fin, "test_samples", (double)last->test_samples);
         add_float(fin, "test_loss", last->test_loss);
         add_float(fin, "train_loss", last->train_loss);
+        if (last->has_validation) {
+            add_float(fin, "val_loss", last->val_loss);
+            add_metric(fin, "val_accuracy", last->val_accuracy);
+        }
         cJSON_AddStringToObject(fin, "params_sha256", params_sha256);
     }
     return manifest_write(m, err);
@@ -440,7 +459,9 @@ dt_status dt_manifest_prune(dt_manifest *m, int keep, dt_error *err) {
         cJSON *entry = cJSON_GetArrayItem(list, i);
         const cJSON *reason = cJSON_GetObjectItemCaseSensitive(entry, "reason");
         const cJSON *file = cJSON_GetObjectItemCaseSensitive(entry, "file");
-        if (!cJSON_IsString(file) || (cJSON_IsString(reason) && !strcmp(reason->valuestring, "final")) ||
+        const int always_kept = cJSON_IsString(reason) && (!strcmp(reason->valuestring, "final") ||
+                                                           !strcmp(reason->valuestring, "best"));
+        if (!cJSON_IsString(file) || always_kept ||
             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(entry, "removed")))
             continue;
         if (++kept <= keep) continue;
@@ -481,6 +502,10 @@ int dt_manifest_epoch_metrics(const dt_manifest *m, int epoch, dt_epoch_metrics 
     out->test_samples = (int64_t)number_or(e, "test_samples", 0);
     out->seconds = number_or(e, "seconds", 0);
     out->samples_per_s = number_or(e, "samples_per_s", 0);
+    out->has_validation = bits_field(e, "val_loss", &out->val_loss) == 0;
+    out->val_accuracy = number_or(e, "val_accuracy", NAN);
+    out->val_correct = (int64_t)number_or(e, "val_correct", 0);
+    out->val_samples = (int64_t)number_or(e, "val_samples", 0);
     return 0;
 }
 

@@ -31,6 +31,9 @@ typedef struct {
     int argc;
     char *const *argv;
     const dt_dataset *train, *test;
+    const dt_dataset *validation;  /* NULL: the run has none */
+    float validation_split;        /* data.validation_split, 0 for a source of its own */
+    const char *validation_indices_sha256; /* a split's held-out indices */
     const char *backend;           /* "cpu (avx512, 2 threads)" */
     const char *device_note;       /* why auto chose the device, or "" */
     const char *simd;              /* SIMD path, or "" off the CPU */
@@ -53,6 +56,10 @@ typedef struct {
     int64_t test_correct, test_samples;
     double seconds, samples_per_s;
     float lr;                      /* learning rate of the epoch's last step */
+    int has_validation;            /* the val_ fields hold the validation set's metrics */
+    float val_loss;
+    double val_accuracy;           /* NaN for regression */
+    int64_t val_correct, val_samples;
 } dt_epoch_metrics;
 
 /* A checkpoint as the manifest lists it. */
@@ -81,7 +88,7 @@ dt_status dt_manifest_epoch(dt_manifest *m, const dt_epoch_metrics *e, dt_error 
 /* Lists a checkpoint (replacing an entry of the same file) and rewrites the manifest. */
 dt_status dt_manifest_checkpoint(dt_manifest *m, const dt_checkpoint_record *c, dt_error *err);
 /* Deletes the oldest step/epoch/interrupt checkpoint files beyond the newest `keep` (final.h5
- * is never deleted), marks them "removed" and rewrites the manifest. */
+ * and best.h5 are never deleted), marks them "removed" and rewrites the manifest. */
 dt_status dt_manifest_prune(dt_manifest *m, int keep, dt_error *err);
 /* Sets the final block and status ("completed", "failed", "interrupted") and rewrites. */
 dt_status dt_manifest_finish(dt_manifest *m, const char *status, const dt_epoch_metrics *last,

@@ -2,6 +2,8 @@
 #include "runrec.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,4 +162,34 @@ void dt_run_anchor_config(const cJSON *manifest, dt_config *cfg) {
             snprintf(sources[i]->labels_path, sizeof sources[i]->labels_path, "%s", located);
         }
     }
+}
+
+dt_status dt_run_selected_checkpoint(const char *run_dir, char *path, size_t size, char *which, size_t which_size,
+                                     dt_error *err) {
+    static const char *const named[] = {"best.h5", "final.h5"};
+    static const char *const why[] = {"the best epoch by the run's selection", "the end of the run"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, size, "%s/%s", run_dir, named[i]);
+        if (dt_file_exists(path)) {
+            snprintf(which, which_size, "%s, %s", named[i], why[i]);
+            return DT_OK;
+        }
+    }
+    DIR *dir = opendir(run_dir);
+    if (!dir) return dt_fail(err, DT_IO, "%s: cannot read the run folder: %s", run_dir, strerror(errno));
+    long long newest = -1;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        long long step = -1;
+        char tail[8] = "";
+        if (sscanf(entry->d_name, "checkpoint-%lld.%7s", &step, tail) == 2 && !strcmp(tail, "h5") && step > newest)
+            newest = step;
+    }
+    closedir(dir);
+    if (newest < 0)
+        return dt_fail(err, DT_USAGE, "%s: the run folder holds no checkpoint (best.h5, final.h5 or checkpoint-*.h5)",
+                       run_dir);
+    snprintf(path, size, "%s/checkpoint-%09lld.h5", run_dir, newest);
+    snprintf(which, which_size, "checkpoint-%09lld.h5, the newest (the run has not completed)", newest);
+    return DT_OK;
 }

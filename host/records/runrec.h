@@ -49,4 +49,11 @@ void dt_run_locate(const cJSON *manifest, const char *recorded_path, char *out, 
 /* Applies dt_run_locate to every data path of cfg. */
 void dt_run_anchor_config(const cJSON *manifest, dt_config *cfg);
 
+/* The checkpoint a run folder stands for: best.h5 when the run selected one, else final.h5,
+ * else its newest checkpoint-<step>.h5, as run_dir/FILE into path; `which` (>= 48 bytes) says
+ * which and why ("best.h5, the best epoch by the run's selection"). DT_USAGE naming the folder
+ * when it holds none. */
+dt_status dt_run_selected_checkpoint(const char *run_dir, char *path, size_t size, char *which, size_t which_size,
+                                     dt_error *err);
+
 #endif

@@ -282,17 +282,44 @@ cleanup:
     return status;
 }
 
-/* The listed SHA-256 of final.h5 in the manifest, or "". */
-static const char *final_sha256(const cJSON *m) {
+/* The manifest's entry for checkpoint `file` (not removed), or NULL. */
+static const cJSON *listed_checkpoint(const cJSON *m, const char *file) {
     const cJSON *entry;
     cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(m, "checkpoints")) {
-        const char *file = string_at(entry, "file");
-        if (file && !strcmp(file, "final.h5")) return string_at(entry, "sha256") ? string_at(entry, "sha256") : "";
+        const char *name = string_at(entry, "file");
+        if (name && !strcmp(name, file) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(entry, "removed")))
+            return entry;
     }
-    return "";
+    return NULL;
 }
 
-dt_status dt_registry_add(const char *db_path, const char *run_dir, const char *name, const char *note, dt_error *err) {
+/* The checkpoint a version of run_dir is made of: `choice` "best" or "final", or NULL for
+ * best.h5 when the run selected one, else final.h5; read and checked into ck against the
+ * file's listed SHA-256 and the parameter digest the manifest records for it. */
+static dt_status read_artifact(const cJSON *m, const char *run_dir, const char *choice, dt_checkpoint *ck,
+                               char *path, size_t size, dt_error *err) {
+    if (choice && strcmp(choice, "best") != 0 && strcmp(choice, "final") != 0)
+        return dt_fail(err, DT_USAGE, "registry add --checkpoint: expected best or final, got '%s'", choice);
+    const cJSON *best = listed_checkpoint(m, "best.h5");
+    if (choice && !strcmp(choice, "best") && !best)
+        return dt_fail(err, DT_USAGE, "%s: the run kept no best.h5 (it selects no best epoch: train.select, or a "
+                       "validation set)", run_dir);
+    const int use_best = best && (!choice || !strcmp(choice, "best"));
+    const char *file = use_best ? "best.h5" : "final.h5";
+    const cJSON *entry = use_best ? best : listed_checkpoint(m, "final.h5");
+    const char *want = use_best ? string_at(entry, "params_sha256")
+                                : string_at(cJSON_GetObjectItemCaseSensitive(m, "final"), "params_sha256");
+    snprintf(path, size, "%s/%s", run_dir, file);
+    dt_status status = dt_checkpoint_read_recorded(path, entry && string_at(entry, "sha256") ? string_at(entry, "sha256") : "",
+                                                   ck, err);
+    if (status == DT_OK && (!want || strcmp(want, ck->params_sha256) != 0))
+        status = dt_fail(err, DT_CHECKPOINT, "%s: %s's parameter digest is not the one the manifest records for it",
+                         run_dir, file);
+    return status;
+}
+
+dt_status dt_registry_add(const char *db_path, const char *run_dir, const char *name, const char *note,
+                          const char *checkpoint, dt_error *err) {
     dt_status status = DT_OK;
     char path[4096 + 32], *texts[2] = {NULL, NULL}, *artifact = NULL, shas[3][65], who[320], when[32];
     size_t sizes[2] = {0, 0}, artifact_size = 0;
@@ -313,20 +340,14 @@ dt_status dt_registry_add(const char *db_path, const char *run_dir, const char *
     m = cJSON_ParseWithLength(texts[0], sizes[0]);
     const char *run_status = string_at(m, "status");
     if (!run_status || strcmp(run_status, "completed") != 0) {
-        status = dt_fail(err, DT_USAGE, "%s: the run is %s, not completed: only a finished run's final.h5 is a model%s",
+        status = dt_fail(err, DT_USAGE, "%s: the run is %s, not completed: only a finished run's checkpoint is a model%s",
                          run_dir, run_status ? run_status : "unreadable",
                          run_status && strcmp(run_status, "failed") ? " (detrain resume finishes it)" : "");
         goto cleanup;
     }
     /* every tensor's digest and the parameter digest, after the file's recorded bytes */
-    snprintf(path, sizeof path, "%s/final.h5", run_dir);
-    DT_TRY(dt_checkpoint_read_recorded(path, final_sha256(m), ck, err));
-    const cJSON *final = cJSON_GetObjectItemCaseSensitive(m, "final");
-    if (!string_at(final, "params_sha256") || strcmp(string_at(final, "params_sha256"), ck->params_sha256) != 0) {
-        status = dt_fail(err, DT_CHECKPOINT, "%s: final.h5's parameter digest is not the manifest's final params_sha256",
-                         run_dir);
-        goto cleanup;
-    }
+    DT_TRY(read_artifact(m, run_dir, checkpoint, ck, path, sizeof path, err));
+    const char *artifact_file = strrchr(path, '/') + 1;
     DT_TRY(read_bytes(path, &artifact, &artifact_size, err));
     /* the files first, each under its digest: a row never names a file that is not there */
     DT_TRY(store_object(db_path, (const unsigned char *)artifact, artifact_size, shas[0], err));
@@ -335,6 +356,7 @@ dt_status dt_registry_add(const char *db_path, const char *run_dir, const char *
     who_text(who, sizeof who);
     utc_now(when, sizeof when);
     lineage = lineage_json(m, run_dir, who, when, note);
+    if (lineage) cJSON_AddStringToObject(lineage, "checkpoint", artifact_file);
     lineage_text = lineage ? cJSON_PrintUnformatted(lineage) : NULL;
     if (!lineage_text) {
         status = dt_fail(err, DT_NOMEM, "out of memory");
@@ -359,10 +381,11 @@ dt_status dt_registry_add(const char *db_path, const char *run_dir, const char *
     }
     DT_TRY(dt_db_exec(&db, "COMMIT", "registering a version", err));
     if (existing)
-        printf("%s/%lld: already registered (the same final.h5, SHA-256 %.16s...)\n", name, (long long)existing, shas[0]);
+        printf("%s/%lld: already registered (the same %s, SHA-256 %.16s...)\n", name, (long long)existing,
+               artifact_file, shas[0]);
     else
-        printf("registered %s/%lld: run %s, params_sha256 %s\n", name, (long long)version, string_at(m, "run_id"),
-               ck->params_sha256);
+        printf("registered %s/%lld: run %s, %s, params_sha256 %s\n", name, (long long)version, string_at(m, "run_id"),
+               artifact_file, ck->params_sha256);
 cleanup:
     if (status != DT_OK && db.handle) sqlite3_exec(db.handle, "ROLLBACK", NULL, NULL, NULL);
     dt_db_close(&db);

@@ -40,11 +40,14 @@ dt_status dt_registry_resolve(const char *db_path, const char *ref, dt_model_ver
  * diff and reproduce. DT_WRITE when it cannot. */
 dt_status dt_registry_materialize(const dt_model_version *v, const char *dir, dt_error *err);
 
-/* Registers run_dir's final.h5 as the next version of `name` after verifying every tensor
- * digest and the file's recorded SHA-256, and prints "registered NAME/N". The same artifact
- * under the same name again is the existing version (exit 0, said). DT_USAGE for a run that
- * is not completed or a malformed name; DT_CHECKPOINT for a damaged final.h5. */
-dt_status dt_registry_add(const char *db_path, const char *run_dir, const char *name, const char *note, dt_error *err);
+/* Registers a checkpoint of run_dir as the next version of `name` after verifying every tensor
+ * digest and the file's recorded SHA-256, and prints "registered NAME/N". `checkpoint`: "best"
+ * (best.h5), "final" (final.h5) or NULL (best.h5 when the run kept one, else final.h5). The
+ * same artifact under the same name again is the existing version (exit 0, said). DT_USAGE
+ * for a run that is not completed, a malformed name or no best.h5 asked for; DT_CHECKPOINT for
+ * a damaged checkpoint. */
+dt_status dt_registry_add(const char *db_path, const char *run_dir, const char *name, const char *note,
+                          const char *checkpoint, dt_error *err);
 
 /* Moves (or sets) alias of `name` to `version` and records the move (from, to, who, when,
  * note) in the alias history. Moving it back is a rollback. */

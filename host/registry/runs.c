@@ -325,9 +325,11 @@ static const char *column_or(sqlite3_stmt *stmt, int col, const char *fallback) 
 /* The columns a listing selects, in this order. */
 #define LIST_COLUMNS                                                                                                \
     "folder, run_id, experiment, status, started, seconds, epochs, json_extract(manifest, '$.config.train.epochs'),"  \
-    " test_accuracy, test_loss, params_sha256, git_commit, git_dirty, mode, device"
+    " test_accuracy, test_loss, params_sha256, git_commit, git_dirty, mode, device,"                                   \
+    " json_extract(manifest, '$.selection.metric'), json_extract(manifest, '$.selection.best_value'),"                 \
+    " json_extract(manifest, '$.selection.best_epoch')"
 enum { C_FOLDER, C_RUN_ID, C_EXPERIMENT, C_STATUS, C_STARTED, C_SECONDS, C_EPOCHS, C_EPOCHS_TOTAL, C_ACCURACY,
-       C_LOSS, C_PARAMS, C_COMMIT, C_DIRTY, C_MODE, C_DEVICE, N_COLUMNS };
+       C_LOSS, C_PARAMS, C_COMMIT, C_DIRTY, C_MODE, C_DEVICE, C_SELECT_METRIC, C_BEST_VALUE, C_BEST_EPOCH, N_COLUMNS };
 
 /* Prints one row as a line of the table. */
 static void print_line(sqlite3_stmt *stmt) {
@@ -342,17 +344,22 @@ static void print_line(sqlite3_stmt *stmt) {
     snprintf(commit, sizeof commit, "%.8s%s", column_or(stmt, C_COMMIT, "-"),
              sqlite3_column_int(stmt, C_DIRTY) ? "+dirty" : "");
     snprintf(mode_device, sizeof mode_device, "%s/%s", column_or(stmt, C_MODE, "-"), column_or(stmt, C_DEVICE, "-"));
-    printf("%-32s %-26s %-16s %-11s %-20s %7s %7s %8s %9s %-12.12s %-14s %s\n", column_or(stmt, C_FOLDER, ""),
+    char best[64] = "-"; /* the selection: "val_loss 0.0733 @24" */
+    if (sqlite3_column_type(stmt, C_BEST_VALUE) != SQLITE_NULL)
+        snprintf(best, sizeof best, "%s %.4g @%lld", column_or(stmt, C_SELECT_METRIC, "?"),
+                 sqlite3_column_double(stmt, C_BEST_VALUE), (long long)sqlite3_column_int64(stmt, C_BEST_EPOCH));
+    printf("%-32s %-26s %-16s %-11s %-20s %7s %7s %8s %9s %-12.12s %-14s %-22s %s\n", column_or(stmt, C_FOLDER, ""),
            column_or(stmt, C_RUN_ID, "-"), column_or(stmt, C_EXPERIMENT, "-"), column_or(stmt, C_STATUS, "-"),
            column_or(stmt, C_STARTED, "-"), duration, epochs, accuracy, loss, column_or(stmt, C_PARAMS, "-"), commit,
-           mode_device);
+           mode_device, best);
 }
 
 /* Adds one row to the JSON array, a member per column. */
 static void add_json(cJSON *array, sqlite3_stmt *stmt) {
     static const char *const names[N_COLUMNS] = {
         "folder",      "run_id",        "experiment", "status",     "started",   "seconds", "epochs", "epochs_total",
-        "test_accuracy", "test_loss", "params_sha256", "git_commit", "git_dirty", "mode",    "device"};
+        "test_accuracy", "test_loss", "params_sha256", "git_commit", "git_dirty", "mode",    "device",
+        "select_metric", "best_value", "best_epoch"};
     cJSON *row = cJSON_CreateObject();
     for (int c = 0; c < N_COLUMNS && row; c++) {
         if (c == C_DIRTY) cJSON_AddBoolToObject(row, names[c], sqlite3_column_int(stmt, c));
@@ -402,8 +409,9 @@ dt_status dt_runs_list(const dt_runs_query *q, dt_error *err) {
     }
     if (q->json) array = cJSON_CreateArray();
     else
-        printf("%-32s %-26s %-16s %-11s %-20s %7s %7s %8s %9s %-12s %-14s %s\n", "RUN FOLDER", "RUN ID", "EXPERIMENT",
-               "STATUS", "STARTED", "TIME", "EPOCHS", "ACCURACY", "LOSS", "PARAMS", "COMMIT", "MODE/DEVICE");
+        printf("%-32s %-26s %-16s %-11s %-20s %7s %7s %8s %9s %-12s %-14s %-22s %s\n", "RUN FOLDER", "RUN ID",
+               "EXPERIMENT", "STATUS", "STARTED", "TIME", "EPOCHS", "ACCURACY", "LOSS", "PARAMS", "COMMIT", "MODE/DEVICE",
+               "BEST (SELECTION)");
     int rc, n = 0;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         if (array) add_json(array, stmt);

@@ -19,10 +19,11 @@
 #define BATCH_METRICS 1000
 
 /* The epoch metrics, manifest key → MLflow key; the last one, step_loss, comes from the trace. */
-const char *const dt_mlflow_metric_names[DT_MLFLOW_METRICS] = {"train_loss", "train_accuracy", "test_loss",
-                                                               "test_accuracy", "lr", "samples_per_s", "step_loss"};
-static const char *const manifest_keys[DT_MLFLOW_METRICS - 1] = {"train_loss", "train_accuracy", "test_loss",
-                                                                 "test_accuracy", "lr", "samples_per_s"};
+const char *const dt_mlflow_metric_names[DT_MLFLOW_METRICS] = {
+    "train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "lr", "samples_per_s",
+    "step_loss"};
+static const char *const manifest_keys[DT_MLFLOW_METRICS - 1] = {
+    "train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "lr", "samples_per_s"};
 enum { STEP_LOSS = DT_MLFLOW_METRICS - 1 };
 
 static int64_t now_ms(void) {
@@ -261,9 +262,9 @@ static dt_status read_run(dt_http *h, dt_mlflow_state *st, int64_t step_loss_eve
  * MLflow keeps at most 36), source, and the whole SHA-256, size and samples in the profile. */
 static cJSON *run_inputs(const cJSON *manifest) {
     cJSON *datasets = cJSON_CreateArray();
-    const char *splits[2] = {"train", "test"};
+    const char *splits[3] = {"train", "test", "validation"};
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(manifest, "data");
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 3; s++) {
         const cJSON *split = cJSON_GetObjectItemCaseSensitive(data, splits[s]), *file;
         cJSON_ArrayForEach(file, cJSON_GetObjectItemCaseSensitive(split, "files")) {
             const char *path = str_at(file, "path"), *sha = str_at(file, "sha256");

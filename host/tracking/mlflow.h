@@ -20,7 +20,7 @@ typedef struct cJSON cJSON;
 
 /* The metrics: per epoch (step = epoch) from the manifest, and step_loss (step = step) from
  * trace.jsonl when asked for. */
-#define DT_MLFLOW_METRICS 7
+#define DT_MLFLOW_METRICS 9
 extern const char *const dt_mlflow_metric_names[DT_MLFLOW_METRICS];
 
 /* What one MLflow run holds of a detrain run, as far as this process knows. */

@@ -66,7 +66,7 @@ static dt_step_desc step_at(fixture *f, int64_t s, dt_optim_counters *counters) 
 static dt_backend *started(fixture *f, dt_error *err) {
     dt_backend *be = NULL;
     if (dt_cuda_backend.create(&be, &f->net, &f->cfg, err) != DT_OK) return NULL;
-    if (dt_cuda_backend.set_data(be, &f->data, &f->data, err) != DT_OK ||
+    if (dt_cuda_backend.set_data(be, &f->data, &f->data, NULL, err) != DT_OK ||
         dt_cuda_backend.set_state(be, &f->state, err) != DT_OK ||
         dt_cuda_backend.set_order(be, f->order, 256, err) != DT_OK) {
         dt_cuda_backend.destroy(be);
@@ -125,13 +125,13 @@ static void test_second_set_data(void) {
     dt_backend *be = started(&f, &err);
     CHECK(be != NULL);
     if (!be) return;
-    CHECK(dt_cuda_backend.set_data(be, &f.other, &f.other, &err) == DT_OK);
+    CHECK(dt_cuda_backend.set_data(be, &f.other, &f.other, NULL, &err) == DT_OK);
     step.order_offset = 48;
     CHECK(dt_cuda_backend.train_step(be, &step, &replaced, &err) == DT_OK);
     dt_cuda_backend.destroy(be);
     /* the same step on a backend that only ever saw the other data */
     CHECK(dt_cuda_backend.create(&be, &f.net, &f.cfg, &err) == DT_OK);
-    CHECK(dt_cuda_backend.set_data(be, &f.other, &f.other, &err) == DT_OK);
+    CHECK(dt_cuda_backend.set_data(be, &f.other, &f.other, NULL, &err) == DT_OK);
     CHECK(dt_cuda_backend.set_state(be, &f.state, &err) == DT_OK);
     step.order_offset = -1;
     CHECK(dt_cuda_backend.train_step(be, &step, &fresh, &err) == DT_OK);
@@ -148,7 +148,7 @@ static dt_status lifetime(fixture *f, dt_error *err) {
     dt_step_result result;
     dt_eval_result eval;
     DT_TRY(dt_cuda_backend.create(&be, &f->net, &f->cfg, err));
-    DT_TRY(dt_cuda_backend.set_data(be, &f->data, &f->data, err));
+    DT_TRY(dt_cuda_backend.set_data(be, &f->data, &f->data, NULL, err));
     DT_TRY(dt_cuda_backend.set_state(be, &f->state, err));
     DT_TRY(dt_cuda_backend.set_order(be, f->order, 256, err));
     for (int64_t s = 0; s < 2; s++) {

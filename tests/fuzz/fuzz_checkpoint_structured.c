@@ -76,13 +76,13 @@ static void make_valid_checkpoint(void) {
     fake_dataset(&train, 10, "train.csv");
     fake_dataset(&test, 5, "test.csv");
     /* Epoch 1 (0-based), one batch into it: step = epoch * steps_per_epoch + position / batch. */
-    dt_train_progress progress = {dt_optim_counters_start(), 1, 4, dt_steps_per_epoch(&cfg, 10), 0, 3, 4};
+    dt_train_progress progress = {dt_optim_counters_start(), 1, 4, dt_steps_per_epoch(&cfg, 10), 0, 3, 4, 0, 0, 0, 0};
     progress.total_steps = progress.steps_per_epoch * cfg.train.epochs;
     progress.counters.step = (uint64_t)(progress.steps_per_epoch + 1);
     float step_loss[16], step_lr[16];
     for (int i = 0; i < 16; i++) step_loss[i] = 1.0f / (float)(i + 1), step_lr[i] = 0.01f;
     const double mean[3] = {0.5, -1, 2}, std[3] = {1, 0.25, 3};
-    dt_checkpoint_view view = {&cfg, &net, &state, &progress, step_loss, step_lr, &train, &test, mean, std};
+    dt_checkpoint_view view = {&cfg, &net, &state, &progress, step_loss, step_lr, &train, &test, mean, std, NULL, 0};
     must(dt_checkpoint_write(fuzz_path(path, sizeof path, "valid.h5"), &view, params_sha, file_sha, &err), &err);
     dt_host_state_free(&state);
     must(dt_checkpoint_read(path, &ck, &err), &err);

@@ -73,7 +73,8 @@ def check_run(client, run_dir):
     want_overrides = {o.split("=", 1)[0].replace("[", ".").replace("]", ""): o.split("=", 1)[1] for o in m["overrides"]}
     check(overrides == want_overrides, f"--set overrides as params set.*: {overrides}")
     points = 0
-    for key in ["train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr", "samples_per_s"]:
+    for key in ["train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "lr",
+                "samples_per_s"]:
         history = sorted((p.step, p.value) for p in client.get_metric_history(run.info.run_id, key))
         recorded = [(e["epoch"], e[key]) for e in m["epochs"] if isinstance(e.get(key), (int, float))
                     and math.isfinite(e[key])]
@@ -87,7 +88,7 @@ def check_run(client, run_dir):
                        ("detrain.config_sha256", m["config_sha256"]), ("detrain.version", m["code"]["version"]),
                        ("detrain.params_sha256", m.get("final", {}).get("params_sha256"))]:
         check(tags.get(tag) == value, f"tag {tag} = {value}")
-    files = [f for split in ("train", "test") for f in m["data"][split]["files"]]
+    files = [f for split in ("train", "test", "validation") for f in m["data"].get(split, {}).get("files", [])]
     inputs = {d.dataset.digest: d.dataset for d in run.inputs.dataset_inputs}
     for f in files:
         dataset = inputs.get(f["sha256"][:32])
