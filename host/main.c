@@ -47,8 +47,10 @@ static const char usage_text[] =
     "  -h, --help                 show this help\n"
     "  --version                  show version and git commit\n"
     "\n"
-    "Wherever a checkpoint or run folder goes (eval, predict, inspect, diff, export), a registered\n"
-    "model version may go instead: NAME@ALIAS or NAME/VERSION ('detrain help registry').\n"
+    "Where a checkpoint goes (eval, predict, inspect, export), a run folder means its best.h5, else\n"
+    "final.h5, else its newest checkpoint. Wherever a checkpoint or run folder goes (eval, predict,\n"
+    "inspect, diff, export), a registered model version may go instead: NAME@ALIAS or\n"
+    "NAME/VERSION ('detrain help registry').\n"
     "\n"
     "Exit codes: 0 done, 1 failure or difference found, 2 bad input (usage, config, data,\n"
     "checkpoint), 130 interrupted (a checkpoint was written; continue with 'detrain resume').\n";
