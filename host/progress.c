@@ -12,6 +12,13 @@ double dt_now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+void dt_utc_now(char *out, size_t size) {
+    const time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 void dt_progress_init(dt_progress *p, int quiet) {
     p->enabled = !quiet;
     p->live = p->enabled && isatty(STDERR_FILENO);

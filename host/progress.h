@@ -3,6 +3,7 @@
 #ifndef DT_PROGRESS_H
 #define DT_PROGRESS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -13,6 +14,9 @@ typedef struct {
 
 /* Seconds from a monotonic clock. */
 double dt_now_seconds(void);
+
+/* The wall-clock time in UTC as "2026-11-26T14:15:22Z" (size >= 21), for records. */
+void dt_utc_now(char *out, size_t size);
 
 /* Sets up progress output. */
 void dt_progress_init(dt_progress *p, int quiet);

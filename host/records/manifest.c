@@ -14,6 +14,7 @@
 #include "data/split.h"
 #include "digest.h"
 #include "fsutil.h"
+#include "progress.h"
 #include "rng.h"
 #include "sysinfo.h"
 #include "version.h"
@@ -46,18 +47,10 @@ static void add_metric(cJSON *obj, const char *name, double value) {
     else cJSON_AddNumberToObject(obj, name, value);
 }
 
-/* "2026-11-26T14:15:22Z" */
-static void utc_now(char *buf, size_t size) {
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* Stamps updated_at and writes the manifest atomically. */
 static dt_status manifest_write(dt_manifest *m, dt_error *err) {
     char now[32];
-    utc_now(now, sizeof now);
+    dt_utc_now(now, sizeof now);
     cJSON_DeleteItemFromObjectCaseSensitive(m->root, "updated_at");
     cJSON_AddStringToObject(m->root, "updated_at", now);
     char *text = cJSON_Print(m->root);
@@ -239,7 +232,7 @@ dt_status dt_manifest_begin(dt_manifest *m, const char *run_dir, const dt_run_in
     }
     char run_id[64], now[32], sha[65], cwd[DT_PATH_MAX];
     make_run_id(run_dir, run_id, sizeof run_id);
-    utc_now(now, sizeof now);
+    dt_utc_now(now, sizeof now);
     dt_sha256_hex(config_text, strlen(config_text), sha);
     free(config_text);
 
@@ -327,7 +320,7 @@ static double number_or(const cJSON *obj, const char *name, double fallback) {
 dt_status dt_manifest_resume(dt_manifest *m, const dt_run_info *info, const char *checkpoint_file, int64_t step,
                              int epochs_done, dt_error *err) {
     char now[32];
-    utc_now(now, sizeof now);
+    dt_utc_now(now, sizeof now);
     cJSON *root = m->root;
     cJSON_ReplaceItemInObjectCaseSensitive(root, "status", cJSON_CreateString("running"));
     const char *stale[] = {"finished_at", "error", "final"};
@@ -398,7 +391,7 @@ dt_status dt_manifest_epoch(dt_manifest *m, const dt_epoch_metrics *e, dt_error 
 dt_status dt_manifest_finish(dt_manifest *m, const char *status, const dt_epoch_metrics *last,
                              const char *params_sha256, const char *error_message, dt_error *err) {
     char now[32];
-    utc_now(now, sizeof now);
+    dt_utc_now(now, sizeof now);
     cJSON_ReplaceItemInObjectCaseSensitive(m->root, "status", cJSON_CreateString(status));
     cJSON_DeleteItemFromObjectCaseSensitive(m->root, "finished_at");
     cJSON_AddStringToObject(m->root, "finished_at", now);

@@ -17,6 +17,7 @@
 
 #include "digest.h"
 #include "fsutil.h"
+#include "progress.h"
 #include "records/checkpoint.h"
 #include "records/runrec.h"
 #include "registry/db.h"
@@ -36,14 +37,6 @@ static void who_text(char *out, size_t size) {
     char host[256] = "localhost";
     gethostname(host, sizeof host - 1);
     snprintf(out, size, "%s@%s", user ? user : pw ? pw->pw_name : "unknown", host);
-}
-
-/* "2026-11-29T09:43:01Z" */
-static void utc_now(char *out, size_t size) {
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* Names of models and aliases: letters, digits, '.', '_', '-', at most 100 bytes; an alias
@@ -354,7 +347,7 @@ dt_status dt_registry_add(const char *db_path, const char *run_dir, const char *
     DT_TRY(store_object(db_path, (const unsigned char *)texts[0], sizes[0], shas[1], err));
     DT_TRY(store_object(db_path, (const unsigned char *)texts[1], sizes[1], shas[2], err));
     who_text(who, sizeof who);
-    utc_now(when, sizeof when);
+    dt_utc_now(when, sizeof when);
     lineage = lineage_json(m, run_dir, who, when, note);
     if (lineage) cJSON_AddStringToObject(lineage, "checkpoint", artifact_file);
     lineage_text = lineage ? cJSON_PrintUnformatted(lineage) : NULL;
@@ -435,7 +428,7 @@ dt_status dt_registry_alias(const char *db_path, const char *name, const char *a
         goto cleanup;
     }
     who_text(who, sizeof who);
-    utc_now(when, sizeof when);
+    dt_utc_now(when, sizeof when);
     DT_TRY(dt_db_prepare(&db, "INSERT INTO alias_history(name, alias, from_version, to_version, who, at, note)"
                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", &stmt, err));
     dt_db_bind_text(stmt, 1, name);

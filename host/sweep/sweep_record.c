@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "progress.h"
 
 #define SWEEP_FORMAT "detrain-sweep/1"
 
@@ -23,14 +24,6 @@ static int status_from_name(const char *name) {
     for (int s = DT_TRIAL_PENDING; s <= DT_TRIAL_INTERRUPTED; s++)
         if (!strcmp(name, dt_sweep_status_name((dt_trial_status)s))) return s;
     return -1;
-}
-
-/* The current UTC time as 2026-11-26T14:15:22Z. */
-static void utc_now(char *out, size_t size) {
-    const time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* ---- writing ---- */
@@ -78,7 +71,7 @@ static cJSON *string_array(char *const *strings, int n) {
 static cJSON *plan_json(const dt_sweep_plan *plan) {
     cJSON *root = cJSON_CreateObject();
     char now[32], cwd[DT_PATH_MAX], seed[32];
-    utc_now(now, sizeof now);
+    dt_utc_now(now, sizeof now);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)plan->sweep_seed);
     cJSON_AddStringToObject(root, "format", SWEEP_FORMAT);
     cJSON_AddItemToObject(root, "command_line", string_array(plan->argv, plan->argc));
@@ -247,7 +240,7 @@ dt_status dt_sweep_record_open(dt_sweep_plan *plan, int *continued, dt_error *er
     snprintf(path, sizeof path, "%s/sweep.json", plan->dir);
     *continued = dt_file_exists(path);
     if (*continued && (status = continue_record(plan, path, err)) != DT_OK) return status;
-    if (!plan->started_at[0]) utc_now(plan->started_at, sizeof plan->started_at);
+    if (!plan->started_at[0]) dt_utc_now(plan->started_at, sizeof plan->started_at);
     return dt_sweep_record_write(plan, err);
 }
 

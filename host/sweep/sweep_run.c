@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "progress.h"
 #include "records/runrec.h"
 
 /* ---- signals ---- */
@@ -62,12 +63,6 @@ typedef struct {
     dt_error failure_err;
     sigset_t stop_set; /* SIGINT, SIGTERM */
 } runner;
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void emit(const runner *r, int trial, const char *event) {
     if (r->opts->on_event) r->opts->on_event(r->opts->ctx, r->plan, trial, event);
@@ -228,7 +223,7 @@ static dt_status spawn(runner *r, int t, trial_action action, dt_error *err) {
         return dt_fail(err, DT_INTERNAL, "sweep: cannot start a process for %s: %s", r->plan->trials[t].name,
                        strerror(fork_errno));
     const int i = r->n_running++;
-    r->slots[i] = (slot){.trial = t, .pid = pid, .started = now_seconds()};
+    r->slots[i] = (slot){.trial = t, .pid = pid, .started = dt_now_seconds()};
     child_pids[i] = pid;
     dt_sweep_trial *trial = &r->plan->trials[t];
     trial->status = DT_TRIAL_RUNNING;
@@ -353,7 +348,7 @@ static void wait_one(runner *r) {
     sigprocmask(SIG_SETMASK, &old, NULL);
     int wait_status = 0;
     if (waitpid(info.si_pid, &wait_status, 0) < 0 || !found) return;
-    r->plan->trials[done.trial].seconds += now_seconds() - done.started;
+    r->plan->trials[done.trial].seconds += dt_now_seconds() - done.started;
     settle(r, done.trial, wait_status);
     dt_error err = {{0}};
     const dt_status status = dt_sweep_record_write(r->plan, &err);
