@@ -51,7 +51,8 @@ const char dt_bench_help_text[] =
     "                     0: exactly S), so that short steps are timed over a long enough span\n"
     "  --threads T        CPU threads (default: every available core)\n"
     "  --seed N           seed of the data and the initial parameters (default 1)\n"
-    "  --matmul LIST      square sizes of the matrix-product rows (default 256,512,1024,2048,4096);\n"
+    "  --matmul LIST      square sizes of the matrix-product rows (default 256,512,1024,2048,4096,\n"
+    "                     none when --sizes is given: the squares are asked for, not implied);\n"
     "                     'none' skips them\n"
     "  --no-matmul-net    leave out the products of the first shape's layers\n"
     "  --peers P          auto (default: run PyTorch when importable) or none\n"
@@ -112,6 +113,7 @@ dt_status dt_bench_parse_args(dt_bench_opts *o, int argc, char **argv, int *help
     o->matmul_net = 1, o->peers = 1, o->cross_check = -1;
     snprintf(o->bench_dir, sizeof o->bench_dir, "%s", DT_BENCH_DIR);
     snprintf(o->python, sizeof o->python, "/usr/bin/python3");
+    int sizes_given = 0, matmul_given = 0;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
@@ -153,6 +155,7 @@ dt_status dt_bench_parse_args(dt_bench_opts *o, int argc, char **argv, int *help
             }
             if (!o->n_modes) return bad_value(err, arg, value, "a list of fast, deterministic, portable");
         } else if (!strcmp(arg, "--sizes")) {
+            sizes_given = 1;
             o->n_sizes = 0;
             const char *p = value;
             while (*p) {
@@ -168,6 +171,7 @@ dt_status dt_bench_parse_args(dt_bench_opts *o, int argc, char **argv, int *help
             if ((o->n_batches = parse_int_list(value, o->batches, DT_BENCH_MAX_BATCHES, 1048576)) <= 0)
                 return bad_value(err, arg, value, "a list of up to 8 batch sizes from 1 to 1048576");
         } else if (!strcmp(arg, "--matmul")) {
+            matmul_given = 1;
             if (!strcmp(value, "none")) o->n_squares = 0, o->matmul_net = 0;
             else if ((o->n_squares = parse_int_list(value, o->squares, DT_BENCH_MAX_SQUARES, 16384)) <= 0)
                 return bad_value(err, arg, value, "'none' or a list of up to 8 sizes from 1 to 16384");
@@ -204,6 +208,7 @@ dt_status dt_bench_parse_args(dt_bench_opts *o, int argc, char **argv, int *help
             snprintf(target, DT_PATH_MAX, "%s", value);
         }
     }
+    if (sizes_given && !matmul_given) o->n_squares = 0; /* --sizes small: its rows and its layers' products only */
     return DT_OK;
 }
 

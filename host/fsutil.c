@@ -74,6 +74,21 @@ dt_status dt_write_file_atomic(const char *path, const void *data, size_t size, 
     return rename_into_place(tmp, path, err);
 }
 
+dt_status dt_check_output_file(const char *output, dt_error *err) {
+    if (!output[0]) return dt_fail(err, DT_USAGE, "the output file name is empty");
+    struct stat st;
+    if (stat(output, &st) == 0 && S_ISDIR(st.st_mode)) return dt_fail(err, DT_IO, "%s: is a folder, not a file", output);
+    char copy[4096];
+    if (strlen(output) >= sizeof copy) return dt_fail(err, DT_USAGE, "%s: path too long", output);
+    memcpy(copy, output, strlen(output) + 1);
+    const char *dir = dirname(copy);
+    if (stat(dir, &st) != 0) return dt_fail(err, DT_IO, "%s: cannot write: folder %s: %s", output, dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return dt_fail(err, DT_IO, "%s: cannot write: %s is not a folder", output, dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return dt_fail(err, DT_IO, "%s: cannot write into folder %s: %s", output, dir, strerror(errno));
+    return DT_OK;
+}
+
 dt_status dt_mkdirs(const char *path, dt_error *err) {
     char buf[4096];
     snprintf(buf, sizeof buf, "%s", path);

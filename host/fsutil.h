@@ -15,6 +15,12 @@
  * OS's reason ("No space left on device"). */
 dt_status dt_write_file_atomic(const char *path, const void *data, size_t size, dt_error *err);
 
+/* Whether `output` can be written as a file: DT_USAGE for an empty name or one too long;
+ * DT_IO "<output>: cannot write: folder <dir>: <why>" when its folder is missing, not a folder
+ * or not writable, or "<output>: is a folder, not a file". Checked before the work, so a bad
+ * --output costs nothing and gives exit 2 rather than a failed write's 1. */
+dt_status dt_check_output_file(const char *output, dt_error *err);
+
 /* Creates a directory and its parents (mkdir -p). DT_WRITE naming the path when one cannot be
  * made, DT_IO when the path exists and is not a directory. */
 dt_status dt_mkdirs(const char *path, dt_error *err);

@@ -266,6 +266,7 @@ dt_status dt_predict(const char *checkpoint, const char *source, const char *lab
     const int json = output && (ends_with(output, ".jsonl") || ends_with(output, ".json"));
     if (output && !json && !ends_with(output, ".csv"))
         return dt_fail(err, DT_USAGE, "--output %s: unknown extension (use .csv, .jsonl or .json)", output);
+    if (output) DT_TRY(dt_check_output_file(output, err));
     DT_TRY(open_checkpoint(checkpoint, &ck, err));
     DT_TRY(make_source(ck, source, labels, "--input", &src, err));
     DT_TRY(load_source(ck, &src, 1, &ds, err));

@@ -357,7 +357,16 @@ cleanup:
 
 /* ---- the run folder --------------------------------------------------------------------------- */
 
-/* checkpoints/<name>-<UTC time>, or the given folder; refuses a folder that holds a run. */
+/* Whether a folder entry is ".", "..", or what a run that died before its first manifest
+ * leaves: its .lock and temporary files (which the next lock holder removes: dt_lock_dir). */
+static int leftover_of_a_run(const char *name) {
+    const size_t len = strlen(name);
+    return !strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, ".lock") ||
+           (len > 4 && !strcmp(name + len - 4, ".tmp"));
+}
+
+/* checkpoints/<name>-<UTC time>, or the given folder; refuses a folder that holds a run or
+ * any other file. */
 static dt_status make_run_dir(const dt_config *cfg, const char *out_dir, char *run_dir, size_t size, dt_error *err) {
     if (out_dir) snprintf(run_dir, size, "%s", out_dir);
     else {
@@ -373,7 +382,16 @@ static dt_status make_run_dir(const dt_config *cfg, const char *out_dir, char *r
     if (dt_file_exists(manifest))
         return dt_fail(err, DT_USAGE, "%s: already holds a run (manifest.json); choose another --out, or continue it with 'detrain resume %s'",
                        run_dir, run_dir);
-    return dt_mkdirs(run_dir, err);
+    /* a run folder is the run's alone: --out data or --out . would mix its files with others */
+    const char *other = NULL;
+    DIR *dir = opendir(run_dir);
+    for (struct dirent *entry; dir && !other && (entry = readdir(dir)) != NULL;)
+        if (!leftover_of_a_run(entry->d_name)) other = entry->d_name;
+    const dt_status status = other ? dt_fail(err, DT_USAGE, "%s: the folder exists and holds other files (%s); --out "
+                                             "needs a new or empty folder", run_dir, other)
+                                   : DT_OK;
+    if (dir) closedir(dir);
+    return status == DT_OK ? dt_mkdirs(run_dir, err) : status;
 }
 
 /* What the manifest says about this process. */

@@ -96,6 +96,13 @@ if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
     expect_error no_gpu 2 "--device cuda: " -- "$DETRAIN" bench --device cuda --sizes small --quiet
 fi
 
+# --sizes without --matmul: the shape's rows and its layers' products, no square products.
+"$DETRAIN" bench --sizes "$DT_SOURCE_DIR/tests/configs/bench-tiny.json" --modes portable --repeats 1 --steps 1 \
+    --min-time 0 --peers none --quiet --json "$out-sizes.json" >"$out-sizes.txt" 2>&1
+check "bench --sizes alone runs no square products (they are --matmul's)" \
+    /usr/bin/python3 -c "import json,sys; m=json.load(open(sys.argv[1]))['matmul']
+assert len(m) == 16 and not [r for r in m if r['shape'].startswith('square')], m" "$out-sizes.json"
+
 # The peer, when PyTorch is importable: the same data and initial parameters as detrain.
 if "$py" -c "import torch, numpy" 2>/dev/null; then
     checks=$((checks + 1))

@@ -31,4 +31,16 @@ expect_error two_configs 2 "unexpected argument" -- "$DETRAIN" train "$cfg" "$cf
 expect_error help_unknown 2 "no help for unknown command" -- "$DETRAIN" help frobnicate
 expect_error threads_bad 2 "config.runtime.threads" -- "$DETRAIN" train "$cfg" --threads many
 expect_error missing_file 2 "nope.json" -- "$DETRAIN" train "$DT_TMP/nope.json"
+
+# --out must be a new or empty folder: a run's files never mix with others (--out data, --out .)
+mkdir -p "$DT_TMP/busy" && echo keep >"$DT_TMP/busy/notes.txt"
+expect_error out_not_empty 2 "busy: the folder exists and holds other files \(notes.txt\)" -- \
+    "$DETRAIN" train "$cfg" --out "$DT_TMP/busy"
+check "--out refused: nothing of the folder's was touched" test "$(ls -A "$DT_TMP/busy")" = notes.txt
+mkdir -p "$DT_TMP/empty"
+check "--out into an empty folder trains" "$DETRAIN" train "$cfg" --set train.epochs=1 --quiet --out "$DT_TMP/empty"
+# an output file whose folder is missing is bad input (exit 2) before any work, as for export
+expect_error predict_no_folder 2 "p.csv: cannot write: folder .*missing_dir" -- "$DETRAIN" predict "$DT_TMP/empty/final.h5" \
+    --input "$DT_SOURCE_DIR/tests/data/spiral-test.csv" --output "$DT_TMP/missing_dir/p.csv"
+check_ok help_registry_export 'inspect, diff and export' "$DETRAIN" help registry
 finish

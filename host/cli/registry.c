@@ -42,7 +42,7 @@ const char dt_cli_registry_help[] =
     "model, with copies of its record (manifest.json, trace.jsonl) and its lineage, stored\n"
     "content-addressed next to the database (default checkpoints/detrain.sqlite; --registry\n"
     "or DETRAIN_REGISTRY choose another). A version is named NAME/VERSION or NAME@ALIAS, here\n"
-    "and in eval, predict, inspect and diff.\n"
+    "and in eval, predict, inspect, diff and export.\n"
     "\n"
     "commands:\n"
     "  add RUN_DIR --name NAME [--note TEXT] [--checkpoint best|final]\n"

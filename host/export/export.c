@@ -102,28 +102,14 @@ cJSON *dt_export_metadata(const dt_checkpoint *ck) {
     return meta;
 }
 
-/* DT_IO when output cannot be written where it is (its folder missing, not a folder, not
- * writable) or is a folder; DT_USAGE when it is the checkpoint itself. Checked before the
- * work, so a bad --output costs nothing and gives exit 2 rather than a failed write's 1. */
+/* dt_check_output_file, and DT_USAGE when output is the checkpoint itself. */
 static dt_status check_output(const char *output, const char *checkpoint, dt_error *err) {
-    if (!output[0]) return dt_fail(err, DT_USAGE, "the output file name is empty");
+    dt_status status = dt_check_output_file(output, err);
     struct stat out_st, ck_st;
-    if (stat(output, &out_st) == 0) {
-        if (S_ISDIR(out_st.st_mode)) return dt_fail(err, DT_IO, "%s: is a folder, not a file", output);
-        if (stat(checkpoint, &ck_st) == 0 && ck_st.st_dev == out_st.st_dev && ck_st.st_ino == out_st.st_ino)
-            return dt_fail(err, DT_USAGE, "%s: the output is the checkpoint itself", output);
-    }
-    char copy[DT_PATH_MAX];
-    if (strlen(output) >= sizeof copy) return dt_fail(err, DT_USAGE, "%s: path too long", output);
-    snprintf(copy, sizeof copy, "%s", output);
-    const char *dir = dirname(copy);
-    struct stat dir_st;
-    if (stat(dir, &dir_st) != 0)
-        return dt_fail(err, DT_IO, "%s: cannot write: folder %s: %s", output, dir, strerror(errno));
-    if (!S_ISDIR(dir_st.st_mode)) return dt_fail(err, DT_IO, "%s: cannot write: %s is not a folder", output, dir);
-    if (access(dir, W_OK | X_OK) != 0)
-        return dt_fail(err, DT_IO, "%s: cannot write into folder %s: %s", output, dir, strerror(errno));
-    return DT_OK;
+    if (status == DT_OK && stat(output, &out_st) == 0 && stat(checkpoint, &ck_st) == 0 &&
+        ck_st.st_dev == out_st.st_dev && ck_st.st_ino == out_st.st_ino)
+        status = dt_fail(err, DT_USAGE, "%s: the output is the checkpoint itself", output);
+    return status;
 }
 
 dt_status dt_export_checkpoint(const char *checkpoint, dt_export_format format, const char *output, dt_error *err) {

@@ -80,17 +80,7 @@ dt_status dt_plot_output_check(const char *output, dt_plot_format *format, dt_er
     if (*format == DT_PLOT_PNG && !dt_plot_png_available())
         return dt_fail(err, DT_USAGE, "%s: PNG output needs librsvg2-dev at build time (this build writes .svg only)",
                        output);
-    struct stat st;
-    if (stat(output, &st) == 0 && S_ISDIR(st.st_mode)) return dt_fail(err, DT_IO, "%s: is a folder, not a file", output);
-    char copy[DT_PATH_MAX];
-    if (strlen(output) >= sizeof copy) return dt_fail(err, DT_USAGE, "%s: path too long", output);
-    memcpy(copy, output, strlen(output) + 1);
-    const char *dir = dirname(copy);
-    if (stat(dir, &st) != 0) return dt_fail(err, DT_IO, "%s: cannot write: folder %s: %s", output, dir, strerror(errno));
-    if (!S_ISDIR(st.st_mode)) return dt_fail(err, DT_IO, "%s: cannot write: %s is not a folder", output, dir);
-    if (access(dir, W_OK | X_OK) != 0)
-        return dt_fail(err, DT_IO, "%s: cannot write into folder %s: %s", output, dir, strerror(errno));
-    return DT_OK;
+    return dt_check_output_file(output, err);
 }
 
 dt_status dt_plot_write(const dt_plot_runs *runs, const bool metrics[DT_PLOT_N_METRICS], const char *title,

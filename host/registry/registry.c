@@ -626,6 +626,10 @@ dt_status dt_registry_show(const char *db_path, const char *ref, int json, dt_er
             printf("  experiment     %s\n", string_at(lineage, "experiment") ? string_at(lineage, "experiment") : "-");
             printf("  config         %s (SHA-256 %s)\n", string_at(lineage, "config_file") ? string_at(lineage, "config_file") : "-",
                    string_at(lineage, "config_sha256") ? string_at(lineage, "config_sha256") : "-");
+            const cJSON *set;
+            cJSON_ArrayForEach(set, cJSON_GetObjectItemCaseSensitive(lineage, "overrides"))
+                if (cJSON_IsString(set)) printf("  --set          %s\n", set->valuestring);
+            if (string_at(lineage, "checkpoint")) printf("  checkpoint     %s of the run\n", string_at(lineage, "checkpoint"));
             printf("  code           detrain %s, commit %s%s\n", string_at(code, "version") ? string_at(code, "version") : "?",
                    string_at(code, "git_commit") ? string_at(code, "git_commit") : "?",
                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(code, "git_dirty")) ? " (dirty)" : "");
