@@ -57,6 +57,12 @@ check "runs --sort -final.test_accuracy --limit 1: the best" test "$(json_get ru
 run_code runs-sort-up 0 "$DETRAIN" runs --status completed --sort final.test_accuracy --json
 check "runs --sort ascending" test "$(json_get runs-sort-up.out "m[-1]['folder']")" = b
 expect_error runs-bad-where 2 "--where config.optimizer: expected PATH=VALUE" -- "$DETRAIN" runs --where config.optimizer
+expect_error runs-unknown-where 2 "--where optimizer.lr: no run has the manifest key 'optimizer.lr'; closest: config.optimizer.lr" \
+    -- "$DETRAIN" runs --where optimizer.lr=0.05
+expect_error runs-unknown-sort 2 "--sort final.test_acc: no run has .*closest: final.test_accuracy" \
+    -- "$DETRAIN" runs --sort -final.test_acc
+run_code runs-where-eq 0 "$DETRAIN" runs --where config.optimizer.lr==0.05 --json
+check "runs --where PATH==VALUE means =" test "$(json_get runs-where-eq.out "','.join(r['folder'] for r in m)")" = b
 expect_error runs-bad-sort 2 "--sort final\(x\): expected a manifest key" -- "$DETRAIN" runs --sort 'final(x)'
 expect_error runs-no-root 2 "nowhere: no folder of runs" -- "$DETRAIN" runs --root nowhere
 rm -rf checkpoints/d
@@ -137,7 +143,7 @@ run_code reproduce 0 "$DETRAIN" registry reproduce spiral@production --quiet
 check "reproduce: bit for bit" grep -q "^spiral/1 reproduced bit for bit: params_sha256 " reproduce.out
 # A record that is not what the code computes (its trace altered, the registry's digest with
 # it): exit 1 and the first divergence.
-objects=checkpoints/registry/objects
+objects=checkpoints/detrain.sqlite.objects
 trace_sha=$(sqlite checkpoints/detrain.sqlite "SELECT trace FROM models WHERE version = 2" | tr -dc '0-9a-f')
 py "import sys; t=open(sys.argv[1]).read().replace('\"step\":5,', '\"step\":5,', 1); lines=t.splitlines(); import json
 l=json.loads(lines[4]); l['loss_bits']='%08x' % (int(l['loss_bits'],16) ^ 1); lines[4]=json.dumps(l); open(sys.argv[2],'w').write('\n'.join(lines)+'\n')" \
@@ -215,10 +221,10 @@ done
 checks=$((checks + 1))
 echo "ok   kill -9 at $kills write points of an add: $consistent left a consistent registry that a new add completed"
 [ $consistent = $kills ] || fail "kill -9 during add: $((kills - consistent)) of $kills were not consistent"
-orphan=$DT_TMP/kill/registry/objects/$(printf '%064d' 7)
+orphan=$DT_TMP/kill/detrain.sqlite.objects/$(printf '%064d' 7)
 echo orphan >"$orphan"
 run_code gc 0 env DETRAIN_REGISTRY="$DT_TMP/kill/detrain.sqlite" "$DETRAIN" registry gc --min-age 0
-check "gc: removes a file no version names, keeps the others" test ! -e "$orphan" -a "$(ls "$DT_TMP/kill/registry/objects" | wc -l)" = 3
+check "gc: removes a file no version names, keeps the others" test ! -e "$orphan" -a "$(ls "$DT_TMP/kill/detrain.sqlite.objects" | wc -l)" = 3
 
 # ---- databases that cannot be used ----------------------------------------------------------------
 cp checkpoints/detrain.sqlite newer.sqlite
@@ -242,4 +248,18 @@ elif [ "$(id -u)" != 0 ]; then
 else
     echo "note: the read-only database case did not run (root, and mount refused)"
 fi
+
+# ---- where the files live: <database>.objects, whatever the database is called ----------------
+mkdir -p named
+run_code named-add 0 env DETRAIN_REGISTRY="$DT_TMP/named/registry" "$DETRAIN" registry add checkpoints/a --name spiral
+check "a database named 'registry' works: its files in registry.objects" \
+    test -f named/registry -a "$(ls named/registry.objects | wc -l)" = 3
+run_code named-eval 0 env DETRAIN_REGISTRY="$DT_TMP/named/registry" "$DETRAIN" eval spiral/1
+# a store made before (<folder>/registry/objects) is still read, and written to
+mkdir -p before/registry && cp named/registry before/detrain.sqlite && cp -r named/registry.objects before/registry/objects
+run_code before-verify 0 env DETRAIN_REGISTRY="$DT_TMP/before/detrain.sqlite" "$DETRAIN" registry verify
+run_code before-eval 0 env DETRAIN_REGISTRY="$DT_TMP/before/detrain.sqlite" "$DETRAIN" eval spiral/1
+run_code before-add 0 env DETRAIN_REGISTRY="$DT_TMP/before/detrain.sqlite" "$DETRAIN" registry add checkpoints/b --name lr
+check "the older store takes the new version's files too" \
+    test ! -e before/detrain.sqlite.objects -a "$(ls before/registry/objects | wc -l)" = 6
 finish

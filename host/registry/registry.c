@@ -51,11 +51,17 @@ static dt_status check_name(const char *what, const char *name, dt_error *err) {
     return DT_OK;
 }
 
-/* The registry's file store: <folder of the database>/registry/objects. */
+/* The registry's file store: <database>.objects, beside the database and named after it, so no
+ * database name can collide with it (DETRAIN_REGISTRY=/x/registry). A store made before that
+ * rule, <folder of the database>/registry/objects, is used while it is the only one. */
 static void objects_dir(const char *db_path, char *out, size_t size) {
-    char copy[4096];
+    char copy[4096], old[4096 + 32];
+    struct stat info;
     snprintf(copy, sizeof copy, "%s", db_path);
-    snprintf(out, size, "%s/registry/objects", dirname(copy));
+    snprintf(old, sizeof old, "%s/registry/objects", dirname(copy));
+    snprintf(out, size, "%s.objects", db_path);
+    if (stat(out, &info) != 0 && stat(old, &info) == 0 && S_ISDIR(info.st_mode))
+        snprintf(out, size, "%.*s", (int)(size - 1), old);
 }
 
 static void object_path(const char *db_path, const char *sha256, char *out, size_t size) {

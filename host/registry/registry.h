@@ -4,8 +4,8 @@
  * wherever a checkpoint goes; and lineage by data (which runs and versions used a file).
  *
  * Rows live in the database (db.h). Files live content-addressed beside it, in
- * <folder of the database>/registry/objects/<sha256>: final.h5, manifest.json and
- * trace.jsonl of every version, an identical file stored once. A file is written (temporary
+ * <database>.objects/<sha256> (a store made before, <folder>/registry/objects, is still read):
+ * the checkpoint, manifest.json and trace.jsonl of every version, an identical file stored once. A file is written (temporary
  * name, fsync, rename) before the row that names it commits, so a crash leaves at most an
  * orphan file for `registry gc`, never a row without its file. */
 #ifndef DT_REGISTRY_H

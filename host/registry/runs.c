@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,7 +292,7 @@ static void bind_value(sqlite3_stmt *stmt, int index, const char *value) {
 static int split_where(const char *where, char *path, size_t path_size, const char **value, const char **sql_op) {
     static const struct {
         const char *text, *sql;
-    } ops[] = {{"!=", "!="}, {"<=", "<="}, {">=", ">="}, {"=", "="}, {"<", "<"}, {">", ">"}};
+    } ops[] = {{"!=", "!="}, {"<=", "<="}, {">=", ">="}, {"==", "="}, {"=", "="}, {"<", "<"}, {">", ">"}};
     const char *at = NULL;
     size_t which = 0;
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
@@ -304,6 +305,70 @@ static int split_where(const char *where, char *path, size_t path_size, const ch
     *value = at + strlen(ops[which].text);
     *sql_op = ops[which].sql;
     return json_path(key, path, path_size);
+}
+
+/* Edit distance of a and b (at most 127 bytes each are compared). */
+static int edit_distance(const char *a, const char *b) {
+    int row[128], n = (int)strlen(b) < 127 ? (int)strlen(b) : 127, m = (int)strlen(a) < 127 ? (int)strlen(a) : 127;
+    for (int j = 0; j <= n; j++) row[j] = j;
+    for (int i = 1; i <= m; i++) {
+        int diagonal = row[0];
+        row[0] = i;
+        for (int j = 1; j <= n; j++) {
+            const int up = row[j], cost = a[i - 1] != b[j - 1];
+            row[j] = up + 1 < row[j - 1] + 1 ? up + 1 : row[j - 1] + 1;
+            if (diagonal + cost < row[j]) row[j] = diagonal + cost;
+            diagonal = up;
+        }
+    }
+    return row[n];
+}
+
+/* DT_USAGE when no indexed run has manifest key `key` (its JSON path `path`), naming the
+ * three closest keys that runs have: a key that ends with ".key" first ("optimizer.lr" is
+ * "config.optimizer.lr"), then one that starts with it, then by edit distance. DT_OK when some run has it, or none exists. */
+static dt_status check_key(dt_db *db, const char *option, const char *key, const char *path, dt_error *err) {
+    sqlite3_stmt *stmt = NULL;
+    dt_status status = DT_OK;
+    DT_TRY(dt_db_prepare(db, "SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM runs WHERE "
+                             "json_type(manifest, ?1) IS NOT NULL)", &stmt, err));
+    dt_db_bind_text(stmt, 1, path);
+    const int known = sqlite3_step(stmt) == SQLITE_ROW &&
+                      (sqlite3_column_int64(stmt, 0) == 0 || sqlite3_column_int64(stmt, 1) > 0);
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    if (known) goto cleanup;
+    DT_TRY(dt_db_prepare(db, "SELECT DISTINCT substr(t.fullkey, 3) FROM runs, json_tree(runs.manifest) AS t "
+                             "WHERE t.type NOT IN ('object', 'array')", &stmt, err));
+    char best[3][160] = {"", "", ""};
+    int scores[3] = {INT32_MAX, INT32_MAX, INT32_MAX};
+    char suffix[600];
+    snprintf(suffix, sizeof suffix, ".%s", key);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *quoted = (const char *)sqlite3_column_text(stmt, 0);
+        char candidate[160];
+        size_t used = 0;
+        for (; quoted && *quoted && used + 1 < sizeof candidate; quoted++) /* json_tree quotes some labels */
+            if (*quoted != '"') candidate[used++] = *quoted;
+        candidate[used] = '\0';
+        if (!used || (quoted && *quoted)) continue;
+        const size_t n = strlen(candidate), k = strlen(suffix);
+        const int score = n > k && !strcmp(candidate + n - k, suffix)    ? -2 /* a path left out */
+                          : !strncmp(candidate, key, strlen(key)) ? -1 /* cut short */
+                                                                   : edit_distance(key, candidate);
+        for (int i = 0; i < 3; i++) {
+            if (score >= scores[i]) continue;
+            for (int j = 2; j > i; j--) scores[j] = scores[j - 1], memcpy(best[j], best[j - 1], sizeof best[j]);
+            scores[i] = score;
+            snprintf(best[i], sizeof best[i], "%s", candidate);
+            break;
+        }
+    }
+    status = dt_fail(err, DT_USAGE, "%s %s: no run has the manifest key '%s'; closest: %s%s%s%s%s", option, key, key,
+                     best[0][0] ? best[0] : "(none)", best[1][0] ? ", " : "", best[1], best[2][0] ? ", " : "", best[2]);
+cleanup:
+    sqlite3_finalize(stmt);
+    return status;
 }
 
 /* "12.3 s", "4 min", "2.1 h". */
@@ -389,6 +454,12 @@ dt_status dt_runs_list(const dt_runs_query *q, dt_error *err) {
     dt_db db;
     DT_TRY(dt_db_open(&db, path, 1, err));
     DT_TRY(dt_runs_refresh(&db, q->root, q->rescan, NULL, err));
+    for (int i = 0; i < q->n_where; i++) {
+        char key[600];
+        snprintf(key, sizeof key, "%s", where_paths[i] + 2);
+        DT_TRY(check_key(&db, "--where", key, where_paths[i], err));
+    }
+    if (q->sort) DT_TRY(check_key(&db, "--sort", q->sort + descending, sort_path, err));
     int used = snprintf(sql, sizeof sql, "SELECT " LIST_COLUMNS " FROM runs WHERE 1");
     if (q->experiment) used += snprintf(sql + used, sizeof sql - (size_t)used, " AND experiment = ?1");
     if (q->status) used += snprintf(sql + used, sizeof sql - (size_t)used, " AND status = ?2");
