@@ -36,6 +36,18 @@ check "diff says the data is the same" grep -q '^data: same' "$DT_TMP/diff.out"
 check "diff says the code is the same" grep -q '^code: same' "$DT_TMP/diff.out"
 check "diff names the final digest" grep -q 'final.params_sha256' "$DT_TMP/diff.out"
 check "diff gives the first step where the losses diverge" grep -q 'the losses first diverge at step 1:' "$DT_TMP/diff.out"
+# The same data at another path is no difference (its SHA-256 is its identity); other bytes are.
+mkdir -p "$DT_TMP/moved" && cp "$DT_SOURCE_DIR/tests/data/spiral-train.csv" "$DT_TMP/moved/train-copy.csv"
+"$DETRAIN" train "$tiny" --set data.train.path="$DT_TMP/moved/train-copy.csv" --quiet --out "$DT_TMP/run-moved" >/dev/null 2>&1
+"$DETRAIN" train "$tiny" --quiet --out "$DT_TMP/run-here" >/dev/null 2>&1
+run_code diff_moved 0 "$DETRAIN" diff "$DT_TMP/run-here" "$DT_TMP/run-moved"
+check "diff: another path to the same data is said, and not a difference" \
+    bash -c "grep -q '^data paths: other paths to the same data' '$DT_TMP/diff_moved.out' &&
+             grep -q 'train-copy.csv' '$DT_TMP/diff_moved.out' && grep -q '^0 differences' '$DT_TMP/diff_moved.out'"
+head -n 300 "$DT_SOURCE_DIR/tests/data/spiral-train.csv" >"$DT_TMP/moved/train-part.csv"
+"$DETRAIN" train "$tiny" --set data.train.path="$DT_TMP/moved/train-part.csv" --quiet --out "$DT_TMP/run-part" >/dev/null 2>&1
+run_code diff_other_data 1 "$DETRAIN" diff "$DT_TMP/run-here" "$DT_TMP/run-part"
+check "diff: other data at another path is a difference" grep -q '^data: [0-9]* difference' "$DT_TMP/diff_other_data.out"
 run_code run3 0 "$DETRAIN" train "$tiny" --quiet --out "$DT_TMP/run3" --set optimizer.lr=0.01 --set data.test.limit=90
 run_code diff_data 1 "$DETRAIN" diff "$DT_TMP/run" "$DT_TMP/run3"
 check "diff: only the test data and results differ, the trace is identical" grep -q 'loss trace: identical, all 57 steps' "$DT_TMP/diff_data.out"

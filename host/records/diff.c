@@ -72,6 +72,59 @@ static int compare_traces(const dt_run_record *a, const dt_run_record *b) {
     return 1;
 }
 
+/* Whether data set `set` (train, test, validation) has the same files, by SHA-256, in both. */
+static int same_data(const cJSON *a, const cJSON *b, const char *set) {
+    char key[64];
+    snprintf(key, sizeof key, "data.%s.files", set);
+    const cJSON *fa = dt_run_record_item(a, key), *fb = dt_run_record_item(b, key);
+    const int n = cJSON_GetArraySize(fa);
+    if (!fa || n != cJSON_GetArraySize(fb)) return 0;
+    for (int i = 0; i < n; i++) {
+        const char *x = dt_run_record_string(cJSON_GetArrayItem(fa, i), "sha256");
+        const char *y = dt_run_record_string(cJSON_GetArrayItem(fb, i), "sha256");
+        if (!x[0] || strcmp(x, y) != 0) return 0;
+    }
+    return 1;
+}
+
+/* Removes from both manifests (copies) where a data set's files lie when their SHA-256 are the
+ * same on both sides: the digest is the data's identity, so another path to the same bytes is
+ * no difference. Says so when the paths differed. */
+static void set_aside_data_paths(cJSON *a, cJSON *b) {
+    static const char *const sets[] = {"train", "test", "validation"};
+    int moved = 0;
+    for (int s = 0; s < 3; s++) {
+        if (!same_data(a, b, sets[s])) continue;
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "data.%s.", sets[s]);
+        cJSON *sides[2] = {a, b};
+        char before[2][512] = {"", ""};
+        for (int k = 0; k < 2; k++) {
+            cJSON *data = cJSON_GetObjectItemCaseSensitive(sides[k], "data"), *entry;
+            cJSON *files = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(data, sets[s]), "files");
+            cJSON_ArrayForEach(entry, files) {
+                if (!before[k][0]) snprintf(before[k], sizeof before[k], "%s", dt_run_record_string(entry, "path"));
+                cJSON_DeleteItemFromObjectCaseSensitive(entry, "path");
+            }
+            cJSON *source = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sides[k], "config"), "data"), sets[s]);
+            cJSON_DeleteItemFromObjectCaseSensitive(source, "path");
+            cJSON_DeleteItemFromObjectCaseSensitive(source, "labels");
+            cJSON *overrides = cJSON_GetObjectItemCaseSensitive(sides[k], "overrides");
+            for (int i = cJSON_GetArraySize(overrides) - 1; i >= 0; i--) {
+                const char *text = cJSON_GetStringValue(cJSON_GetArrayItem(overrides, i));
+                if (text && !strncmp(text, prefix, strlen(prefix)) &&
+                    (!strncmp(text + strlen(prefix), "path=", 5) || !strncmp(text + strlen(prefix), "labels=", 7)))
+                    cJSON_DeleteItemFromArray(overrides, i);
+            }
+        }
+        if (strcmp(before[0], before[1]) != 0) {
+            if (!moved++) printf("data paths: other paths to the same data (equal SHA-256), not a difference\n");
+            printf("  %s: %s  vs  %s\n", sets[s], before[0], before[1]);
+        }
+    }
+}
+
 dt_status dt_diff(const char *run_a, const char *run_b, int *n_differences, dt_error *err) {
     dt_run_record a, b;
     memset(&b, 0, sizeof b);
@@ -83,7 +136,12 @@ dt_status dt_diff(const char *run_a, const char *run_b, int *n_differences, dt_e
         dt_run_record_free(&b);
         return status;
     }
-    const cJSON *ma = a.manifest, *mb = b.manifest;
+    cJSON *ma = cJSON_Duplicate(a.manifest, 1), *mb = cJSON_Duplicate(b.manifest, 1);
+    if (!ma || !mb) {
+        cJSON_Delete(ma), cJSON_Delete(mb);
+        dt_run_record_free(&a), dt_run_record_free(&b);
+        return dt_fail(err, DT_NOMEM, "out of memory comparing %s and %s", run_a, run_b);
+    }
     printf("diff %s  vs  %s\n", run_a, run_b);
     printf("runs: %s (%s, started %s)  vs  %s (%s, started %s)\n", dt_run_record_string(ma, "run_id"),
            dt_run_record_string(ma, "status"), dt_run_record_string(ma, "started_at"), dt_run_record_string(mb, "run_id"),
@@ -96,6 +154,7 @@ dt_status dt_diff(const char *run_a, const char *run_b, int *n_differences, dt_e
     static const char *const env_keys[] = {"environment"};
     static const char *const final_keys[] = {"status", "final"};
     int n = 0;
+    set_aside_data_paths(ma, mb);
     n += section("config", ma, mb, config_keys, 2);
     n += section("code", ma, mb, code_keys, 4);
     n += section("data", ma, mb, data_keys, 1);
@@ -107,6 +166,8 @@ dt_status dt_diff(const char *run_a, const char *run_b, int *n_differences, dt_e
     printf("%d difference%s\n", n, n == 1 ? "" : "s");
     fflush(stdout);
     *n_differences = n;
+    cJSON_Delete(ma);
+    cJSON_Delete(mb);
     dt_run_record_free(&a);
     dt_run_record_free(&b);
     return DT_OK;
