@@ -183,6 +183,16 @@ int dt_remove_run_dir(const char *dir) {
     return rmdir(dir) == 0 || errno == ENOENT ? 0 : -1;
 }
 
+int dt_dir_locked(const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    const int held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd); /* gives back the probe's lock, if it got one */
+    return held;
+}
+
 dt_status dt_lock_dir(const char *dir, int *fd, dt_error *err) {
     char path[4096];
     snprintf(path, sizeof path, "%s/.lock", dir);

@@ -21,6 +21,10 @@ dt_status dt_write_file_atomic(const char *path, const void *data, size_t size, 
  * --output costs nothing and gives exit 2 rather than a failed write's 1. */
 dt_status dt_check_output_file(const char *output, dt_error *err);
 
+/* Whether a process holds dir's run lock (dt_lock_dir) now: 1, else 0 (also without a lock
+ * file). The probe takes a shared lock for an instant and gives it back. */
+int dt_dir_locked(const char *dir);
+
 /* Creates a directory and its parents (mkdir -p). DT_WRITE naming the path when one cannot be
  * made, DT_IO when the path exists and is not a directory. */
 dt_status dt_mkdirs(const char *path, dt_error *err);

@@ -1,4 +1,5 @@
 /* main.c — the detrain command line. The only place that prints errors and exits. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -458,6 +459,10 @@ static int cmd_bench(int argc, char **argv) {
 
 /* Dispatches to the command; the only place that exits. */
 int main(int argc, char **argv) {
+    /* A reader that stops early (detrain ... | head) makes writes fail with EPIPE instead of
+     * killing the process, so every command still reaches its cleanup (temporary folders,
+     * locks); the output it could not write is lost either way. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         fputs(usage_text, stderr);
         return dt_status_exit_code(DT_USAGE);

@@ -56,6 +56,20 @@ run_code runs-sort 0 "$DETRAIN" runs --status completed --sort -final.test_accur
 check "runs --sort -final.test_accuracy --limit 1: the best" test "$(json_get runs-sort.out "m[0]['folder']")" = b
 run_code runs-sort-up 0 "$DETRAIN" runs --status completed --sort final.test_accuracy --json
 check "runs --sort ascending" test "$(json_get runs-sort-up.out "m[-1]['folder']")" = b
+# A run whose process is gone is never shown running: "died" (its lock is free), resumable.
+"$DETRAIN" train "$tiny" --set train.epochs=200000 --quiet --out checkpoints/alive >/dev/null 2>&1 &
+alive=$!
+for _ in $(seq 1 100); do [ -f checkpoints/alive/manifest.json ] && break; sleep 0.1; done
+run_code runs-alive 0 "$DETRAIN" runs --status running --json
+check "runs: a live run is running" test "$(json_get runs-alive.out "','.join(r['folder'] for r in m)")" = alive
+kill -KILL $alive
+wait $alive 2>/dev/null
+run_code runs-died 0 "$DETRAIN" runs --status died --json
+check "runs: after kill -9 the run shows as died, not running" \
+    test "$(json_get runs-died.out "','.join(r['folder'] + ':' + r['status'] for r in m)")" = alive:died
+run_code runs-running-none 0 "$DETRAIN" runs --status running --json
+check "runs --status running: the dead run is not listed" test "$(json_len runs-running-none.out)" = 0
+rm -rf checkpoints/alive
 expect_error runs-bad-where 2 "--where config.optimizer: expected PATH=VALUE" -- "$DETRAIN" runs --where config.optimizer
 expect_error runs-unknown-where 2 "--where optimizer.lr: no run has the manifest key 'optimizer.lr'; closest: config.optimizer.lr" \
     -- "$DETRAIN" runs --where optimizer.lr=0.05

@@ -69,6 +69,9 @@ check "registry add RUN: registers best.h5 with its digest" grep -q "best.h5, pa
 run_code registry_final 0 "$DETRAIN" registry add "$DT_TMP/stopped" --name spiral --checkpoint final
 check "registry add --checkpoint final: registers final.h5 as version 2" \
     grep -q "registered spiral/2: .*final.h5, params_sha256 $(digest_of "$DT_TMP/stopped.out")" "$DT_TMP/registry_final.out"
+mkdir -p "$DT_TMP/tmpdir"
+TMPDIR=$DT_TMP/tmpdir "$DETRAIN" registry reproduce spiral/1 --quiet 2>/dev/null | head -1 >/dev/null
+check "reproduce | head (SIGPIPE) leaves no temporary folder behind" test -z "$(ls -A "$DT_TMP/tmpdir")"
 run_code show_best 0 "$DETRAIN" registry show spiral/1
 check "registry show: the --set overrides and the checkpoint in the text form" \
     bash -c "grep -q -- '--set          data.validation_split=0.2' '$DT_TMP/show_best.out' &&

@@ -396,8 +396,18 @@ static const char *column_or(sqlite3_stmt *stmt, int col, const char *fallback) 
 enum { C_FOLDER, C_RUN_ID, C_EXPERIMENT, C_STATUS, C_STARTED, C_SECONDS, C_EPOCHS, C_EPOCHS_TOTAL, C_ACCURACY,
        C_LOSS, C_PARAMS, C_COMMIT, C_DIRTY, C_MODE, C_DEVICE, C_SELECT_METRIC, C_BEST_VALUE, C_BEST_EPOCH, N_COLUMNS };
 
+/* The row's status as it stands now: a run recorded "running" whose folder lock no process
+ * holds has died (kill -9, a crash, the machine) and shows as "died": resume continues it. */
+static const char *status_now(const char *root, sqlite3_stmt *stmt) {
+    const char *recorded = column_or(stmt, C_STATUS, "-");
+    if (strcmp(recorded, "running") != 0) return recorded;
+    char dir[4096 + 512];
+    snprintf(dir, sizeof dir, "%s/%s", root, column_or(stmt, C_FOLDER, ""));
+    return dt_dir_locked(dir) ? recorded : "died";
+}
+
 /* Prints one row as a line of the table. */
-static void print_line(sqlite3_stmt *stmt) {
+static void print_line(sqlite3_stmt *stmt, const char *status) {
     char duration[32], epochs[32], accuracy[16] = "-", loss[16] = "-", commit[24], mode_device[48];
     duration_text(stmt, C_SECONDS, duration, sizeof duration);
     snprintf(epochs, sizeof epochs, "%lld/%s", (long long)sqlite3_column_int64(stmt, C_EPOCHS),
@@ -414,13 +424,13 @@ static void print_line(sqlite3_stmt *stmt) {
         snprintf(best, sizeof best, "%s %.4g @%lld", column_or(stmt, C_SELECT_METRIC, "?"),
                  sqlite3_column_double(stmt, C_BEST_VALUE), (long long)sqlite3_column_int64(stmt, C_BEST_EPOCH));
     printf("%-32s %-26s %-16s %-11s %-20s %7s %7s %8s %9s %-12.12s %-14s %-22s %s\n", column_or(stmt, C_FOLDER, ""),
-           column_or(stmt, C_RUN_ID, "-"), column_or(stmt, C_EXPERIMENT, "-"), column_or(stmt, C_STATUS, "-"),
+           column_or(stmt, C_RUN_ID, "-"), column_or(stmt, C_EXPERIMENT, "-"), status,
            column_or(stmt, C_STARTED, "-"), duration, epochs, accuracy, loss, column_or(stmt, C_PARAMS, "-"), commit,
            mode_device, best);
 }
 
 /* Adds one row to the JSON array, a member per column. */
-static void add_json(cJSON *array, sqlite3_stmt *stmt) {
+static void add_json(cJSON *array, sqlite3_stmt *stmt, const char *status) {
     static const char *const names[N_COLUMNS] = {
         "folder",      "run_id",        "experiment", "status",     "started",   "seconds", "epochs", "epochs_total",
         "test_accuracy", "test_loss", "params_sha256", "git_commit", "git_dirty", "mode",    "device",
@@ -428,6 +438,7 @@ static void add_json(cJSON *array, sqlite3_stmt *stmt) {
     cJSON *row = cJSON_CreateObject();
     for (int c = 0; c < N_COLUMNS && row; c++) {
         if (c == C_DIRTY) cJSON_AddBoolToObject(row, names[c], sqlite3_column_int(stmt, c));
+        else if (c == C_STATUS) cJSON_AddStringToObject(row, names[c], status);
         else if (sqlite3_column_type(stmt, c) == SQLITE_NULL) cJSON_AddNullToObject(row, names[c]);
         else if (sqlite3_column_type(stmt, c) == SQLITE_TEXT) cJSON_AddStringToObject(row, names[c], column_or(stmt, c, ""));
         else cJSON_AddNumberToObject(row, names[c], sqlite3_column_double(stmt, c));
@@ -472,7 +483,7 @@ dt_status dt_runs_list(const dt_runs_query *q, dt_error *err) {
     if (q->limit > 0) snprintf(sql + used, sizeof sql - (size_t)used, " LIMIT %lld", (long long)q->limit);
     DT_TRY(dt_db_prepare(&db, sql, &stmt, err));
     if (q->experiment) dt_db_bind_text(stmt, 1, q->experiment);
-    if (q->status) dt_db_bind_text(stmt, 2, q->status);
+    if (q->status) dt_db_bind_text(stmt, 2, strcmp(q->status, "died") ? q->status : "running");
     if (q->sort) dt_db_bind_text(stmt, 3, sort_path);
     for (int i = 0; i < q->n_where; i++) {
         dt_db_bind_text(stmt, 10 + 2 * i, where_paths[i]);
@@ -485,8 +496,10 @@ dt_status dt_runs_list(const dt_runs_query *q, dt_error *err) {
                "BEST (SELECTION)");
     int rc, n = 0;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (array) add_json(array, stmt);
-        else print_line(stmt);
+        const char *status_text = status_now(q->root, stmt);
+        if (q->status && strcmp(status_text, q->status) != 0) continue; /* running vs died */
+        if (array) add_json(array, stmt, status_text);
+        else print_line(stmt, status_text);
         n++;
     }
     if (rc != SQLITE_DONE) {
