@@ -34,6 +34,12 @@ csv("label-range.csv", rows[:2] + ["0.1,0.2,0.3,0.4,9"] + rows[2:])
 csv("empty.csv", ["a,b,c,d,label"])
 open(os.path.join(d, "noth5.h5"), "wb").write(b"this is not an HDF5 file\n" * 10)
 PY
+/usr/bin/python3 - "$d" <<'PY'
+import sys, h5py, numpy  # Debian's python3-h5py (tests/deps.sh)
+with h5py.File(sys.argv[1] + "/othernames.h5", "w") as f:  # sklearn-style names
+    f["X"] = numpy.zeros((10, 4), numpy.float32)
+    f["y"] = numpy.arange(10, dtype=numpy.int64) % 3
+PY
 
 # run NAME PATTERN TRAIN-SOURCE-JSON [INPUT_SIZE]: a config whose train source is given.
 run() {
@@ -66,6 +72,9 @@ run csv_inf 'inf\.csv:3:5: .*not finite' "$(csv_src inf.csv)"
 run csv_label_range 'label-range\.csv:3.*label' "$(csv_src label-range.csv)"
 run csv_empty 'empty\.csv: .*no data rows' "$(csv_src empty.csv)"
 run h5_not_hdf5 'noth5\.h5: .*not an HDF5 file' "{\"format\": \"hdf5\", \"path\": \"$d/noth5.h5\"}"
+run h5_other_names "othernames\.h5: no dataset 'features' \(the file holds 'X', 'y'; name yours with the source's features_dataset and labels_dataset\)" \
+    "{\"format\": \"hdf5\", \"path\": \"$d/othernames.h5\"}"
+run csv_label_units 'label-range\.csv:3.*outside \[0, 3\), the output layer.s units \(model\.layers\[-1\]\.units\)' "$(csv_src label-range.csv)"
 run limit_too_large 'ok-images\.idx: .*limit 100' \
     "{\"format\": \"idx\", \"path\": \"$d/ok-images.idx\", \"labels\": \"$d/ok-labels.idx\", \"limit\": 100}"
 

@@ -594,7 +594,7 @@ static const bad_case bad_cases[] = {
     {"empty hdf5", DT_FORMAT_HDF5, "empty.csv", 0, 0, "features,labels", 0, 3, 5, DT_DATA, 0, "not an HDF5 file"},
     {"cut hdf5", DT_FORMAT_HDF5, "cut.h5", 0, 0, "features,labels", 0, 3, 5, DT_DATA, 0, "truncated file"},
     {"missing dataset", DT_FORMAT_HDF5, "ok.h5", 0, 0, "nope,labels", 0, 3, 5, DT_DATA, 0,
-     "no dataset 'nope' (H5Dopen2 failed"},
+     "no dataset 'nope' (the file holds 'features', 'labels'"},
     {"missing labels dataset", DT_FORMAT_HDF5, "ok.h5", 0, 0, "features,", 0, 3, 5, DT_DATA, 0, "no dataset ''"},
     {"wrong rank", DT_FORMAT_HDF5, "ok.h5", 0, 0, "rank3,labels", 0, 3, 5, DT_DATA, 0,
      "dataset 'rank3' has rank 3, expected 2 (samples, features)"},

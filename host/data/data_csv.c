@@ -136,8 +136,9 @@ static dt_status parse_label(const csv_where *where, const char *cell, const cha
     }
     if (value != floor(value)) return cell_fail(where, cell, end, "label", " is not an integer", err);
     if (!(value >= 0 && value < n_classes)) {
-        char detail[48];
-        snprintf(detail, sizeof detail, " is outside [0, %d)", n_classes);
+        char detail[128];
+        snprintf(detail, sizeof detail, " is outside [0, %d), the output layer's units (model.layers[-1].units)",
+                 n_classes);
         return cell_fail(where, cell, end, "label", detail, err);
     }
     *label = (int32_t)value;

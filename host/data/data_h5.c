@@ -42,10 +42,39 @@ static const char *class_name(H5T_class_t type_class) {
 
 /* Opens dataset a->name of file and reads its shape; checks that it holds integers or
  * floats. The caller closes a with close_array, also on failure. */
+/* H5Literate callback: appends a dataset's name to the list in data (512 bytes). */
+static herr_t add_dataset_name(hid_t group, const char *name, const H5L_info_t *info, void *data) {
+    (void)info;
+    char *out = data;
+    const hid_t object = H5Oopen(group, name, H5P_DEFAULT);
+    const int is_dataset = object >= 0 && H5Iget_type(object) == H5I_DATASET;
+    if (object >= 0) H5Oclose(object);
+    const size_t used = strlen(out), size = 512;
+    if (is_dataset && used + strlen(name) + 8 < size) snprintf(out + used, size - used, "%s'%s'", used ? ", " : "", name);
+    return 0;
+}
+
+/* The root group's datasets as "'x', 'y'", or "no dataset at its root", into out (512 bytes). */
+static void list_datasets(hid_t file, char *out, size_t size) {
+    char names[512] = "";
+    hsize_t index = 0;
+    H5Literate(file, H5_INDEX_NAME, H5_ITER_INC, &index, add_dataset_name, names);
+    snprintf(out, size, "%s", names[0] ? names : "no dataset at its root");
+}
+
 static dt_status open_array(hid_t file, const char *path, h5_array *a, dt_error *err) {
     dt_status status = DT_OK;
     H5T_class_t type_class;
     hid_t dcpl = H5I_INVALID_HID;
+    htri_t exists = 0;
+    if (a->name[0]) CHECK_H5(exists = H5Lexists(file, a->name, H5P_DEFAULT), "looking for dataset '%s'", a->name);
+    if (!exists) {
+        char found[512];
+        list_datasets(file, found, sizeof found);
+        status = dt_fail(err, DT_DATA, "%s: no dataset '%s' (the file holds %s; name yours with the source's "
+                         "features_dataset and labels_dataset)", path, a->name, found);
+        goto cleanup;
+    }
     CHECK_H5(a->dataset = H5Dopen2(file, a->name, H5P_DEFAULT), "no dataset '%s'", a->name);
     CHECK_H5(a->space = H5Dget_space(a->dataset), "dataset '%s': reading its dataspace", a->name);
     CHECK_H5(a->rank = H5Sget_simple_extent_ndims(a->space), "dataset '%s': reading its rank", a->name);
@@ -133,8 +162,8 @@ static dt_status convert_labels(dt_dataset *ds, const double *values, int32_t n_
         } else if (value != floor(value)) {
             return dt_fail(err, DT_DATA, "%s: '%s' label %.17g at index %zu is not an integer", path, name, value, i);
         } else if (!(value >= 0 && value < n_classes)) {
-            return dt_fail(err, DT_DATA, "%s: '%s' label %.17g at index %zu is outside [0, %d)", path, name, value,
-                           i, n_classes);
+            return dt_fail(err, DT_DATA, "%s: '%s' label %.17g at index %zu is outside [0, %d), the output layer's "
+                           "units (model.layers[-1].units)", path, name, value, i, n_classes);
         } else {
             ds->labels[i] = (int32_t)value;
         }

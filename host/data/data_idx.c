@@ -142,7 +142,8 @@ static dt_status idx_classes(const idx_header *h, int32_t n_classes, const char 
             return dt_fail(err, DT_DATA, "%s: label %.17g at index %llu is not an integer", path, value,
                            (unsigned long long)i);
         if (!(value >= 0 && value < n_classes))
-            return dt_fail(err, DT_DATA, "%s: label %.17g at index %llu is outside [0, %d)", path, value,
+            return dt_fail(err, DT_DATA, "%s: label %.17g at index %llu is outside [0, %d), the output layer's units "
+                           "(model.layers[-1].units)", path, value,
                            (unsigned long long)i, n_classes);
         labels[i] = (int32_t)value;
     }
