@@ -22,6 +22,7 @@ has "environment: OS, kernel, CPU, SIMD path, threads" 'all(m["environment"][k] 
 has "environment: a place for the GPU fields, null on the CPU" 'set(m["environment"]["gpu"]) >= {"name", "compute_capability", "sm_count", "driver", "cuda_runtime", "cublas", "nccl"} and m["environment"]["gpu"]["name"] is None'
 has "environment: HDF5, cJSON and OpenSSL versions" 'all(m["environment"]["libraries"][k] for k in ("hdf5", "cjson", "openssl"))'
 has "the mode" 'm["mode"] == "portable"'
+has "runtime.threads 0 on a 771-parameter net at batch 32: 1 thread, recorded (more would only wait)" 'm["threads"] == 1'
 has "per-epoch metrics with exact bits and counts" 'len(m["epochs"]) == 3 and all(len(e["test_loss_bits"]) == 8 and "test_correct" in e for e in m["epochs"])'
 has "every checkpoint with file, step, SHA-256 and parameter digest" 'len(m["checkpoints"]) == 3 and all(len(c["sha256"]) == 64 and len(c["params_sha256"]) == 64 for c in m["checkpoints"])'
 has "the final block with the parameter digest and bits" 'len(m["final"]["params_sha256"]) == 64 and len(m["final"]["test_loss_bits"]) == 8'
