@@ -276,6 +276,12 @@ static dt_status setup(run_state *r, const dt_config *cfg, const dt_config *reco
     }
     DT_TRY(dt_net_build(&r->net, cfg, err));
     DT_TRY(load_data(r, err));
+    if (r->writer && cfg->train.batch_size > r->train.n_samples) {
+        char note[160];
+        snprintf(note, sizeof note, "detrain: warning: train.batch_size %d exceeds the %lld training samples: every step "
+                 "takes the whole set", cfg->train.batch_size, (long long)r->train.n_samples);
+        dt_progress_note(&r->ui, note);
+    }
     DT_TRY(dt_backend_select(cfg->runtime.device, cfg->runtime.gpu, &r->ops, r->device_note, sizeof r->device_note,
                              err));
     DT_TRY(check_memory(r, cfg, dt_steps_per_epoch(cfg, r->train.n_samples) * cfg->train.epochs, err));

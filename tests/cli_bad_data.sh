@@ -71,6 +71,8 @@ run csv_ragged 'ragged\.csv:4: has 4 fields, expected 5' "$(csv_src ragged.csv)"
 run csv_inf 'inf\.csv:3:5: .*not finite' "$(csv_src inf.csv)"
 run csv_label_range 'label-range\.csv:3.*label' "$(csv_src label-range.csv)"
 run csv_empty 'empty\.csv: .*no data rows' "$(csv_src empty.csv)"
+run csv_no_label_column 'nonnum\.csv: no column named "target" in the header \(it has "a", "b", "c", "d", "label"\); set the source.s label_column .*header: false' \
+    "{\"format\": \"csv\", \"path\": \"$d/nonnum.csv\", \"label_column\": \"target\"}"
 run h5_not_hdf5 'noth5\.h5: .*not an HDF5 file' "{\"format\": \"hdf5\", \"path\": \"$d/noth5.h5\"}"
 run h5_other_names "othernames\.h5: no dataset 'features' \(the file holds 'X', 'y'; name yours with the source's features_dataset and labels_dataset\)" \
     "{\"format\": \"hdf5\", \"path\": \"$d/othernames.h5\"}"

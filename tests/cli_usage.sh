@@ -42,5 +42,10 @@ check "--out into an empty folder trains" "$DETRAIN" train "$cfg" --set train.ep
 # an output file whose folder is missing is bad input (exit 2) before any work, as for export
 expect_error predict_no_folder 2 "p.csv: cannot write: folder .*missing_dir" -- "$DETRAIN" predict "$DT_TMP/empty/final.h5" \
     --input "$DT_SOURCE_DIR/tests/data/spiral-test.csv" --output "$DT_TMP/missing_dir/p.csv"
+"$DETRAIN" train "$cfg" --set data.train.limit=20 --set train.epochs=3 --out "$DT_TMP/small-set" \
+    >"$DT_TMP/small-set.out" 2>"$DT_TMP/small-set.err"
+check "a batch larger than the training set trains, warned once" \
+    test "$(grep -c 'warning: train.batch_size 32 exceeds the 20 training samples' "$DT_TMP/small-set.err")" = 1 -a \
+    -f "$DT_TMP/small-set/final.h5"
 check_ok help_registry_export 'inspect, diff and export' "$DETRAIN" help registry
 finish

@@ -168,6 +168,25 @@ static int64_t find_column(const csv_line *header, const char *name) {
     }
 }
 
+/* The header's column names, quoted and comma-separated, cut with "..." to fit out. */
+static void header_names(const csv_line *header, char *out, size_t size) {
+    size_t used = 0;
+    out[0] = '\0';
+    for (const char *cell = header->start;;) {
+        const char *end = cell_end(cell, header);
+        char name[64];
+        quote_cell(cell, end, name, sizeof name);
+        const int n = snprintf(out + used, size - used, "%s\"%s\"", used ? ", " : "", name);
+        if (n < 0 || (size_t)n >= size - used) {
+            snprintf(out + (used < size - 5 ? used : size - 5), 5, "...");
+            return;
+        }
+        used += (size_t)n;
+        if (end == header->end) return;
+        cell = end + 1;
+    }
+}
+
 /* Resolves src->label_column to a 0-based column among n_fields; header may be NULL. */
 static dt_status label_column(const dt_data_source *src, const csv_line *header, int64_t n_fields,
                               int64_t *column, dt_error *err) {
@@ -186,7 +205,13 @@ static dt_status label_column(const dt_data_source *src, const csv_line *header,
         return dt_fail(err, DT_DATA, "%s: label column \"%s\" is a name, but the file has no header line",
                        src->path, name);
     *column = find_column(header, name);
-    if (*column < 0) return dt_fail(err, DT_DATA, "%s: no column named \"%s\" in the header", src->path, name);
+    if (*column < 0) {
+        char names[200];
+        header_names(header, names, sizeof names);
+        return dt_fail(err, DT_DATA, "%s: no column named \"%s\" in the header (it has %s); set the source's "
+                       "label_column to one of them or to a 0-based index, or header: false when the first line is data",
+                       src->path, name, names);
+    }
     return DT_OK;
 }
 
