@@ -70,6 +70,17 @@ check "runs: after kill -9 the run shows as died, not running" \
 run_code runs-running-none 0 "$DETRAIN" runs --status running --json
 check "runs --status running: the dead run is not listed" test "$(json_len runs-running-none.out)" = 0
 rm -rf checkpoints/alive
+run_code runs-columns 0 "$DETRAIN" runs --experiment lrscan --columns config.optimizer.lr,final.test_loss_bits
+check "runs --columns: the keys as columns, header and values" \
+    bash -c "head -1 runs-columns.out | grep -q 'config.optimizer.lr  *final.test_loss_bits' &&
+             grep -Eq '^b .* 0.05 +[0-9a-f]{8} *\$' runs-columns.out"
+expect_error runs-columns-unknown 2 "--columns config.lr: no run has .*closest: config.optimizer.lr" \
+    -- "$DETRAIN" runs --columns config.lr
+run_code runs-compare 0 "$DETRAIN" runs --status completed --where config.seed=7 --compare --json
+check "runs --compare: the keys that differ, and only those" \
+    py "import json; m=json.load(open('runs-compare.out')); k=m['keys']
+assert 'config.optimizer.lr' in k and 'final.params_sha256' in k and 'config.seed' not in k and 'config.model.input_size' not in k, list(k)
+assert all(len(v) == len(m['runs']) for v in k.values())"
 expect_error runs-bad-where 2 "--where config.optimizer: expected PATH=VALUE" -- "$DETRAIN" runs --where config.optimizer
 expect_error runs-unknown-where 2 "--where optimizer.lr: no run has the manifest key 'optimizer.lr'; closest: config.optimizer.lr" \
     -- "$DETRAIN" runs --where optimizer.lr=0.05

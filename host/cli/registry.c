@@ -33,6 +33,11 @@ const char dt_cli_runs_help[] =
     "  --sort PATH         order by a manifest key, ascending; -PATH descending\n"
     "                      (default: newest first)\n"
     "  --limit N           at most N runs\n"
+    "  --columns K1,K2     also show these manifest keys (up to 8): config.optimizer.lr,\n"
+    "                      final.val_loss, selection.best_epoch, ...\n"
+    "  --compare           instead of the table, only the keys (config, overrides, seeds, code,\n"
+    "                      data, mode, device, status, final, selection) whose values differ\n"
+    "                      between the runs selected, one row per key, one column per run\n"
     "  --json              a JSON array instead of the table\n"
     "  --rescan            rebuild the index from every folder\n";
 
@@ -80,20 +85,30 @@ static void registry_path(const char *given, char *out, size_t size) { dt_db_def
 
 int dt_cli_runs(int argc, char **argv) {
     static const option_spec specs[] = {{"--root", 1},  {"--experiment", 1}, {"--status", 1}, {"--where", 1},
-                                        {"--sort", 1},  {"--limit", 1},      {"--json", 0},   {"--rescan", 0}};
+                                        {"--sort", 1},  {"--limit", 1},      {"--json", 0},   {"--rescan", 0},
+                                        {"--columns", 1}, {"--compare", 0}};
+    enum { O_ROOT, O_EXPERIMENT, O_STATUS, O_WHERE, O_SORT, O_LIMIT, O_JSON, O_RESCAN, O_COLUMNS, O_COMPARE };
     char **scratch = calloc((size_t)argc + 1, sizeof *scratch);
     if (!scratch) return dt_cli_fail(DT_NOMEM, "out of memory");
     parsed_args args;
-    int rc = parse_simple(argc, argv, "runs", specs, 8, 0, "no arguments", &args, scratch);
+    int rc = parse_simple(argc, argv, "runs", specs, (int)(sizeof specs / sizeof specs[0]), 0, "no arguments", &args,
+                          scratch);
     long long limit = 0;
     if (rc < 0 && args.help) rc = (fputs(dt_cli_runs_help, stdout), 0);
-    if (rc < 0) rc = parse_count("--limit", args.values[5], "runs", &limit);
+    if (rc < 0) rc = parse_count("--limit", args.values[O_LIMIT], "runs", &limit);
     if (rc < 0 && args.n_sets > DT_RUNS_MAX_WHERE) rc = dt_cli_usage_error("at most 16 --where", "runs");
     if (rc < 0) {
-        dt_runs_query q = {.root = args.values[0] ? args.values[0] : "checkpoints", .experiment = args.values[1],
-                           .status = args.values[2], .sort = args.values[4], .limit = limit,
-                           .json = args.values[6] != NULL, .rescan = args.values[7] != NULL};
+        dt_runs_query q = {.root = args.values[O_ROOT] ? args.values[O_ROOT] : "checkpoints",
+                           .experiment = args.values[O_EXPERIMENT], .status = args.values[O_STATUS],
+                           .sort = args.values[O_SORT], .limit = limit, .json = args.values[O_JSON] != NULL,
+                           .rescan = args.values[O_RESCAN] != NULL, .compare = args.values[O_COMPARE] != NULL};
         for (int i = 0; i < args.n_sets; i++) q.where[q.n_where++] = scratch[i];
+        char columns[1024] = "";
+        snprintf(columns, sizeof columns, "%s", args.values[O_COLUMNS] ? args.values[O_COLUMNS] : "");
+        for (char *key = strtok(columns, ","); key && rc < 0; key = strtok(NULL, ","))
+            if (q.n_columns < DT_RUNS_MAX_COLUMNS) q.columns[q.n_columns++] = key;
+            else rc = dt_cli_usage_error("--columns: at most 8 keys", "runs");
+        if (rc >= 0) goto done;
         struct stat info;
         dt_error err = {{0}};
         if (stat(q.root, &info) != 0 || !S_ISDIR(info.st_mode)) {
@@ -107,6 +122,7 @@ int dt_cli_runs(int argc, char **argv) {
                                                           : dt_cli_fail(status, err.message);
         }
     }
+done:
     free(scratch);
     return rc;
 }

@@ -326,7 +326,8 @@ static int edit_distance(const char *a, const char *b) {
 
 /* DT_USAGE when no indexed run has manifest key `key` (its JSON path `path`), naming the
  * three closest keys that runs have: a key that ends with ".key" first ("optimizer.lr" is
- * "config.optimizer.lr"), then one that starts with it, then by edit distance. DT_OK when some run has it, or none exists. */
+ * "config.optimizer.lr"), then one that starts with it, then one whose last name is the
+ * key's (config.lr: config.optimizer.lr), then by edit distance. DT_OK when some run has it, or none exists. */
 static dt_status check_key(dt_db *db, const char *option, const char *key, const char *path, dt_error *err) {
     sqlite3_stmt *stmt = NULL;
     dt_status status = DT_OK;
@@ -353,8 +354,11 @@ static dt_status check_key(dt_db *db, const char *option, const char *key, const
         candidate[used] = '\0';
         if (!used || (quoted && *quoted)) continue;
         const size_t n = strlen(candidate), k = strlen(suffix);
-        const int score = n > k && !strcmp(candidate + n - k, suffix)    ? -2 /* a path left out */
-                          : !strncmp(candidate, key, strlen(key)) ? -1 /* cut short */
+        const char *key_leaf = strrchr(key, '.') ? strrchr(key, '.') + 1 : key;
+        const char *leaf = strrchr(candidate, '.') ? strrchr(candidate, '.') + 1 : candidate;
+        const int score = n > k && !strcmp(candidate + n - k, suffix)    ? -3 /* a path left out */
+                          : !strncmp(candidate, key, strlen(key)) ? -2 /* cut short */
+                          : !strcmp(leaf, key_leaf)               ? -1 /* the same name elsewhere */
                                                                    : edit_distance(key, candidate);
         for (int i = 0; i < 3; i++) {
             if (score >= scores[i]) continue;
@@ -394,7 +398,8 @@ static const char *column_or(sqlite3_stmt *stmt, int col, const char *fallback) 
     " json_extract(manifest, '$.selection.metric'), json_extract(manifest, '$.selection.best_value'),"                 \
     " json_extract(manifest, '$.selection.best_epoch')"
 enum { C_FOLDER, C_RUN_ID, C_EXPERIMENT, C_STATUS, C_STARTED, C_SECONDS, C_EPOCHS, C_EPOCHS_TOTAL, C_ACCURACY,
-       C_LOSS, C_PARAMS, C_COMMIT, C_DIRTY, C_MODE, C_DEVICE, C_SELECT_METRIC, C_BEST_VALUE, C_BEST_EPOCH, N_COLUMNS };
+       C_LOSS, C_PARAMS, C_COMMIT, C_DIRTY, C_MODE, C_DEVICE, C_SELECT_METRIC, C_BEST_VALUE, C_BEST_EPOCH, N_COLUMNS,
+       C_MANIFEST = N_COLUMNS, C_EXTRA /* then --columns, in order */ };
 
 /* The row's status as it stands now: a run recorded "running" whose folder lock no process
  * holds has died (kill -9, a crash, the machine) and shows as "died": resume continues it. */
@@ -407,7 +412,7 @@ static const char *status_now(const char *root, sqlite3_stmt *stmt) {
 }
 
 /* Prints one row as a line of the table. */
-static void print_line(sqlite3_stmt *stmt, const char *status) {
+static void print_line(sqlite3_stmt *stmt, const char *status, int n_extra) {
     char duration[32], epochs[32], accuracy[16] = "-", loss[16] = "-", commit[24], mode_device[48];
     duration_text(stmt, C_SECONDS, duration, sizeof duration);
     snprintf(epochs, sizeof epochs, "%lld/%s", (long long)sqlite3_column_int64(stmt, C_EPOCHS),
@@ -423,25 +428,62 @@ static void print_line(sqlite3_stmt *stmt, const char *status) {
     if (sqlite3_column_type(stmt, C_BEST_VALUE) != SQLITE_NULL)
         snprintf(best, sizeof best, "%s %.4g @%lld", column_or(stmt, C_SELECT_METRIC, "?"),
                  sqlite3_column_double(stmt, C_BEST_VALUE), (long long)sqlite3_column_int64(stmt, C_BEST_EPOCH));
-    printf("%-32s %-26s %-16s %-11s %-20s %7s %7s %8s %9s %-12.12s %-14s %-22s %s\n", column_or(stmt, C_FOLDER, ""),
+    printf("%-32s %-26s %-16s %-11s %-20s %7s %7s %8s %9s %-12.12s %-14s %-22s %-22s", column_or(stmt, C_FOLDER, ""),
            column_or(stmt, C_RUN_ID, "-"), column_or(stmt, C_EXPERIMENT, "-"), status,
            column_or(stmt, C_STARTED, "-"), duration, epochs, accuracy, loss, column_or(stmt, C_PARAMS, "-"), commit,
            mode_device, best);
+    for (int i = 0; i < n_extra; i++) printf(" %-20s", column_or(stmt, C_EXTRA + i, "-"));
+    printf("\n");
+}
+
+/* The table's header line, with the --columns keys last. */
+static void print_header(const dt_runs_query *q) {
+    printf("%-32s %-26s %-16s %-11s %-20s %7s %7s %8s %9s %-12s %-14s %-22s %-22s", "RUN FOLDER", "RUN ID", "EXPERIMENT",
+           "STATUS", "STARTED", "TIME", "EPOCHS", "ACCURACY", "LOSS", "PARAMS", "COMMIT", "MODE/DEVICE",
+           "BEST (SELECTION)");
+    for (int i = 0; i < q->n_columns; i++) printf(" %-20s", q->columns[i]);
+    printf("\n");
+}
+
+/* Keeps a row's folder and manifest for --compare: [folder, manifest]. */
+static void add_compared(cJSON *rows, sqlite3_stmt *stmt) {
+    const char *text = column_or(stmt, C_MANIFEST, "{}");
+    cJSON *pair = cJSON_CreateArray();
+    cJSON_AddItemToArray(pair, cJSON_CreateString(column_or(stmt, C_FOLDER, "")));
+    cJSON *manifest = cJSON_Parse(text);
+    cJSON_AddItemToArray(pair, manifest ? manifest : cJSON_CreateObject());
+    cJSON_AddItemToArray(rows, pair);
+}
+
+/* runs --compare over the kept rows (dt_runs_compare). */
+static void print_compared(const cJSON *rows, int json) {
+    const int n = cJSON_GetArraySize(rows);
+    const char **folders = calloc((size_t)n + 1, sizeof *folders);
+    const cJSON **manifests = calloc((size_t)n + 1, sizeof *manifests);
+    for (int i = 0; i < n && folders && manifests; i++) {
+        folders[i] = cJSON_GetArrayItem(cJSON_GetArrayItem(rows, i), 0)->valuestring;
+        manifests[i] = cJSON_GetArrayItem(cJSON_GetArrayItem(rows, i), 1);
+    }
+    if (folders && manifests && n > 0) dt_runs_compare(folders, manifests, n, json);
+    free(folders);
+    free(manifests);
 }
 
 /* Adds one row to the JSON array, a member per column. */
-static void add_json(cJSON *array, sqlite3_stmt *stmt, const char *status) {
+static void add_json(cJSON *array, sqlite3_stmt *stmt, const char *status, const dt_runs_query *q) {
     static const char *const names[N_COLUMNS] = {
         "folder",      "run_id",        "experiment", "status",     "started",   "seconds", "epochs", "epochs_total",
         "test_accuracy", "test_loss", "params_sha256", "git_commit", "git_dirty", "mode",    "device",
         "select_metric", "best_value", "best_epoch"};
     cJSON *row = cJSON_CreateObject();
-    for (int c = 0; c < N_COLUMNS && row; c++) {
-        if (c == C_DIRTY) cJSON_AddBoolToObject(row, names[c], sqlite3_column_int(stmt, c));
-        else if (c == C_STATUS) cJSON_AddStringToObject(row, names[c], status);
-        else if (sqlite3_column_type(stmt, c) == SQLITE_NULL) cJSON_AddNullToObject(row, names[c]);
-        else if (sqlite3_column_type(stmt, c) == SQLITE_TEXT) cJSON_AddStringToObject(row, names[c], column_or(stmt, c, ""));
-        else cJSON_AddNumberToObject(row, names[c], sqlite3_column_double(stmt, c));
+    for (int c = 0; c < N_COLUMNS + q->n_columns && row; c++) {
+        const int col = c < N_COLUMNS ? c : C_EXTRA + c - N_COLUMNS;
+        const char *name = c < N_COLUMNS ? names[c] : q->columns[c - N_COLUMNS];
+        if (col == C_DIRTY) cJSON_AddBoolToObject(row, name, sqlite3_column_int(stmt, col));
+        else if (col == C_STATUS) cJSON_AddStringToObject(row, name, status);
+        else if (sqlite3_column_type(stmt, col) == SQLITE_NULL) cJSON_AddNullToObject(row, name);
+        else if (sqlite3_column_type(stmt, col) == SQLITE_TEXT) cJSON_AddStringToObject(row, name, column_or(stmt, col, ""));
+        else cJSON_AddNumberToObject(row, name, sqlite3_column_double(stmt, col));
     }
     cJSON_AddItemToArray(array, row);
 }
@@ -452,7 +494,7 @@ dt_status dt_runs_list(const dt_runs_query *q, dt_error *err) {
     char where_paths[DT_RUNS_MAX_WHERE][600];
     const char *where_values[DT_RUNS_MAX_WHERE], *where_ops[DT_RUNS_MAX_WHERE];
     sqlite3_stmt *stmt = NULL;
-    cJSON *array = NULL;
+    cJSON *array = NULL, *compared = NULL;
     const int descending = q->sort && q->sort[0] == '-';
     for (int i = 0; i < q->n_where; i++)
         if (split_where(q->where[i], where_paths[i], sizeof where_paths[i], &where_values[i], &where_ops[i]) != 0)
@@ -471,7 +513,16 @@ dt_status dt_runs_list(const dt_runs_query *q, dt_error *err) {
         DT_TRY(check_key(&db, "--where", key, where_paths[i], err));
     }
     if (q->sort) DT_TRY(check_key(&db, "--sort", q->sort + descending, sort_path, err));
-    int used = snprintf(sql, sizeof sql, "SELECT " LIST_COLUMNS " FROM runs WHERE 1");
+    char column_paths[DT_RUNS_MAX_COLUMNS][600];
+    for (int i = 0; i < q->n_columns; i++) {
+        if (json_path(q->columns[i], column_paths[i], sizeof column_paths[i]) != 0)
+            return dt_fail(err, DT_USAGE, "--columns %s: expected manifest keys such as config.optimizer.lr", q->columns[i]);
+        DT_TRY(check_key(&db, "--columns", q->columns[i], column_paths[i], err));
+    }
+    int used = snprintf(sql, sizeof sql, "SELECT " LIST_COLUMNS ", manifest");
+    for (int i = 0; i < q->n_columns; i++)
+        used += snprintf(sql + used, sizeof sql - (size_t)used, ", json_extract(manifest, ?%d)", 40 + i);
+    used += snprintf(sql + used, sizeof sql - (size_t)used, " FROM runs WHERE 1");
     if (q->experiment) used += snprintf(sql + used, sizeof sql - (size_t)used, " AND experiment = ?1");
     if (q->status) used += snprintf(sql + used, sizeof sql - (size_t)used, " AND status = ?2");
     for (int i = 0; i < q->n_where; i++)
@@ -489,19 +540,20 @@ dt_status dt_runs_list(const dt_runs_query *q, dt_error *err) {
         dt_db_bind_text(stmt, 10 + 2 * i, where_paths[i]);
         bind_value(stmt, 11 + 2 * i, where_values[i]);
     }
-    if (q->json) array = cJSON_CreateArray();
-    else
-        printf("%-32s %-26s %-16s %-11s %-20s %7s %7s %8s %9s %-12s %-14s %-22s %s\n", "RUN FOLDER", "RUN ID",
-               "EXPERIMENT", "STATUS", "STARTED", "TIME", "EPOCHS", "ACCURACY", "LOSS", "PARAMS", "COMMIT", "MODE/DEVICE",
-               "BEST (SELECTION)");
+    for (int i = 0; i < q->n_columns; i++) dt_db_bind_text(stmt, 40 + i, column_paths[i]);
+    if (q->compare) compared = cJSON_CreateArray();
+    else if (q->json) array = cJSON_CreateArray();
+    else print_header(q);
     int rc, n = 0;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         const char *status_text = status_now(q->root, stmt);
         if (q->status && strcmp(status_text, q->status) != 0) continue; /* running vs died */
-        if (array) add_json(array, stmt, status_text);
-        else print_line(stmt, status_text);
+        if (compared) add_compared(compared, stmt);
+        else if (array) add_json(array, stmt, status_text, q);
+        else print_line(stmt, status_text, q->n_columns);
         n++;
     }
+    if (compared) print_compared(compared, q->json);
     if (rc != SQLITE_DONE) {
         status = dt_db_fail(&db, rc, "listing the runs", err);
         goto cleanup;
@@ -514,6 +566,7 @@ dt_status dt_runs_list(const dt_runs_query *q, dt_error *err) {
 cleanup:
     sqlite3_finalize(stmt);
     cJSON_Delete(array);
+    cJSON_Delete(compared);
     dt_db_close(&db);
     return status;
 }

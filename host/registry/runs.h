@@ -10,10 +10,13 @@
 
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "registry/db.h"
 #include "status.h"
 
 #define DT_RUNS_MAX_WHERE 16
+#define DT_RUNS_MAX_COLUMNS 8
 
 typedef struct {
     const char *root;                          /* the folder holding run folders ("checkpoints") */
@@ -24,7 +27,16 @@ typedef struct {
     int64_t limit;                             /* at most this many; 0 = all */
     int json;                                  /* a JSON array instead of the table */
     int rescan;                                /* rebuild the index from the folders first */
+    const char *columns[DT_RUNS_MAX_COLUMNS];  /* manifest keys shown as extra columns */
+    int n_columns;
+    int compare;                               /* instead of the table: the keys whose values differ */
 } dt_runs_query;
+
+/* Prints, for the manifests of the runs named folders[i], the keys (config, overrides, seeds,
+ * code, data, mode, device, status, final, selection) whose values are not the same in all of
+ * them: a table with one row per key and one column per run, or JSON {"runs": [...], "keys":
+ * {KEY: [values]}}. runs_compare.c. */
+void dt_runs_compare(const char *const *folders, const cJSON *const *manifests, int n, int json);
 
 /* Brings the root's index up to date and prints the runs the query selects, one line each
  * (run folder, run id, experiment, status, start, duration, epochs done, test accuracy and
