@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,11 +48,15 @@ static dt_status rename_into_place(const char *tmp, const char *path, dt_error *
     return sync_parent_dir(path, err);
 }
 
-dt_status dt_write_file_atomic(const char *path, const void *data, size_t size, dt_error *err) {
-    /* The process id in the temporary name: two processes writing one file (the registry's
-     * stored objects) never write into each other's temporary file. */
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+/* The temporary file being written now, for a signal handler that ends the process at once
+ * (dt_write_in_progress). The path is complete before the flag says so. */
+static char in_progress[4096];
+static volatile sig_atomic_t writing = 0;
+
+const char *dt_write_in_progress(void) { return writing ? in_progress : NULL; }
+
+/* The write itself: data into tmp, flushed, renamed over path. */
+static dt_status write_atomic(const char *tmp, const char *path, const void *data, size_t size, dt_error *err) {
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return write_failed(err, tmp, "creating", errno);
     const char *p = data;
@@ -72,6 +77,18 @@ dt_status dt_write_file_atomic(const char *path, const void *data, size_t size, 
         return write_failed(err, tmp, operation, error);
     }
     return rename_into_place(tmp, path, err);
+}
+
+dt_status dt_write_file_atomic(const char *path, const void *data, size_t size, dt_error *err) {
+    /* The process id in the temporary name: two processes writing one file (the registry's
+     * stored objects) never write into each other's temporary file. */
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    memcpy(in_progress, tmp, sizeof in_progress);
+    writing = 1;
+    const dt_status status = write_atomic(tmp, path, data, size, err);
+    writing = 0;
+    return status;
 }
 
 dt_status dt_check_output_file(const char *output, dt_error *err) {

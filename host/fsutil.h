@@ -15,6 +15,10 @@
  * OS's reason ("No space left on device"). */
 dt_status dt_write_file_atomic(const char *path, const void *data, size_t size, dt_error *err);
 
+/* The temporary file dt_write_file_atomic is writing at this instant, or NULL: what a signal
+ * handler that ends the process at once (a second Ctrl-C) removes. Async-signal-safe. */
+const char *dt_write_in_progress(void);
+
 /* Whether `output` can be written as a file: DT_USAGE for an empty name or one too long;
  * DT_IO "<output>: cannot write: folder <dir>: <why>" when its folder is missing, not a folder
  * or not writable, or "<output>: is a folder, not a file". Checked before the work, so a bad

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "cpu/matmul.h"
@@ -40,10 +41,25 @@
 
 /* The signal that asked the run to stop, 0 while none did. */
 static volatile sig_atomic_t stop_signal = 0;
+/* The run is saving itself to stop (interrupt): a signal now is a second one. */
+static volatile sig_atomic_t stopping = 0;
 
-/* Records the signal; the loop stops after the current step. SA_RESETHAND: a second one
- * ends the process the usual way. */
-static void on_stop_signal(int sig) { stop_signal = sig; }
+/* Records the signal; the loop stops after the current step. A second one (the user does not
+ * want to wait for the checkpoint) ends the process now: the file being written is removed,
+ * and the manifest, written "interrupted" before the checkpoint was begun, names the newest
+ * checkpoint that exists. Only async-signal-safe calls here. */
+static void on_stop_signal(int sig) {
+    if (!stop_signal && !stopping) {
+        stop_signal = sig;
+        return;
+    }
+    const char *tmp = dt_write_in_progress();
+    if (tmp) unlink(tmp);
+    static const char message[] = "detrain: stopped at once by a second signal, without the checkpoint in progress; "
+                                  "'detrain resume' continues from the newest one\n";
+    if (write(STDERR_FILENO, message, sizeof message - 1) < 0) _exit(130);
+    _exit(130);
+}
 
 typedef struct {
     struct sigaction old_int, old_term;
@@ -56,8 +72,9 @@ static void signals_install(signal_guard *g) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND;
+    sa.sa_flags = 0;
     stop_signal = 0;
+    stopping = 0;
     g->installed = sigaction(SIGINT, &sa, &g->old_int) == 0 && sigaction(SIGTERM, &sa, &g->old_term) == 0;
 }
 
@@ -497,7 +514,11 @@ static dt_status interrupt(run_state *r, dt_error *err) {
     dt_status status = DT_OK;
     char file[64];
     const int64_t step = (int64_t)r->progress.counters.step;
+    stopping = 1;
     step_file_name(step, file, sizeof file);
+    /* the record says "interrupted" before the checkpoint is begun, so a second signal that
+     * ends the process during it leaves a record that resume and runs read right */
+    if (r->writer) DT_TRY(dt_manifest_finish(&r->manifest, "interrupted", NULL, NULL, NULL, err));
     DT_TRY(write_checkpoint(r, file, "interrupt", err));
     if (r->writer) {
         DT_TRY(dt_trace_write(r->run_dir, r->step_loss, r->step_lr, step, r->progress.steps_per_epoch, err));

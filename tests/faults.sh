@@ -123,4 +123,31 @@ else
     check "disk full: resumed with space, the uninterrupted digest" \
         test "$(digest_of "$DT_TMP/disk-full-resumed.out")" = "$(digest_of "$DT_TMP/fm-ref.out")"
 fi
+
+# A second Ctrl-C while the interrupt checkpoint is written (a real SIGINT, sent by the injector
+# just before that file's rename: the run's renames counted first, the checkpoint's being the
+# fourth from last with nothing to prune): exit 130 at once, saying so in one line; the manifest
+# already says interrupted and lists only checkpoints that exist; no temporary file; resume
+# ends with the uninterrupted digest. Before any checkpoint, and after two.
+for stop in 5 25; do
+    d=$DT_TMP/second-sigint-$stop
+    keep=(--set checkpoint.every_steps=20 --set checkpoint.keep=10)
+    rm -f "$DT_TMP/renames"
+    DT_FAULT_COUNT=$DT_TMP/renames "$DETRAIN_FAULTS" train "$tiny" "${keep[@]}" --stop-after-steps $stop --quiet \
+        --out "$d-count" >/dev/null 2>&1
+    renames=$(($(sed -n 's/^rename //p' "$DT_TMP/renames") - 3))
+    run_code "second-sigint-$stop" 130 env DT_FAULT=sigint:rename:$renames "$DETRAIN_FAULTS" train "$tiny" "${keep[@]}" \
+        --stop-after-steps $stop --quiet --out "$d"
+    check "second SIGINT at step $stop: one line, exit 130, no temporary file, no checkpoint $stop" \
+        bash -c "[ \$(grep -c '' '$DT_TMP/second-sigint-$stop.err') = 1 ] &&
+                 grep -q 'stopped at once by a second signal' '$DT_TMP/second-sigint-$stop.err' &&
+                 [ -z \"\$(find '$d' -name '*.tmp')\" ] && [ ! -e '$d/checkpoint-$(printf '%09d' $stop).h5' ]"
+    check "second SIGINT at step $stop: the manifest says interrupted and lists only checkpoints that exist" \
+        /usr/bin/python3 -c "import json, os, sys; m = json.load(open(sys.argv[1] + '/manifest.json'))
+assert m['status'] == 'interrupted', m['status']
+assert all(os.path.exists(sys.argv[1] + '/' + c['file']) for c in m['checkpoints'] if not c.get('removed'))" "$d"
+    run_code "second-sigint-$stop-resumed" 0 "$DETRAIN" resume "$d" --quiet
+    check "second SIGINT at step $stop: resume ends with the uninterrupted digest" \
+        test "$(digest_of "$DT_TMP/second-sigint-$stop-resumed.out")" = "$want"
+done
 finish

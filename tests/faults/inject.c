@@ -6,6 +6,8 @@
  *   DT_FAULT=OP:N:ERRNO     the N-th call of OP (write, fsync, close, rename) fails with ERRNO
  *                           (ENOSPC, EIO, EDQUOT), doing nothing, as a full or broken disk would
  *   DT_FAULT=kill:OP:N      the process kills itself with SIGKILL just before the N-th call of OP
+ *   DT_FAULT=sigint:OP:N    the process sends itself SIGINT just before the N-th call of OP, which
+ *                           then runs (a Ctrl-C that lands at a chosen point of a write)
  *   DT_FAULT_COUNT=FILE     at exit, appends "OP COUNT" lines: how many calls each OP had
  *
  * Counts are per process and start at 1. Calls after the one that fails run normally. */
@@ -28,7 +30,7 @@ static struct {
     int parsed;
     int op;          /* the operation to break, -1: none */
     long call;       /* its call number */
-    int error;       /* errno to fail with, 0: SIGKILL instead */
+    int error;       /* errno to fail with, 0: SIGKILL instead, -1: SIGINT and carry on */
     long calls[OP_COUNT];
 } fault = {0, -1, 0, 0, {0}};
 
@@ -57,13 +59,16 @@ static void parse(void) {
     long call = 0;
     if (sscanf(spec, "kill:%15[a-z]:%ld", op, &call) == 2) {
         fault.error = 0;
+    } else if (sscanf(spec, "sigint:%15[a-z]:%ld", op, &call) == 2) {
+        fault.error = -1;
     } else if (sscanf(spec, "%15[a-z]:%ld:%15[A-Z]", op, &call, what) == 3) {
         fault.error = !strcmp(what, "ENOSPC") ? ENOSPC : !strcmp(what, "EIO") ? EIO : !strcmp(what, "EDQUOT") ? EDQUOT : 0;
     }
     fault.op = op_by_name(op);
     fault.call = call;
     if (fault.op < 0 || call < 1 || (what[0] && !fault.error)) {
-        fprintf(stderr, "inject: DT_FAULT=%s: expected OP:N:ERRNO or kill:OP:N (OP write, fsync, close, rename)\n", spec);
+        fprintf(stderr, "inject: DT_FAULT=%s: expected OP:N:ERRNO, kill:OP:N or sigint:OP:N (OP write, fsync, close, "
+                "rename)\n", spec);
         _exit(2);
     }
 }
@@ -72,6 +77,7 @@ static void parse(void) {
 static int breaks(int op) {
     if (!fault.parsed) parse();
     if (++fault.calls[op] != fault.call || op != fault.op) return 0;
+    if (fault.error < 0) return kill(getpid(), SIGINT), 0;
     if (!fault.error) kill(getpid(), SIGKILL);
     errno = fault.error;
     return 1;
