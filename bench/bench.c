@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "backends/blas.h"
@@ -59,7 +61,8 @@ const char dt_bench_help_text[] =
     "  --python PATH      the peer's interpreter (default /usr/bin/python3)\n"
     "  --cross-check      compare portable digests with a CPU run (default: on for GPU rows)\n"
     "  --no-cross-check   leave the CPU run out (compute-bound GPU shapes take minutes on a CPU)\n"
-    "  --bench-dir DIR    where configs/ and peers/ are (default: the source tree's bench/)\n"
+    "  --bench-dir DIR    where configs/ and peers/ are (default: the installed copy beside the\n"
+    "                     program, <bin>/../share/detrain/bench, else the source tree's bench/)\n"
     "  --json FILE        write every figure, the environment and the versions as JSON\n"
     "  --svg FILE         write a chart of step time and overhead per mode and shape\n"
     "  --quiet            no progress lines on stderr\n"
@@ -96,6 +99,25 @@ static dt_status bad_value(dt_error *err, const char *option, const char *value,
     return dt_fail(err, DT_USAGE, "bench: %s '%s': expected %s", option, value, expected);
 }
 
+/* Where configs/ and peers/ are: beside an installed program (<bin>/../share/detrain/bench),
+ * else the source tree's bench/ this program was built from. */
+static void default_bench_dir(char *out, size_t size) {
+    char exe[DT_PATH_MAX] = "", installed[DT_PATH_MAX + 64];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = '\0';
+        snprintf(installed, sizeof installed, "%s/../share/detrain/bench", exe);
+        struct stat info;
+        if (strlen(installed) < size && stat(installed, &info) == 0 && S_ISDIR(info.st_mode)) {
+            memcpy(out, installed, strlen(installed) + 1);
+            return;
+        }
+    }
+    snprintf(out, size, "%s", DT_BENCH_DIR);
+}
+
 dt_status dt_bench_parse_args(dt_bench_opts *o, int argc, char **argv, int *help, dt_error *err) {
     memset(o, 0, sizeof *o);
     *help = 0;
@@ -111,7 +133,7 @@ dt_status dt_bench_parse_args(dt_bench_opts *o, int argc, char **argv, int *help
     o->n_squares = 5;
     memcpy(o->squares, squares, sizeof squares);
     o->matmul_net = 1, o->peers = 1, o->cross_check = -1;
-    snprintf(o->bench_dir, sizeof o->bench_dir, "%s", DT_BENCH_DIR);
+    default_bench_dir(o->bench_dir, sizeof o->bench_dir);
     snprintf(o->python, sizeof o->python, "/usr/bin/python3");
     int sizes_given = 0, matmul_given = 0;
     for (int i = 0; i < argc; i++) {

@@ -310,6 +310,21 @@ static const key_spec root_keys[] = {
 };
 static const object_spec root_spec = SPEC(root_keys);
 
+/* Calls fn with the path of every leaf key under spec ("optimizer.lr", array elements as
+ * "model.layers[0].units", every format's source keys). */
+static void walk_keys(const object_spec *spec, const char *prefix, void (*fn)(void *ctx, const char *path), void *ctx) {
+    for (int i = 0; i < spec->n_keys; i++) {
+        const key_spec *key = &spec->keys[i];
+        char path[256];
+        snprintf(path, sizeof path, "%s%s%s%s", prefix, prefix[0] ? "." : "", key->name,
+                 key->type == T_ARRAY ? "[0]" : "");
+        if (key->type == T_OBJECT || key->type == T_ARRAY) walk_keys(key->child, path, fn, ctx);
+        else fn(ctx, path);
+    }
+}
+
+void dt_config_key_paths(void (*fn)(void *ctx, const char *path), void *ctx) { walk_keys(&root_spec, "", fn, ctx); }
+
 /* Whether a key applies for the current value of its object's selector (-1: none). */
 static bool key_applies(const key_spec *key, int selector) {
     return key->only_for == 0 || (selector >= 0 && ((key->only_for >> selector) & 1u));

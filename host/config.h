@@ -158,6 +158,10 @@ bool dt_config_has_validation(const dt_config *cfg);
  * val_loss / min when the run has a validation set. Returns false when it selects nothing. */
 bool dt_config_selection(const dt_config *cfg, dt_metric *metric, dt_select_mode *mode);
 
+/* Calls fn with every key path a config may hold, in schema order ("seed", "data.train.path",
+ * "model.layers[0].units", ...): what --set completes (detrain help --completion). */
+void dt_config_key_paths(void (*fn)(void *ctx, const char *path), void *ctx);
+
 /* The run's experiment: cfg->experiment, or the config file's stem when it is "". */
 const char *dt_config_experiment(const dt_config *cfg);
 

@@ -7,6 +7,7 @@
 
 #include "bench.h"
 #include "cli/args.h"
+#include "cli/docs.h"
 #include "cli/export.h"
 #include "cli/mlflow.h"
 #include "cli/plot.h"
@@ -42,7 +43,8 @@ static const char usage_text[] =
     "  lineage FILE|SHA256        the runs and model versions that used a data file\n"
     "  sweep CONFIG [options]     train a config over a grid or random draws of its keys\n"
     "  plot RUN_OR_SWEEP...       learning curves of runs and sweeps as SVG or PNG\n"
-    "  help [COMMAND]             show help for a command\n"
+    "  help [COMMAND]             show help for a command (--man: the man page, --completion:\n"
+    "                             the bash completion script; the install has both)\n"
     "\n"
     "options:\n"
     "  -h, --help                 show this help\n"
@@ -165,27 +167,30 @@ static const char predict_help_text[] =
     "  --output FILE      where to write: .csv for CSV, .jsonl or .json for JSON lines\n"
     "                     (default: CSV on standard output)\n";
 
+/* Every command's help: 'detrain help COMMAND', the man page and the completion. */
+static const dt_cli_help_entry help_table[] = {
+    {"train", train_help_text},       {"resume", resume_help_text},     {"verify", verify_help_text},
+    {"diff", diff_help_text},         {"inspect", inspect_help_text},   {"eval", eval_help_text},
+    {"predict", predict_help_text},   {"export", dt_cli_export_help},   {"bench", dt_bench_help_text},
+    {"runs", dt_cli_runs_help},       {"registry", dt_cli_registry_help}, {"lineage", dt_cli_lineage_help},
+    {"sweep", dt_cli_sweep_help},     {"plot", dt_cli_plot_help},       {"mlflow", dt_cli_mlflow_help}};
+#define N_HELP ((int)(sizeof help_table / sizeof help_table[0]))
+
 /* The help text of a command, or NULL. */
 static const char *help_for(const char *command) {
-    static const struct {
-        const char *command, *text;
-    } table[] = {{"train", train_help_text},     {"resume", resume_help_text}, {"verify", verify_help_text},
-                 {"diff", diff_help_text},       {"inspect", inspect_help_text}, {"eval", eval_help_text},
-                 {"predict", predict_help_text}, {"runs", dt_cli_runs_help}, {"registry", dt_cli_registry_help},
-                 {"lineage", dt_cli_lineage_help}, {"export", dt_cli_export_help}, {"sweep", dt_cli_sweep_help},
-                 {"mlflow", dt_cli_mlflow_help}, {"plot", dt_cli_plot_help}};
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (!strcmp(command, table[i].command)) return table[i].text;
+    for (int i = 0; i < N_HELP; i++)
+        if (!strcmp(command, help_table[i].command)) return help_table[i].help;
     return NULL;
 }
 
-/* detrain help [COMMAND]. */
+/* detrain help [COMMAND | --man | --completion]. */
 static int cmd_help(int argc, char **argv) {
     if (argc < 3) {
         fputs(usage_text, stdout);
         return 0;
     }
-    if (!strcmp(argv[2], "bench")) return fputs(dt_bench_help_text, stdout), 0;
+    if (!strcmp(argv[2], "--man")) return dt_cli_write_man(stdout, usage_text, help_table, N_HELP), 0;
+    if (!strcmp(argv[2], "--completion")) return dt_cli_write_completion(stdout, help_table, N_HELP), 0;
     const char *text = help_for(argv[2]);
     if (text) {
         fputs(text, stdout);
