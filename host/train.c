@@ -809,17 +809,19 @@ cleanup:
     return status;
 }
 
-/* The last MLflow update of a tracked run, however it ended: a completed run's model exported
- * (ONNX, safetensors) and logged with the run folder's files; waits at most 30 s for a server
+/* The last MLflow update of a tracked run, however it ended: a completed run's model (best.h5
+ * when it selected one, else final.h5) exported (ONNX, safetensors) and logged with the run folder's files; waits at most 30 s for a server
  * that answers, 10 s for one that does not; the manifest records what was sent. */
 static void end_tracking(run_state *r) {
     if (!r->tracker) return;
     dt_error ignored;
-    char final[DT_PATH_MAX + 16];
-    snprintf(final, sizeof final, "%s/final.h5", r->run_dir);
+    char model[DT_PATH_MAX + 16], which[160];
     dt_export_models_dir models;
     memset(&models, 0, sizeof models);
-    if (strcmp(dt_run_record_string(r->manifest.root, "status"), "completed") == 0) dt_export_models(final, &models);
+    /* the model is the run's selected checkpoint, as eval/predict/export RUN take it */
+    if (strcmp(dt_run_record_string(r->manifest.root, "status"), "completed") == 0 &&
+        dt_run_selected_checkpoint(r->run_dir, model, sizeof model, which, sizeof which, &ignored) == DT_OK)
+        dt_export_models(model, &models);
     dt_tracker_finish(r->tracker, r->manifest.root, models.n ? models.dir : NULL, 30.0);
     dt_manifest_set(&r->manifest, "tracking", dt_tracker_record(r->tracker), 1, &ignored);
     dt_export_models_remove(&models);

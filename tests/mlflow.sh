@@ -79,13 +79,28 @@ checks=$((checks + 1))
 grep -q '^FAIL' "$DT_TMP/check-run.txt" && fail "the MLflow run differs from the run folder (above)"
 
 # a run with a validation set: val_loss and val_accuracy per epoch, the split as a dataset input
-run_code tracked_val 0 env -u MLFLOW_TRACKING_URI "$DETRAIN" train "$tiny" --set data.validation_split=0.2 --quiet \
-    --out "$DT_TMP/tracked-val" --mlflow "$uri"
+run_code tracked_val 0 env -u MLFLOW_TRACKING_URI "$DETRAIN" train "$tiny" --set data.validation_split=0.2 \
+    --set train.epochs=30 --set 'train.early_stopping={"patience":3}' --quiet --out "$DT_TMP/tracked-val" --mlflow "$uri"
 "$DT_PYTHON" "$checker" run "$uri" "$DT_TMP/tracked-val" | tee "$DT_TMP/check-val.txt"
 checks=$((checks + 1))
 grep -q '^FAIL' "$DT_TMP/check-val.txt" && fail "the MLflow run with validation differs from the run folder (above)"
 check "val_loss and val_accuracy reached MLflow, one point per epoch" \
-    grep -q 'metric val_accuracy: 3 points' "$DT_TMP/check-val.txt"
+    grep -q "metric val_accuracy: $(json_get "$DT_TMP/tracked-val/manifest.json" "len(m['epochs'])") points" \
+    "$DT_TMP/check-val.txt"
+check "the early-stopped run's best epoch is not its last (so the next check tells best.h5 from final.h5)" \
+    test "$(json_get "$DT_TMP/tracked-val/manifest.json" "m['selection']['best_epoch'] < len(m['epochs'])")" = True
+"$DETRAIN" export "$DT_TMP/tracked-val" --format safetensors --output "$DT_TMP/selected.safetensors" 2>/dev/null
+"$DT_PYTHON" - "$uri" "$(json_get "$DT_TMP/tracked-val/manifest.json" "m['tracking']['run_id']")" \
+    "$DT_TMP/selected.safetensors" >"$DT_TMP/model-val.txt" 2>&1 <<'EOF'
+import filecmp, sys, tempfile, warnings
+warnings.filterwarnings("ignore")
+from mlflow.tracking import MlflowClient
+with tempfile.TemporaryDirectory() as tmp:
+    local = MlflowClient(sys.argv[1]).download_artifacts(sys.argv[2], "model/model.safetensors", tmp)
+    print("same" if filecmp.cmp(local, sys.argv[3], shallow=False) else "different")
+EOF
+check "the MLflow model is the run's selected checkpoint (best.h5), as 'detrain export RUN' gives it" \
+    grep -qx same "$DT_TMP/model-val.txt"
 
 MLFLOW_TRACKING_TOKEN=$secret_token MLFLOW_TRACKING_URI=$uri \
     run_code token 0 "$DETRAIN" train "$tiny" --quiet --out "$DT_TMP/token"

@@ -19,9 +19,10 @@ const char dt_cli_mlflow_help[] =
     "Brings the MLflow run of the run in RUN_DIR up to date with its record: creates the run\n"
     "when the server has none (found by its tag detrain.run_id), and sends what the server\n"
     "does not hold yet: params, tags, dataset inputs, every epoch's metrics, and for an ended\n"
-    "run its artifacts (manifest.json, trace.jsonl, final.h5, model/model.onnx and\n"
-    "model/model.safetensors) and status. Safe to repeat: nothing is sent twice. The manifest's\n"
-    "\"tracking\" block records what the server holds.\n"
+    "run its artifacts (manifest.json, trace.jsonl, final.h5, and model/model.onnx and\n"
+    "model/model.safetensors of its selected checkpoint: best.h5, else final.h5) and status.\n"
+    "Safe to repeat: nothing is sent twice. The manifest's \"tracking\" block records what\n"
+    "the server holds.\n"
     "\n"
     "The server: --mlflow URI, else the config's tracking.uri, else $MLFLOW_TRACKING_URI, else\n"
     "the one the run was tracked in. Credentials: $MLFLOW_TRACKING_TOKEN, or\n"
@@ -87,9 +88,11 @@ static int sync_run(const char *run_dir, const char *flag_uri) {
         goto cleanup;
     }
     const int same_server = side.st.run_id[0] != 0; /* the record's MLflow run is on this server */
-    char final[DT_PATH_MAX + 16];
-    snprintf(final, sizeof final, "%s/final.h5", run_dir);
-    if (strcmp(dt_run_record_string(m.root, "status"), "completed") == 0) dt_export_models(final, &models);
+    char model[DT_PATH_MAX + 16], which[160];
+    dt_error ignored;
+    if (strcmp(dt_run_record_string(m.root, "status"), "completed") == 0 &&
+        dt_run_selected_checkpoint(run_dir, model, sizeof model, which, sizeof which, &ignored) == DT_OK)
+        dt_export_models(model, &models); /* the selected checkpoint: best.h5, else final.h5 */
     status = dt_mlflow_sync(&side.http, &side.st, m.root, run_dir, models.n ? models.dir : NULL,
                             settings->step_loss_every, &err);
     /* Recorded when it worked, or as a failure against the run's own server; a failed try of
