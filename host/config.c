@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
 /* Enum fields are read and written through int (see store_enum): they must be int-sized. */
 _Static_assert(sizeof(dt_activation) == sizeof(int) && sizeof(dt_data_format) == sizeof(int) &&
                    sizeof(dt_mode) == sizeof(int),
@@ -1152,44 +1154,16 @@ dt_status dt_config_load(dt_config *cfg, const char *path, int n_overrides, char
 
 /* ---- canonical JSON ----------------------------------------------------------------------------- */
 
-/* A growing string; `failed` once an allocation failed. */
-typedef struct {
-    char *data;
-    size_t len, cap;
-    bool failed;
-} text_buf;
-
-/* Appends printf-formatted text. */
-static void buf_printf(text_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_printf(text_buf *b, const char *fmt, ...) {
-    if (b->failed) return;
-    va_list args;
-    va_start(args, fmt);
-    int n = vsnprintf(NULL, 0, fmt, args);
-    va_end(args);
-    if (n < 0) { b->failed = true; return; }
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = (b->len + (size_t)n + 1) * 2;
-        char *data = realloc(b->data, cap);
-        if (!data) { b->failed = true; return; }
-        b->data = data, b->cap = cap;
-    }
-    va_start(args, fmt);
-    vsnprintf(b->data + b->len, b->cap - b->len, fmt, args);
-    va_end(args);
-    b->len += (size_t)n;
-}
-
 /* Appends a JSON string literal. */
-static void buf_string(text_buf *b, const char *s) {
-    buf_printf(b, "\"");
+static void buf_string(dt_text *b, const char *s) {
+    dt_text_printf(b, "\"");
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') buf_printf(b, "\\%c", c);
-        else if (c < 0x20) buf_printf(b, "\\u%04x", c);
-        else buf_printf(b, "%c", c);
+        if (c == '"' || c == '\\') dt_text_printf(b, "\\%c", c);
+        else if (c < 0x20) dt_text_printf(b, "\\u%04x", c);
+        else dt_text_printf(b, "%c", c);
     }
-    buf_printf(b, "\"");
+    dt_text_printf(b, "\"");
 }
 
 /* The shortest of %.6g .. %.9g that reads back as exactly f, both through strtof and through
@@ -1202,63 +1176,59 @@ static void format_float(float f, char *out, size_t cap) {
     snprintf(out, cap, "%.17g", (double)f);
 }
 
-static void write_object(text_buf *b, const object_spec *spec, const char *base, int depth);
+static void write_object(dt_text *b, const object_spec *spec, const char *base, int depth);
 
 /* Appends the value of one key as stored in the struct. */
-static void write_value(text_buf *b, const key_spec *key, const char *base, int depth) {
+static void write_value(dt_text *b, const key_spec *key, const char *base, int depth) {
     const char *field = base + key->offset;
     char number[40];
     switch (key->type) {
-    case T_U64: buf_printf(b, "%" PRIu64, *(const uint64_t *)(const void *)field); break;
-    case T_I64: buf_printf(b, "%" PRId64, *(const int64_t *)(const void *)field); break;
-    case T_I32: buf_printf(b, "%" PRId32, *(const int32_t *)(const void *)field); break;
+    case T_U64: dt_text_printf(b, "%" PRIu64, *(const uint64_t *)(const void *)field); break;
+    case T_I64: dt_text_printf(b, "%" PRId64, *(const int64_t *)(const void *)field); break;
+    case T_I32: dt_text_printf(b, "%" PRId32, *(const int32_t *)(const void *)field); break;
     case T_F32:
         format_float(*(const float *)(const void *)field, number, sizeof number);
-        buf_printf(b, "%s", number);
+        dt_text_printf(b, "%s", number);
         break;
-    case T_BOOL: buf_printf(b, "%s", *(const bool *)(const void *)field ? "true" : "false"); break;
+    case T_BOOL: dt_text_printf(b, "%s", *(const bool *)(const void *)field ? "true" : "false"); break;
     case T_ENUM: buf_string(b, name_at(key->names, load_enum(field))); break;
     case T_STR: case T_PATH: case T_LABEL: buf_string(b, field); break;
     case T_OBJECT: write_object(b, key->child, field, depth); break;
     case T_ARRAY: {
         int32_t n = *(const int32_t *)(const void *)(base + key->count_offset);
-        buf_printf(b, "[");
+        dt_text_printf(b, "[");
         for (int32_t i = 0; i < n; i++) {
-            buf_printf(b, "%s%*s", i ? ",\n" : "\n", 2 * (depth + 1), "");
+            dt_text_printf(b, "%s%*s", i ? ",\n" : "\n", 2 * (depth + 1), "");
             write_object(b, key->child, field + (size_t)i * key->size, depth + 1);
         }
-        buf_printf(b, "\n%*s]", 2 * depth, "");
+        dt_text_printf(b, "\n%*s]", 2 * depth, "");
         break;
     }
     }
 }
 
 /* Appends an object: the keys that apply, in schema order, indented by 2 * depth. */
-static void write_object(text_buf *b, const object_spec *spec, const char *base, int depth) {
+static void write_object(dt_text *b, const object_spec *spec, const char *base, int depth) {
     int selector = -1;
     bool first = true;
-    buf_printf(b, "{");
+    dt_text_printf(b, "{");
     for (int i = 0; i < spec->n_keys; i++) {
         const key_spec *key = &spec->keys[i];
         if (!key_applies(key, selector)) continue;
         if ((key->flags & F_OPTIONAL) && !*(const bool *)(const void *)(base + key->count_offset)) continue;
-        buf_printf(b, "%s%*s", first ? "\n" : ",\n", 2 * (depth + 1), "");
+        dt_text_printf(b, "%s%*s", first ? "\n" : ",\n", 2 * (depth + 1), "");
         buf_string(b, key->name);
-        buf_printf(b, ": ");
+        dt_text_printf(b, ": ");
         write_value(b, key, base, depth + 1);
         if (key->flags & F_SELECTOR) selector = load_enum(base + key->offset);
         first = false;
     }
-    buf_printf(b, "\n%*s}", 2 * depth, "");
+    dt_text_printf(b, "\n%*s}", 2 * depth, "");
 }
 
 char *dt_config_to_json(const dt_config *cfg) {
-    text_buf b = {0};
+    dt_text b = {0};
     write_object(&b, &root_spec, (const char *)cfg, 0);
-    buf_printf(&b, "\n");
-    if (b.failed) {
-        free(b.data);
-        return NULL;
-    }
-    return b.data;
+    dt_text_printf(&b, "\n");
+    return dt_text_take(&b);
 }

@@ -14,7 +14,7 @@ import re
 import sys
 
 # part: (level, the files it holds: a folder, or a folder's named files)
-CORE = ["status", "config", "model", "optim", "digest", "fsutil", "h5util", "pool", "progress", "memory"]
+CORE = ["status", "config", "model", "optim", "digest", "fsutil", "h5util", "pool", "progress", "memory", "text"]
 PARTS = {
     "kernels": (0, "kernels", None),
     "kernels/cpu": (0, "kernels/cpu", None),

@@ -5,10 +5,11 @@
 #include "plot/plot.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "text.h"
 
 #define WIDTH 860.0
 #define LEFT 84.0          /* room for the y tick labels and the y axis label */
@@ -32,51 +33,17 @@ static const char *dash_of(int metric) {
     return "";
 }
 
-/* ---- the text of the document: a growing buffer; a failed allocation is remembered ------ */
-
-typedef struct {
-    char *text;
-    size_t length, capacity;
-    bool failed;
-} svg_text;
-
-static void put(svg_text *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(svg_text *out, const char *fmt, ...) {
-    va_list args;
-    va_start(args, fmt);
-    int n = out->failed ? -1 : vsnprintf(out->text + out->length, out->capacity - out->length, fmt, args);
-    va_end(args);
-    if (n < 0 || out->failed) {
-        out->failed = true;
-        return;
-    }
-    if ((size_t)n >= out->capacity - out->length) {
-        size_t capacity = (out->capacity + (size_t)n + 1) * 2;
-        char *grown = realloc(out->text, capacity);
-        if (!grown) {
-            out->failed = true;
-            return;
-        }
-        out->text = grown;
-        out->capacity = capacity;
-        va_start(args, fmt);
-        vsnprintf(out->text + out->length, out->capacity - out->length, fmt, args);
-        va_end(args);
-    }
-    out->length += (size_t)n;
-}
-
 /* s as XML character data or attribute value: markup characters escaped, control characters
  * (not allowed in XML 1.0) as '?'. */
-static void put_escaped(svg_text *out, const char *s) {
+static void put_escaped(dt_text *out, const char *s) {
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '&') put(out, "&amp;");
-        else if (c == '<') put(out, "&lt;");
-        else if (c == '>') put(out, "&gt;");
-        else if (c == '"') put(out, "&quot;");
-        else if (c < 0x20 && c != '\t') put(out, "?");
-        else put(out, "%c", c);
+        if (c == '&') dt_text_printf(out, "&amp;");
+        else if (c == '<') dt_text_printf(out, "&lt;");
+        else if (c == '>') dt_text_printf(out, "&gt;");
+        else if (c == '"') dt_text_printf(out, "&quot;");
+        else if (c < 0x20 && c != '\t') dt_text_printf(out, "?");
+        else dt_text_printf(out, "%c", c);
     }
 }
 
@@ -155,51 +122,51 @@ static bool data_range(const dt_plot_runs *runs, const bool metrics[], int kind,
 }
 
 /* Writes one tick label of axis a at value v. */
-static void put_tick_label(svg_text *out, const axis *a, double v, double x, double y, const char *anchor) {
+static void put_tick_label(dt_text *out, const axis *a, double v, double x, double y, const char *anchor) {
     if (fabs(v) < a->step * 1e-9) v = 0; /* no "-0.0" */
-    put(out, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\">%.*f</text>\n", x, y, anchor, a->decimals, v);
+    dt_text_printf(out, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\">%.*f</text>\n", x, y, anchor, a->decimals, v);
 }
 
 /* The panel's grid, tick labels, frame and axis labels. */
-static void put_axes(svg_text *out, const panel *p) {
+static void put_axes(dt_text *out, const panel *p) {
     double right = WIDTH - RIGHT, bottom = p->top + PLOT_HEIGHT;
-    put(out, "<g class=\"axes\" fill=\"#333\">\n");
+    dt_text_printf(out, "<g class=\"axes\" fill=\"#333\">\n");
     for (double v = ceil(p->x.lo / p->x.step - 1e-9) * p->x.step; v <= p->x.hi + p->x.step * 1e-9; v += p->x.step) {
-        put(out, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e4e4e4\"/>\n", x_of(p, v), p->top,
+        dt_text_printf(out, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e4e4e4\"/>\n", x_of(p, v), p->top,
             x_of(p, v), bottom);
         put_tick_label(out, &p->x, v, x_of(p, v), bottom + 16, "middle");
     }
     for (int k = 0; p->y.lo + k * p->y.step <= p->y.hi + p->y.step * 1e-9; k++) {
         double v = p->y.lo + k * p->y.step;
-        put(out, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e4e4e4\"/>\n", LEFT, y_of(p, v), right,
+        dt_text_printf(out, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e4e4e4\"/>\n", LEFT, y_of(p, v), right,
             y_of(p, v));
         put_tick_label(out, &p->y, v, LEFT - 6, y_of(p, v) + 4, "end");
     }
-    put(out, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" stroke=\"#333\"/>\n", LEFT,
+    dt_text_printf(out, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" stroke=\"#333\"/>\n", LEFT,
         p->top, right - LEFT, PLOT_HEIGHT);
-    put(out, "<text class=\"axis-label\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">epoch</text>\n",
+    dt_text_printf(out, "<text class=\"axis-label\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">epoch</text>\n",
         (LEFT + right) / 2, bottom + 36);
-    put(out, "<text class=\"axis-label\" transform=\"translate(18 %.2f) rotate(-90)\" text-anchor=\"middle\">%s</text>\n",
+    dt_text_printf(out, "<text class=\"axis-label\" transform=\"translate(18 %.2f) rotate(-90)\" text-anchor=\"middle\">%s</text>\n",
         p->top + PLOT_HEIGHT / 2, kind_label[p->kind]);
-    put(out, "</g>\n");
+    dt_text_printf(out, "</g>\n");
 }
 
 /* The attributes every element of one curve carries: class, run, metric and colour. */
-static void put_curve_attributes(svg_text *out, const char *class_name, const dt_plot_run *run, int run_index,
+static void put_curve_attributes(dt_text *out, const char *class_name, const dt_plot_run *run, int run_index,
                                  int metric) {
-    put(out, "class=\"%s\" data-run=\"", class_name);
+    dt_text_printf(out, "class=\"%s\" data-run=\"", class_name);
     put_escaped(out, run->name);
-    put(out, "\" data-metric=\"%s\" stroke=\"%s\"", dt_plot_metric_name(metric),
+    dt_text_printf(out, "\" data-metric=\"%s\" stroke=\"%s\"", dt_plot_metric_name(metric),
         palette[run_index % (int)(sizeof palette / sizeof palette[0])]);
 }
 
 /* One run's curve of metric: one point per epoch with a value, a gap where one has none; and
  * the best epoch's circle when the run's selection is this metric. */
-static void put_curve(svg_text *out, const panel *p, const dt_plot_run *run, int run_index, int metric) {
-    put(out, "<path ");
+static void put_curve(dt_text *out, const panel *p, const dt_plot_run *run, int run_index, int metric) {
+    dt_text_printf(out, "<path ");
     put_curve_attributes(out, "curve", run, run_index, metric);
-    if (*dash_of(metric)) put(out, " stroke-dasharray=\"%s\"", dash_of(metric));
-    put(out, " fill=\"none\" stroke-width=\"1.8\" stroke-linejoin=\"round\" d=\"");
+    if (*dash_of(metric)) dt_text_printf(out, " stroke-dasharray=\"%s\"", dash_of(metric));
+    dt_text_printf(out, " fill=\"none\" stroke-width=\"1.8\" stroke-linejoin=\"round\" d=\"");
     bool pen_down = false, any = false;
     for (int i = 0; i < run->n_epochs; i++) {
         double v = run->values[metric][i];
@@ -207,46 +174,46 @@ static void put_curve(svg_text *out, const panel *p, const dt_plot_run *run, int
             pen_down = false;
             continue;
         }
-        put(out, "%s%c%.2f %.2f", any ? " " : "", pen_down ? 'L' : 'M', x_of(p, run->epoch[i]), y_of(p, v));
+        dt_text_printf(out, "%s%c%.2f %.2f", any ? " " : "", pen_down ? 'L' : 'M', x_of(p, run->epoch[i]), y_of(p, v));
         pen_down = any = true;
     }
-    put(out, "\"/>\n");
+    dt_text_printf(out, "\"/>\n");
     for (int i = 0; i < run->n_epochs && run->best_metric == metric; i++) {
         if (run->epoch[i] != run->best_epoch || isnan(run->values[metric][i])) continue;
-        put(out, "<circle ");
+        dt_text_printf(out, "<circle ");
         put_curve_attributes(out, "best", run, run_index, metric);
-        put(out, " fill=\"white\" stroke-width=\"2\" r=\"5\" cx=\"%.2f\" cy=\"%.2f\"><title>best epoch %g</title></circle>\n",
+        dt_text_printf(out, " fill=\"white\" stroke-width=\"2\" r=\"5\" cx=\"%.2f\" cy=\"%.2f\"><title>best epoch %g</title></circle>\n",
             x_of(p, run->epoch[i]), y_of(p, run->values[metric][i]), run->best_epoch);
     }
 }
 
 /* The legend below the panel: a stroke sample and "RUN — metric" per curve. */
-static void put_legend(svg_text *out, const panel *p, const dt_plot_runs *runs, const bool metrics[]) {
+static void put_legend(dt_text *out, const panel *p, const dt_plot_runs *runs, const bool metrics[]) {
     double y = p->top + PLOT_HEIGHT + BELOW_PLOT + LEGEND_LINE / 2;
-    put(out, "<g class=\"legend\">\n");
+    dt_text_printf(out, "<g class=\"legend\">\n");
     for (int r = 0; r < runs->n_runs; r++)
         for (int m = 0; m < DT_PLOT_N_METRICS; m++) {
             if (!draws(&runs->runs[r], metrics, m, p->kind)) continue;
-            put(out, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke-width=\"1.8\" stroke=\"%s\"", LEFT,
+            dt_text_printf(out, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke-width=\"1.8\" stroke=\"%s\"", LEFT,
                 y, LEFT + 28, y, palette[r % (int)(sizeof palette / sizeof palette[0])]);
-            if (*dash_of(m)) put(out, " stroke-dasharray=\"%s\"", dash_of(m));
-            put(out, "/>\n<text x=\"%.2f\" y=\"%.2f\">", LEFT + 36, y + 4);
+            if (*dash_of(m)) dt_text_printf(out, " stroke-dasharray=\"%s\"", dash_of(m));
+            dt_text_printf(out, "/>\n<text x=\"%.2f\" y=\"%.2f\">", LEFT + 36, y + 4);
             put_escaped(out, runs->runs[r].name);
-            put(out, " \xe2\x80\x94 %s</text>\n", dt_plot_metric_name(m));
+            dt_text_printf(out, " \xe2\x80\x94 %s</text>\n", dt_plot_metric_name(m));
             y += LEGEND_LINE;
         }
-    put(out, "</g>\n");
+    dt_text_printf(out, "</g>\n");
 }
 
 /* One panel: axes, the curves of its kind, the legend. */
-static void put_panel(svg_text *out, const panel *p, const dt_plot_runs *runs, const bool metrics[]) {
-    put(out, "<g class=\"panel\" data-kind=\"%s\">\n", kind_label[p->kind]);
+static void put_panel(dt_text *out, const panel *p, const dt_plot_runs *runs, const bool metrics[]) {
+    dt_text_printf(out, "<g class=\"panel\" data-kind=\"%s\">\n", kind_label[p->kind]);
     put_axes(out, p);
     for (int r = 0; r < runs->n_runs; r++)
         for (int m = 0; m < DT_PLOT_N_METRICS; m++)
             if (draws(&runs->runs[r], metrics, m, p->kind)) put_curve(out, p, &runs->runs[r], r, m);
     put_legend(out, p, runs, metrics);
-    put(out, "</g>\n");
+    dt_text_printf(out, "</g>\n");
 }
 
 /* The panels to draw, top to bottom, with their places; returns how many, *height the
@@ -272,12 +239,12 @@ static int lay_out(const dt_plot_runs *runs, const bool metrics[], panel panels[
 }
 
 /* The default title: "Learning curves", and the experiment when every run names the same. */
-static void put_default_title(svg_text *out, const dt_plot_runs *runs) {
+static void put_default_title(dt_text *out, const dt_plot_runs *runs) {
     const char *experiment = runs->n_runs ? runs->runs[0].experiment : "";
     for (int r = 1; r < runs->n_runs; r++)
         if (strcmp(runs->runs[r].experiment, experiment) != 0) experiment = "";
-    put(out, "Learning curves");
-    if (*experiment) put(out, ": ");
+    dt_text_printf(out, "Learning curves");
+    if (*experiment) dt_text_printf(out, ": ");
     put_escaped(out, experiment);
 }
 
@@ -286,24 +253,19 @@ dt_status dt_plot_svg(const dt_plot_runs *runs, const bool metrics[DT_PLOT_N_MET
     panel panels[DT_PLOT_N_KINDS];
     double height;
     int n_panels = lay_out(runs, metrics, panels, &height);
-    svg_text out = {.text = malloc(4096), .capacity = 4096};
-    out.failed = !out.text;
-    put(&out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    put(&out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+    dt_text out = {0};
+    dt_text_printf(&out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    dt_text_printf(&out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
               "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n",
         WIDTH, height, WIDTH, height);
-    put(&out, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    put(&out, "<text class=\"title\" x=\"%.2f\" y=\"28\" text-anchor=\"middle\" font-size=\"17\">", WIDTH / 2);
+    dt_text_printf(&out, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    dt_text_printf(&out, "<text class=\"title\" x=\"%.2f\" y=\"28\" text-anchor=\"middle\" font-size=\"17\">", WIDTH / 2);
     if (title && *title) put_escaped(&out, title);
     else put_default_title(&out, runs);
-    put(&out, "</text>\n");
+    dt_text_printf(&out, "</text>\n");
     for (int i = 0; i < n_panels; i++) put_panel(&out, &panels[i], runs, metrics);
-    put(&out, "</svg>\n");
-    if (out.failed) {
-        free(out.text);
-        return dt_fail(err, DT_NOMEM, "out of memory for the plot");
-    }
-    *svg = out.text;
-    *size = out.length;
-    return DT_OK;
+    dt_text_printf(&out, "</svg>\n");
+    *size = out.len;
+    *svg = dt_text_take(&out);
+    return *svg ? DT_OK : dt_fail(err, DT_NOMEM, "out of memory for the plot");
 }

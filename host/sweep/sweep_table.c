@@ -5,12 +5,12 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "records/runrec.h"
+#include "text.h"
 
 #define CELL_MAX 256
 
@@ -106,39 +106,6 @@ void dt_sweep_results_free(dt_sweep_results *results) {
     memset(results, 0, sizeof *results);
 }
 
-/* ---- a growing text ---- */
-
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int oom;
-} text_buf;
-
-static void append(text_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void append(text_buf *b, const char *fmt, ...) {
-    if (b->oom) return;
-    va_list args;
-    va_start(args, fmt);
-    const int need = vsnprintf(NULL, 0, fmt, args);
-    va_end(args);
-    if (need < 0) return;
-    if (b->len + (size_t)need + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + (size_t)need + 1) cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown) {
-            b->oom = 1;
-            return;
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
-    va_start(args, fmt);
-    vsnprintf(b->data + b->len, b->cap - b->len, fmt, args);
-    va_end(args);
-    b->len += (size_t)need;
-}
-
 /* ---- the table ---- */
 
 enum { COL_METRIC, COL_EPOCH, COL_TEST_LOSS, COL_TEST_ACCURACY, COL_SECONDS, COL_PARAMS, COL_STATUS, N_FIXED };
@@ -183,42 +150,42 @@ static void cell(const dt_sweep_plan *plan, const dt_sweep_results *res, int r, 
 }
 
 /* One table line: cells padded to their widths (text), or between bars (Markdown). */
-static void table_line(text_buf *b, const dt_sweep_plan *plan, const dt_sweep_results *res, int r, const int *widths,
+static void table_line(dt_text *b, const dt_sweep_plan *plan, const dt_sweep_results *res, int r, const int *widths,
                        int n_cols, int markdown) {
     char text[CELL_MAX];
     for (int c = 0; c < n_cols; c++) {
         cell(plan, res, r, c, text, sizeof text);
         if (markdown) {
-            append(b, "| ");
+            dt_text_printf(b, "| ");
             for (const char *p = text; *p; p++) {
                 if (*p == '|')
-                    append(b, "\\|");
+                    dt_text_printf(b, "\\|");
                 else
-                    append(b, "%c", *p);
+                    dt_text_printf(b, "%c", *p);
             }
-            append(b, " ");
+            dt_text_printf(b, " ");
         } else {
             if (c + 1 < n_cols)
-                append(b, "%-*s  ", widths[c], text);
+                dt_text_printf(b, "%-*s  ", widths[c], text);
             else
-                append(b, "%s", text);
+                dt_text_printf(b, "%s", text);
         }
     }
-    append(b, markdown ? "|\n" : "\n");
+    dt_text_printf(b, markdown ? "|\n" : "\n");
 }
 
 /* The line above the table: how many trials, how it is sorted. */
-static void header_line(text_buf *b, const dt_sweep_plan *plan, const dt_sweep_results *res) {
+static void header_line(dt_text *b, const dt_sweep_plan *plan, const dt_sweep_results *res) {
     int counts[DT_TRIAL_INTERRUPTED + 1] = {0};
     for (int t = 0; t < plan->n_trials; t++) counts[plan->trials[t].status]++;
-    append(b, "sweep %s: %d trials, %d completed", plan->experiment, plan->n_trials, counts[DT_TRIAL_COMPLETED]);
-    if (counts[DT_TRIAL_FAILED]) append(b, ", %d failed", counts[DT_TRIAL_FAILED]);
+    dt_text_printf(b, "sweep %s: %d trials, %d completed", plan->experiment, plan->n_trials, counts[DT_TRIAL_COMPLETED]);
+    if (counts[DT_TRIAL_FAILED]) dt_text_printf(b, ", %d failed", counts[DT_TRIAL_FAILED]);
     const int unfinished = plan->n_trials - counts[DT_TRIAL_COMPLETED] - counts[DT_TRIAL_FAILED];
-    if (unfinished) append(b, ", %d unfinished", unfinished);
+    if (unfinished) dt_text_printf(b, ", %d unfinished", unfinished);
     if (res->by_selection)
-        append(b, "; sorted by %s (%s)\n", res->metric, res->maximize ? "max" : "min");
+        dt_text_printf(b, "; sorted by %s (%s)\n", res->metric, res->maximize ? "max" : "min");
     else
-        append(b, "; sorted by test_loss (no validation set)\n");
+        dt_text_printf(b, "; sorted by test_loss (no validation set)\n");
 }
 
 char *dt_sweep_table_text(const dt_sweep_plan *plan, const dt_sweep_results *res, int markdown) {
@@ -231,23 +198,22 @@ char *dt_sweep_table_text(const dt_sweep_plan *plan, const dt_sweep_results *res
             const int len = (int)strlen(text);
             if (len > widths[c]) widths[c] = len;
         }
-    text_buf b = {0};
+    dt_text b = {0};
     header_line(&b, plan, res);
-    if (markdown) append(&b, "\n");
+    if (markdown) dt_text_printf(&b, "\n");
     table_line(&b, plan, res, -1, widths, n_cols, markdown);
-    for (int c = 0; markdown && c < n_cols; c++) append(&b, c + 1 < n_cols ? "|---" : "|---|\n");
+    for (int c = 0; markdown && c < n_cols; c++) dt_text_printf(&b, c + 1 < n_cols ? "|---" : "|---|\n");
     for (int r = 0; r < res->n_rows; r++) table_line(&b, plan, res, r, widths, n_cols, markdown);
-    if (markdown) append(&b, "\n");
+    if (markdown) dt_text_printf(&b, "\n");
     if (res->winner >= 0) {
         const dt_sweep_row *best = &res->rows[res->winner];
-        append(&b, "winner: %s (%s %.6g", plan->trials[best->trial].name, res->metric, best->metric);
-        if (best->epoch >= 0) append(&b, " at epoch %lld", (long long)best->epoch);
-        append(&b, "): %s/%s\n", plan->dir, plan->trials[best->trial].name);
+        dt_text_printf(&b, "winner: %s (%s %.6g", plan->trials[best->trial].name, res->metric, best->metric);
+        if (best->epoch >= 0) dt_text_printf(&b, " at epoch %lld", (long long)best->epoch);
+        dt_text_printf(&b, "): %s/%s\n", plan->dir, plan->trials[best->trial].name);
     } else {
-        append(&b, "winner: none (no trial completed)\n");
+        dt_text_printf(&b, "winner: none (no trial completed)\n");
     }
-    if (b.oom) free(b.data);
-    return b.oom ? NULL : b.data;
+    return dt_text_take(&b);
 }
 
 /* ---- JSON ---- */

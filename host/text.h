@@ -1,0 +1,21 @@
+/* text.h — a growing string for generated text (canonical JSON, SVG, tables): printf-style
+ * appends, and a failed allocation remembered so that the caller checks once at the end. */
+#ifndef DT_TEXT_H
+#define DT_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct {
+    char *data;      /* NUL-terminated once anything was appended; owned */
+    size_t len, cap;
+    bool failed;     /* an allocation or a format failed: data is incomplete */
+} dt_text;
+
+/* Appends printf-formatted text; does nothing once t->failed. */
+void dt_text_printf(dt_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The text, handed over to the caller (free it), or NULL when anything failed (then freed). */
+char *dt_text_take(dt_text *t);
+
+#endif
