@@ -91,22 +91,30 @@ static dt_status load_trace(dt_run_record *rec, dt_error *err) {
     return status;
 }
 
-dt_status dt_run_record_load(const char *dir, dt_run_record *rec, dt_error *err) {
-    memset(rec, 0, sizeof *rec);
-    snprintf(rec->dir, sizeof rec->dir, "%s", dir);
+dt_status dt_run_manifest_load(const char *dir, cJSON **manifest, dt_error *err) {
     char path[DT_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/manifest.json", dir);
+    *manifest = NULL;
     if (!dt_file_exists(path)) return dt_fail(err, DT_IO, "%s: not a run folder (no manifest.json)", dir);
     char *text = NULL;
     size_t size = 0;
     dt_status status = dt_read_text(path, &text, &size, err);
     if (status != DT_OK) return status;
-    rec->manifest = cJSON_ParseWithLengthOpts(text, size + 1, NULL, 1);
+    *manifest = cJSON_ParseWithLengthOpts(text, size + 1, NULL, 1);
     free(text);
-    if (!cJSON_IsObject(rec->manifest) || strcmp(dt_run_record_string(rec->manifest, "format"), "detrain-manifest/1") != 0)
-        return dt_fail(err, DT_CHECKPOINT, "%s: not a detrain manifest (unreadable JSON or no \"format\": \"detrain-manifest/1\")",
-                       path);
-    return load_trace(rec, err);
+    if (cJSON_IsObject(*manifest) && !strcmp(dt_run_record_string(*manifest, "format"), "detrain-manifest/1"))
+        return DT_OK;
+    cJSON_Delete(*manifest);
+    *manifest = NULL;
+    return dt_fail(err, DT_CHECKPOINT, "%s: not a detrain manifest (unreadable JSON or no \"format\": \"detrain-manifest/1\")",
+                   path);
+}
+
+dt_status dt_run_record_load(const char *dir, dt_run_record *rec, dt_error *err) {
+    memset(rec, 0, sizeof *rec);
+    snprintf(rec->dir, sizeof rec->dir, "%s", dir);
+    dt_status status = dt_run_manifest_load(dir, &rec->manifest, err);
+    return status == DT_OK ? load_trace(rec, err) : status;
 }
 
 void dt_run_record_free(dt_run_record *rec) {

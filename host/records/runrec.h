@@ -20,6 +20,10 @@ typedef struct {
     int64_t inconsistent_step;     /* first step (1-based) whose decimal loss is not its bits; 0: none */
 } dt_run_record;
 
+/* Reads dir/manifest.json into *manifest (caller frees with cJSON_Delete). DT_IO "not a run
+ * folder" when there is none, DT_CHECKPOINT when it is not a detrain manifest (*manifest NULL). */
+dt_status dt_run_manifest_load(const char *dir, cJSON **manifest, dt_error *err);
+
 /* Loads dir/manifest.json and dir/trace.jsonl. DT_IO when the folder or manifest cannot be
  * read, DT_CHECKPOINT (exit 2) when they are not a detrain record, naming the file and line.
  * Free with dt_run_record_free, also on failure. */

@@ -125,10 +125,6 @@ dt_status dt_sweep_record_open(dt_sweep_plan *plan, int *continued, dt_error *er
 /* Rewrites <dir>/sweep.json atomically from the plan. DT_WRITE on failure. */
 dt_status dt_sweep_record_write(const dt_sweep_plan *plan, dt_error *err);
 
-/* Parses <run_dir>/manifest.json into *manifest (caller frees with cJSON_Delete). DT_IO when
- * there is none or it cannot be read, DT_CHECKPOINT when it is not JSON. */
-dt_status dt_sweep_manifest_load(const char *run_dir, cJSON **manifest, dt_error *err);
-
 /* ---- running the trials (sweep_run.c) ---- */
 
 /* What the runner reports: a trial started ("train", "resume"), ended (its status's name), or

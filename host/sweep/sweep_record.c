@@ -243,17 +243,3 @@ dt_status dt_sweep_record_open(dt_sweep_plan *plan, int *continued, dt_error *er
     if (!plan->started_at[0]) dt_utc_now(plan->started_at, sizeof plan->started_at);
     return dt_sweep_record_write(plan, err);
 }
-
-dt_status dt_sweep_manifest_load(const char *run_dir, cJSON **manifest, dt_error *err) {
-    char path[DT_PATH_MAX + DT_SWEEP_NAME_MAX + 32];
-    snprintf(path, sizeof path, "%s/manifest.json", run_dir);
-    *manifest = NULL;
-    if (!dt_file_exists(path)) return dt_fail(err, DT_IO, "%s: no manifest", run_dir);
-    char *text = NULL;
-    size_t size = 0;
-    dt_status status = dt_read_text(path, &text, &size, err);
-    if (status != DT_OK) return status;
-    *manifest = cJSON_ParseWithLengthOpts(text, size + 1, NULL, 1);
-    free(text);
-    return *manifest ? DT_OK : dt_fail(err, DT_CHECKPOINT, "%s: not JSON", path);
-}

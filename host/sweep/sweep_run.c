@@ -115,7 +115,7 @@ static dt_status prepare_trial(runner *r, int t, trial_action *action, dt_error 
     struct stat info;
     if (stat(dir, &info) == 0) wait_for_folder(dir);
     cJSON *manifest = NULL;
-    dt_status status = trial->status == DT_TRIAL_FAILED ? DT_CHECKPOINT : dt_sweep_manifest_load(dir, &manifest, err);
+    dt_status status = trial->status == DT_TRIAL_FAILED ? DT_CHECKPOINT : dt_run_manifest_load(dir, &manifest, err);
     const char *run_status = dt_run_record_string(manifest, "status");
     if (status == DT_OK && !strcmp(run_status, "completed")) {
         *action = ACT_SKIP;
@@ -310,7 +310,7 @@ static void settle(runner *r, int t, int wait_status) {
     dt_sweep_trial_dir(r->plan, t, dir, sizeof dir);
     cJSON *manifest = NULL;
     dt_error err = {{0}};
-    if (dt_sweep_manifest_load(dir, &manifest, &err) == DT_OK &&
+    if (dt_run_manifest_load(dir, &manifest, &err) == DT_OK &&
         !strcmp(dt_run_record_string(manifest, "status"), "completed")) {
         trial->status = DT_TRIAL_COMPLETED;
         snprintf(trial->params_sha256, sizeof trial->params_sha256, "%s",

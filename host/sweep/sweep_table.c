@@ -30,7 +30,7 @@ static void read_row(const dt_sweep_plan *plan, dt_sweep_row *row, char *selecti
     cJSON *manifest = NULL;
     dt_error ignored;
     selection[0] = '\0';
-    if (dt_sweep_manifest_load(dir, &manifest, &ignored) != DT_OK) return;
+    if (dt_run_manifest_load(dir, &manifest, &ignored) != DT_OK) return;
     row->test_loss = number_at(manifest, "final.test_loss");
     row->test_accuracy = number_at(manifest, "final.test_accuracy");
     const double best = number_at(manifest, "selection.best_value"),
