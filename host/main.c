@@ -38,7 +38,9 @@ static const char usage_text[] =
     "  export CHECKPOINT          the model as safetensors (PyTorch) or ONNX (ONNX Runtime)\n"
     "  mlflow sync RUN_DIR        bring a run's MLflow tracking up to date (see 'detrain help mlflow')\n"
     "  bench [options]            measure what each mode costs and check its promise bit for bit\n"
-    "  runs [options]             list, filter and sort the runs under checkpoints/ (an index)\n"
+    "  init [DIR]                 make DIR the home of a project: DIR/.detrain holds its runs\n"
+    "                             index, registry and run folders (see 'detrain help init')\n"
+    "  runs [options]             list, filter and sort the runs of the project's store\n"
     "  registry COMMAND           versions of named models, aliases, lineage, reproduce (see help)\n"
     "  lineage FILE|SHA256        the runs and model versions that used a data file\n"
     "  sweep CONFIG [options]     train a config over a grid or random draws of its keys\n"
@@ -76,7 +78,9 @@ static const char train_help_text[] =
     "  --mode M           portable, deterministic or fast (same as --set runtime.mode=M)\n"
     "  --experiment NAME  the experiment the run belongs to (same as --set experiment=NAME;\n"
     "                     default: the config file's name)\n"
-    "  --out DIR          run folder (default checkpoints/<config name>-<UTC time>)\n"
+    "  --out DIR          run folder (default STORE/<config name>-<UTC time>, in the project's\n"
+    "                     store: $DETRAIN_HOME, else the nearest .detrain/, else ./checkpoints;\n"
+    "                     the run is recorded in the store wherever its folder is)\n"
     "  --quiet            no progress output\n"
     "  --mlflow URI       track the run in the MLflow server at URI (http:// or https://;\n"
     "                     default: the config's tracking.uri, else $MLFLOW_TRACKING_URI)\n"
@@ -172,7 +176,7 @@ static const dt_cli_help_entry help_table[] = {
     {"train", train_help_text},       {"resume", resume_help_text},     {"verify", verify_help_text},
     {"diff", diff_help_text},         {"inspect", inspect_help_text},   {"eval", eval_help_text},
     {"predict", predict_help_text},   {"export", dt_cli_export_help},   {"bench", dt_bench_help_text},
-    {"runs", dt_cli_runs_help},       {"registry", dt_cli_registry_help}, {"lineage", dt_cli_lineage_help},
+    {"init", dt_cli_init_help},       {"runs", dt_cli_runs_help},       {"registry", dt_cli_registry_help}, {"lineage", dt_cli_lineage_help},
     {"sweep", dt_cli_sweep_help},     {"plot", dt_cli_plot_help},       {"mlflow", dt_cli_mlflow_help}};
 #define N_HELP ((int)(sizeof help_table / sizeof help_table[0]))
 
@@ -487,7 +491,8 @@ int main(int argc, char **argv) {
         int (*run)(int, char **);
     } commands[] = {{"help", cmd_help},       {"train", cmd_train},     {"resume", cmd_resume},
                     {"verify", cmd_verify},   {"diff", cmd_diff},       {"inspect", cmd_inspect},
-                    {"eval", cmd_eval},       {"predict", cmd_predict}, {"runs", dt_cli_runs},
+                    {"eval", cmd_eval},       {"predict", cmd_predict}, {"init", dt_cli_init},
+                    {"runs", dt_cli_runs},
                     {"registry", dt_cli_registry}, {"lineage", dt_cli_lineage}, {"export", dt_cli_export},
                     {"sweep", dt_cli_sweep},
                     {"mlflow", dt_cli_mlflow}, {"plot", dt_cli_plot}};

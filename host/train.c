@@ -403,8 +403,8 @@ static int leftover_of_a_run(const char *name) {
            (len > 4 && !strcmp(name + len - 4, ".tmp"));
 }
 
-/* checkpoints/<name>-<UTC time>, or the given folder; refuses a folder that holds a run or
- * any other file. */
+/* <store>/<name>-<UTC time> (the project's store, registry/store.h), or the given folder;
+ * refuses a folder that holds a run or any other file. */
 static dt_status make_run_dir(const dt_config *cfg, const char *out_dir, char *run_dir, size_t size, dt_error *err) {
     if (out_dir) snprintf(run_dir, size, "%s", out_dir);
     else {
@@ -413,7 +413,10 @@ static dt_status make_run_dir(const dt_config *cfg, const char *out_dir, char *r
         struct tm tm;
         gmtime_r(&t, &tm);
         strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-        snprintf(run_dir, size, "checkpoints/%s-%s", cfg->name, stamp);
+        dt_store store;
+        dt_store_find(&store, NULL);
+        if ((size_t)snprintf(run_dir, size, "%s/%s-%s", store.path, cfg->name, stamp) >= size)
+            return dt_fail(err, DT_USAGE, "%s: the store's path is too long for a run folder", store.path);
     }
     char manifest[DT_PATH_MAX + 32];
     snprintf(manifest, sizeof manifest, "%s/manifest.json", run_dir);
@@ -782,7 +785,7 @@ cleanup:
     return status;
 }
 
-/* Notes the run in the runs index of the folder that holds it (registry/runs.h), as it starts
+/* Notes the run in the runs index of the project's store (registry/runs.h), as it starts
  * and as it ends. The index is a cache that the next listing repairs: a failure (a busy or
  * full disk) costs the run nothing and says nothing. */
 static void note_run(const run_state *r, const dt_train_opts *opts) {

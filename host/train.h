@@ -17,7 +17,7 @@
 
 typedef struct {
     int quiet;                 /* no progress output */
-    const char *out_dir;       /* train: run folder; NULL = checkpoints/<config name>-<UTC time> */
+    const char *out_dir;       /* train: run folder; NULL = <store>/<config name>-<UTC time> */
     int argc;                  /* the command line, for the record */
     char *const *argv;
     int64_t stop_after_steps;  /* testing aid: behave as if SIGINT arrived during global step N; 0 = off */

@@ -5,6 +5,9 @@ set -u
 : "${DT_TMP:?}"
 rm -rf "$DT_TMP"
 mkdir -p "$DT_TMP"
+# Every run is recorded in the project's store (host/registry/store.h): the test's own, never
+# a checkpoints/ beside the sources (tests run from tests/). store.sh and registry.sh unset it.
+export DETRAIN_HOME=$DT_TMP/store
 failures=0
 checks=0
 

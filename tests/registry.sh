@@ -14,6 +14,7 @@
 . "$DT_SOURCE_DIR/tests/lib.sh"
 : "${DETRAIN_FAULTS:?DETRAIN_FAULTS must point at detrain-faults}"
 cd "$DT_TMP"
+unset DETRAIN_HOME # a project without a store: ./checkpoints, as before stores
 export DETRAIN_REGISTRY="$DT_TMP/checkpoints/detrain.sqlite"
 tiny=$DT_SOURCE_DIR/tests/configs/tiny.json
 test_csv=$DT_SOURCE_DIR/tests/data/spiral-test.csv
@@ -41,7 +42,9 @@ check "experiment: another config file's name" test "$(json_get checkpoints/d/ma
 # ---- the runs index ---------------------------------------------------------------------------
 check "train made the index" test -f checkpoints/detrain.sqlite
 run_code runs-all 0 "$DETRAIN" runs
-check "runs: one line per run and a header" test "$(grep -c '' runs-all.out)" = 6
+check "runs: the store, a header and one line per run" test "$(grep -c '' runs-all.out)" = 7
+check "runs: the first line names the store and why" \
+    grep -qx 'store: checkpoints (no \$DETRAIN_HOME and no .detrain/ above: ./checkpoints)' runs-all.out
 check "runs: the line has the run id, status, epochs, accuracy, digest, commit and mode/device" \
     grep -Eq "^a +[0-9T]+Z-[0-9a-f]{8} +tiny +completed .* 3/3 +0\.[0-9]{4} +[0-9.]+ +[0-9a-f]{12} +[0-9a-f]{8}(\+dirty)? +portable/cpu" runs-all.out
 run_code runs-experiment 0 "$DETRAIN" runs --experiment lrscan --json
@@ -72,7 +75,7 @@ check "runs --status running: the dead run is not listed" test "$(json_len runs-
 rm -rf checkpoints/alive
 run_code runs-columns 0 "$DETRAIN" runs --experiment lrscan --columns config.optimizer.lr,final.test_loss_bits
 check "runs --columns: the keys as columns, header and values" \
-    bash -c "head -1 runs-columns.out | grep -q 'config.optimizer.lr  *final.test_loss_bits' &&
+    bash -c "sed -n 2p runs-columns.out | grep -q 'config.optimizer.lr  *final.test_loss_bits' &&
              grep -Eq '^b .* 0.05 +[0-9a-f]{8} *\$' runs-columns.out"
 expect_error runs-columns-unknown 2 "--columns config.lr: no run has .*closest: config.optimizer.lr" \
     -- "$DETRAIN" runs --columns config.lr
@@ -89,7 +92,7 @@ expect_error runs-unknown-sort 2 "--sort final.test_acc: no run has .*closest: f
 run_code runs-where-eq 0 "$DETRAIN" runs --where config.optimizer.lr==0.05 --json
 check "runs --where PATH==VALUE means =" test "$(json_get runs-where-eq.out "','.join(r['folder'] for r in m)")" = b
 expect_error runs-bad-sort 2 "--sort final\(x\): expected a manifest key" -- "$DETRAIN" runs --sort 'final(x)'
-expect_error runs-no-root 2 "nowhere: no folder of runs" -- "$DETRAIN" runs --root nowhere
+expect_error runs-no-root 2 "nowhere: no folder of runs \(--root\)" -- "$DETRAIN" runs --root nowhere
 rm -rf checkpoints/d
 cp -r checkpoints/a checkpoints/a-copy
 run_code runs-after 0 "$DETRAIN" runs --json
@@ -128,6 +131,7 @@ expect_error alias-unknown-version 2 "spiral/9: model 'spiral' has no version 9"
 expect_error alias-number 2 "alias '12': an alias cannot be a number" -- "$DETRAIN" registry alias spiral 12 1
 run_code list 0 "$DETRAIN" registry list
 check "list: spiral, 2 versions, its aliases" grep -q "^spiral .*2 versions, latest 2 .*production=1 staging=2" list.out
+check "list: the first line names the database and why" grep -qx "registry: $DT_TMP/checkpoints/detrain.sqlite (\$DETRAIN_REGISTRY)" list.out
 run_code list-versions 0 "$DETRAIN" registry list spiral --json
 check "list spiral --json: 2 versions, each with its aliases" \
     test "$(json_get list-versions.out "' '.join('%d:%s' % (v['version'], ','.join(v['aliases'])) for v in m)")" = "1:production 2:staging"

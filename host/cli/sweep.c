@@ -12,6 +12,7 @@
 #include "pool.h"
 #include "registry/db.h"
 #include "registry/registry.h"
+#include "registry/store.h"
 #include "sweep/sweep.h"
 
 const char dt_cli_sweep_help[] =
@@ -39,14 +40,15 @@ const char dt_cli_sweep_help[] =
     "  --sweep-seed S            the draws' seed (default 0)\n"
     "  --set KEY=VALUE           an override of every trial (repeatable)\n"
     "  -j N                      trials at once (default 1), each with cores / N threads\n"
-    "  --out DIR                 the sweep folder (default checkpoints/sweep-<config name>-<UTC time>)\n"
+    "  --out DIR                 the sweep folder (default STORE/sweep-<config name>-<UTC time>,\n"
+    "                            in the project's store: see 'help runs')\n"
     "  --experiment NAME         the trials' experiment (default <config name>-sweep)\n"
     "  --md                      the table in Markdown\n"
     "  --json FILE               the sorted results and the winner as JSON\n"
     "  --register NAME           register the winner as the next version of NAME (its best.h5\n"
     "                            when it kept one, else final.h5; as 'registry add')\n"
-    "  --registry PATH           the registry database (default $DETRAIN_REGISTRY, else\n"
-    "                            checkpoints/detrain.sqlite)\n"
+    "  --registry PATH           the registry database (default $DETRAIN_REGISTRY, else the\n"
+    "                            store's)\n"
     "  --quiet                   no progress lines\n"
     "\n"
     "runtime.*, tracking.* and experiment cannot vary. Each trial's output goes to\n"
@@ -175,8 +177,10 @@ static void continue_command(int argc, char **argv, const char *dir, int has_out
  * registered, else the exit code of the printed error. */
 static int register_winner(const dt_sweep_plan *plan, const dt_sweep_results *results, const parsed_args *args) {
     if (results->winner < 0) return dt_cli_fail(DT_USAGE, "--register: no trial completed, nothing to register");
-    char db[4096], run_dir[DT_PATH_MAX + DT_SWEEP_NAME_MAX + 2], note[DT_PATH_MAX + DT_SWEEP_NAME_MAX + 64];
-    dt_db_default_path(args->values[O_REGISTRY], NULL, db, sizeof db);
+    char db[DT_PATH_MAX + 32], run_dir[DT_PATH_MAX + DT_SWEEP_NAME_MAX + 2], note[DT_PATH_MAX + DT_SWEEP_NAME_MAX + 64];
+    dt_store store;
+    dt_store_find(&store, NULL);
+    dt_store_registry(&store, args->values[O_REGISTRY], db, sizeof db);
     dt_sweep_trial_dir(plan, results->rows[results->winner].trial, run_dir, sizeof run_dir);
     snprintf(note, sizeof note, "winner of sweep %s (%s)", plan->dir,
              plan->trials[results->rows[results->winner].trial].name);
@@ -250,10 +254,10 @@ static int report_results(const dt_sweep_plan *plan, const parsed_args *args) {
 static int run_sweep(int argc, char **argv, const parsed_args *args, dt_sweep_plan *plan) {
     int jobs = 1, threads = 1, rc = split_cores(args->values[O_JOBS], &jobs, &threads);
     if (rc >= 0) return rc;
-    if (args->values[O_OUT])
-        snprintf(plan->dir, sizeof plan->dir, "%s", args->values[O_OUT]);
-    else
-        dt_sweep_default_dir(plan, plan->dir, sizeof plan->dir);
+    dt_store store;
+    dt_store_find(&store, NULL);
+    if (args->values[O_OUT]) snprintf(plan->dir, sizeof plan->dir, "%s", args->values[O_OUT]);
+    else dt_sweep_default_dir(plan, store.path, plan->dir, sizeof plan->dir);
     plan->argc = argc;
     plan->argv = argv;
     dt_error err = {{0}};

@@ -130,13 +130,6 @@ void dt_db_close(dt_db *db) {
     db->handle = NULL;
 }
 
-void dt_db_default_path(const char *given, const char *root, char *out, size_t size) {
-    const char *env = getenv("DETRAIN_REGISTRY");
-    if (given && *given) snprintf(out, size, "%s", given);
-    else if (env && *env) snprintf(out, size, "%s", env);
-    else snprintf(out, size, "%s/detrain.sqlite", root && *root ? root : "checkpoints");
-}
-
 void dt_db_bind_text(sqlite3_stmt *stmt, int index, const char *text) {
     if (text) sqlite3_bind_text(stmt, index, text, -1, SQLITE_TRANSIENT);
     else sqlite3_bind_null(stmt, index);

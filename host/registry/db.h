@@ -1,5 +1,5 @@
 /* db.h — detrain's SQLite database: the runs index and the model registry share one file,
- * <root>/detrain.sqlite by default. Run folders stay the source of truth for runs; the
+ * the project store's detrain.sqlite by default (store.h). Run folders stay the source of truth for runs; the
  * registry's rows and its content-addressed files are the truth for model versions.
  *
  * The schema is versioned (table meta, key schema_version) and migrated forward in one
@@ -48,9 +48,5 @@ void dt_db_bind_number(sqlite3_stmt *stmt, int index, const cJSON *item);
 
 /* Column col of the current row as text; "" for NULL. */
 const char *dt_db_column_text(sqlite3_stmt *stmt, int col);
-
-/* The database path a command uses: `given` (--registry), else $DETRAIN_REGISTRY, else
- * <root>/detrain.sqlite with root "checkpoints". */
-void dt_db_default_path(const char *given, const char *root, char *out, size_t size);
 
 #endif

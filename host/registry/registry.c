@@ -22,6 +22,7 @@
 #include "records/runrec.h"
 #include "registry/db.h"
 #include "registry/runs.h"
+#include "registry/store.h"
 
 /* ---- small helpers ---------------------------------------------------------------------------- */
 
@@ -764,16 +765,19 @@ dt_status dt_lineage(const char *runs_root, const char *db_path, const char *fil
         if (status == DT_OK) {
             dt_db_bind_text(stmt, 1, sha);
             while (sqlite3_step(stmt) == SQLITE_ROW) {
+                char run_path[DT_PATH_MAX * 2];
+                dt_store_run_path(runs_root, dt_db_column_text(stmt, 0), run_path, sizeof run_path);
                 if (runs) {
                     cJSON *row = cJSON_CreateObject();
                     cJSON_AddStringToObject(row, "folder", dt_db_column_text(stmt, 0));
+                    cJSON_AddStringToObject(row, "run_path", run_path);
                     cJSON_AddStringToObject(row, "run_id", dt_db_column_text(stmt, 1));
                     cJSON_AddStringToObject(row, "experiment", dt_db_column_text(stmt, 2));
                     cJSON_AddStringToObject(row, "status", dt_db_column_text(stmt, 3));
                     cJSON_AddStringToObject(row, "path", dt_db_column_text(stmt, 4));
                     cJSON_AddItemToArray(runs, row);
                 } else {
-                    printf("run    %s/%s  (run %s, experiment %s, %s) as %s\n", runs_root, dt_db_column_text(stmt, 0),
+                    printf("run    %s  (run %s, experiment %s, %s) as %s\n", run_path,
                            dt_db_column_text(stmt, 1), dt_db_column_text(stmt, 2), dt_db_column_text(stmt, 3), dt_db_column_text(stmt, 4));
                 }
                 n_runs++;

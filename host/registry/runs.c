@@ -4,7 +4,6 @@
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
-#include <libgen.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 
 #include "fsutil.h"
 #include "records/runrec.h"
+#include "registry/store.h"
 
 /* ---- one run's row ----------------------------------------------------------------------- */
 
@@ -128,12 +128,14 @@ cleanup:
     return status;
 }
 
-/* Reads folder/manifest.json (stat'ed as `info`) into the index; a manifest that cannot be
- * read or parsed is skipped (*read stays 0): the folder is not (yet) a run. */
+/* Reads the manifest.json (stat'ed as `info`) of the run folder known as `folder` (store.h)
+ * into the index; a manifest that cannot be read or parsed is skipped (*read stays 0): the
+ * folder is not (yet) a run. */
 static dt_status index_folder(dt_db *db, const char *root, const char *folder, const struct stat *info, int *read,
                               dt_error *err) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s/manifest.json", root, folder);
+    char dir[DT_PATH_MAX * 2], path[DT_PATH_MAX * 2 + 16];
+    dt_store_run_path(root, folder, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
     char *text = NULL;
     size_t size = 0;
     dt_error ignored;
@@ -205,6 +207,22 @@ static dt_status drop_folder(dt_db *db, const char *folder, dt_error *err) {
     return DT_OK;
 }
 
+/* Re-reads the row of a run folder outside the store (known by its absolute path) when its
+ * manifest changed, or always when rescanning; marks it seen unless the folder is gone. */
+static dt_status refresh_outside(dt_db *db, indexed *row, int rescan, int64_t *read_count, dt_error *err) {
+    char manifest[DT_PATH_MAX * 2];
+    snprintf(manifest, sizeof manifest, "%s/manifest.json", row->folder);
+    struct stat info;
+    if (stat(manifest, &info) != 0 || !S_ISREG(info.st_mode)) return DT_OK;
+    row->seen = 1;
+    const int64_t mtime_ns = (int64_t)info.st_mtim.tv_sec * 1000000000 + info.st_mtim.tv_nsec;
+    if (!rescan && row->mtime_ns == mtime_ns && row->size == (int64_t)info.st_size) return DT_OK;
+    int read = 0;
+    const dt_status status = index_folder(db, "", row->folder, &info, &read, err);
+    *read_count += read;
+    return status;
+}
+
 dt_status dt_runs_refresh(dt_db *db, const char *root, int rescan, int64_t *n_read, dt_error *err) {
     dt_status status = DT_OK;
     indexed *list = NULL;
@@ -232,6 +250,8 @@ dt_status dt_runs_refresh(dt_db *db, const char *root, int rescan, int64_t *n_re
         DT_TRY(index_folder(db, root, entry->d_name, &info, &read, err));
         read_count += read;
     }
+    for (int64_t i = 0; i < n; i++) /* the runs recorded from outside the store */
+        if (!list[i].seen && list[i].folder[0] == '/') DT_TRY(refresh_outside(db, &list[i], rescan, &read_count, err));
     for (int64_t i = 0; i < n; i++)
         if (!list[i].seen) DT_TRY(drop_folder(db, list[i].folder, err));
     DT_TRY(dt_db_exec(db, "COMMIT", "updating the runs index", err));
@@ -244,22 +264,53 @@ cleanup:
     return status;
 }
 
-dt_status dt_runs_note(const char *run_dir, dt_error *err) {
-    char copy[4096], root[4096], path[4096 + 32];
-    snprintf(copy, sizeof copy, "%s", run_dir);
-    const char *folder = basename(copy);
-    char copy2[4096];
-    snprintf(copy2, sizeof copy2, "%s", run_dir);
-    snprintf(root, sizeof root, "%s", dirname(copy2));
-    snprintf(path, sizeof path, "%s/detrain.sqlite", root);
-    char manifest[4096 + 32];
+/* Indexes run folder run_dir in the store's database: under its key (store.h). */
+static dt_status note_in(dt_db *db, const dt_store *store, const char *run_dir, int *read, dt_error *err) {
+    char key[DT_PATH_MAX], manifest[DT_PATH_MAX * 2 + 32];
     snprintf(manifest, sizeof manifest, "%s/manifest.json", run_dir);
     struct stat info;
-    if (stat(manifest, &info) != 0) return dt_fail(err, DT_IO, "%s: no manifest to index", run_dir);
+    *read = 0;
+    if (stat(manifest, &info) != 0 || !S_ISREG(info.st_mode)) return DT_OK;
+    const dt_status status = dt_store_run_key(store, run_dir, key, sizeof key, err);
+    return status == DT_OK ? index_folder(db, store->path, key, &info, read, err) : status;
+}
+
+dt_status dt_runs_note(const char *run_dir, dt_error *err) {
+    dt_store store;
+    dt_store_find(&store, NULL);
     dt_db db;
-    dt_status status = dt_db_open(&db, path, 1, err);
     int read = 0;
-    if (status == DT_OK) status = index_folder(&db, root, folder, &info, &read, err);
+    dt_status status = dt_db_open(&db, store.db, 1, err);
+    if (status == DT_OK) status = note_in(&db, &store, run_dir, &read, err);
+    dt_db_close(&db);
+    return status;
+}
+
+dt_status dt_runs_adopt(const dt_store *store, const char *dir, int64_t *n_adopted, dt_error *err) {
+    dt_db db;
+    dt_status status = DT_OK;
+    DIR *children = NULL;
+    int read = 0;
+    *n_adopted = 0;
+    DT_TRY(dt_db_open(&db, store->db, 1, err));
+    DT_TRY(dt_db_exec(&db, "BEGIN IMMEDIATE", "adopting runs", err));
+    DT_TRY(note_in(&db, store, dir, &read, err)); /* dir is a run folder */
+    *n_adopted += read;
+    if (!read && !(children = opendir(dir))) {
+        status = dt_fail(err, DT_IO, "%s: not a run folder, and not a folder of runs", dir);
+        goto cleanup;
+    }
+    for (struct dirent *entry; children && (entry = readdir(children));) { /* dir holds run folders */
+        if (entry->d_name[0] == '.') continue;
+        char run_dir[DT_PATH_MAX * 2];
+        snprintf(run_dir, sizeof run_dir, "%s/%s", dir, entry->d_name);
+        DT_TRY(note_in(&db, store, run_dir, &read, err));
+        *n_adopted += read;
+    }
+    DT_TRY(dt_db_exec(&db, "COMMIT", "adopting runs", err));
+cleanup:
+    if (status != DT_OK && db.handle) sqlite3_exec(db.handle, "ROLLBACK", NULL, NULL, NULL);
+    if (children) closedir(children);
     dt_db_close(&db);
     return status;
 }
@@ -406,8 +457,8 @@ enum { C_FOLDER, C_RUN_ID, C_EXPERIMENT, C_STATUS, C_STARTED, C_SECONDS, C_EPOCH
 static const char *status_now(const char *root, sqlite3_stmt *stmt) {
     const char *recorded = column_or(stmt, C_STATUS, "-");
     if (strcmp(recorded, "running") != 0) return recorded;
-    char dir[4096 + 512];
-    snprintf(dir, sizeof dir, "%s/%s", root, column_or(stmt, C_FOLDER, ""));
+    char dir[DT_PATH_MAX * 2];
+    dt_store_run_path(root, column_or(stmt, C_FOLDER, ""), dir, sizeof dir);
     return dt_dir_locked(dir) ? recorded : "died";
 }
 
@@ -485,6 +536,9 @@ static void add_json(cJSON *array, sqlite3_stmt *stmt, const char *status, const
         else if (sqlite3_column_type(stmt, col) == SQLITE_TEXT) cJSON_AddStringToObject(row, name, column_or(stmt, col, ""));
         else cJSON_AddNumberToObject(row, name, sqlite3_column_double(stmt, col));
     }
+    char path[DT_PATH_MAX * 2];
+    dt_store_run_path(q->root, column_or(stmt, C_FOLDER, ""), path, sizeof path);
+    cJSON_AddStringToObject(row, "path", path);
     cJSON_AddItemToArray(array, row);
 }
 

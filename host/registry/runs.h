@@ -1,10 +1,12 @@
-/* runs.h — the runs index: the run folders under a root, one row each, in the root's
- * detrain.sqlite, so hundreds or thousands of runs can be listed, filtered and sorted fast.
+/* runs.h — the runs index: one row per run, in the project store's detrain.sqlite (store.h),
+ * so hundreds or thousands of runs can be listed, filtered and sorted fast. A run folder
+ * directly in the store is known by its name, one elsewhere (--out) by its absolute path.
  *
  * The folders stay the source of truth: every listing first brings the index up to date
  * (a folder whose manifest.json changed is read again, one that disappeared is dropped, one
- * copied in appears), train and resume note their run as it starts and ends, and --rescan
- * rebuilds the whole index from the folders. */
+ * copied into the store appears), train and resume note their run as it starts and ends,
+ * --rescan rebuilds the whole index from the folders, and --adopt records folders made
+ * elsewhere before (a run folder, or a folder of them). */
 #ifndef DT_RUNS_H
 #define DT_RUNS_H
 
@@ -13,13 +15,14 @@
 #include <cjson/cJSON.h>
 
 #include "registry/db.h"
+#include "registry/store.h"
 #include "status.h"
 
 #define DT_RUNS_MAX_WHERE 16
 #define DT_RUNS_MAX_COLUMNS 8
 
 typedef struct {
-    const char *root;                          /* the folder holding run folders ("checkpoints") */
+    const char *root;                          /* the store folder (store.h) */
     const char *experiment, *status;           /* only these; NULL = any */
     const char *where[DT_RUNS_MAX_WHERE];      /* "PATH=VALUE" (also !=, <, <=, >, >=) on any manifest key */
     int n_where;
@@ -50,9 +53,13 @@ dt_status dt_runs_list(const dt_runs_query *q, dt_error *err);
  * skipped. */
 dt_status dt_runs_refresh(dt_db *db, const char *root, int rescan, int64_t *n_read, dt_error *err);
 
-/* Notes one run folder in the index of the folder that holds it (train and resume, as a run
- * starts and ends). The index is a cache: callers ignore a failure, which the next listing
- * repairs. */
+/* Notes one run folder in the index of the project's store (train and resume, as a run
+ * starts and ends), wherever the folder is. The index is a cache: callers ignore a failure,
+ * which the next listing repairs. */
 dt_status dt_runs_note(const char *run_dir, dt_error *err);
+
+/* Records in store's index the run folder dir, or the run folders directly inside dir;
+ * *n_adopted receives their number. DT_IO when dir is neither. */
+dt_status dt_runs_adopt(const dt_store *store, const char *dir, int64_t *n_adopted, dt_error *err);
 
 #endif

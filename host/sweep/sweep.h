@@ -105,8 +105,8 @@ dt_status dt_sweep_add_key(dt_sweep_plan *plan, const char *spec, int is_random,
  * (DT_IO, DT_CONFIG naming the key) when a value is refused; DT_USAGE for too many trials. */
 dt_status dt_sweep_plan_build(dt_sweep_plan *plan, const char *config_path, dt_error *err);
 
-/* checkpoints/sweep-<config stem>-<UTC time> into out. */
-void dt_sweep_default_dir(const dt_sweep_plan *plan, char *out, size_t size);
+/* <store>/sweep-<config stem>-<UTC time> into out (store: the project's, registry/store.h). */
+void dt_sweep_default_dir(const dt_sweep_plan *plan, const char *store, char *out, size_t size);
 
 /* <dir>/<trial name> into out. */
 void dt_sweep_trial_dir(const dt_sweep_plan *plan, int trial, char *out, size_t size);

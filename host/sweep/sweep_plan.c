@@ -388,13 +388,13 @@ cleanup:
     return status;
 }
 
-void dt_sweep_default_dir(const dt_sweep_plan *plan, char *out, size_t size) {
+void dt_sweep_default_dir(const dt_sweep_plan *plan, const char *store, char *out, size_t size) {
     char stamp[32];
     const time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    snprintf(out, size, "checkpoints/sweep-%s-%s", plan->config_name, stamp);
+    snprintf(out, size, "%s/sweep-%s-%s", store, plan->config_name, stamp);
 }
 
 void dt_sweep_trial_dir(const dt_sweep_plan *plan, int trial, char *out, size_t size) {
