@@ -7,11 +7,13 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "digest.h"
@@ -176,16 +178,55 @@ dt_status dt_read_text(const char *path, char **text, size_t *size, dt_error *er
     return DT_OK;
 }
 
+/* The temporary folders this process made and has not removed: what dt_remove_temp_dirs_now
+ * removes when a signal ends the process. A slot's path is complete before its flag is set. */
+#define MAX_TEMP_DIRS 8
+static char temp_dirs[MAX_TEMP_DIRS][4096];
+static volatile sig_atomic_t temp_dir_live[MAX_TEMP_DIRS];
+
 dt_status dt_make_temp_dir(const char *prefix, char *out, size_t size, dt_error *err) {
     const char *base = getenv("TMPDIR");
     if (!base || !base[0]) base = "/tmp";
     int n = snprintf(out, size, "%s/%sXXXXXX", base, prefix);
-    if (n < 0 || (size_t)n >= size) return dt_fail(err, DT_IO, "%s: temporary folder name too long", base);
+    if (n < 0 || (size_t)n >= size || (size_t)n >= sizeof temp_dirs[0])
+        return dt_fail(err, DT_IO, "%s: temporary folder name too long", base);
+    int slot = 0;
+    while (slot < MAX_TEMP_DIRS && temp_dir_live[slot]) slot++;
+    if (slot == MAX_TEMP_DIRS) return dt_fail(err, DT_INTERNAL, "more than %d temporary folders at once", MAX_TEMP_DIRS);
     if (!mkdtemp(out)) return dt_fail(err, DT_IO, "%s: cannot create a temporary folder: %s", base, strerror(errno));
+    memcpy(temp_dirs[slot], out, (size_t)n + 1);
+    temp_dir_live[slot] = 1;
     return DT_OK;
 }
 
+void dt_remove_temp_dirs_now(void) {
+    for (int slot = 0; slot < MAX_TEMP_DIRS; slot++) {
+        if (!temp_dir_live[slot]) continue;
+        const int dir = open(temp_dirs[slot], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        char buffer[4096];
+        long n;
+        /* getdents64 rather than readdir: only system calls are safe in a signal handler */
+        while (dir >= 0 && (n = syscall(SYS_getdents64, dir, buffer, sizeof buffer)) > 0)
+            for (long at = 0; at < n;) {
+                const struct linux_dirent64 {
+                    uint64_t ino;
+                    int64_t off;
+                    unsigned short reclen;
+                    unsigned char type;
+                    char name[];
+                } *entry = (const void *)(buffer + at);
+                if (strcmp(entry->name, ".") && strcmp(entry->name, "..")) unlinkat(dir, entry->name, 0);
+                at += entry->reclen;
+            }
+        if (dir >= 0) close(dir);
+        rmdir(temp_dirs[slot]);
+        temp_dir_live[slot] = 0;
+    }
+}
+
 int dt_remove_run_dir(const char *dir) {
+    for (int slot = 0; slot < MAX_TEMP_DIRS; slot++)
+        if (temp_dir_live[slot] && !strcmp(temp_dirs[slot], dir)) temp_dir_live[slot] = 0;
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *entry;

@@ -47,12 +47,17 @@ dt_status dt_file_sha256(const char *path, char hex[65], dt_error *err);
 dt_status dt_read_text(const char *path, char **text, size_t *size, dt_error *err);
 
 /* Creates a fresh private directory "$TMPDIR/<prefix>XXXXXX" (TMPDIR defaults to /tmp) and
- * writes its path into out. DT_IO on failure. */
+ * writes its path into out; it stays known to dt_remove_temp_dirs_now until dt_remove_run_dir
+ * removes it. DT_IO on failure. */
 dt_status dt_make_temp_dir(const char *prefix, char *out, size_t size, dt_error *err);
 
 /* Removes the regular files directly inside dir, then dir itself (no recursion: a run
  * folder has no subfolders). Best effort; returns 0 when dir is gone. */
 int dt_remove_run_dir(const char *dir);
+
+/* Removes every temporary folder dt_make_temp_dir made and nothing removed yet, with their
+ * files: what a signal that ends the process does first. Async-signal-safe. */
+void dt_remove_temp_dirs_now(void);
 
 /* Takes an exclusive advisory lock on "<dir>/.lock" so two processes never write one run
  * folder, then removes the temporary files ("*.tmp") a killed writer left there. *fd receives

@@ -378,6 +378,7 @@ static int cmd_verify(int argc, char **argv) {
     dt_error err = {{0}};
     dt_status status = dt_verify(args.positional[0], &opts, &err);
     if (status == DT_OK) return 0;
+    if (status == DT_INTERRUPTED) return fprintf(stderr, "detrain: %s\n", err.message), dt_status_exit_code(status);
     return dt_cli_fail(status, err.message);
 }
 
@@ -466,12 +467,30 @@ static int cmd_bench(int argc, char **argv) {
     return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
 }
 
+/* SIGHUP, SIGINT or SIGTERM outside a run (a run stops at a checkpoint instead: train.c):
+ * the process ends as the signal says, without leaving its temporary folders or a half-written
+ * temporary file behind. */
+static void on_fatal_signal(int sig) {
+    dt_remove_temp_dirs_now();
+    const char *tmp = dt_write_in_progress();
+    if (tmp) unlink(tmp);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 /* Dispatches to the command; the only place that exits. */
 int main(int argc, char **argv) {
     /* A reader that stops early (detrain ... | head) makes writes fail with EPIPE instead of
      * killing the process, so every command still reaches its cleanup (temporary folders,
      * locks); the output it could not write is lost either way. */
     signal(SIGPIPE, SIG_IGN);
+    const int fatal[] = {SIGHUP, SIGINT, SIGTERM};
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
+        struct sigaction sa = {.sa_handler = on_fatal_signal}, old;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(fatal[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) /* nohup's stays ignored */
+            sigaction(fatal[i], &sa, NULL);
+    }
     if (argc < 2) {
         fputs(usage_text, stderr);
         return dt_status_exit_code(DT_USAGE);

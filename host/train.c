@@ -55,6 +55,7 @@ static void on_stop_signal(int sig) {
     }
     const char *tmp = dt_write_in_progress();
     if (tmp) unlink(tmp);
+    dt_remove_temp_dirs_now(); /* verify's replay folder */
     static const char message[] = "detrain: stopped at once by a second signal, without the checkpoint in progress; "
                                   "'detrain resume' continues from the newest one\n";
     if (write(STDERR_FILENO, message, sizeof message - 1) < 0) _exit(130);

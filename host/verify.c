@@ -413,6 +413,11 @@ dt_status dt_verify(const char *run_dir, const dt_verify_opts *opts, dt_error *e
             status = dt_fail(err, run_status, "the re-run could not run: %s", run_err.message);
             goto cleanup;
         }
+        if (run_status == DT_INTERRUPTED && (completed || summary.steps < rec.n_steps)) { /* by a signal */
+            status = dt_fail(err, DT_INTERRUPTED, "verify %s: interrupted after step %lld of %lld of the re-run; "
+                             "nothing was compared", run_dir, (long long)summary.steps, (long long)summary.total_steps);
+            goto cleanup;
+        }
         if (run_status == DT_NUMERIC) printf("verify %s: the re-run failed: %s\n", run_dir, run_err.message);
     }
     DT_TRY(dt_run_record_load(tmp, &rerun, err));

@@ -121,4 +121,22 @@ json.dump(m, open(sys.argv[1], "w"), indent=2)
 EOF
 run_code verify_fast_off 1 "$DETRAIN" verify "$DT_TMP/fast" --quiet
 check "fast mode: a metric beyond the tolerance is reported" grep -q 'epoch 2 test_loss (beyond tolerance 0.01)' "$DT_TMP/verify_fast_off.out"
+
+# ---- a signal during the re-run: never reported as a difference, no temporary folder left -------
+"$DETRAIN" train "$DT_TMP/tiny.json" --quiet --set train.epochs=400 --out "$DT_TMP/long" >/dev/null
+for sig in INT TERM HUP; do
+    rm -rf "$TMPDIR"/*
+    "$DETRAIN" verify "$DT_TMP/long" --quiet >"$DT_TMP/sig-$sig.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 200); do ls "$TMPDIR"/detrain-verify-*/manifest.json >/dev/null 2>&1 && break; sleep 0.05; done
+    sleep 0.3 # into the steps
+    kill -$sig $pid
+    rc=0
+    wait $pid || rc=$?
+    case $sig in INT | TERM) want=130 ;; HUP) want=129 ;; esac
+    check "verify stopped by SIG$sig: exit $want (got $rc), not a difference" test "$rc" = "$want"
+    check "verify stopped by SIG$sig: no temporary folder left" test -z "$(ls "$TMPDIR")"
+done
+check "verify stopped by SIGINT: says so, nothing compared" \
+    grep -Eq "^detrain: verify .*/long: interrupted after step [0-9]+ of 7600 of the re-run; nothing was compared$" "$DT_TMP/sig-INT.out"
 finish
