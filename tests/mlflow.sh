@@ -8,7 +8,9 @@
 #   - resume continues the same MLflow run; the server killed mid-run: the run completes with
 #     the untracked digest and one warning, then `mlflow sync` completes the MLflow run with no
 #     duplicates (and a second sync sends nothing);
-#   - registry add / alias make the MLflow model version and alias; the TLS opt-out is recorded.
+#   - registry add / alias make the MLflow model version and alias; that version is an MLflow
+#     model (onnx flavour): mlflow.pyfunc.load_model predicts as `detrain predict` (the same
+#     class, probabilities within 1e-6); the TLS opt-out is recorded.
 # Servers that fail and bad input need no MLflow: tests/tracking_faults.sh (label cpu).
 . "$DT_SOURCE_DIR/tests/lib.sh"
 if [ ! -x "${DT_PYTHON:-}" ]; then
@@ -171,6 +173,18 @@ check "registry add made the MLflow model version" grep -q "registered model fas
 "$DT_PYTHON" "$checker" model "$uri" fashion-bridge production "$DT_TMP/tracked" | tee "$DT_TMP/check-model.txt"
 checks=$((checks + 1))
 grep -q '^FAIL' "$DT_TMP/check-model.txt" && fail "the MLflow registered model is not as the registry says"
+# The version loads as MLflow's users load models, and predicts what detrain predicts.
+version=$(sed -n 's/.*registered model fashion-bridge version \([0-9]*\).*/\1/p' "$DT_TMP/registry-add.err")
+spiral_test=$DT_SOURCE_DIR/tests/data/spiral-test.csv
+run_code predict-tracked 0 "$DETRAIN" predict "$DT_TMP/tracked" --input "$spiral_test" --output "$DT_TMP/predictions.csv"
+rc=0
+"$DT_PYTHON" "$checker" pyfunc "$uri" "models:/fashion-bridge/${version:-1}" "$DT_TMP/tracked" "$spiral_test" \
+    "$DT_TMP/predictions.csv" >"$DT_TMP/check-pyfunc.txt" 2>"$DT_TMP/check-pyfunc.err" || rc=$?
+cat "$DT_TMP/check-pyfunc.txt"
+checks=$((checks + 1))
+if [ "$rc" != 0 ] || grep -q '^FAIL' "$DT_TMP/check-pyfunc.txt"; then
+    fail "the registered model does not load with mlflow.pyfunc or predicts otherwise (exit $rc): $(tail -n 3 "$DT_TMP/check-pyfunc.err")"
+fi
 
 run_code tls-opt-out 0 "$DETRAIN" train "$tiny" --quiet --out "$DT_TMP/insecure" --mlflow "$uri" \
     --set tracking.tls_verify=false --set tracking.step_loss_every=10

@@ -47,9 +47,22 @@ dt_status dt_export_safetensors(const dt_checkpoint *ck, const char *origin, uns
 dt_status dt_export_onnx(const dt_checkpoint *ck, const char *origin, unsigned char **data, size_t *size,
                          dt_error *err);
 
-/* A checkpoint's model in every format (model.onnx, model.safetensors), for logging it with a
- * run: the checkpoint read once, the files in a new folder under $TMPDIR. What fails is left
- * out (this serves a log, not an export the user asked for): out->n counts the files. */
+/* Makes `dir`, which holds the model.onnx of ck, an MLflow model of the onnx flavour, as
+ * mlflow.onnx.save_model (MLflow 3.17.2) would: requirements.txt, python_env.yaml, conda.yaml
+ * (the pins it was tested with), then MLmodel (the onnx and python_function flavours, the
+ * signature: float32 "input" (-1, input_size) -> "probabilities" or "outputs"; detrain's
+ * metadata; model_uuid from the parameter digest). finished_at: the run's end as its manifest
+ * records it ("2026-11-29T12:00:00Z"; NULL or "": utc_time_created left out); model_bytes:
+ * the size of the model files in dir. DT_NOMEM, or DT_WRITE naming the file; MLmodel is
+ * written last, so a folder with one has the rest. */
+dt_status dt_export_mlflow_model(const dt_checkpoint *ck, const char *dir, const char *finished_at,
+                                 long long model_bytes, dt_error *err);
+
+/* A checkpoint's model in every format (model.onnx, model.safetensors) and, beside the ONNX
+ * file, the MLflow model files (dt_export_mlflow_model; the time from the manifest of the
+ * checkpoint's folder, when it has one), for logging it with a run: the checkpoint read once,
+ * the files in a new folder under $TMPDIR. What fails is left out (this serves a log, not an
+ * export the user asked for): out->n counts the files. */
 typedef struct {
     char dir[DT_PATH_MAX];         /* "" when none could be made */
     int n;                         /* the files written into it */

@@ -10,6 +10,15 @@ usage (the test environment's python, tests/pyenv.sh):
                                            registered model NAME has a version of RUN_DIR's
                                            MLflow run, and ALIAS points at it
   check_mlflow.py steploss URI RUN_DIR N   metric step_loss holds every N-th step's loss of trace.jsonl
+  check_mlflow.py pyfunc URI MODEL_URI RUN_DIR FEATURES_CSV PREDICTIONS_CSV
+                                           the classifier MODEL_URI ("models:/NAME/1") of RUN_DIR loads
+                                           with mlflow.pyfunc.load_model (the onnx flavour) and predicts
+                                           the samples of FEATURES_CSV (its label column dropped) as
+                                           `detrain predict` did (PREDICTIONS_CSV): the same class, the
+                                           probabilities within 1e-6; mlflow.onnx.load_model gives the
+                                           ONNX graph; the MLmodel has the keys mlflow.onnx.save_model
+                                           writes, the signature of the graph, the run's digest and end
+                                           time, and the pins of tests/python/requirements.txt
   check_mlflow.py describe URI RUN_DIR     prints the MLflow run as the client returns it
 Each check prints "ok   ..." or "FAIL: ..." lines; the exit code is the number of failures.
 """
@@ -98,7 +107,8 @@ def check_run(client, run_dir):
     names = sorted(a.path for a in client.list_artifacts(run.info.run_id))
     models = sorted(a.path for a in client.list_artifacts(run.info.run_id, "model"))
     check(names == ["final.h5", "manifest.json", "model", "trace.jsonl"] and
-          models == ["model/model.onnx", "model/model.safetensors"], f"artifacts {names + models}")
+          models == ["model/MLmodel", "model/conda.yaml", "model/model.onnx", "model/model.safetensors",
+                     "model/python_env.yaml", "model/requirements.txt"], f"artifacts {names + models}")
     with tempfile.TemporaryDirectory() as tmp:
         local = client.download_artifacts(run.info.run_id, "final.h5", tmp)
         check(filecmp.cmp(local, os.path.join(run_dir, "final.h5"), shallow=False),
@@ -139,6 +149,96 @@ def check_step_loss(client, run_dir, every):
     check(got == want, f"step_loss: {len(got)} points, every {every}th step's loss of trace.jsonl")
 
 
+def requirement_pins():
+    """The pins of tests/python/requirements.txt, the test environment: {package: version}."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "requirements.txt")) as f:
+        pairs = [line.strip().split("==") for line in f if "==" in line and not line.startswith("#")]
+    return {name.lower(): version for name, version in pairs}
+
+
+def check_pyfunc(uri, model_uri, run_dir, features_csv, predictions_csv):
+    import mlflow
+    import mlflow.onnx
+    import mlflow.pyfunc
+    import numpy as np
+    import onnx
+    import yaml
+
+    mlflow.set_tracking_uri(uri)
+    m = manifest_of(run_dir)
+    try:
+        model = mlflow.pyfunc.load_model(model_uri)
+    except Exception as e:  # what a user sees is the test's output
+        check(False, f"mlflow.pyfunc.load_model('{model_uri}'): {type(e).__name__}: {str(e).splitlines()[0]}")
+        return
+    with open(features_csv) as f:
+        header = f.readline().strip().split(",")
+    label = m["config"]["data"]["test"]["label_column"]
+    columns = [i for i, name in enumerate(header) if name != label]
+    # the raw features, as the CSV loader reads them: the graph normalizes them itself
+    features = np.loadtxt(features_csv, delimiter=",", skiprows=1, usecols=columns, ndmin=2).astype(np.float32)
+    got = model.predict(features)["probabilities"]
+    want = np.loadtxt(predictions_csv, delimiter=",", skiprows=1, ndmin=2)  # index,class,p0,...
+    same_class = int((got.argmax(axis=1) == want[:, 1].astype(int)).sum())
+    gap = float(np.abs(got - want[:, 2:]).max())
+    check(got.shape == want[:, 2:].shape and same_class == len(want) and gap <= 1e-6,
+          f"mlflow.pyfunc.load_model('{model_uri}') predicts the {len(want)} samples as 'detrain predict': the same "
+          f"class for {same_class}, probabilities within {gap:.1e} (<= 1e-6)")
+    run_uri = f"runs:/{m['tracking']['run_id']}/model"
+    again = mlflow.pyfunc.load_model(run_uri).predict(features)["probabilities"]
+    check(np.array_equal(again, got), f"mlflow.pyfunc.load_model('{run_uri}'): the same model")
+
+    graph = mlflow.onnx.load_model(model_uri)  # also runs onnx.checker.check_model
+    meta = {p.key: p.value for p in graph.metadata_props}
+    check(isinstance(graph, onnx.ModelProto) and graph.opset_import[0].version == 17 and
+          meta.get("params_sha256") == m["final"]["params_sha256"],
+          "mlflow.onnx.load_model gives the ONNX graph (opset 17) of the run's parameters")
+
+    info = mlflow.models.get_model_info(model_uri)
+    def spec(value):  # a graph input or output (N, columns) as MLflow's tensor schema writes it
+        columns = value.type.tensor_type.shape.dim[1].dim_value
+        return [{"name": value.name, "type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, columns]}}]
+    signature = info.signature.to_dict()  # the JSON texts the MLmodel holds
+    inputs, outputs = json.loads(signature["inputs"]), json.loads(signature["outputs"])
+    check(inputs == spec(graph.graph.input[0]) and outputs == spec(graph.graph.output[0]),
+          f"signature {inputs} -> {outputs} is the graph's input and output")
+    check(info.model_uuid == m["final"]["params_sha256"][:32], f"model_uuid {info.model_uuid}: the parameter digest")
+    created = m["finished_at"].replace("T", " ").rstrip("Z")
+    check(info.utc_time_created == created, f"utc_time_created {info.utc_time_created}: the run's end")
+    check(info.metadata.get("params_sha256") == meta["params_sha256"] and
+          info.metadata.get("detrain_version") == m["code"]["version"], "metadata: detrain's identity of the model")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(model_uri, dst_path=os.path.join(tmp, "model"))
+        # what mlflow.onnx.save_model writes for the same graph: the same keys, the same flavours
+        mlflow.onnx.save_model(graph, os.path.join(tmp, "reference"), signature=info.signature,
+                               onnx_execution_providers=["CPUExecutionProvider"], pip_requirements=[])
+        docs = {}
+        for name, path in [("detrain", local), ("mlflow", os.path.join(tmp, "reference"))]:
+            with open(os.path.join(path, "MLmodel")) as f:
+                docs[name] = yaml.safe_load(f)
+        ours, ref = docs["detrain"], docs["mlflow"]
+        versions = {"onnx_version", "python_version"}  # ours: the format and the Python tested with
+        same = set(ours) == set(ref) | {"artifact_path", "metadata"} and all(
+            set(ours["flavors"][flavor]) == set(ref["flavors"][flavor]) and
+            {k: v for k, v in ours["flavors"][flavor].items() if k not in versions} ==
+            {k: v for k, v in ref["flavors"][flavor].items() if k not in versions} for flavor in ("onnx", "python_function"))
+        check(same, f"MLmodel: the keys and flavours mlflow.onnx.save_model writes ({sorted(ours)})")
+        python = ours["flavors"]["python_function"]["python_version"]
+        check(python == "%d.%d" % sys.version_info[:2], f"python_version {python} is the tested Python's")
+        pins = requirement_pins()
+        with open(os.path.join(local, "requirements.txt")) as f:
+            listed = [line.strip() for line in f if line.strip()]
+        with open(os.path.join(local, "conda.yaml")) as f:
+            conda = yaml.safe_load(f)
+        with open(os.path.join(local, "python_env.yaml")) as f:
+            python_env = yaml.safe_load(f)
+        check(listed and all(pins.get(r.split("==")[0].lower()) == r.split("==")[1] for r in listed) and
+              {"mlflow", "onnx", "onnxruntime"} <= {r.split("==")[0] for r in listed} and
+              conda["dependencies"][-1] == {"pip": listed} and python_env["dependencies"] == ["-r requirements.txt"],
+              f"requirements.txt, conda.yaml, python_env.yaml: {listed}, as tests/python/requirements.txt pins them")
+
+
 def describe(client, run_dir):
     m = manifest_of(run_dir)
     run = client.get_run(m["tracking"]["run_id"])
@@ -168,6 +268,8 @@ def main(argv):
         check_model(client, argv[3], argv[4], argv[5])
     elif argv[1] == "steploss":
         check_step_loss(client, argv[3], int(argv[4]))
+    elif argv[1] == "pyfunc":
+        check_pyfunc(argv[2], argv[3], argv[4], argv[5], argv[6])
     elif argv[1] == "describe":
         describe(client, argv[3])
     else:
