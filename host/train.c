@@ -118,7 +118,6 @@ typedef struct {
     float *step_loss, *step_lr;        /* (total_steps) */
     dt_step_result *results;           /* (DT_RESULT_LOG) collected step results */
     int pending;                       /* steps trained whose results are not collected yet */
-    int results_ready;                 /* r->results[0] already holds the pending step's result */
     float *micro_loss, **micro_parts;  /* (microbatches) this step's microbatch loss sums */
     double last_collect;               /* monotonic seconds of the last collection */
     dt_gpu_info gpu;                   /* a GPU backend's device and libraries */
@@ -130,11 +129,20 @@ typedef struct {
     char last_checkpoint[DT_PATH_MAX + 64];
     dt_progress ui;
     dt_tracker *tracker;               /* MLflow tracking (rank 0 of a tracked run), or NULL */
+    signal_guard signals;              /* SIGINT and SIGTERM stop the run between steps */
+    double t_start;                    /* monotonic seconds when the run began */
+    dt_config *recorded_cfg, *resume_cfg; /* resume: the recorded config, and the one this
+                                          process runs it with (threads, device, data paths) */
+    dt_checkpoint start;               /* the checkpoint the run continues from, until the loop */
+    char start_path[DT_PATH_MAX + 64]; /* its path, "" when the run starts at step 0 */
 } run_state;
 
 /* Frees everything a run_state holds and releases the folder lock. */
 static void release(run_state *r) {
     dt_tracker_free(r->tracker);
+    dt_checkpoint_free(&r->start);
+    free(r->recorded_cfg);
+    free(r->resume_cfg);
     if (r->backend) r->ops->destroy(r->backend);
     free(r->rank_cfg);
     free(r->rank_gpus);
@@ -260,38 +268,94 @@ static int auto_threads(const dt_config *cfg, int cores) {
     return busy >= (double)cores ? cores : busy < 1.0 ? 1 : (int)busy;
 }
 
-/* Builds the net, loads the data, starts the backend and allocates the loop's buffers. */
-static dt_status setup(run_state *r, const dt_config *cfg, const dt_config *record_cfg, dt_error *err) {
-    dt_status status = DT_OK;
-    r->cfg = cfg;
-    r->record_cfg = record_cfg ? record_cfg : cfg;
-    if (r->world > 1) {
-        if (cfg->train.microbatches % r->world != 0) {
-            status = dt_fail(err, DT_CONFIG,
-                             "config.train.microbatches: %d is not divisible by the %d ranks of this job; use a rank count "
-                             "that divides it (or --set train.microbatches=N)",
-                             cfg->train.microbatches, r->world);
-            goto cleanup;
-        }
-    }
-    /* What this process runs with, where the config leaves it to the machine (the bits depend on
-     * neither): ranks on one machine share its cores, and each takes the GPU of its local rank. */
+/* What this process runs with where the config leaves it to the machine (the bits depend on
+ * neither): ranks on one machine share its cores, and each takes the GPU of its local rank.
+ * r->cfg becomes a copy with them when they differ from the config's. */
+static dt_status rank_config(run_state *r, dt_error *err) {
+    const dt_config *cfg = r->cfg;
+    if (r->world > 1 && cfg->train.microbatches % r->world != 0)
+        return dt_fail(err, DT_CONFIG,
+                       "config.train.microbatches: %d is not divisible by the %d ranks of this job; use a rank count "
+                       "that divides it (or --set train.microbatches=N)",
+                       cfg->train.microbatches, r->world);
     const int local_rank = r->comm ? dt_comm_local_rank(r->comm) : 0;
     const int local_size = r->comm ? dt_comm_local_size(r->comm) : 1;
     const int cores_each = dt_available_cores() / local_size > 0 ? dt_available_cores() / local_size : 1;
     const int threads = cfg->runtime.threads == 0 ? auto_threads(cfg, cores_each) : cfg->runtime.threads;
     const int gpu = cfg->runtime.gpu < 0 ? local_rank : cfg->runtime.gpu;
-    if (threads != cfg->runtime.threads || gpu != cfg->runtime.gpu) {
-        r->rank_cfg = malloc(sizeof *r->rank_cfg);
-        if (!r->rank_cfg) {
-            status = dt_fail(err, DT_NOMEM, "out of memory");
-            goto cleanup;
-        }
-        *r->rank_cfg = *cfg;
-        r->rank_cfg->runtime.threads = threads;
-        r->rank_cfg->runtime.gpu = gpu;
-        cfg = r->cfg = r->rank_cfg;
+    if (threads == cfg->runtime.threads && gpu == cfg->runtime.gpu) return DT_OK;
+    r->rank_cfg = malloc(sizeof *r->rank_cfg);
+    if (!r->rank_cfg) return dt_fail(err, DT_NOMEM, "out of memory");
+    *r->rank_cfg = *cfg;
+    r->rank_cfg->runtime.threads = threads;
+    r->rank_cfg->runtime.gpu = gpu;
+    r->cfg = r->rank_cfg;
+    return DT_OK;
+}
+
+/* The record's list of every rank's GPU: slot k holds rank k's device index + 1, the others
+ * 0, summed over the ranks (GPU backends only). */
+static dt_status gather_rank_gpus(run_state *r, dt_error *err) {
+    r->rank_gpus = calloc((size_t)r->world, sizeof *r->rank_gpus);
+    if (!r->rank_gpus) return dt_fail(err, DT_NOMEM, "out of memory");
+    r->rank_gpus[r->rank] = r->gpu.index + 1;
+    if (r->world > 1) {
+        const dt_status status = dt_comm_sum_i64(r->comm, r->rank_gpus, r->world, err);
+        if (status != DT_OK) return status;
     }
+    for (int k = 0; k < r->world; k++) r->rank_gpus[k]--;
+    return DT_OK;
+}
+
+/* Picks, checks and starts the backend for the config, with the datasets resident; notes what
+ * it says about itself for the record. */
+static dt_status start_backend(run_state *r, dt_error *err) {
+    dt_status status = DT_OK;
+    const dt_config *cfg = r->cfg;
+    DT_TRY(dt_backend_select(cfg->runtime.device, cfg->runtime.gpu, &r->ops, r->device_note, sizeof r->device_note,
+                             err));
+    DT_TRY(check_memory(r, cfg, dt_steps_per_epoch(cfg, r->train.n_samples) * cfg->train.epochs, err));
+    DT_TRY(r->ops->create(&r->backend, &r->net, cfg, err));
+    DT_TRY(r->ops->set_data(r->backend, &r->train, &r->test, r->has_validation ? &r->validation : NULL, err));
+    r->ops->describe(r->backend, r->backend_text, sizeof r->backend_text);
+    r->simd = strcmp(r->ops->name, "cpu") == 0 ? dt_simd_name(dt_simd_detect()) : "";
+    r->threads = cfg->runtime.threads > 0 ? cfg->runtime.threads : dt_available_cores();
+    if (r->ops->gpu_info) {
+        r->ops->gpu_info(r->backend, &r->gpu);
+        r->has_gpu = 1;
+        DT_TRY(gather_rank_gpus(r, err));
+    }
+cleanup:
+    return status;
+}
+
+/* The loop's buffers for the run's step counts. */
+static dt_status alloc_loop(run_state *r, dt_error *err) {
+    const dt_config *cfg = r->cfg;
+    const int64_t n_train = r->train.n_samples, spe = dt_steps_per_epoch(cfg, n_train);
+    const int64_t total_steps = spe * cfg->train.epochs;
+    r->progress.steps_per_epoch = spe;
+    r->progress.total_steps = total_steps;
+    r->progress.counters = dt_optim_counters_start();
+    r->perm = malloc((size_t)n_train * sizeof(int64_t));
+    r->step_loss = malloc(((size_t)total_steps + 1) * sizeof(float));
+    r->step_lr = malloc(((size_t)total_steps + 1) * sizeof(float));
+    r->results = malloc(DT_RESULT_LOG * sizeof *r->results);
+    r->micro_loss = malloc((size_t)cfg->train.microbatches * sizeof(float));
+    r->micro_parts = malloc((size_t)cfg->train.microbatches * sizeof(float *));
+    if (!r->perm || !r->step_loss || !r->step_lr || !r->results || !r->micro_loss || !r->micro_parts)
+        return dt_fail(err, DT_NOMEM, "out of memory for %lld steps", (long long)total_steps);
+    return DT_OK;
+}
+
+/* Builds the net, loads the data, starts the backend and allocates the loop's buffers.
+ * record_cfg: what the records say (NULL: cfg). */
+static dt_status setup(run_state *r, const dt_config *cfg, const dt_config *record_cfg, dt_error *err) {
+    dt_status status = DT_OK;
+    r->cfg = cfg;
+    r->record_cfg = record_cfg ? record_cfg : cfg;
+    DT_TRY(rank_config(r, err));
+    cfg = r->cfg;
     DT_TRY(dt_net_build(&r->net, cfg, err));
     DT_TRY(load_data(r, err));
     if (r->writer && cfg->train.batch_size > r->train.n_samples) {
@@ -300,42 +364,10 @@ static dt_status setup(run_state *r, const dt_config *cfg, const dt_config *reco
                  "takes the whole set", cfg->train.batch_size, (long long)r->train.n_samples);
         dt_progress_note(&r->ui, note);
     }
-    DT_TRY(dt_backend_select(cfg->runtime.device, cfg->runtime.gpu, &r->ops, r->device_note, sizeof r->device_note,
-                             err));
-    DT_TRY(check_memory(r, cfg, dt_steps_per_epoch(cfg, r->train.n_samples) * cfg->train.epochs, err));
-    DT_TRY(r->ops->create(&r->backend, &r->net, cfg, err));
-    DT_TRY(r->ops->set_data(r->backend, &r->train, &r->test, r->has_validation ? &r->validation : NULL, err));
+    DT_TRY(start_backend(r, err));
     dt_selector_init(&r->selector, cfg);
     DT_TRY(dt_host_state_alloc(&r->state, &r->net, err));
-    r->ops->describe(r->backend, r->backend_text, sizeof r->backend_text);
-    r->simd = strcmp(r->ops->name, "cpu") == 0 ? dt_simd_name(dt_simd_detect()) : "";
-    r->threads = cfg->runtime.threads > 0 ? cfg->runtime.threads : dt_available_cores();
-    const int64_t n_train = r->train.n_samples, spe = dt_steps_per_epoch(cfg, n_train);
-    const int64_t total_steps = spe * cfg->train.epochs;
-    r->progress.steps_per_epoch = spe;
-    r->progress.total_steps = total_steps;
-    r->progress.counters = dt_optim_counters_start();
-    if (r->ops->gpu_info) {
-        r->ops->gpu_info(r->backend, &r->gpu);
-        r->has_gpu = 1;
-        /* every rank's GPU, for the record: slot r holds rank r's index + 1, the rest 0, summed */
-        r->rank_gpus = calloc((size_t)r->world, sizeof *r->rank_gpus);
-        if (!r->rank_gpus) {
-            status = dt_fail(err, DT_NOMEM, "out of memory");
-            goto cleanup;
-        }
-        r->rank_gpus[r->rank] = r->gpu.index + 1;
-        if (r->world > 1) DT_TRY(dt_comm_sum_i64(r->comm, r->rank_gpus, r->world, err));
-        for (int k = 0; k < r->world; k++) r->rank_gpus[k]--;
-    }
-    r->perm = malloc((size_t)n_train * sizeof(int64_t));
-    r->step_loss = malloc(((size_t)total_steps + 1) * sizeof(float));
-    r->step_lr = malloc(((size_t)total_steps + 1) * sizeof(float));
-    r->results = malloc(DT_RESULT_LOG * sizeof *r->results);
-    r->micro_loss = malloc((size_t)cfg->train.microbatches * sizeof(float));
-    r->micro_parts = malloc((size_t)cfg->train.microbatches * sizeof(float *));
-    if (!r->perm || !r->step_loss || !r->step_lr || !r->results || !r->micro_loss || !r->micro_parts)
-        status = dt_fail(err, DT_NOMEM, "out of memory for %lld steps", (long long)total_steps);
+    DT_TRY(alloc_loop(r, err));
 cleanup:
     return status;
 }
@@ -600,33 +632,33 @@ cleanup:
     return status;
 }
 
-/* Collects the results of the steps a deferring backend has not reported yet: their
- * losses into the trace, their correct counts into the epoch's. DT_NUMERIC naming the
- * first step whose loss is not finite. */
-static dt_status collect(run_state *r, dt_error *err) {
-    if (r->pending == 0) return DT_OK;
-    /* Synchronous steps (no collect_results, or the microbatch tree) filled r->results[0]. */
-    dt_status status = r->ops->collect_results && !r->results_ready
-                           ? r->ops->collect_results(r->backend, r->results, r->pending, err)
-                           : DT_OK;
-    r->results_ready = 0;
-    if (status != DT_OK) return status;
-    const int64_t first = (int64_t)r->progress.counters.step - r->pending;
-    for (int i = 0; i < r->pending; i++) {
+/* Takes the results of the last `count` steps, oldest first, from r->results: their losses
+ * into the trace, their correct counts into the epoch's. DT_NUMERIC naming the first step
+ * whose loss is not finite. */
+static dt_status take_results(run_state *r, int count, dt_error *err) {
+    const int64_t first = (int64_t)r->progress.counters.step - count;
+    for (int i = 0; i < count; i++) {
         if (!isfinite(r->results[i].loss))
             return dt_fail(err, DT_NUMERIC, "step %lld: the loss is not finite (%g); try a smaller optimizer.lr",
                            (long long)(first + i) + 1, (double)r->results[i].loss);
         r->step_loss[first + i] = r->results[i].loss;
         r->progress.correct += r->results[i].correct;
     }
-    r->pending = 0;
     r->last_collect = dt_now_seconds();
     return DT_OK;
 }
 
-/* One optimizer step on rows [start, start + batch) of the epoch's order. A backend that
- * can defer results (collect_results) is not waited for; its results are collected in
- * batches (collect). */
+/* Collects the results of the steps the backend has not reported yet (it keeps the last
+ * DT_RESULT_LOG; a step does not wait for the device) and takes them. */
+static dt_status collect(run_state *r, dt_error *err) {
+    if (r->pending == 0) return DT_OK;
+    const dt_status status = r->ops->collect_results(r->backend, r->results, r->pending, err);
+    if (status != DT_OK) return status;
+    const int count = r->pending;
+    r->pending = 0;
+    return take_results(r, count, err);
+}
+
 /* One step as the tree of microbatches and ranks (docs/numerics.md, "Microbatches and
  * ranks"): this rank's microbatches [rank·M/P, (rank+1)·M/P) of the batch, each a gradient
  * of its share of the global batch's loss, added in the tree; then the tree over ranks;
@@ -667,9 +699,9 @@ cleanup:
     return status;
 }
 
-/* One optimizer step on rows [start, start + batch) of the epoch's order. A backend that
- * can defer results (collect_results) is not waited for; its results are collected in
- * batches (collect). With microbatches or ranks the step is the synchronous tree. */
+/* One optimizer step on rows [start, start + batch) of the epoch's order. The backend is not
+ * waited for: its results are collected in batches (collect). With microbatches or ranks the
+ * step is the tree, whose result the host has at once. */
 static dt_status train_one_step(run_state *r, int64_t start, int32_t this_batch, dt_error *err) {
     const dt_config *cfg = r->cfg;
     dt_train_progress *p = &r->progress;
@@ -685,25 +717,13 @@ static dt_status train_one_step(run_state *r, int64_t start, int32_t this_batch,
     p->position = start + cfg->train.batch_size;
     dt_status status = DT_OK;
     if (cfg->train.microbatches > 1 || r->world > 1) {
-        status = tree_step(r, &step, start, &r->results[0], err);
-        if (status != DT_OK) return status;
-        r->results_ready = 1;
-        r->pending = 1;
-        return collect(r, err);
+        DT_TRY(tree_step(r, &step, start, &r->results[0], err));
+        return take_results(r, 1, err);
     }
-    if (r->ops->collect_results) {
-        r->pending++;
-        status = r->ops->train_step(r->backend, &step, NULL, err);
-        if (status == DT_OK && r->pending == DT_RESULT_LOG) status = collect(r, err);
-        return status;
-    }
-    dt_step_result res;
-    status = r->ops->train_step(r->backend, &step, &res, err);
-    if (status != DT_OK) return status;
-    r->results[0] = res;
-    r->results_ready = 1;
-    r->pending = 1;
-    return collect(r, err);
+    DT_TRY(r->ops->train_step(r->backend, &step, NULL, err));
+    if (++r->pending == DT_RESULT_LOG) DT_TRY(collect(r, err));
+cleanup:
+    return status;
 }
 
 /* Says why the run ends before its last epoch. */
@@ -716,70 +736,95 @@ static void note_stopped_early(run_state *r) {
     dt_progress_note(&r->ui, line);
 }
 
-/* The one training loop: from wherever r->progress stands to the end of the run. After
- * each step it may stop (signal), write a step checkpoint, or end the epoch (evaluate,
- * record, maybe checkpoint). Checkpoints are only taken between steps and after an ended
- * epoch's evaluation, so a checkpoint's state is always (step, epoch, position) with every
- * finished epoch recorded. */
-static dt_status run_loop(run_state *r, const dt_train_opts *opts, dt_train_summary *summary, dt_error *err) {
+/* The live line after step s + 1 of spe in the epoch that began at t_epoch. */
+static void show_step(run_state *r, int64_t s, double t_epoch, int64_t seen_here, double now) {
+    const dt_config *cfg = r->cfg;
+    const dt_train_progress *p = &r->progress;
+    const int64_t batch = cfg->train.batch_size;
+    const double elapsed = now - t_epoch, rate = elapsed > 0 ? (double)seen_here / elapsed : 0.0;
+    const double remaining = (double)(p->total_steps - (int64_t)p->counters.step) * batch / (rate > 0 ? rate : 1.0);
+    dt_progress_step(&r->ui, p->epoch + 1, cfg->train.epochs, s + 1, p->steps_per_epoch, r->step_loss[p->counters.step - 1],
+                     cfg->loss.kind == DT_LOSS_SOFTMAX_CE ? (double)p->correct / (double)p->seen : NAN, rate, remaining);
+}
+
+/* The steps of the current epoch from r->progress.position to its last (*seen_here: the
+ * samples trained here). After each step but the last it may stop (signal: DT_INTERRUPTED)
+ * or write a step checkpoint; the epoch's end is run_loop's. */
+static dt_status train_epoch(run_state *r, const dt_train_opts *opts, double t_epoch, int64_t *seen_here,
+                             dt_error *err) {
+    dt_status status = DT_OK;
+    dt_train_progress *p = &r->progress;
+    const int64_t n_train = r->train.n_samples, batch = r->cfg->train.batch_size;
+    const int64_t spe = p->steps_per_epoch, every = r->cfg->checkpoint.every_steps;
+    char file[64];
+    for (int64_t s = p->position / batch; s < spe; s++) {
+        const int64_t start = s * batch;
+        const int32_t this_batch = (int32_t)(n_train - start < batch ? n_train - start : batch);
+        DT_TRY(train_one_step(r, start, this_batch, err));
+        *seen_here += this_batch;
+        const int last_of_epoch = s + 1 == spe, stop = !last_of_epoch && stop_requested(r, opts);
+        const int checkpoint = !last_of_epoch && every > 0 && (int64_t)p->counters.step % every == 0;
+        const double now = dt_now_seconds();
+        if (last_of_epoch || stop || checkpoint || (r->ui.live && now - r->last_collect >= 0.1)) {
+            DT_TRY(collect(r, err));
+            show_step(r, s, t_epoch, *seen_here, now);
+        }
+        if (stop) return interrupt(r, err);
+        if (checkpoint) {
+            step_file_name((int64_t)p->counters.step, file, sizeof file);
+            DT_TRY(write_checkpoint(r, file, "every_steps", err));
+        }
+    }
+cleanup:
+    return status;
+}
+
+/* After an epoch's steps: evaluate and record it (best.h5 when it is the best), then decide
+ * whether the run goes on (*more), stops (a signal: DT_INTERRUPTED) or writes an epoch
+ * checkpoint. Checkpoints are only taken after an ended epoch's evaluation, so a
+ * checkpoint's state always has every finished epoch recorded. */
+static dt_status end_of_epoch(run_state *r, const dt_train_opts *opts, double t_epoch, int64_t seen_here, int *more,
+                              dt_error *err) {
     dt_status status = DT_OK;
     const dt_config *cfg = r->cfg;
     dt_train_progress *p = &r->progress;
-    const int64_t n_train = r->train.n_samples, batch = cfg->train.batch_size;
-    const int64_t spe = p->steps_per_epoch, total_steps = p->total_steps, every = cfg->checkpoint.every_steps;
-    const int is_classifier = cfg->loss.kind == DT_LOSS_SOFTMAX_CE;
+    const int64_t every = cfg->checkpoint.every_steps;
     char file[64];
+    int is_best = 0;
+    *more = 0;
+    DT_TRY(end_epoch(r, t_epoch, dt_now_seconds() - t_epoch, seen_here, &is_best, err));
+    p->epoch++;
+    p->position = p->correct = p->seen = 0;
+    if (is_best) DT_TRY(write_checkpoint(r, "best.h5", "best", err));
+    if (p->stopped_early) {
+        note_stopped_early(r);
+        return DT_OK; /* final.h5 follows */
+    }
+    if (p->epoch == cfg->train.epochs) return DT_OK; /* final.h5 follows */
+    if (stop_requested(r, opts)) return interrupt(r, err);
+    if (cfg->checkpoint.every_epoch || (every > 0 && (int64_t)p->counters.step % every == 0)) {
+        step_file_name((int64_t)p->counters.step, file, sizeof file);
+        DT_TRY(write_checkpoint(r, file, cfg->checkpoint.every_epoch ? "epoch" : "every_steps", err));
+    }
+    *more = 1;
+cleanup:
+    return status;
+}
+
+/* The one training loop: from wherever r->progress stands to the end of the run (final.h5),
+ * an epoch at a time: its order of samples, its steps, then its evaluation. */
+static dt_status run_loop(run_state *r, const dt_train_opts *opts, dt_train_summary *summary, dt_error *err) {
+    dt_status status = DT_OK;
+    dt_train_progress *p = &r->progress;
+    int more = p->epoch < r->cfg->train.epochs;
     r->last_collect = dt_now_seconds();
-    while (p->epoch < cfg->train.epochs) {
+    while (more) {
         const double t_epoch = dt_now_seconds();
         int64_t seen_here = 0;
-        epoch_permutation(r->perm, n_train, cfg->seed, p->epoch, cfg->train.shuffle);
-        if (r->ops->set_order) DT_TRY(r->ops->set_order(r->backend, r->perm, n_train, err));
-        for (int64_t s = p->position / batch; s < spe; s++) {
-            const int64_t start = s * batch;
-            const int32_t this_batch = (int32_t)(n_train - start < batch ? n_train - start : batch);
-            DT_TRY(train_one_step(r, start, this_batch, err));
-            seen_here += this_batch;
-            const int last_of_epoch = s + 1 == spe, stop = !last_of_epoch && stop_requested(r, opts);
-            const int checkpoint = !last_of_epoch && every > 0 && (int64_t)p->counters.step % every == 0;
-            const double now = dt_now_seconds();
-            if (last_of_epoch || stop || checkpoint || (r->ui.live && now - r->last_collect >= 0.1)) {
-                DT_TRY(collect(r, err));
-                const double elapsed = now - t_epoch, rate = elapsed > 0 ? (double)seen_here / elapsed : 0.0;
-                const double remaining = (double)(total_steps - (int64_t)p->counters.step) * batch / (rate > 0 ? rate : 1.0);
-                dt_progress_step(&r->ui, p->epoch + 1, cfg->train.epochs, s + 1, spe,
-                                 r->step_loss[p->counters.step - 1],
-                                 is_classifier ? (double)p->correct / (double)p->seen : NAN, rate, remaining);
-            }
-            if (last_of_epoch) break; /* the epoch ends: evaluate first, then stop or checkpoint */
-            if (stop) {
-                status = interrupt(r, err);
-                goto cleanup;
-            }
-            if (checkpoint) {
-                step_file_name((int64_t)p->counters.step, file, sizeof file);
-                DT_TRY(write_checkpoint(r, file, "every_steps", err));
-            }
-        }
-        const double train_seconds = dt_now_seconds() - t_epoch;
-        int is_best = 0;
-        DT_TRY(end_epoch(r, t_epoch, train_seconds, seen_here, &is_best, err));
-        p->epoch++;
-        p->position = p->correct = p->seen = 0;
-        if (is_best) DT_TRY(write_checkpoint(r, "best.h5", "best", err));
-        if (p->stopped_early) {
-            note_stopped_early(r);
-            break; /* final.h5 follows */
-        }
-        if (p->epoch == cfg->train.epochs) break; /* final.h5 follows */
-        if (stop_requested(r, opts)) {
-            status = interrupt(r, err);
-            goto cleanup;
-        }
-        if (cfg->checkpoint.every_epoch || (every > 0 && (int64_t)p->counters.step % every == 0)) {
-            step_file_name((int64_t)p->counters.step, file, sizeof file);
-            DT_TRY(write_checkpoint(r, file, cfg->checkpoint.every_epoch ? "epoch" : "every_steps", err));
-        }
+        epoch_permutation(r->perm, r->train.n_samples, r->cfg->seed, p->epoch, r->cfg->train.shuffle);
+        if (r->ops->set_order) DT_TRY(r->ops->set_order(r->backend, r->perm, r->train.n_samples, err));
+        DT_TRY(train_epoch(r, opts, t_epoch, &seen_here, err));
+        DT_TRY(end_of_epoch(r, opts, t_epoch, seen_here, &more, err));
     }
     DT_TRY(finish(r, summary, err));
 cleanup:
@@ -874,31 +919,62 @@ static void announce(run_state *r, const char *verb) {
     dt_progress_note(&r->ui, line);
 }
 
-dt_status dt_train(const dt_config *cfg, const dt_train_opts *opts, dt_train_summary *summary, dt_error *err) {
-    dt_status status = DT_OK;
-    run_state *r = calloc(1, sizeof *r);
-    dt_checkpoint *ck = NULL;
-    signal_guard guard = {0};
+/* ---- the begin and end of every run ---------------------------------------------------------- */
+
+/* A run_state for a run of this process: its ranks, its progress output, and SIGINT and SIGTERM
+ * routed to it (before anything lasts long: a signal now stops after the first step). Zeroes
+ * summary. NULL when out of memory. */
+static run_state *run_begin(const dt_train_opts *opts, dt_train_summary *summary) {
     memset(summary, 0, sizeof *summary);
-    if (!r) return dt_fail(err, DT_NOMEM, "out of memory");
+    run_state *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
     r->lock_fd = -1;
-    const double t_start = dt_now_seconds();
+    r->t_start = dt_now_seconds();
     join_ranks(r, opts);
     dt_progress_init(&r->ui, opts->quiet || !r->writer);
-    signals_install(&guard); /* before anything lasts long: a signal now stops after the first step */
+    signals_install(&r->signals);
+    return r;
+}
+
+/* Ends a run however it went (status): a failure goes into the manifest, tracking and the runs
+ * index hear of the end, summary gets the time and the step counts, everything r holds is
+ * released and the signals are routed back. Returns status. */
+static dt_status run_end(run_state *r, const dt_train_opts *opts, dt_train_summary *summary, dt_status status,
+                         const dt_error *err) {
+    record_failure(r, status, err);
+    if (r->manifest_open) end_tracking(r);
+    note_run(r, opts);
+    summary->seconds = dt_now_seconds() - r->t_start;
+    summary->total_steps = r->progress.total_steps;
+    if (!summary->steps) summary->steps = (int64_t)r->progress.counters.step;
+    signal_guard signals = r->signals;
+    release(r);
+    free(r);
+    signals_restore(&signals);
+    return status;
+}
+
+/* ---- train ------------------------------------------------------------------------------------ */
+
+/* The state of checkpoint `path` (verify --from), after checking it is cfg's run's. */
+static dt_status start_from_file(run_state *r, const dt_config *cfg, const char *path, dt_error *err) {
+    dt_status status = DT_OK;
+    DT_TRY(dt_checkpoint_read(path, &r->start, err));
+    DT_TRY(dt_check_same_config(cfg, cfg->source_path, &r->start, path, err));
+    DT_TRY(start_from(r, &r->start, path, err));
+    dt_checkpoint_free(&r->start);
+cleanup:
+    return status;
+}
+
+/* A new run folder: the state (fresh, or from opts->start_checkpoint), the folder and its
+ * record, then the loop. */
+static dt_status train_run(run_state *r, const dt_config *cfg, const dt_train_opts *opts, dt_train_summary *summary,
+                           dt_error *err) {
+    dt_status status = DT_OK;
     DT_TRY(setup(r, cfg, opts->record_config, err));
-    if (opts->start_checkpoint) {
-        ck = calloc(1, sizeof *ck);
-        if (!ck) {
-            status = dt_fail(err, DT_NOMEM, "out of memory");
-            goto cleanup;
-        }
-        DT_TRY(dt_checkpoint_read(opts->start_checkpoint, ck, err));
-        DT_TRY(dt_check_same_config(cfg, cfg->source_path, ck, opts->start_checkpoint, err));
-        DT_TRY(start_from(r, ck, opts->start_checkpoint, err));
-    } else {
-        start_fresh(r);
-    }
+    if (opts->start_checkpoint) DT_TRY(start_from_file(r, cfg, opts->start_checkpoint, err));
+    else start_fresh(r);
     DT_TRY(r->ops->set_state(r->backend, &r->state, err));
     if (r->writer) {
         DT_TRY(make_run_dir(cfg, opts->out_dir, r->run_dir, sizeof r->run_dir, err));
@@ -917,18 +993,13 @@ dt_status dt_train(const dt_config *cfg, const dt_train_opts *opts, dt_train_sum
     announce(r, "training");
     status = run_loop(r, opts, summary, err);
 cleanup:
-    record_failure(r, status, err);
-    if (r->manifest_open) end_tracking(r);
-    note_run(r, opts);
-    summary->seconds = dt_now_seconds() - t_start;
-    summary->total_steps = r->progress.total_steps;
-    if (!summary->steps) summary->steps = (int64_t)r->progress.counters.step;
-    if (ck) dt_checkpoint_free(ck);
-    free(ck);
-    release(r);
-    free(r);
-    signals_restore(&guard);
     return status;
+}
+
+dt_status dt_train(const dt_config *cfg, const dt_train_opts *opts, dt_train_summary *summary, dt_error *err) {
+    run_state *r = run_begin(opts, summary);
+    if (!r) return dt_fail(err, DT_NOMEM, "out of memory");
+    return run_end(r, opts, summary, train_run(r, cfg, opts, summary, err), err);
 }
 
 /* ---- resume ----------------------------------------------------------------------------------- */
@@ -1085,97 +1156,131 @@ static dt_status resume_device(dt_config *cfg, const char *device, dt_error *err
     return DT_OK;
 }
 
-dt_status dt_resume(const char *run_dir, const dt_train_opts *opts, dt_train_summary *summary, dt_error *err) {
+/* Opens the run's record and takes its folder; reads the recorded config (its digest into
+ * config_sha). */
+static dt_status open_record(run_state *r, const char *run_dir, char config_sha[65], dt_error *err) {
     dt_status status = DT_OK;
-    run_state *r = calloc(1, sizeof *r);
-    dt_config *cfg = calloc(1, sizeof *cfg), *work_cfg = calloc(1, sizeof *work_cfg);
-    dt_checkpoint *ck = calloc(1, sizeof *ck);
-    signal_guard guard = {0};
-    int found = 0;
-    char ck_path[DT_PATH_MAX + 96] = "", sha[65];
-    memset(summary, 0, sizeof *summary);
-    if (!r || !cfg || !work_cfg || !ck) {
-        free(r), free(cfg), free(work_cfg), free(ck);
-        return dt_fail(err, DT_NOMEM, "out of memory");
-    }
-    r->lock_fd = -1;
-    const double t_start = dt_now_seconds();
-    join_ranks(r, opts);
-    dt_progress_init(&r->ui, opts->quiet || !r->writer);
-    snprintf(r->run_dir, sizeof r->run_dir, "%s", run_dir);
-    snprintf(summary->run_dir, sizeof summary->run_dir, "%s", run_dir);
-    signals_install(&guard);
+    r->recorded_cfg = calloc(1, sizeof *r->recorded_cfg);
+    r->resume_cfg = calloc(1, sizeof *r->resume_cfg);
+    if (!r->recorded_cfg || !r->resume_cfg) return dt_fail(err, DT_NOMEM, "out of memory");
     DT_TRY(dt_manifest_open(&r->manifest, run_dir, err));
     if (r->writer) DT_TRY(dt_lock_dir(run_dir, &r->lock_fd, err));
-    DT_TRY(dt_run_config(r->manifest.root, r->manifest.path, cfg, sha, err));
-    const char *status_text = dt_run_record_string(r->manifest.root, "status");
-    DT_TRY(newest_valid_checkpoint(r, ck, ck_path, sizeof ck_path, &found, err));
-    if (found) {
-        DT_TRY(dt_check_same_config(cfg, r->manifest.path, ck, ck_path, err));
-    } else if (strcmp(sha, dt_run_record_string(r->manifest.root, "config_sha256")) != 0) {
-        status = dt_fail(err, DT_CONFIG, "%s: the recorded config does not match its config_sha256 (it was changed after the run started)",
-                         r->manifest.path);
-        goto cleanup;
-    }
-    *work_cfg = *cfg;
-    dt_run_anchor_config(r->manifest.root, work_cfg);
-    if (opts->threads > 0) work_cfg->runtime.threads = opts->threads;
-    if (opts->device) DT_TRY(resume_device(work_cfg, opts->device, err));
-    DT_TRY(setup(r, work_cfg, cfg, err));
-    if (found) {
-        DT_TRY(start_from(r, ck, ck_path, err));
-        snprintf(summary->resumed_from, sizeof summary->resumed_from, "%s", ck_path);
+    DT_TRY(dt_run_config(r->manifest.root, r->manifest.path, r->recorded_cfg, config_sha, err));
+cleanup:
+    return status;
+}
+
+/* The checkpoint to continue from: the newest intact one (r->start, r->start_path), checked
+ * against the recorded config; none ("" path) when the folder has none, after checking that
+ * the recorded config is the one the run started with. */
+static dt_status pick_checkpoint(run_state *r, const char *config_sha, dt_error *err) {
+    int found = 0;
+    const dt_status status = newest_valid_checkpoint(r, &r->start, r->start_path, sizeof r->start_path, &found, err);
+    if (status != DT_OK) return status;
+    if (found) return dt_check_same_config(r->recorded_cfg, r->manifest.path, &r->start, r->start_path, err);
+    r->start_path[0] = '\0';
+    if (strcmp(config_sha, dt_run_record_string(r->manifest.root, "config_sha256")) != 0)
+        return dt_fail(err, DT_CONFIG, "%s: the recorded config does not match its config_sha256 (it was changed after "
+                       "the run started)", r->manifest.path);
+    return DT_OK;
+}
+
+/* What this process continues the run with: the recorded config, its data where it is found
+ * now, and --threads / --device. */
+static dt_status resume_config(run_state *r, const dt_train_opts *opts, dt_error *err) {
+    *r->resume_cfg = *r->recorded_cfg;
+    dt_run_anchor_config(r->manifest.root, r->resume_cfg);
+    if (opts->threads > 0) r->resume_cfg->runtime.threads = opts->threads;
+    return opts->device ? resume_device(r->resume_cfg, opts->device, err) : DT_OK;
+}
+
+/* The loop's state from the picked checkpoint, or from step 0 when there is none, on the
+ * backend. */
+static dt_status restore(run_state *r, dt_train_summary *summary, dt_error *err) {
+    dt_status status = DT_OK;
+    if (r->start_path[0]) {
+        DT_TRY(start_from(r, &r->start, r->start_path, err));
+        snprintf(summary->resumed_from, sizeof summary->resumed_from, "%s", r->start_path);
     } else {
         DT_TRY(check_recorded_data(r, err));
         start_fresh(r);
         dt_progress_note(&r->ui, "detrain: the run has no checkpoint; starting again from step 0");
     }
     DT_TRY(r->ops->set_state(r->backend, &r->state, err));
-    r->manifest_open = r->writer;
-    if (run_done(&r->progress)) {
-        /* final.h5: nothing is left to train; finish the record if a crash cut it short. */
-        summary->already_completed = strcmp(status_text, "completed") == 0;
-        if (summary->already_completed) {
-            r->manifest_open = 0; /* a completed record is left as it is */
-            dt_params_sha256(&r->net, r->state.params, summary->params_sha256);
-            if (dt_manifest_epoch_metrics(&r->manifest, r->progress.epoch, &r->last) == 0)
-                summary->test_accuracy = r->last.test_accuracy, summary->test_loss = r->last.test_loss;
-            summary->steps = (int64_t)r->progress.counters.step;
-        } else if (r->writer) {
-            status = complete_record(r, summary, err);
-            if (status == DT_OK) status = start_tracking(r, opts, err);
-        }
-        goto cleanup;
+cleanup:
+    return status;
+}
+
+/* When nothing is left to train (*done; the state is final.h5's): a completed record is left as
+ * it is and summarised; one that a crash cut short is completed. */
+static dt_status finish_if_done(run_state *r, const dt_train_opts *opts, dt_train_summary *summary, int *done,
+                                dt_error *err) {
+    dt_status status = DT_OK;
+    *done = run_done(&r->progress);
+    if (!*done) return DT_OK;
+    summary->already_completed = strcmp(dt_run_record_string(r->manifest.root, "status"), "completed") == 0;
+    if (summary->already_completed) {
+        r->manifest_open = 0; /* a completed record is left as it is */
+        dt_params_sha256(&r->net, r->state.params, summary->params_sha256);
+        if (dt_manifest_epoch_metrics(&r->manifest, r->progress.epoch, &r->last) == 0)
+            summary->test_accuracy = r->last.test_accuracy, summary->test_loss = r->last.test_loss;
+        summary->steps = (int64_t)r->progress.counters.step;
+    } else if (r->writer) {
+        DT_TRY(complete_record(r, summary, err));
+        DT_TRY(start_tracking(r, opts, err));
     }
+cleanup:
+    return status;
+}
+
+/* The record says the run goes on from the picked checkpoint (its epochs must be listed). */
+static dt_status continue_record(run_state *r, const dt_train_opts *opts, dt_error *err) {
+    dt_status status = DT_OK;
+    const int found = r->start_path[0] != '\0';
+    const char *slash = strrchr(r->start_path, '/');
     dt_run_info info = run_info(r, opts);
-    const char *slash = strrchr(ck_path, '/');
     if (r->writer)
-        DT_TRY(dt_manifest_resume(&r->manifest, &info, found ? (slash ? slash + 1 : ck_path) : NULL,
+        DT_TRY(dt_manifest_resume(&r->manifest, &info, found ? (slash ? slash + 1 : r->start_path) : NULL,
                                   (int64_t)r->progress.counters.step, r->progress.epoch, err));
     DT_TRY(record_selection(r, err));
     if (found && r->progress.epoch > 0 && dt_manifest_epoch_metrics(&r->manifest, r->progress.epoch, &r->last) != 0) {
         status = dt_fail(err, DT_CHECKPOINT, "%s: lists fewer epochs than checkpoint %s has finished (%d)",
-                         r->manifest.path, ck_path, r->progress.epoch);
+                         r->manifest.path, r->start_path, r->progress.epoch);
         goto cleanup;
     }
-    dt_checkpoint_free(ck);
+    dt_checkpoint_free(&r->start);
     note_run(r, opts);
     DT_TRY(start_tracking(r, opts, err));
+cleanup:
+    return status;
+}
+
+/* The run in run_dir from its newest intact checkpoint: record, checkpoint, config, state;
+ * then either the record's completion or the loop. */
+static dt_status resume_run(run_state *r, const char *run_dir, const dt_train_opts *opts, dt_train_summary *summary,
+                            dt_error *err) {
+    dt_status status = DT_OK;
+    char config_sha[65];
+    int done = 0;
+    DT_TRY(open_record(r, run_dir, config_sha, err));
+    DT_TRY(pick_checkpoint(r, config_sha, err));
+    DT_TRY(resume_config(r, opts, err));
+    DT_TRY(setup(r, r->resume_cfg, r->recorded_cfg, err));
+    DT_TRY(restore(r, summary, err));
+    r->manifest_open = r->writer;
+    DT_TRY(finish_if_done(r, opts, summary, &done, err));
+    if (done) goto cleanup;
+    DT_TRY(continue_record(r, opts, err));
     announce(r, "resuming");
     status = run_loop(r, opts, summary, err);
 cleanup:
-    record_failure(r, status, err);
-    if (r->manifest_open) end_tracking(r);
-    note_run(r, opts);
-    summary->seconds = dt_now_seconds() - t_start;
-    summary->total_steps = r->progress.total_steps;
-    if (!summary->steps) summary->steps = (int64_t)r->progress.counters.step;
-    dt_checkpoint_free(ck);
-    free(ck);
-    release(r);
-    free(r);
-    free(cfg);
-    free(work_cfg);
-    signals_restore(&guard);
     return status;
+}
+
+dt_status dt_resume(const char *run_dir, const dt_train_opts *opts, dt_train_summary *summary, dt_error *err) {
+    run_state *r = run_begin(opts, summary);
+    if (!r) return dt_fail(err, DT_NOMEM, "out of memory");
+    snprintf(r->run_dir, sizeof r->run_dir, "%s", run_dir);
+    snprintf(summary->run_dir, sizeof summary->run_dir, "%s", run_dir);
+    return run_end(r, opts, summary, resume_run(r, run_dir, opts, summary, err), err);
 }
