@@ -9,8 +9,8 @@
 extern "C" {
 #include "gemm_bench.h"
 }
-#include "cuda/cuda_check.h"
 #include "cuda/kernels.h"
+#include "cuda_status.h"
 
 struct dt_gemm_bench {
     dt_gemm_args g;           /* device pointers */
@@ -55,30 +55,27 @@ static void gpu_release(dt_gemm_bench *b) {
 
 static dt_status gpu_prepare(dt_gemm_bench **out, const dt_gemm_shape *shape, const float *A, const float *B,
                              int threads, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
+    dt_status status = DT_OK;
     const size_t n_a = (size_t)(shape->M * shape->P), n_b = (size_t)(shape->P * shape->N);
     const size_t n_c = (size_t)(shape->M * shape->N);
     dt_gemm_bench *b = (dt_gemm_bench *)calloc(1, sizeof *b);
     if (!b) return dt_fail(err, DT_NOMEM, "out of memory preparing the %s product", shape->name);
-    DT_CUDA_CHECK(cudaStreamCreate(&b->stream));
-    DT_CUDA_CHECK(cudaEventCreate(&b->start));
-    DT_CUDA_CHECK(cudaEventCreate(&b->stop));
-    if (cublasCreate(&b->cublas) != CUBLAS_STATUS_SUCCESS || cublasSetStream(b->cublas, b->stream) != CUBLAS_STATUS_SUCCESS) {
-        snprintf(why, why_size, "cublasCreate/cublasSetStream failed at %s:%d", __FILE__, __LINE__);
-        goto cleanup;
-    }
-    DT_CUDA_CHECK(cudaMalloc((void **)&b->A, n_a * sizeof(float) + 16));
-    DT_CUDA_CHECK(cudaMalloc((void **)&b->B, n_b * sizeof(float) + 16));
-    DT_CUDA_CHECK(cudaMalloc((void **)&b->C, n_c * sizeof(float) + 16));
-    DT_CUDA_CHECK(cudaMemcpy(b->A, A, n_a * sizeof(float), cudaMemcpyHostToDevice));
-    DT_CUDA_CHECK(cudaMemcpy(b->B, B, n_b * sizeof(float), cudaMemcpyHostToDevice));
+    DT_CUDA_TRY(cudaStreamCreate(&b->stream));
+    DT_CUDA_TRY(cudaEventCreate(&b->start));
+    DT_CUDA_TRY(cudaEventCreate(&b->stop));
+    DT_CUBLAS_TRY(cublasCreate(&b->cublas));
+    DT_CUBLAS_TRY(cublasSetStream(b->cublas, b->stream));
+    DT_CUDA_TRY(cudaMalloc((void **)&b->A, n_a * sizeof(float) + 16));
+    DT_CUDA_TRY(cudaMalloc((void **)&b->B, n_b * sizeof(float) + 16));
+    DT_CUDA_TRY(cudaMalloc((void **)&b->C, n_c * sizeof(float) + 16));
+    DT_CUDA_TRY(cudaMemcpy(b->A, A, n_a * sizeof(float), cudaMemcpyHostToDevice));
+    DT_CUDA_TRY(cudaMemcpy(b->B, B, n_b * sizeof(float), cudaMemcpyHostToDevice));
     b->g = dt_gemm_shape_args(shape, b->A, b->B, b->C);
     *out = b;
     return DT_OK;
 cleanup:
     gpu_release(b);
-    return dt_fail(err, DT_DEVICE, "%s", why);
+    return status;
 }
 
 /* One product by cuBLAS: row-major C = A·B as column-major Cᵀ = Bᵀ·Aᵀ. */
@@ -93,39 +90,30 @@ static cublasStatus_t cublas_product(dt_gemm_bench *b) {
 }
 
 static dt_status gpu_run(dt_gemm_bench *b, int variant, int iters, double *seconds, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
+    dt_status status = DT_OK;
     float ms = 0.0f;
-    if (variant != GPU_PORTABLE &&
-        cublasSetMathMode(b->cublas, variant == GPU_CUBLAS_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH) !=
-            CUBLAS_STATUS_SUCCESS)
-        return dt_fail(err, DT_DEVICE, "cublasSetMathMode failed at %s:%d", __FILE__, __LINE__);
-    DT_CUDA_CHECK(cudaEventRecord(b->start, b->stream));
+    if (variant != GPU_PORTABLE)
+        DT_CUBLAS_TRY(cublasSetMathMode(b->cublas, variant == GPU_CUBLAS_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                                             : CUBLAS_DEFAULT_MATH));
+    DT_CUDA_TRY(cudaEventRecord(b->start, b->stream));
     for (int i = 0; i < iters; i++) {
-        if (variant == GPU_PORTABLE) {
-            if (dt_cuda_gemm_portable(b->stream, &b->g, why, why_size) != 0) goto cleanup;
-        } else if (cublas_product(b) != CUBLAS_STATUS_SUCCESS) {
-            snprintf(why, why_size, "cublasSgemm failed at %s:%d", __FILE__, __LINE__);
-            goto cleanup;
-        }
+        if (variant == GPU_PORTABLE) DT_CUDA_TRY(dt_cuda_gemm_portable(b->stream, &b->g));
+        else DT_CUBLAS_TRY(cublas_product(b));
     }
-    DT_CUDA_CHECK(cudaEventRecord(b->stop, b->stream));
-    DT_CUDA_CHECK(cudaEventSynchronize(b->stop));
-    DT_CUDA_CHECK(cudaEventElapsedTime(&ms, b->start, b->stop));
+    DT_CUDA_TRY(cudaEventRecord(b->stop, b->stream));
+    DT_CUDA_TRY(cudaEventSynchronize(b->stop));
+    DT_CUDA_TRY(cudaEventElapsedTime(&ms, b->start, b->stop));
     *seconds = (double)ms * 1e-3;
-    return DT_OK;
 cleanup:
-    return dt_fail(err, DT_DEVICE, "%s", why);
+    return status;
 }
 
 static dt_status gpu_result(dt_gemm_bench *b, float *C, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
-    DT_CUDA_CHECK(cudaStreamSynchronize(b->stream));
-    DT_CUDA_CHECK(cudaMemcpy(C, b->C, (size_t)(b->g.M * b->g.N) * sizeof(float), cudaMemcpyDeviceToHost));
-    return DT_OK;
+    dt_status status = DT_OK;
+    DT_CUDA_TRY(cudaStreamSynchronize(b->stream));
+    DT_CUDA_TRY(cudaMemcpy(C, b->C, (size_t)(b->g.M * b->g.N) * sizeof(float), cudaMemcpyDeviceToHost));
 cleanup:
-    return dt_fail(err, DT_DEVICE, "%s", why);
+    return status;
 }
 
 extern "C" const dt_gemm_bench_ops dt_cuda_gemm_bench = {

@@ -6,29 +6,47 @@
 
 #ifdef DT_HAVE_CUDA
 #include "cuda/cuda_info.h"
+
+/* Whether GPU `gpu_index` can run this build: DT_OK, else DT_DEVICE saying why (no device, no
+ * such device, no kernel image for it, or the CUDA error). *n_gpus: the machine's GPUs. */
+static dt_status gpu_check(int gpu_index, int *n_gpus, dt_error *err) {
+    dt_cuda_device found;
+    const cudaError_t checked = dt_cuda_device_check(gpu_index, &found);
+    *n_gpus = found.count;
+    if (checked == cudaSuccess) return DT_OK;
+    if (checked == cudaErrorInvalidDevice && found.count == 0) return dt_fail(err, DT_DEVICE, "no CUDA device found");
+    if (checked == cudaErrorInvalidDevice)
+        return dt_fail(err, DT_DEVICE, "GPU %d does not exist: this machine has %d", gpu_index, found.count);
+    if (checked == cudaErrorNoKernelImageForDevice)
+        return dt_fail(err, DT_DEVICE,
+                       "GPU %d (%s, compute capability %d.%d) has no kernel image in this build (CUDA architectures "
+                       "%s); rebuild with -DCMAKE_CUDA_ARCHITECTURES=%d%d",
+                       gpu_index, found.name, found.cc_major, found.cc_minor, found.archs, found.cc_major,
+                       found.cc_minor);
+    return dt_fail(err, DT_DEVICE, "dt_cuda_device_check(%d) failed: %s (%s)", gpu_index, cudaGetErrorString(checked),
+                   cudaGetErrorName(checked));
+}
 #endif
 
 dt_status dt_backend_select(dt_device_kind device, int gpu_index, const dt_backend_ops **ops, char *note,
                             size_t note_size, dt_error *err) {
-    char why[512] = "this build has no CUDA backend (nvcc was not found when it was built)";
+    dt_error reason = {"this build has no CUDA backend (nvcc was not found when it was built)"};
+    int n_gpus = 0;
 #ifdef DT_HAVE_CUDA
-    const int check = device == DT_DEVICE_CPU              ? DT_CUDA_NO_DEVICE
-                      : dt_cuda_device_count(why, sizeof why) > 0 ? dt_cuda_device_check(gpu_index, why, sizeof why)
-                                                                 : DT_CUDA_NO_DEVICE;
-    const int n_gpus = device == DT_DEVICE_CPU ? 0 : dt_cuda_device_count(why, sizeof why);
+    const dt_status check = device == DT_DEVICE_CPU ? DT_DEVICE : gpu_check(gpu_index, &n_gpus, &reason);
     const dt_backend_ops *gpu = &dt_cuda_backend;
 #else
-    const int check = 1, n_gpus = 0;
+    const dt_status check = DT_DEVICE;
     const dt_backend_ops *gpu = NULL;
 #endif
     snprintf(note, note_size, "%s", "");
     if (device == DT_DEVICE_CUDA) {
-        if (check != 0) return dt_fail(err, DT_DEVICE, "--device cuda: no usable GPU: %s", why);
+        if (check != DT_OK) return dt_fail(err, DT_DEVICE, "--device cuda: no usable GPU: %s", reason.message);
         *ops = gpu;
         return DT_OK;
     }
     if (device == DT_DEVICE_AUTO) {
-        if (check == 0) {
+        if (check == DT_OK) {
             snprintf(note, note_size, "device auto: using GPU %d", gpu_index);
             *ops = gpu;
             return DT_OK;
@@ -39,8 +57,8 @@ dt_status dt_backend_select(dt_device_kind device, int gpu_index, const dt_backe
             return dt_fail(err, DT_DEVICE,
                            "--device auto: %s; run at most %d ranks per machine, choose one with runtime.gpu, or use "
                            "--device cpu",
-                           why, n_gpus);
-        snprintf(note, note_size, "device auto: using the CPU (%s)", why);
+                           reason.message, n_gpus);
+        snprintf(note, note_size, "device auto: using the CPU (%s)", reason.message);
     }
     *ops = &dt_cpu_backend;
     return DT_OK;

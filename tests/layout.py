@@ -5,7 +5,10 @@ Every C, CUDA and header file of the engine belongs to one part; every part has 
 (the order of the CMake libraries: host/CMakeLists.txt). A file may include headers of its own
 part or of a lower level, never of a higher level nor of another part of its level. The
 README's Layout table must list every folder that holds sources, and nothing else that does
-not exist. Prints each violation and exits 1, or says what it checked and exits 0.
+not exist. No engine source (kernels/, host/) fills a `char why[...]` message buffer: library
+code reports with a dt_status (status.h, and cuda_status.h at the CUDA boundary), CUDA code
+below status.h returns cudaError_t. Prints each violation and exits 1, or says what it
+checked and exits 0.
 
 usage: layout.py SOURCE_DIR
 """
@@ -14,7 +17,8 @@ import re
 import sys
 
 # part: (level, the files it holds: a folder, or a folder's named files)
-CORE = ["status", "config", "model", "optim", "digest", "fsutil", "h5util", "pool", "progress", "memory", "text"]
+CORE = ["status", "cuda_status", "config", "model", "optim", "digest", "fsutil", "h5util", "pool", "progress", "memory",
+        "text"]
 PARTS = {
     "kernels": (0, "kernels", None),
     "kernels/cpu": (0, "kernels/cpu", None),
@@ -40,6 +44,9 @@ SAME_LEVEL_OK = {("backends", "backend table"), ("kernels/cpu", "kernels"), ("ke
                  ("kernels/cuda", "kernels/cpu"), ("command line", "command line parts")}
 SOURCE_EXT = (".c", ".h", ".cu")
 INCLUDE_ROOTS = ["host", "kernels"]  # the include directories (CMake), besides the file's own
+# A message buffer for the old int + why convention (issue 19): errors are dt_status or cudaError_t.
+WHY_BUFFER = re.compile(r"\bchar\s+why\s*\[")
+WHY_BUFFER_TOPS = ("kernels/", "host/")
 
 
 def part_of(path):
@@ -78,6 +85,11 @@ def self_test():
     assert direction("host/data/data.c", "host/comm/comm.h") == "sideways"
     assert direction("host/records/checkpoint.c", "host/backend.h") is None
     assert direction("host/backends/backend_cpu.c", "host/backend.h") is None
+    # The message-buffer rule can fail, and does not see a pointer parameter or a table.
+    assert WHY_BUFFER.search('    char why[512] = "";')
+    assert WHY_BUFFER.search("static char why [512];")
+    assert not WHY_BUFFER.search("static int fill(char *why, size_t why_size);")
+    assert not WHY_BUFFER.search("static const char *const why[] = {\"a\"};")
 
 
 def main():
@@ -100,6 +112,9 @@ def main():
                 level = PARTS[part][0]
                 with open(os.path.join(src, path), encoding="utf-8") as f:
                     for line_no, line in enumerate(f, 1):
+                        if path.startswith(WHY_BUFFER_TOPS) and WHY_BUFFER.search(line):
+                            problems.append(f"{path}:{line_no}: a `char why[]` message buffer: return a dt_status "
+                                            f"(status.h, cuda_status.h) or a cudaError_t instead")
                         m = re.match(r'\s*#\s*include\s+"([^"]+)"', line)
                         if not m:
                             continue

@@ -2,8 +2,8 @@
  * random shapes (1, primes, sizes off the tile and vector widths, P across many p-tiles):
  * the product with and without epilogue in the three layouts of a dense layer, the activations
  * on signed zeros, infinities, NaN and subnormals, bias gradients, activation backward with
- * dropout, losses, the fixed-order sum, the gradient norm and the optimizers. Skips (77)
- * without a GPU. */
+ * dropout, losses, the fixed-order sum, the gradient norm and the optimizers; a failed
+ * precondition is cudaErrorInvalidValue. Skips (77) without a GPU. */
 #include <cuda_runtime_api.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,10 +12,9 @@
 #include "activation.h"
 #include "cpu/matmul.h"
 #include "cpu/ops.h"
-#include "cuda/cuda_info.h"
 #include "cuda/kernels.h"
 #include "rng.h"
-#include "test.h"
+#include "test_cuda.h"
 
 static uint32_t rng_state = 4242;
 static uint32_t next_u32(void) {
@@ -25,8 +24,6 @@ static uint32_t next_u32(void) {
     return rng_state;
 }
 static float next_float(void) { return (float)(next_u32() >> 8) * 0x1p-24f * 2.0f - 1.0f; }
-
-static char why[512];
 
 /* A device copy of n floats (or n bytes of anything with the _bytes variant). */
 static void *to_device_bytes(const void *host, size_t bytes) {
@@ -65,7 +62,7 @@ static void check_gemm(int64_t M, int64_t N, int64_t P, int layout, int epilogue
     d.bias = epilogue ? to_device(bias, N) : NULL;
     d.C = to_device(NULL, M * N);
     d.Y = epilogue ? to_device(NULL, M * N) : NULL;
-    CHECK(dt_cuda_gemm_portable(NULL, &d, why, sizeof why) == 0);
+    CHECK_CUDA(dt_cuda_gemm_portable(NULL, &d));
     CHECK(cudaDeviceSynchronize() == cudaSuccess);
     const int same = same_as_device(C, d.C, M * N) && (!epilogue || same_as_device(Y, d.Y, M * N));
     if (!same)
@@ -96,7 +93,7 @@ static void check_special_values(void) {
         dt_gemm_args g = {.M = 1, .N = n, .P = 0, .ldc = n, .ldy = n, .act = act};
         g.C = to_device(z, n);
         g.Y = to_device(NULL, n);
-        CHECK(dt_cuda_bias_act(NULL, &g, why, sizeof why) == 0);
+        CHECK_CUDA(dt_cuda_bias_act(NULL, &g));
         const int same = same_as_device(want, g.Y, n);
         if (!same) fprintf(stderr, "activation %d differs on special values\n", act);
         CHECK(same);
@@ -118,7 +115,7 @@ static void check_elementwise(int64_t batch, int64_t n) {
 
     float *d_dz = to_device(dz, total), *d_db = to_device(NULL, n);
     cpu->bias_grad_cols(dz, batch, n, db, 0, n);
-    CHECK(dt_cuda_bias_grad(NULL, d_dz, batch, n, d_db, 0, why, sizeof why) == 0);
+    CHECK_CUDA(dt_cuda_bias_grad(NULL, d_dz, batch, n, d_db, 0));
     CHECK(same_as_device(db, d_db, n));
 
     int64_t *d_ids = to_device_bytes(ids, sizeof(int64_t) * (size_t)batch);
@@ -131,13 +128,13 @@ static void check_elementwise(int64_t batch, int64_t n) {
         float *d_dy = to_device(dz, total);
         dt_dropout d_drop = drop;
         d_drop.sample_id = d_ids;
-        CHECK(dt_cuda_act_backward(NULL, d_dy, d_z, d_y, batch, n, act, &d_drop, why, sizeof why) == 0);
+        CHECK_CUDA(dt_cuda_act_backward(NULL, d_dy, d_z, d_y, batch, n, act, &d_drop));
         CHECK(same_as_device(host_dy, d_dy, total));
         /* dropout forward */
         memcpy(host_dy, y, sizeof(float) * (size_t)total);
         if (drop.p > 0.0f) cpu->dropout_rows(host_dy, n, &drop, 0, batch);
         cudaMemcpy(d_dy, y, sizeof(float) * (size_t)total, cudaMemcpyHostToDevice);
-        CHECK(dt_cuda_dropout(NULL, d_dy, batch, n, &d_drop, why, sizeof why) == 0);
+        CHECK_CUDA(dt_cuda_dropout(NULL, d_dy, batch, n, &d_drop));
         CHECK(same_as_device(host_dy, d_dy, total));
         cudaFree(d_dy);
         free(host_dy);
@@ -155,11 +152,11 @@ static void check_elementwise(int64_t batch, int64_t n) {
         int32_t *d_correct = to_device_bytes(NULL, sizeof(int32_t) * (size_t)batch);
         long long *d_count = to_device_bytes(NULL, sizeof(long long));
         dt_loss_args da = {d_z, (int32_t)n, 0, d_labels, NULL, NULL, (float)batch, d_row_loss, d_grad};
-        CHECK(dt_cuda_loss_rows(NULL, &da, 0, (int32_t)batch, d_correct, why, sizeof why) == 0);
+        CHECK_CUDA(dt_cuda_loss_rows(NULL, &da, 0, (int32_t)batch, d_correct));
         CHECK(same_as_device(row_loss, d_row_loss, batch));
         CHECK(same_as_device(grad, d_grad, total));
         const float want = dt_cpu_sum_fixed(row_loss, batch) / (float)batch;
-        CHECK(dt_cuda_sum_fixed(NULL, d_row_loss, d_correct, batch, (float)batch, d_sum, d_count, 0, why, sizeof why) == 0);
+        CHECK_CUDA(dt_cuda_sum_fixed(NULL, d_row_loss, d_correct, batch, (float)batch, d_sum, d_count, 0));
         CHECK(same_as_device(&want, d_sum, 1));
         cudaFree(d_labels), cudaFree(d_row_loss), cudaFree(d_grad), cudaFree(d_sum), cudaFree(d_correct), cudaFree(d_count);
         free(row_loss);
@@ -184,7 +181,7 @@ static void check_optimizer(int64_t n) {
     const float norm = sqrtf(total), clip = 0.5f, scale = norm > clip ? clip / norm : 1.0f;
     float *d_g = to_device(g, n), *d_partial = to_device(NULL, blocks + 1), *d_norm = to_device(NULL, 1),
           *d_scale = to_device(NULL, 1);
-    CHECK(dt_cuda_grad_norm(NULL, d_g, n, d_partial, clip, d_norm, d_scale, why, sizeof why) == 0);
+    CHECK_CUDA(dt_cuda_grad_norm(NULL, d_g, n, d_partial, clip, d_norm, d_scale));
     CHECK(same_as_device(&norm, d_norm, 1));
     CHECK(same_as_device(&scale, d_scale, 1));
     for (int kind = DT_UPDATE_SGD; kind <= DT_UPDATE_ADAMW; kind++) {
@@ -195,7 +192,7 @@ static void check_optimizer(int64_t n) {
             memcpy(hv, v, sizeof(float) * (size_t)n);
         cpu->optimizer_range((dt_update_kind)kind, hp, g, hm, hv, &s, 0, n);
         float *d_p = to_device(p, n), *d_m = to_device(m, n), *d_v = to_device(v, n);
-        CHECK(dt_cuda_optimizer(NULL, (dt_update_kind)kind, d_p, d_g, d_m, d_v, &s, d_scale, n, why, sizeof why) == 0);
+        CHECK_CUDA(dt_cuda_optimizer(NULL, (dt_update_kind)kind, d_p, d_g, d_m, d_v, &s, d_scale, n));
         CHECK(same_as_device(hp, d_p, n) && same_as_device(hm, d_m, n) && same_as_device(hv, d_v, n));
         cudaFree(d_p), cudaFree(d_m), cudaFree(d_v);
         free(hp), free(hm), free(hv);
@@ -204,9 +201,18 @@ static void check_optimizer(int64_t n) {
     free(p), free(g), free(m), free(v), free(partial);
 }
 
+/* A launcher whose precondition fails launches nothing and says cudaErrorInvalidValue. */
+static void check_preconditions(void) {
+    const int64_t index[1] = {0};
+    dt_gemm_args g = {.M = 1, .N = 1, .P = 1, .ldc = 1, .a_index = index};
+    CHECK_EQ_INT(dt_cuda_gemm_portable(NULL, &g), cudaErrorInvalidValue);
+}
+
 int main(void) {
-    if (dt_cuda_device_count(why, sizeof why) <= 0) {
-        printf("SKIP: no usable GPU: %s\n", why);
+    int count = 0;
+    const cudaError_t found = cudaGetDeviceCount(&count);
+    if (found != cudaSuccess || count == 0) {
+        printf("SKIP: no usable GPU: %s\n", found != cudaSuccess ? cudaGetErrorString(found) : "no CUDA device found");
         return TEST_SKIP;
     }
     const int64_t sizes[] = {1, 2, 3, 7, 8, 13, 31, 64, 127, 128, 129, 257, 784, 1000};
@@ -223,6 +229,6 @@ int main(void) {
     check_elementwise(1000, 3);
     check_optimizer(235146);
     check_optimizer(1000);
-    if (why[0]) fprintf(stderr, "last CUDA message: %s\n", why);
+    check_preconditions();
     return TEST_EXIT();
 }

@@ -8,16 +8,17 @@
 #include "cuda/cuda_info.h"
 #include "dt_math.h"
 #include "philox.h"
-#include "test.h"
+#include "test_cuda.h"
 
 int main(void) {
-    char why[512] = "";
-    if (dt_cuda_device_count(why, sizeof why) <= 0) {
-        printf("SKIP: no usable GPU: %s\n", why);
+    int count = 0;
+    const cudaError_t found = cudaGetDeviceCount(&count);
+    if (found != cudaSuccess || count == 0) {
+        printf("SKIP: no usable GPU: %s\n", found != cudaSuccess ? cudaGetErrorString(found) : "no CUDA device found");
         return TEST_SKIP;
     }
     char desc[512];
-    if (dt_cuda_describe(0, desc, sizeof desc) == 0) printf("GPU: %s\n", desc);
+    if (dt_cuda_describe(0, desc, sizeof desc) == cudaSuccess) printf("GPU: %s\n", desc);
     /* Every 4099th float bit pattern: about a million inputs over the whole range. */
     const int64_t n = (int64_t)(((uint64_t)1 << 32) / 4099) + 1;
     float *in = malloc((size_t)n * sizeof(float)), *dev = malloc((size_t)n * sizeof(float));
@@ -27,8 +28,9 @@ int main(void) {
         uint32_t bits = (uint32_t)((uint64_t)i * 4099u);
         memcpy(&in[i], &bits, sizeof bits);
     }
+    CHECK_EQ_INT(dt_cuda_math_eval(DT_CUDA_FN_COUNT, in, dev, 1), cudaErrorInvalidValue); /* no such function */
     for (int fn = 0; fn < DT_CUDA_FN_COUNT; fn++) {
-        CHECK(dt_cuda_math_eval(fn, in, dev, n, why, sizeof why) == 0);
+        CHECK_CUDA(dt_cuda_math_eval(fn, in, dev, n));
         int64_t differ = 0;
         for (int64_t i = 0; i < n; i++) {
             float h = dt_math_by_code(fn, in[i]);
@@ -43,7 +45,7 @@ int main(void) {
     uint32_t *ph = malloc((size_t)n_ctr * 4 * sizeof(uint32_t));
     CHECK(ph != NULL);
     if (ph) {
-        CHECK(dt_cuda_philox_eval(0x12345678u, 0x9abcdef0u, ph, n_ctr, why, sizeof why) == 0);
+        CHECK_CUDA(dt_cuda_philox_eval(0x12345678u, 0x9abcdef0u, ph, n_ctr));
         dt_philox_key key = {{0x12345678u, 0x9abcdef0u}};
         int64_t differ = 0;
         for (int64_t i = 0; i < n_ctr; i++) {
@@ -53,7 +55,8 @@ int main(void) {
         }
         CHECK_EQ_INT(differ, 0);
         /* no counters: nothing to launch (CUDA refuses a grid of no blocks) */
-        CHECK(dt_cuda_philox_eval(1u, 2u, ph, 0, why, sizeof why) == 0);
+        CHECK_CUDA(dt_cuda_philox_eval(1u, 2u, ph, 0));
+        CHECK_EQ_INT(dt_cuda_philox_eval(1u, 2u, ph, -1), cudaErrorInvalidValue);
     }
     free(in);
     free(dev);

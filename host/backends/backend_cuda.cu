@@ -8,8 +8,9 @@
  * The datasets live on the GPU when they fit (else batches are gathered on the host into
  * pinned memory); the epoch's order is uploaded once per epoch; a step copies nothing to
  * the host except its result scalars, asynchronously, into a pinned ring that
- * collect_results reads. Every CUDA and cuBLAS call is checked and reported with the call,
- * file, line and device. All buffers are allocated at creation or set_data.
+ * collect_results reads. Every CUDA and cuBLAS call, and every launcher of kernels/cuda, is
+ * checked where it is made (DT_CUDA_TRY, DT_CUBLAS_TRY: cuda_status.h) and reported with the
+ * call, file, line and device. All buffers are allocated at creation or set_data.
  *
  * Every operation — memsets, uploads, kernels, cuBLAS, downloads — goes on the backend's one
  * stream. It is a non-blocking stream, which the legacy default stream (cudaMemset,
@@ -29,44 +30,10 @@ extern "C" {
 #include "rng.h"
 }
 #include "comm/comm_nccl.h"
-#include "cuda/cuda_check.h"
 #include "cuda/kernels.h"
+#include "cuda_status.h"
 
 #define DT_CUBLAS_WORKSPACE (32u << 20)
-
-/* cuBLAS status names for messages. */
-static const char *cublas_name(cublasStatus_t s) {
-    switch (s) {
-    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-    default: return "CUBLAS_STATUS_(unknown)";
-    }
-}
-
-/* Like DT_CUDA_CHECK, for cuBLAS calls. */
-#define DT_CUBLAS_CHECK(call)                                                                          \
-    do {                                                                                               \
-        cublasStatus_t s_ = (call);                                                                    \
-        if (s_ != CUBLAS_STATUS_SUCCESS) {                                                             \
-            int dev_ = -1;                                                                             \
-            cudaGetDevice(&dev_);                                                                      \
-            snprintf(why, why_size, "%s failed at %s:%d on device %d: %s", #call, __FILE__, __LINE__, dev_, \
-                     cublas_name(s_));                                                                 \
-            goto cleanup;                                                                              \
-        }                                                                                              \
-    } while (0)
-
-/* A launcher returned -1 with `why` filled: go to cleanup. */
-#define DT_LAUNCH(call)                   \
-    do {                                  \
-        if ((call) != 0) goto cleanup;    \
-    } while (0)
 
 /* The result slot of the synchronous calls (gradients, apply_update, evaluate): after the
  * DT_RESULT_LOG slots of deferred train_step results, which it must not overwrite. */
@@ -138,19 +105,18 @@ static int uses_tf32(dt_mode mode, const dt_config *cfg) {
     return mode == DT_MODE_FAST || (mode == DT_MODE_DETERMINISTIC && cfg->runtime.tf32);
 }
 
-static dt_status device_error(dt_error *err, const char *why) { return dt_fail(err, DT_DEVICE, "%s", why); }
-
 /* cudaMalloc of n elements of `size` bytes, zeroed on the backend's stream (never the legacy
  * stream: see the top of this file). On failure nothing stays allocated and *ptr is NULL. */
-static int alloc_zeroed(dt_backend *be, void **ptr, size_t n, size_t size, char *why, size_t why_size) {
+static dt_status alloc_zeroed(dt_backend *be, void **ptr, size_t n, size_t size, dt_error *err) {
+    dt_status status = DT_OK;
     *ptr = NULL;
-    DT_CUDA_CHECK(cudaMalloc(ptr, n * size + 16));
-    DT_CUDA_CHECK(cudaMemsetAsync(*ptr, 0, n * size + 16, be->stream));
-    return 0;
+    DT_CUDA_TRY(cudaMalloc(ptr, n * size + 16));
+    DT_CUDA_TRY(cudaMemsetAsync(*ptr, 0, n * size + 16, be->stream));
+    return DT_OK;
 cleanup:
     if (*ptr) cudaFree(*ptr);
     *ptr = NULL;
-    return -1;
+    return status;
 }
 
 /* How cuBLAS reads a row-major operand X (rows, cols), element (r, c) at r·row + c·col, as a
@@ -175,31 +141,31 @@ static int cublas_operand(int64_t rows, int64_t cols, int64_t row, int64_t col, 
 }
 
 /* C = A·B (+ epilogue) by the mode's route. */
-static int gemm(dt_backend *be, const dt_gemm_args *g, char *why, size_t why_size) {
-    if (be->mode == DT_MODE_PORTABLE) return dt_cuda_gemm_portable(be->stream, g, why, why_size);
-    {
+static dt_status gemm(dt_backend *be, const dt_gemm_args *g, dt_error *err) {
+    dt_status status = DT_OK;
+    if (be->mode == DT_MODE_PORTABLE) {
+        DT_CUDA_TRY(dt_cuda_gemm_portable(be->stream, g));
+    } else {
         /* Row-major C (M, N) = A·B is column-major Cᵀ (N, M) = Bᵀ·Aᵀ: cuBLAS's first operand is
          * B (P, N), its second A (M, P). */
         const float one = 1.0f, zero = 0.0f;
         cublasOperation_t op_a, op_b;
         int ld_a, ld_b;
         if (cublas_operand(g->P, g->N, g->b_row, g->b_col, &op_b, &ld_b) != 0 ||
-            cublas_operand(g->M, g->P, g->a_row, g->a_col, &op_a, &ld_a) != 0) {
-            snprintf(why, why_size, "gemm: an operand without a unit stride, which cuBLAS cannot read");
-            return -1;
-        }
+            cublas_operand(g->M, g->P, g->a_row, g->a_col, &op_a, &ld_a) != 0)
+            return dt_fail(err, DT_DEVICE, "gemm: an operand without a unit stride, which cuBLAS cannot read");
         if (g->M > 0 && g->N > 0) {
             if (g->P == 0) {
-                DT_CUDA_CHECK(cudaMemsetAsync(g->C, 0, (size_t)(g->M * g->ldc) * sizeof(float), be->stream));
+                DT_CUDA_TRY(cudaMemsetAsync(g->C, 0, (size_t)(g->M * g->ldc) * sizeof(float), be->stream));
             } else {
-                DT_CUBLAS_CHECK(cublasSgemm(be->cublas, op_b, op_a, (int)g->N, (int)g->M, (int)g->P, &one, g->B, ld_b,
-                                            g->A, ld_a, &zero, g->C, (int)g->ldc));
+                DT_CUBLAS_TRY(cublasSgemm(be->cublas, op_b, op_a, (int)g->N, (int)g->M, (int)g->P, &one, g->B, ld_b,
+                                          g->A, ld_a, &zero, g->C, (int)g->ldc));
             }
         }
-        return dt_cuda_bias_act(be->stream, g, why, why_size);
+        DT_CUDA_TRY(dt_cuda_bias_act(be->stream, g));
     }
 cleanup:
-    return -1;
+    return status;
 }
 
 /* Frees what set_data made (datasets, their staging and evaluation buffers, the order), so a
@@ -248,9 +214,39 @@ static void cuda_destroy(dt_backend *be) {
     free(be);
 }
 
+/* The buffers of the state and of one batch of `rows`, zeroed, in this order. */
+static dt_status alloc_buffers(dt_backend *be, size_t rows, size_t act_total, dt_error *err) {
+    const dt_net *net = &be->net;
+    const size_t n_params = (size_t)net->n_params;
+    const struct {
+        void **ptr;
+        size_t n, size;
+    } buffers[] = {
+        {(void **)&be->params, n_params, sizeof(float)},
+        {(void **)&be->grads, n_params, sizeof(float)},
+        {(void **)&be->opt_m, n_params, sizeof(float)},
+        {(void **)&be->opt_v, n_params, sizeof(float)},
+        {(void **)&be->acts, act_total, sizeof(float)},
+        {(void **)&be->input, rows * (size_t)net->input_size, sizeof(float)},
+        {(void **)&be->delta_a, rows * (size_t)net->max_width, sizeof(float)},
+        {(void **)&be->delta_b, rows * (size_t)net->max_width, sizeof(float)},
+        {(void **)&be->row_loss, rows, sizeof(float)},
+        {(void **)&be->row_correct, rows, sizeof(int32_t)},
+        {(void **)&be->norm_partial, n_params / DT_REDUCE_BLOCK + 1, sizeof(float)},
+        {(void **)&be->norm, 1, sizeof(float)},
+        {(void **)&be->scale, 1, sizeof(float)},
+        {(void **)&be->step_out, DT_RESULT_LOG + 1, sizeof(step_scalars)},
+        {(void **)&be->index_scratch, rows, sizeof(int64_t)},
+    };
+    dt_status status = DT_OK;
+    for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
+        DT_TRY(alloc_zeroed(be, buffers[i].ptr, buffers[i].n, buffers[i].size, err));
+cleanup:
+    return status;
+}
+
 static dt_status cuda_create(dt_backend **out, const dt_net *net, const dt_config *cfg, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
+    dt_status status = DT_OK;
     dt_backend *be = (dt_backend *)calloc(1, sizeof *be);
     if (!be) return dt_fail(err, DT_NOMEM, "out of memory creating the CUDA backend");
     be->net = *net;
@@ -268,86 +264,68 @@ static dt_status cuda_create(dt_backend **out, const dt_net *net, const dt_confi
             be->y_offset[l] = act_total;
             act_total += (int64_t)rows * net->layers[l].n_out;
         }
-        DT_CUDA_CHECK(cudaSetDevice(be->device));
-        DT_CUDA_CHECK(cudaStreamCreateWithFlags(&be->stream, cudaStreamNonBlocking));
-        DT_CUBLAS_CHECK(cublasCreate(&be->cublas));
-        DT_CUBLAS_CHECK(cublasSetStream(be->cublas, be->stream));
-        DT_CUDA_CHECK(cudaMalloc(&be->cublas_workspace, DT_CUBLAS_WORKSPACE));
-        DT_CUBLAS_CHECK(cublasSetWorkspace(be->cublas, be->cublas_workspace, DT_CUBLAS_WORKSPACE));
-        DT_CUBLAS_CHECK(cublasSetMathMode(be->cublas, uses_tf32(be->mode, cfg) ? CUBLAS_TF32_TENSOR_OP_MATH
-                                                                              : CUBLAS_DEFAULT_MATH));
-        DT_CUBLAS_CHECK(cublasSetAtomicsMode(be->cublas, be->mode == DT_MODE_FAST ? CUBLAS_ATOMICS_ALLOWED
-                                                                                 : CUBLAS_ATOMICS_NOT_ALLOWED));
-        if (alloc_zeroed(be, (void **)&be->params, n_params, sizeof(float), why, why_size) ||
-            alloc_zeroed(be, (void **)&be->grads, n_params, sizeof(float), why, why_size) ||
-            alloc_zeroed(be, (void **)&be->opt_m, n_params, sizeof(float), why, why_size) ||
-            alloc_zeroed(be, (void **)&be->opt_v, n_params, sizeof(float), why, why_size) ||
-            alloc_zeroed(be, (void **)&be->acts, (size_t)act_total, sizeof(float), why, why_size) ||
-            alloc_zeroed(be, (void **)&be->input, rows * (size_t)net->input_size, sizeof(float), why, why_size) ||
-            alloc_zeroed(be, (void **)&be->delta_a, rows * (size_t)net->max_width, sizeof(float), why, why_size) ||
-            alloc_zeroed(be, (void **)&be->delta_b, rows * (size_t)net->max_width, sizeof(float), why, why_size) ||
-            alloc_zeroed(be, (void **)&be->row_loss, rows, sizeof(float), why, why_size) ||
-            alloc_zeroed(be, (void **)&be->row_correct, rows, sizeof(int32_t), why, why_size) ||
-            alloc_zeroed(be, (void **)&be->norm_partial, n_params / DT_REDUCE_BLOCK + 1, sizeof(float), why, why_size) ||
-            alloc_zeroed(be, (void **)&be->norm, 1, sizeof(float), why, why_size) ||
-            alloc_zeroed(be, (void **)&be->scale, 1, sizeof(float), why, why_size) ||
-            alloc_zeroed(be, (void **)&be->step_out, DT_RESULT_LOG + 1, sizeof(step_scalars), why, why_size) ||
-            alloc_zeroed(be, (void **)&be->index_scratch, rows, sizeof(int64_t), why, why_size))
-            goto cleanup;
-        DT_CUDA_CHECK(cudaHostAlloc((void **)&be->ring, (DT_RESULT_LOG + 1) * sizeof(step_scalars), cudaHostAllocDefault));
+        DT_CUDA_TRY(cudaSetDevice(be->device));
+        DT_CUDA_TRY(cudaStreamCreateWithFlags(&be->stream, cudaStreamNonBlocking));
+        DT_CUBLAS_TRY(cublasCreate(&be->cublas));
+        DT_CUBLAS_TRY(cublasSetStream(be->cublas, be->stream));
+        DT_CUDA_TRY(cudaMalloc(&be->cublas_workspace, DT_CUBLAS_WORKSPACE));
+        DT_CUBLAS_TRY(cublasSetWorkspace(be->cublas, be->cublas_workspace, DT_CUBLAS_WORKSPACE));
+        DT_CUBLAS_TRY(cublasSetMathMode(be->cublas, uses_tf32(be->mode, cfg) ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                                             : CUBLAS_DEFAULT_MATH));
+        DT_CUBLAS_TRY(cublasSetAtomicsMode(be->cublas, be->mode == DT_MODE_FAST ? CUBLAS_ATOMICS_ALLOWED
+                                                                                : CUBLAS_ATOMICS_NOT_ALLOWED));
+        DT_TRY(alloc_buffers(be, rows, (size_t)act_total, err));
+        DT_CUDA_TRY(cudaHostAlloc((void **)&be->ring, (DT_RESULT_LOG + 1) * sizeof(step_scalars), cudaHostAllocDefault));
         if (cfg->train.microbatches > 1) {
             int depth = 1;
             while ((1 << (depth - 1)) < cfg->train.microbatches && depth < 24) depth++;
             be->tree_depth = depth;
             for (int i = 0; i < depth; i++)
-                if (alloc_zeroed(be, (void **)&be->tree_sum[i], n_params, sizeof(float), why, why_size)) goto cleanup;
+                DT_TRY(alloc_zeroed(be, (void **)&be->tree_sum[i], n_params, sizeof(float), err));
         }
-        if (dt_cuda_describe(be->device, be->device_text, sizeof be->device_text) != 0)
+        if (dt_cuda_describe(be->device, be->device_text, sizeof be->device_text) != cudaSuccess)
             snprintf(be->device_text, sizeof be->device_text, "device %d", be->device);
     }
     *out = be;
     return DT_OK;
 cleanup:
     cuda_destroy(be);
-    return device_error(err, why);
+    return status;
 }
 
 /* Uploads one dataset on the backend's stream: labels/targets always, features when resident.
  * The sources are pageable host memory, which CUDA stages before the call returns. */
-static int upload_dataset(dt_backend *be, int d, const dt_dataset *ds, char *why, size_t why_size) {
+static dt_status upload_dataset(dt_backend *be, int d, const dt_dataset *ds, dt_error *err) {
+    dt_status status = DT_OK;
     const size_t n = (size_t)ds->n_samples, n_feat = n * (size_t)ds->n_features;
     be->n_samples[d] = ds->n_samples;
     if (be->resident) {
-        DT_CUDA_CHECK(cudaMalloc((void **)&be->features[d], n_feat * sizeof(float) + 16));
-        DT_CUDA_CHECK(cudaMemcpyAsync(be->features[d], ds->features, n_feat * sizeof(float), cudaMemcpyHostToDevice,
-                                      be->stream));
+        DT_CUDA_TRY(cudaMalloc((void **)&be->features[d], n_feat * sizeof(float) + 16));
+        DT_CUDA_TRY(cudaMemcpyAsync(be->features[d], ds->features, n_feat * sizeof(float), cudaMemcpyHostToDevice,
+                                    be->stream));
     } else {
         be->host_features[d] = (float *)malloc(n_feat * sizeof(float) + 16);
-        if (!be->host_features[d]) {
-            snprintf(why, why_size, "out of memory keeping %zu features on the host", n_feat);
-            return -1;
-        }
+        if (!be->host_features[d])
+            return dt_fail(err, DT_DEVICE, "out of memory keeping %zu features on the host", n_feat);
         memcpy(be->host_features[d], ds->features, n_feat * sizeof(float));
     }
     if (ds->labels) {
-        DT_CUDA_CHECK(cudaMalloc((void **)&be->labels[d], n * sizeof(int32_t) + 16));
-        DT_CUDA_CHECK(cudaMemcpyAsync(be->labels[d], ds->labels, n * sizeof(int32_t), cudaMemcpyHostToDevice,
-                                      be->stream));
+        DT_CUDA_TRY(cudaMalloc((void **)&be->labels[d], n * sizeof(int32_t) + 16));
+        DT_CUDA_TRY(cudaMemcpyAsync(be->labels[d], ds->labels, n * sizeof(int32_t), cudaMemcpyHostToDevice,
+                                    be->stream));
     }
     if (ds->targets) {
-        DT_CUDA_CHECK(cudaMalloc((void **)&be->targets[d], n * (size_t)ds->n_targets * sizeof(float) + 16));
-        DT_CUDA_CHECK(cudaMemcpyAsync(be->targets[d], ds->targets, n * (size_t)ds->n_targets * sizeof(float),
-                                      cudaMemcpyHostToDevice, be->stream));
+        DT_CUDA_TRY(cudaMalloc((void **)&be->targets[d], n * (size_t)ds->n_targets * sizeof(float) + 16));
+        DT_CUDA_TRY(cudaMemcpyAsync(be->targets[d], ds->targets, n * (size_t)ds->n_targets * sizeof(float),
+                                    cudaMemcpyHostToDevice, be->stream));
     }
-    return 0;
 cleanup:
-    return -1;
+    return status;
 }
 
 static dt_status cuda_set_data(dt_backend *be, const dt_dataset *train, const dt_dataset *test,
                                const dt_dataset *validation, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
+    dt_status status = DT_OK;
     size_t free_bytes = 0, total_bytes = 0, need = 0, most = 0;
     const dt_dataset *sets[DT_N_SETS] = {train, test, validation};
     for (int d = 0; d < DT_N_SETS; d++) {
@@ -356,42 +334,38 @@ static dt_status cuda_set_data(dt_backend *be, const dt_dataset *train, const dt
         if ((size_t)sets[d]->n_samples > most) most = (size_t)sets[d]->n_samples;
     }
     release_data(be); /* a second call replaces the data, and the order that indexed it */
-    DT_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    DT_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
     /* Keep a quarter of the free memory for everything else. */
     be->resident = need <= free_bytes / 4 * 3;
     be->n_features = train->n_features;
     be->n_targets = train->n_targets;
     for (int d = 0; d < DT_N_SETS; d++)
-        if (sets[d] && upload_dataset(be, d, sets[d], why, why_size)) goto cleanup;
+        if (sets[d]) DT_TRY(upload_dataset(be, d, sets[d], err));
     if (!be->resident)
-        DT_CUDA_CHECK(cudaHostAlloc((void **)&be->staging, (size_t)be->max_batch * (size_t)be->n_features * sizeof(float),
-                                    cudaHostAllocDefault));
-    if (alloc_zeroed(be, (void **)&be->eval_loss, most, sizeof(float), why, why_size) ||
-        alloc_zeroed(be, (void **)&be->eval_correct, most, sizeof(int32_t), why, why_size) ||
-        alloc_zeroed(be, (void **)&be->order, (size_t)train->n_samples, sizeof(int64_t), why, why_size))
-        goto cleanup;
-    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
-    return DT_OK;
+        DT_CUDA_TRY(cudaHostAlloc((void **)&be->staging, (size_t)be->max_batch * (size_t)be->n_features * sizeof(float),
+                                  cudaHostAllocDefault));
+    DT_TRY(alloc_zeroed(be, (void **)&be->eval_loss, most, sizeof(float), err));
+    DT_TRY(alloc_zeroed(be, (void **)&be->eval_correct, most, sizeof(int32_t), err));
+    DT_TRY(alloc_zeroed(be, (void **)&be->order, (size_t)train->n_samples, sizeof(int64_t), err));
+    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
 cleanup:
-    return device_error(err, why);
+    return status;
 }
 
 /* Copies the three state buffers between host and device, on the backend's stream, and waits:
  * the host's buffers may change as soon as this returns. */
 static dt_status copy_state(dt_backend *be, const dt_host_state *state, int to_device, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
+    dt_status status = DT_OK;
     const size_t bytes = (size_t)be->net.n_params * sizeof(float);
     float *dev[3] = {be->params, be->opt_m, be->opt_v};
     float *host[3] = {state->params, state->opt_m, state->opt_v};
     for (int i = 0; i < 3; i++) {
-        if (to_device) DT_CUDA_CHECK(cudaMemcpyAsync(dev[i], host[i], bytes, cudaMemcpyHostToDevice, be->stream));
-        else DT_CUDA_CHECK(cudaMemcpyAsync(host[i], dev[i], bytes, cudaMemcpyDeviceToHost, be->stream));
+        if (to_device) DT_CUDA_TRY(cudaMemcpyAsync(dev[i], host[i], bytes, cudaMemcpyHostToDevice, be->stream));
+        else DT_CUDA_TRY(cudaMemcpyAsync(host[i], dev[i], bytes, cudaMemcpyDeviceToHost, be->stream));
     }
-    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
-    return DT_OK;
+    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
 cleanup:
-    return device_error(err, why);
+    return status;
 }
 
 static dt_status cuda_set_state(dt_backend *be, const dt_host_state *state, dt_error *err) {
@@ -403,42 +377,43 @@ static dt_status cuda_get_state(dt_backend *be, dt_host_state *state, dt_error *
 }
 
 static dt_status cuda_set_order(dt_backend *be, const int64_t *order, int64_t n, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
+    dt_status status = DT_OK;
     if (n != be->n_samples[0]) return dt_fail(err, DT_INTERNAL, "set_order: %lld indices for %lld samples", (long long)n,
                                               (long long)be->n_samples[0]);
-    DT_CUDA_CHECK(cudaMemcpyAsync(be->order, order, (size_t)n * sizeof(int64_t), cudaMemcpyHostToDevice, be->stream));
+    DT_CUDA_TRY(cudaMemcpyAsync(be->order, order, (size_t)n * sizeof(int64_t), cudaMemcpyHostToDevice, be->stream));
     /* the host may change `order` after we return */
-    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
     be->order_set = 1;
-    return DT_OK;
 cleanup:
-    return device_error(err, why);
+    return status;
 }
 
 /* Fills be->input with the batch rows (device index array, or first + b when NULL). */
-static int gather_batch(dt_backend *be, int d, const int64_t *device_index, const int64_t *host_index, int64_t first,
-                        int32_t batch, char *why, size_t why_size) {
-    if (be->resident)
-        return dt_cuda_gather_rows(be->stream, be->features[d], be->n_features, device_index, first, batch, be->input,
-                                   why, why_size);
-    /* Not resident: gather on the host into pinned memory (after the last copy from it). */
-    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
-    for (int32_t b = 0; b < batch; b++) {
-        const int64_t row = host_index ? host_index[b] : first + b;
-        memcpy(be->staging + (size_t)b * be->n_features, be->host_features[d] + (size_t)row * be->n_features,
-               (size_t)be->n_features * sizeof(float));
+static dt_status gather_batch(dt_backend *be, int d, const int64_t *device_index, const int64_t *host_index,
+                              int64_t first, int32_t batch, dt_error *err) {
+    dt_status status = DT_OK;
+    if (be->resident) {
+        DT_CUDA_TRY(dt_cuda_gather_rows(be->stream, be->features[d], be->n_features, device_index, first, batch,
+                                        be->input));
+    } else {
+        /* Not resident: gather on the host into pinned memory (after the last copy from it). */
+        DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
+        for (int32_t b = 0; b < batch; b++) {
+            const int64_t row = host_index ? host_index[b] : first + b;
+            memcpy(be->staging + (size_t)b * be->n_features, be->host_features[d] + (size_t)row * be->n_features,
+                   (size_t)be->n_features * sizeof(float));
+        }
+        DT_CUDA_TRY(cudaMemcpyAsync(be->input, be->staging, (size_t)batch * be->n_features * sizeof(float),
+                                    cudaMemcpyHostToDevice, be->stream));
     }
-    DT_CUDA_CHECK(cudaMemcpyAsync(be->input, be->staging, (size_t)batch * be->n_features * sizeof(float),
-                                  cudaMemcpyHostToDevice, be->stream));
-    return 0;
 cleanup:
-    return -1;
+    return status;
 }
 
-/* Forward through every layer; dropout only when training. Returns the output. */
-static const float *forward(dt_backend *be, int32_t batch, int training, uint64_t step, const int64_t *sample_id,
-                            char *why, size_t why_size) {
+/* Forward through every layer; dropout only when training. *out: the output (batch, n_outputs). */
+static dt_status forward(dt_backend *be, int32_t batch, int training, uint64_t step, const int64_t *sample_id,
+                         const float **out, dt_error *err) {
+    dt_status status = DT_OK;
     const float *x = be->input;
     for (int l = 0; l < be->net.n_layers; l++) {
         const dt_layer *layer = &be->net.layers[l];
@@ -450,18 +425,20 @@ static const float *forward(dt_backend *be, int32_t batch, int training, uint64_
         g.B = be->params + layer->weight_offset, g.b_row = 1, g.b_col = layer->n_in;
         g.C = z, g.ldc = layer->n_out, g.bias = be->params + layer->bias_offset, g.Y = y, g.ldy = layer->n_out;
         g.act = layer->activation;
-        if (gemm(be, &g, why, why_size) != 0) return NULL;
+        DT_TRY(gemm(be, &g, err));
         if (training && layer->dropout > 0.0f) {
             dt_dropout drop = {layer->dropout, dt_rng_key(be->cfg.seed, DT_RNG_DROPOUT, (uint32_t)l), step, sample_id};
-            if (dt_cuda_dropout(be->stream, y, batch, layer->n_out, &drop, why, why_size) != 0) return NULL;
+            DT_CUDA_TRY(dt_cuda_dropout(be->stream, y, batch, layer->n_out, &drop));
         }
         x = y;
     }
-    return x;
+    *out = x;
+cleanup:
+    return status;
 }
 
-static int backward(dt_backend *be, int32_t batch, uint64_t step, const int64_t *sample_id, char *why,
-                    size_t why_size) {
+static dt_status backward(dt_backend *be, int32_t batch, uint64_t step, const int64_t *sample_id, dt_error *err) {
+    dt_status status = DT_OK;
     float *delta = be->delta_a, *other = be->delta_b;
     const int fast = be->mode == DT_MODE_FAST;
     for (int l = be->net.n_layers - 1; l >= 0; l--) {
@@ -469,19 +446,15 @@ static int backward(dt_backend *be, int32_t batch, uint64_t step, const int64_t 
         const float *z = be->acts + be->z_offset[l], *y = be->acts + be->y_offset[l];
         const float *x = l > 0 ? be->acts + be->y_offset[l - 1] : be->input;
         dt_dropout drop = {layer->dropout, dt_rng_key(be->cfg.seed, DT_RNG_DROPOUT, (uint32_t)l), step, sample_id};
-        if (dt_cuda_act_backward(be->stream, delta, z, y, batch, layer->n_out, layer->activation, &drop, why,
-                                 why_size) != 0)
-            return -1;
+        DT_CUDA_TRY(dt_cuda_act_backward(be->stream, delta, z, y, batch, layer->n_out, layer->activation, &drop));
         dt_gemm_args gw;
         memset(&gw, 0, sizeof gw);
         gw.M = layer->n_out, gw.N = layer->n_in, gw.P = batch;
         gw.A = delta, gw.a_row = 1, gw.a_col = layer->n_out;
         gw.B = x, gw.b_row = layer->n_in, gw.b_col = 1;
         gw.C = be->grads + layer->weight_offset, gw.ldc = layer->n_in;
-        if (gemm(be, &gw, why, why_size) != 0) return -1;
-        if (dt_cuda_bias_grad(be->stream, delta, batch, layer->n_out, be->grads + layer->bias_offset, fast, why,
-                              why_size) != 0)
-            return -1;
+        DT_TRY(gemm(be, &gw, err));
+        DT_CUDA_TRY(dt_cuda_bias_grad(be->stream, delta, batch, layer->n_out, be->grads + layer->bias_offset, fast));
         if (l > 0) {
             dt_gemm_args gx;
             memset(&gx, 0, sizeof gx);
@@ -489,46 +462,45 @@ static int backward(dt_backend *be, int32_t batch, uint64_t step, const int64_t 
             gx.A = delta, gx.a_row = layer->n_out, gx.a_col = 1;
             gx.B = be->params + layer->weight_offset, gx.b_row = layer->n_in, gx.b_col = 1;
             gx.C = other, gx.ldc = layer->n_in;
-            if (gemm(be, &gx, why, why_size) != 0) return -1;
+            DT_TRY(gemm(be, &gx, err));
             float *swap = delta;
             delta = other;
             other = swap;
         }
     }
-    return 0;
+cleanup:
+    return status;
 }
 
 /* Forward, loss (into step_out[slot]) and backward for a step. */
-static int compute_gradients(dt_backend *be, const dt_step_desc *step, int slot, const int64_t **ids_out, char *why,
-                             size_t why_size) {
+static dt_status compute_gradients(dt_backend *be, const dt_step_desc *step, int slot, dt_error *err) {
+    dt_status status = DT_OK;
     const int32_t batch = step->batch;
-    const int64_t *ids;
+    const int64_t *ids = NULL;
+    const float *out = NULL;
     if (step->order_offset >= 0 && be->order_set && step->order_offset + batch <= be->n_samples[0]) {
         ids = be->order + step->order_offset; /* uploaded once per epoch */
     } else {
-        DT_CUDA_CHECK(cudaMemcpyAsync(be->index_scratch, step->sample_index, (size_t)batch * sizeof(int64_t),
-                                      cudaMemcpyHostToDevice, be->stream));
+        DT_CUDA_TRY(cudaMemcpyAsync(be->index_scratch, step->sample_index, (size_t)batch * sizeof(int64_t),
+                                    cudaMemcpyHostToDevice, be->stream));
         ids = be->index_scratch;
     }
-    *ids_out = ids;
-    DT_LAUNCH(gather_batch(be, 0, ids, step->sample_index, 0, batch, why, why_size));
+    DT_TRY(gather_batch(be, 0, ids, step->sample_index, 0, batch, err));
+    DT_TRY(forward(be, batch, 1, step->step, ids, &out, err));
     {
-        const float *out = forward(be, batch, 1, step->step, ids, why, why_size);
-        if (!out) goto cleanup;
         const float divisor = step->loss_divisor > 0.0f ? step->loss_divisor : (float)batch;
         be->slot_divisor[slot] = divisor;
         dt_loss_args a = {out,     be->net.n_outputs, be->net.loss == DT_LOSS_MSE, be->labels[0], be->targets[0], ids,
                           divisor, be->row_loss,      be->delta_a};
-        DT_LAUNCH(dt_cuda_loss_rows(be->stream, &a, 0, batch, be->row_correct, why, why_size));
+        DT_CUDA_TRY(dt_cuda_loss_rows(be->stream, &a, 0, batch, be->row_correct));
         step_scalars *dst = be->step_out + slot;
         /* the sum in block order (divisor 1), then / divisor on the host (read_slot) */
-        DT_LAUNCH(dt_cuda_sum_fixed(be->stream, be->row_loss, be->row_correct, batch, 1.0f, &dst->loss_sum,
-                                    &dst->correct, be->mode == DT_MODE_FAST, why, why_size));
-        DT_LAUNCH(backward(be, batch, step->step, ids, why, why_size));
+        DT_CUDA_TRY(dt_cuda_sum_fixed(be->stream, be->row_loss, be->row_correct, batch, 1.0f, &dst->loss_sum,
+                                      &dst->correct, be->mode == DT_MODE_FAST));
+        DT_TRY(backward(be, batch, step->step, ids, err));
     }
-    return 0;
 cleanup:
-    return -1;
+    return status;
 }
 
 /* The result of ring slot `slot` (its copy must have completed). */
@@ -541,165 +513,138 @@ static void slot_result(const dt_backend *be, int slot, dt_step_result *result) 
 }
 
 /* Queues the copy of slot's scalars to the pinned ring. */
-static int queue_slot_copy(dt_backend *be, int slot, char *why, size_t why_size) {
-    DT_CUDA_CHECK(cudaMemcpyAsync(&be->ring[slot], &be->step_out[slot], sizeof(step_scalars), cudaMemcpyDeviceToHost,
-                                  be->stream));
-    return 0;
+static dt_status queue_slot_copy(dt_backend *be, int slot, dt_error *err) {
+    dt_status status = DT_OK;
+    DT_CUDA_TRY(cudaMemcpyAsync(&be->ring[slot], &be->step_out[slot], sizeof(step_scalars), cudaMemcpyDeviceToHost,
+                                be->stream));
 cleanup:
-    return -1;
+    return status;
 }
 
 static dt_status cuda_gradients(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
-    const int64_t *ids = NULL;
-    DT_LAUNCH(compute_gradients(be, step, SYNC_SLOT, &ids, why, why_size));
-    DT_LAUNCH(queue_slot_copy(be, SYNC_SLOT, why, why_size));
-    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+    dt_status status = DT_OK;
+    DT_TRY(compute_gradients(be, step, SYNC_SLOT, err));
+    DT_TRY(queue_slot_copy(be, SYNC_SLOT, err));
+    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
     slot_result(be, SYNC_SLOT, result);
     result->grad_norm = NAN;
-    return DT_OK;
 cleanup:
-    return device_error(err, why);
+    return status;
 }
 
 static dt_status cuda_get_grads(dt_backend *be, float *grads, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
-    DT_CUDA_CHECK(cudaMemcpyAsync(grads, be->grads, (size_t)be->net.n_params * sizeof(float), cudaMemcpyDeviceToHost,
-                                  be->stream));
-    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
-    return DT_OK;
+    dt_status status = DT_OK;
+    DT_CUDA_TRY(cudaMemcpyAsync(grads, be->grads, (size_t)be->net.n_params * sizeof(float), cudaMemcpyDeviceToHost,
+                                be->stream));
+    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
 cleanup:
-    return device_error(err, why);
+    return status;
 }
 
 /* Clipping (norm into step_out[slot]) and the optimizer update, queued on the stream. */
-static int queue_update(dt_backend *be, const dt_optim_scalars *scalars, int slot, char *why, size_t why_size) {
+static dt_status queue_update(dt_backend *be, const dt_optim_scalars *scalars, int slot, dt_error *err) {
+    dt_status status = DT_OK;
     const float clip = be->cfg.optimizer.clip_norm;
     const float *scale = NULL;
+    const dt_update_kind kind = dt_optim_update_kind(be->cfg.optimizer.kind);
     if (clip > 0.0f) {
-        DT_LAUNCH(dt_cuda_grad_norm(be->stream, be->grads, be->net.n_params, be->norm_partial, clip, be->norm, be->scale,
-                                    why, why_size));
-        DT_CUDA_CHECK(cudaMemcpyAsync(&be->step_out[slot].grad_norm, be->norm, sizeof(float), cudaMemcpyDeviceToDevice,
-                                      be->stream));
+        DT_CUDA_TRY(dt_cuda_grad_norm(be->stream, be->grads, be->net.n_params, be->norm_partial, clip, be->norm,
+                                      be->scale));
+        DT_CUDA_TRY(cudaMemcpyAsync(&be->step_out[slot].grad_norm, be->norm, sizeof(float), cudaMemcpyDeviceToDevice,
+                                    be->stream));
         scale = be->scale;
     }
-    {
-        const dt_update_kind kind = dt_optim_update_kind(be->cfg.optimizer.kind);
-        DT_LAUNCH(dt_cuda_optimizer(be->stream, kind, be->params, be->grads, be->opt_m, be->opt_v, scalars, scale,
-                                    be->net.n_params, why, why_size));
-    }
-    return 0;
+    DT_CUDA_TRY(dt_cuda_optimizer(be->stream, kind, be->params, be->grads, be->opt_m, be->opt_v, scalars, scale,
+                                  be->net.n_params));
 cleanup:
-    return -1;
+    return status;
 }
 
 static dt_status cuda_apply_update(dt_backend *be, const dt_optim_scalars *scalars, dt_step_result *result,
                                    dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
-    DT_LAUNCH(queue_update(be, scalars, SYNC_SLOT, why, why_size));
-    DT_CUDA_CHECK(cudaMemcpyAsync(&be->ring[SYNC_SLOT].grad_norm, &be->step_out[SYNC_SLOT].grad_norm, sizeof(float),
-                                  cudaMemcpyDeviceToHost, be->stream));
-    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+    dt_status status = DT_OK;
+    DT_TRY(queue_update(be, scalars, SYNC_SLOT, err));
+    DT_CUDA_TRY(cudaMemcpyAsync(&be->ring[SYNC_SLOT].grad_norm, &be->step_out[SYNC_SLOT].grad_norm, sizeof(float),
+                                cudaMemcpyDeviceToHost, be->stream));
+    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
     result->grad_norm = be->cfg.optimizer.clip_norm > 0.0f ? be->ring[SYNC_SLOT].grad_norm : NAN;
-    return DT_OK;
 cleanup:
-    return device_error(err, why);
+    return status;
 }
 
 static dt_status cuda_train_step(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
+    dt_status status = DT_OK;
     const int slot = (int)(be->steps_done % DT_RESULT_LOG);
-    const int64_t *ids = NULL;
-    DT_LAUNCH(compute_gradients(be, step, slot, &ids, why, why_size));
-    DT_LAUNCH(queue_update(be, &step->scalars, slot, why, why_size));
-    DT_LAUNCH(queue_slot_copy(be, slot, why, why_size));
+    DT_TRY(compute_gradients(be, step, slot, err));
+    DT_TRY(queue_update(be, &step->scalars, slot, err));
+    DT_TRY(queue_slot_copy(be, slot, err));
     be->steps_done++;
     if (result) {
-        DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+        DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
         slot_result(be, slot, result);
     }
-    return DT_OK;
 cleanup:
-    return device_error(err, why);
+    return status;
 }
 
 static dt_status cuda_grads_push(dt_backend *be, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
+    dt_status status = DT_OK;
     const int64_t n = be->net.n_params;
     if (be->tree_top >= be->tree_depth)
         return dt_fail(err, DT_INTERNAL, "grads_push: more microbatches than train.microbatches = %d",
                        be->cfg.train.microbatches);
-    DT_CUDA_CHECK(cudaMemcpyAsync(be->tree_sum[be->tree_top], be->grads, (size_t)n * sizeof(float),
-                                  cudaMemcpyDeviceToDevice, be->stream));
+    DT_CUDA_TRY(cudaMemcpyAsync(be->tree_sum[be->tree_top], be->grads, (size_t)n * sizeof(float),
+                                cudaMemcpyDeviceToDevice, be->stream));
     be->tree_leaves[be->tree_top++] = 1;
     while (be->tree_top >= 2 && be->tree_leaves[be->tree_top - 1] == be->tree_leaves[be->tree_top - 2]) {
-        DT_LAUNCH(dt_cuda_add(be->stream, be->tree_sum[be->tree_top - 2], be->tree_sum[be->tree_top - 1], n, why,
-                              why_size));
+        DT_CUDA_TRY(dt_cuda_add(be->stream, be->tree_sum[be->tree_top - 2], be->tree_sum[be->tree_top - 1], n));
         be->tree_leaves[be->tree_top - 2] *= 2;
         be->tree_top--;
     }
-    return DT_OK;
 cleanup:
-    return device_error(err, why);
+    return status;
 }
 
 static dt_status cuda_grads_pop(dt_backend *be, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
+    dt_status status = DT_OK;
     if (be->tree_top != 1)
         return dt_fail(err, DT_INTERNAL, "grads_pop: %d partial sums left (the microbatch count is not a power of two)",
                        be->tree_top);
-    DT_CUDA_CHECK(cudaMemcpyAsync(be->grads, be->tree_sum[0], (size_t)be->net.n_params * sizeof(float),
-                                  cudaMemcpyDeviceToDevice, be->stream));
+    DT_CUDA_TRY(cudaMemcpyAsync(be->grads, be->tree_sum[0], (size_t)be->net.n_params * sizeof(float),
+                                cudaMemcpyDeviceToDevice, be->stream));
     be->tree_top = 0;
-    return DT_OK;
 cleanup:
-    return device_error(err, why);
+    return status;
 }
 
 /* The rank exchange: NCCL between GPUs when the build has it (comm_nccl.cu), else through
  * host memory and MPI. Either way the fixed tree over ranks. */
 static dt_status cuda_reduce_grads(dt_backend *be, dt_comm *comm, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
-    const size_t bytes = (size_t)be->net.n_params * sizeof(float);
     dt_status status = DT_OK;
+    const size_t bytes = (size_t)be->net.n_params * sizeof(float);
     if (dt_comm_size(comm) == 1) return DT_OK;
-    if (dt_cuda_nccl_available()) {
-        if (dt_cuda_nccl_tree_sum(comm, be->grads, be->net.n_params, be->stream, why, why_size) != 0) goto cleanup;
-        return DT_OK;
-    }
-    if (!be->host_grads) DT_CUDA_CHECK(cudaHostAlloc((void **)&be->host_grads, bytes, cudaHostAllocDefault));
-    DT_CUDA_CHECK(cudaMemcpyAsync(be->host_grads, be->grads, bytes, cudaMemcpyDeviceToHost, be->stream));
-    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
-    status = dt_comm_tree_sum(comm, be->host_grads, be->net.n_params, err);
-    if (status != DT_OK) return status;
-    DT_CUDA_CHECK(cudaMemcpyAsync(be->grads, be->host_grads, bytes, cudaMemcpyHostToDevice, be->stream));
-    return DT_OK;
+    if (dt_cuda_nccl_available()) return dt_cuda_nccl_tree_sum(comm, be->grads, be->net.n_params, be->stream, err);
+    if (!be->host_grads) DT_CUDA_TRY(cudaHostAlloc((void **)&be->host_grads, bytes, cudaHostAllocDefault));
+    DT_CUDA_TRY(cudaMemcpyAsync(be->host_grads, be->grads, bytes, cudaMemcpyDeviceToHost, be->stream));
+    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
+    DT_TRY(dt_comm_tree_sum(comm, be->host_grads, be->net.n_params, err));
+    DT_CUDA_TRY(cudaMemcpyAsync(be->grads, be->host_grads, bytes, cudaMemcpyHostToDevice, be->stream));
 cleanup:
-    return device_error(err, why);
+    return status;
 }
 
 static dt_status cuda_collect_results(dt_backend *be, dt_step_result *results, int count, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
+    dt_status status = DT_OK;
     if (count < 0 || count > DT_RESULT_LOG || count > be->steps_done)
         return dt_fail(err, DT_INTERNAL, "collect_results: %d steps asked, %lld kept", count, (long long)be->steps_done);
-    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
     for (int i = 0; i < count; i++) slot_result(be, (int)((be->steps_done - count + i) % DT_RESULT_LOG), &results[i]);
-    return DT_OK;
 cleanup:
-    return device_error(err, why);
+    return status;
 }
 
 static dt_status cuda_evaluate(dt_backend *be, int which, dt_eval_result *result, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
+    dt_status status = DT_OK;
     const int d = which;
     if (d < 0 || d >= DT_N_SETS || be->n_samples[d] == 0)
         return dt_fail(err, DT_INTERNAL, "evaluate: no dataset %d", which);
@@ -709,49 +654,44 @@ static dt_status cuda_evaluate(dt_backend *be, int which, dt_eval_result *result
     step_scalars host;
     for (int64_t start = 0; start < n; start += eval_batch) {
         const int32_t batch = (int32_t)(n - start < eval_batch ? n - start : eval_batch);
-        DT_LAUNCH(gather_batch(be, d, NULL, NULL, start, batch, why, why_size));
-        const float *out = forward(be, batch, 0, 0, NULL, why, why_size);
-        if (!out) goto cleanup;
+        const float *out = NULL;
+        DT_TRY(gather_batch(be, d, NULL, NULL, start, batch, err));
+        DT_TRY(forward(be, batch, 0, 0, NULL, &out, err));
         dt_loss_args a = {out,          be->net.n_outputs,   be->net.loss == DT_LOSS_MSE, be->labels[d], be->targets[d],
                           NULL,         (float)batch,        be->eval_loss + start,       NULL};
-        DT_LAUNCH(dt_cuda_loss_rows(be->stream, &a, start, batch, be->eval_correct + start, why, why_size));
+        DT_CUDA_TRY(dt_cuda_loss_rows(be->stream, &a, start, batch, be->eval_correct + start));
     }
-    DT_LAUNCH(dt_cuda_sum_fixed(be->stream, be->eval_loss, be->eval_correct, n, (float)n, &dst->loss_sum, &dst->correct,
-                                be->mode == DT_MODE_FAST, why, why_size));
-    DT_CUDA_CHECK(cudaMemcpyAsync(&host, dst, sizeof host, cudaMemcpyDeviceToHost, be->stream));
-    DT_CUDA_CHECK(cudaStreamSynchronize(be->stream));
+    DT_CUDA_TRY(dt_cuda_sum_fixed(be->stream, be->eval_loss, be->eval_correct, n, (float)n, &dst->loss_sum,
+                                  &dst->correct, be->mode == DT_MODE_FAST));
+    DT_CUDA_TRY(cudaMemcpyAsync(&host, dst, sizeof host, cudaMemcpyDeviceToHost, be->stream));
+    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
     result->loss = (double)host.loss_sum; /* already divided by n on the device, as the CPU does */
     result->correct = be->net.loss == DT_LOSS_MSE ? 0 : host.correct;
     result->n_samples = n;
-    return DT_OK;
 cleanup:
-    return device_error(err, why);
+    return status;
 }
 
 /* Benchmarks: an event marks where the timed region starts in the stream. */
 static dt_status cuda_timing_begin(dt_backend *be, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
-    if (!be->timing_start) DT_CUDA_CHECK(cudaEventCreate(&be->timing_start));
-    if (!be->timing_stop) DT_CUDA_CHECK(cudaEventCreate(&be->timing_stop));
-    DT_CUDA_CHECK(cudaEventRecord(be->timing_start, be->stream));
-    return DT_OK;
+    dt_status status = DT_OK;
+    if (!be->timing_start) DT_CUDA_TRY(cudaEventCreate(&be->timing_start));
+    if (!be->timing_stop) DT_CUDA_TRY(cudaEventCreate(&be->timing_stop));
+    DT_CUDA_TRY(cudaEventRecord(be->timing_start, be->stream));
 cleanup:
-    return device_error(err, why);
+    return status;
 }
 
 /* ... and where it ends; waits for it and gives the seconds the GPU measured between. */
 static dt_status cuda_timing_end(dt_backend *be, double *seconds, dt_error *err) {
-    char why[512] = "";
-    const size_t why_size = sizeof why;
+    dt_status status = DT_OK;
     float ms = 0.0f;
-    DT_CUDA_CHECK(cudaEventRecord(be->timing_stop, be->stream));
-    DT_CUDA_CHECK(cudaEventSynchronize(be->timing_stop));
-    DT_CUDA_CHECK(cudaEventElapsedTime(&ms, be->timing_start, be->timing_stop));
+    DT_CUDA_TRY(cudaEventRecord(be->timing_stop, be->stream));
+    DT_CUDA_TRY(cudaEventSynchronize(be->timing_stop));
+    DT_CUDA_TRY(cudaEventElapsedTime(&ms, be->timing_start, be->timing_stop));
     *seconds = (double)ms * 1e-3;
-    return DT_OK;
 cleanup:
-    return device_error(err, why);
+    return status;
 }
 
 static void cuda_gpu_info(dt_backend *be, dt_gpu_info *info) {

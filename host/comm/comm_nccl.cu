@@ -5,8 +5,8 @@
  * level in the balanced pairwise tree over rank index (P is a power of two: it divides
  * train.microbatches), and ncclAllGather returns every reduced shard to every rank.
  * ncclAllReduce, which chooses its own order, is not used. The communicator's unique id
- * travels over MPI. Every NCCL and CUDA call is checked and reported with the call, file,
- * line and device. */
+ * travels over MPI. Every NCCL and CUDA call is checked where it is made (DT_NCCL_TRY,
+ * DT_CUDA_TRY: cuda_status.h) and reported with the call, file, line and device. */
 #include <cuda_runtime.h>
 #include <nccl.h>
 #include <stdio.h>
@@ -15,17 +15,15 @@ extern "C" {
 #include "comm.h"
 }
 #include "comm_nccl.h"
-#include "cuda/cuda_check.h"
 #include "cuda/kernels.h"
+#include "cuda_status.h"
 
-#define DT_NCCL_CHECK(call)                                                                              \
+/* DT_CUDA_TRY's sibling for NCCL calls (cuda_status.h). */
+#define DT_NCCL_TRY(call)                                                                                \
     do {                                                                                                 \
-        ncclResult_t r_ = (call);                                                                        \
-        if (r_ != ncclSuccess) {                                                                         \
-            int dev_ = -1;                                                                               \
-            cudaGetDevice(&dev_);                                                                        \
-            snprintf(why, why_size, "%s failed at %s:%d on device %d: %s", #call, __FILE__, __LINE__, dev_, \
-                     ncclGetErrorString(r_));                                                            \
+        const ncclResult_t nccl_result_ = (call);                                                        \
+        if (nccl_result_ != ncclSuccess) {                                                               \
+            status = dt_cuda_fail(err, #call, __FILE__, __LINE__, ncclGetErrorString(nccl_result_), NULL); \
             goto cleanup;                                                                                \
         }                                                                                                \
     } while (0)
@@ -47,65 +45,61 @@ extern "C" const char *dt_cuda_nccl_version(void) {
 }
 
 /* Creates the communicator: rank 0's unique id broadcast over MPI. */
-static int ensure_comm(dt_comm *comm, char *why, size_t why_size) {
+static dt_status ensure_comm(dt_comm *comm, dt_error *err) {
+    dt_status status = DT_OK;
     ncclUniqueId id;
-    dt_error err;
-    if (nccl_comm) return 0;
-    if (dt_comm_rank(comm) == 0) DT_NCCL_CHECK(ncclGetUniqueId(&id));
-    if (dt_comm_broadcast(comm, &id, (int)sizeof id, &err) != DT_OK) {
-        snprintf(why, why_size, "%s", err.message);
-        return -1;
-    }
-    DT_NCCL_CHECK(ncclCommInitRank(&nccl_comm, dt_comm_size(comm), id, dt_comm_rank(comm)));
-    return 0;
+    if (nccl_comm) return DT_OK;
+    if (dt_comm_rank(comm) == 0) DT_NCCL_TRY(ncclGetUniqueId(&id));
+    DT_TRY(dt_comm_broadcast(comm, &id, (int)sizeof id, err));
+    DT_NCCL_TRY(ncclCommInitRank(&nccl_comm, dt_comm_size(comm), id, dt_comm_rank(comm)));
 cleanup:
-    return -1;
+    return status;
 }
 
-extern "C" int dt_cuda_nccl_tree_sum(dt_comm *comm, float *dev, int64_t n, cudaStream_t stream, char *why,
-                                     size_t why_size) {
+extern "C" dt_status dt_cuda_nccl_tree_sum(dt_comm *comm, float *dev, int64_t n, cudaStream_t stream, dt_error *err) {
     const int size = dt_comm_size(comm), rank = dt_comm_rank(comm);
     const int64_t stride = (n + size - 1) / size; /* shard s is [s * stride, min((s + 1) * stride, n)) */
+    dt_status status = DT_OK;
     int in_group = 0;
-    if (size == 1 || n == 0) return 0;
-    if (ensure_comm(comm, why, why_size) != 0) return -1;
+    if (size == 1 || n == 0) return DT_OK;
+    DT_TRY(ensure_comm(comm, err));
     if (stride > shards_stride) {
         if (shards) cudaFree(shards);
         if (gathered) cudaFree(gathered);
         shards = gathered = NULL;
-        DT_CUDA_CHECK(cudaMalloc((void **)&shards, (size_t)(stride * size) * sizeof(float)));
-        DT_CUDA_CHECK(cudaMalloc((void **)&gathered, (size_t)(stride * size) * sizeof(float)));
+        DT_CUDA_TRY(cudaMalloc((void **)&shards, (size_t)(stride * size) * sizeof(float)));
+        DT_CUDA_TRY(cudaMalloc((void **)&gathered, (size_t)(stride * size) * sizeof(float)));
         shards_stride = stride;
     }
     {
         const int64_t my_begin = stride * rank;
         const int64_t my_len = my_begin >= n ? 0 : (my_begin + stride <= n ? stride : n - my_begin);
         /* 1. shard s of every rank to rank s */
-        DT_NCCL_CHECK(ncclGroupStart());
+        DT_NCCL_TRY(ncclGroupStart());
         in_group = 1;
         for (int s = 0; s < size; s++) {
             const int64_t begin = stride * s;
             const int64_t len = begin >= n ? 0 : (begin + stride <= n ? stride : n - begin);
-            DT_NCCL_CHECK(ncclSend(dev + begin, (size_t)len, ncclFloat, s, nccl_comm, stream));
-            DT_NCCL_CHECK(ncclRecv(shards + stride * s, (size_t)my_len, ncclFloat, s, nccl_comm, stream));
+            DT_NCCL_TRY(ncclSend(dev + begin, (size_t)len, ncclFloat, s, nccl_comm, stream));
+            DT_NCCL_TRY(ncclRecv(shards + stride * s, (size_t)my_len, ncclFloat, s, nccl_comm, stream));
         }
         in_group = 0;
-        DT_NCCL_CHECK(ncclGroupEnd());
+        DT_NCCL_TRY(ncclGroupEnd());
         /* 2. the tree over rank index, level by level, into shard 0 */
         for (int width = 1; width < size; width *= 2)
-            if (dt_cuda_tree_level(stream, shards, stride, my_len, size, width, why, why_size) != 0) goto cleanup;
+            DT_CUDA_TRY(dt_cuda_tree_level(stream, shards, stride, my_len, size, width));
         /* 3. every reduced shard to every rank (padded to stride), then back into dev */
-        DT_NCCL_CHECK(ncclAllGather(shards, gathered, (size_t)stride, ncclFloat, nccl_comm, stream));
-        DT_CUDA_CHECK(cudaMemcpyAsync(dev, gathered, (size_t)n * sizeof(float), cudaMemcpyDeviceToDevice, stream));
+        DT_NCCL_TRY(ncclAllGather(shards, gathered, (size_t)stride, ncclFloat, nccl_comm, stream));
+        DT_CUDA_TRY(cudaMemcpyAsync(dev, gathered, (size_t)n * sizeof(float), cudaMemcpyDeviceToDevice, stream));
     }
-    return 0;
+    return DT_OK;
 cleanup:
-    /* Close a group a failed call left open (its error is already in `why`), and let the
+    /* Close a group a failed call left open (its error is already in err), and let the
      * buffers go: the run ends with this error, and nothing may stay half-made. */
     if (in_group) ncclGroupEnd();
     if (shards) cudaFree(shards);
     if (gathered) cudaFree(gathered);
     shards = gathered = NULL;
     shards_stride = 0;
-    return -1;
+    return status;
 }

@@ -14,14 +14,16 @@
 extern "C" {
 #endif
 
+#include "status.h"
+
 struct dt_comm;
 
 /* 1 when this build exchanges over NCCL, else 0 (and dt_cuda_nccl_tree_sum is never called). */
 int dt_cuda_nccl_available(void);
 /* Replaces dev[0..n) on every rank by the sum over ranks in the balanced pairwise tree
- * (docs/numerics.md); 0, or -1 with the failing call in `why`. */
-int dt_cuda_nccl_tree_sum(struct dt_comm *comm, float *dev, int64_t n, cudaStream_t stream, char *why,
-                          size_t why_size);
+ * (docs/numerics.md). DT_OK, or DT_DEVICE naming the NCCL or CUDA call that failed (a failed
+ * broadcast of the communicator's id: that call's status). */
+dt_status dt_cuda_nccl_tree_sum(struct dt_comm *comm, float *dev, int64_t n, cudaStream_t stream, dt_error *err);
 /* The NCCL version ("2.27.7"), or "" without NCCL. */
 const char *dt_cuda_nccl_version(void);
 

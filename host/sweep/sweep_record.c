@@ -215,13 +215,14 @@ static dt_status continue_record(dt_sweep_plan *plan, const char *path, dt_error
     cJSON *was = cJSON_ParseWithLengthOpts(text, size + 1, NULL, 1);
     cJSON *now = plan_json(plan);
     free(text);
-    char why[1200];
+    char difference[1200];
     if (!now)
         status = dt_fail(err, DT_NOMEM, "out of memory");
     else if (!was || strcmp(recorded(was, "format"), SWEEP_FORMAT) != 0)
         status = dt_fail(err, DT_CHECKPOINT, "%s: not a detrain sweep record (format %s)", path, SWEEP_FORMAT);
-    else if (first_difference(was, now, why, sizeof why), why[0])
-        status = dt_fail(err, DT_USAGE, "%s: this folder holds another sweep: %s; give another --out", path, why);
+    else if (first_difference(was, now, difference, sizeof difference), difference[0])
+        status = dt_fail(err, DT_USAGE, "%s: this folder holds another sweep: %s; give another --out", path,
+                         difference);
     else
         status = take_state(plan, was, path, err);
     cJSON_Delete(was);

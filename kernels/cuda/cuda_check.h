@@ -1,21 +1,17 @@
-/* cuda_check.h — every CUDA runtime call is checked where it is made; a failure records
- * the call text, file, line and device in `why` and jumps to the function's cleanup label. */
+/* cuda_check.h — the cudaError_t form of DT_TRY, for the CUDA code below status.h
+ * (kernels/cuda): a failed call stores its error in the function's `error` and jumps to the
+ * function's cleanup label, which returns it. Naming the call, file, line and device is the
+ * caller's part (host/cuda_status.h), which turns the error into a dt_status. */
 #ifndef DT_CUDA_CHECK_H
 #define DT_CUDA_CHECK_H
 
 #include <cuda_runtime.h>
-#include <stdio.h>
 
-#define DT_CUDA_CHECK(call)                                                                          \
-    do {                                                                                             \
-        cudaError_t e_ = (call);                                                                     \
-        if (e_ != cudaSuccess) {                                                                     \
-            int dev_ = -1;                                                                           \
-            cudaGetDevice(&dev_);                                                                    \
-            snprintf(why, why_size, "%s failed at %s:%d on device %d: %s (%s)", #call, __FILE__, __LINE__, \
-                     dev_, cudaGetErrorString(e_), cudaGetErrorName(e_));                            \
-            goto cleanup;                                                                            \
-        }                                                                                            \
+/* Evaluates a CUDA call into `error` (a cudaError_t in scope); on failure jumps to cleanup. */
+#define DT_CUDA_CHECK(call)                     \
+    do {                                        \
+        error = (call);                         \
+        if (error != cudaSuccess) goto cleanup; \
     } while (0)
 
 #endif

@@ -1,5 +1,6 @@
 /* cuda_info.cu — device discovery for --device auto/cuda and the run record. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cuda_check.h"
 #include "cuda_info.h"
@@ -11,55 +12,39 @@
 /* Does nothing: whether the build holds an image a device can run is asked of this kernel. */
 __global__ void probe_kernel(void) {}
 
-extern "C" int dt_cuda_device_count(char *why, size_t why_size) {
-    int count = 0;
-    DT_CUDA_CHECK(cudaGetDeviceCount(&count));
-    if (count == 0) snprintf(why, why_size, "no CUDA device found");
-    return count;
-cleanup:
-    return 0;
-}
-
-extern "C" int dt_cuda_device_check(int device, char *why, size_t why_size) {
-    int count = 0, previous = 0;
+extern "C" cudaError_t dt_cuda_device_check(int device, dt_cuda_device *found) {
+    int previous = 0;
     cudaDeviceProp prop;
     cudaFuncAttributes attr;
-    cudaError_t image = cudaSuccess;
-    DT_CUDA_CHECK(cudaGetDeviceCount(&count));
-    if (device < 0 || device >= count) {
-        snprintf(why, why_size, "GPU %d does not exist: this machine has %d", device, count);
-        return DT_CUDA_NO_DEVICE;
-    }
+    cudaError_t error = cudaSuccess, image = cudaSuccess;
+    memset(found, 0, sizeof *found);
+    found->archs = DT_CUDA_ARCHS;
+    DT_CUDA_CHECK(cudaGetDeviceCount(&found->count));
+    if (device < 0 || device >= found->count) return cudaErrorInvalidDevice;
     DT_CUDA_CHECK(cudaGetDevice(&previous));
     DT_CUDA_CHECK(cudaSetDevice(device));
     DT_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+    snprintf(found->name, sizeof found->name, "%s", prop.name);
+    found->cc_major = prop.major;
+    found->cc_minor = prop.minor;
     image = cudaFuncGetAttributes(&attr, probe_kernel);
     DT_CUDA_CHECK(cudaSetDevice(previous));
-    if (image == cudaErrorNoKernelImageForDevice) {
-        snprintf(why, why_size,
-                 "GPU %d (%s, compute capability %d.%d) has no kernel image in this build (CUDA architectures %s); "
-                 "rebuild with -DCMAKE_CUDA_ARCHITECTURES=%d%d",
-                 device, prop.name, prop.major, prop.minor, DT_CUDA_ARCHS, prop.major, prop.minor);
-        return DT_CUDA_NO_IMAGE;
-    }
-    DT_CUDA_CHECK(image);
-    return DT_CUDA_USABLE;
+    return image;
 cleanup:
-    return DT_CUDA_NO_DEVICE;
+    return error;
 }
 
-extern "C" int dt_cuda_describe(int device, char *out, size_t size) {
-    char *why = out;
-    size_t why_size = size;
+extern "C" cudaError_t dt_cuda_describe(int device, char *out, size_t size) {
     cudaDeviceProp prop;
     int driver = 0, runtime = 0;
+    cudaError_t error = cudaSuccess;
+    snprintf(out, size, "%s", "");
     DT_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
     DT_CUDA_CHECK(cudaDriverGetVersion(&driver));
     DT_CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
     snprintf(out, size, "GPU %d: %s, compute capability %d.%d, %d SMs, driver %d.%d, runtime %d.%d", device,
              prop.name, prop.major, prop.minor, prop.multiProcessorCount, driver / 1000, (driver % 1000) / 10,
              runtime / 1000, (runtime % 1000) / 10);
-    return 0;
 cleanup:
-    return -1;
+    return error;
 }

@@ -1,7 +1,12 @@
-/* cuda_info.h — the small C interface of the CUDA part (a C header: host code includes it). */
+/* cuda_info.h — the small C interface of the CUDA part (a C header: host code includes it).
+ *
+ * Like the launchers (kernels.h), these return cudaSuccess or the error of the CUDA call that
+ * failed; a precondition failure returns cudaErrorInvalidValue. The caller turns an error into
+ * a message (host/cuda_status.h). */
 #ifndef DT_CUDA_INFO_H
 #define DT_CUDA_INFO_H
 
+#include <cuda_runtime_api.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,28 +16,34 @@
 extern "C" {
 #endif
 
-/* Number of CUDA devices; 0 with the reason in `why` (the CUDA error) when none. */
-int dt_cuda_device_count(char *why, size_t why_size);
+/* What dt_cuda_device_check learnt of a device, for the messages of device selection. */
+typedef struct {
+    int count;                /* CUDA devices on this machine (0 when CUDA fails) */
+    char name[256];           /* the device's name; "" when it was not reached */
+    int cc_major, cc_minor;   /* its compute capability */
+    const char *archs;        /* the CUDA architectures this build holds images for ("90") */
+} dt_cuda_device;
 
-/* Whether `device` can run this build: DT_CUDA_USABLE; DT_CUDA_NO_DEVICE when there is no such
- * device (or CUDA fails), DT_CUDA_NO_IMAGE when the build holds no kernel image for its
- * compute capability; the reason in `why`. Leaves the current device as it was. */
-enum { DT_CUDA_USABLE = 0, DT_CUDA_NO_DEVICE = 1, DT_CUDA_NO_IMAGE = 2 };
-int dt_cuda_device_check(int device, char *why, size_t why_size);
+/* Whether `device` can run this build: cudaSuccess; cudaErrorInvalidDevice when there is no
+ * such device (found->count says how many there are, maybe 0); cudaErrorNoKernelImageForDevice
+ * when the build holds no kernel image for its compute capability (found names it); else the
+ * error of the CUDA call that failed. Leaves the current device as it was. */
+cudaError_t dt_cuda_device_check(int device, dt_cuda_device *found);
 
-/* One line describing a device: index, name, compute capability, SMs, driver and runtime
- * versions. 0, or -1 with the CUDA error in `out`. */
-int dt_cuda_describe(int device, char *out, size_t size);
+/* One line describing a device into out: index, name, compute capability, SMs, driver and
+ * runtime versions. cudaSuccess, or the CUDA error with out "". */
+cudaError_t dt_cuda_describe(int device, char *out, size_t size);
 
 /* Functions of kernels/dt_math.h and philox.h evaluated on the GPU, for bitwise comparison
  * with the host. */
 
-/* out[i] = fn(in[i]) computed on device 0. 0 on success; -1 with the failing call in `why`. */
-int dt_cuda_math_eval(int fn, const float *in, float *out, int64_t n, char *why, size_t why_size);
+/* out[i] = fn(in[i]) computed on the current device. cudaErrorInvalidValue when fn is not a
+ * DT_CUDA_FN_ code or n <= 0. */
+cudaError_t dt_cuda_math_eval(int fn, const float *in, float *out, int64_t n);
 
-/* out[4i..4i+3] = Philox4x32-10(ctr = {i, 0, 0, 0}, key) on device 0; n = 0 does nothing. 0 on
- * success, -1 otherwise. */
-int dt_cuda_philox_eval(uint32_t key0, uint32_t key1, uint32_t *out, int64_t n, char *why, size_t why_size);
+/* out[4i..4i+3] = Philox4x32-10(ctr = {i, 0, 0, 0}, key) on the current device; n = 0 does
+ * nothing, n < 0 is cudaErrorInvalidValue. */
+cudaError_t dt_cuda_philox_eval(uint32_t key0, uint32_t key1, uint32_t *out, int64_t n);
 
 #ifdef __cplusplus
 }

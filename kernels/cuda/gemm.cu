@@ -7,7 +7,6 @@
  * CPU's. The inner loop stops at the real P (no padded steps: fmaf(0, 0, -0) would turn a
  * -0 sum into +0). Compiled with --fmad=false, so only the written fmaf fuses. */
 #include "activation.h"
-#include "cuda_check.h"
 #include "kernels.h"
 #include "launch.h"
 
@@ -95,31 +94,18 @@ __global__ void bias_act_kernel(dt_gemm_args g) {
 
 /* ---- launchers ------------------------------------------------------------------------ */
 
-extern "C" int dt_cuda_gemm_portable(cudaStream_t stream, const dt_gemm_args *g, char *why, size_t why_size) {
-    if (g->a_index) {
-        snprintf(why, why_size, "dt_cuda_gemm_portable: gathered A rows are not supported on the device");
-        return -1;
-    }
-    if (g->M == 0 || g->N == 0) return 0;
-    {
-        dim3 grid((unsigned)((g->N + TILE_N - 1) / TILE_N), (unsigned)((g->M + TILE_M - 1) / TILE_M));
-        DT_CUDA_LAUNCH(gemm_portable_kernel, grid, GEMM_THREADS, 0, stream)(*g);
-        DT_CUDA_CHECK(cudaGetLastError());
-    }
-    return 0;
-cleanup:
-    return -1;
+extern "C" cudaError_t dt_cuda_gemm_portable(cudaStream_t stream, const dt_gemm_args *g) {
+    if (g->a_index) return cudaErrorInvalidValue; /* gathered A rows: the backend gathers first */
+    if (g->M == 0 || g->N == 0) return cudaSuccess;
+    const dim3 grid((unsigned)((g->N + TILE_N - 1) / TILE_N), (unsigned)((g->M + TILE_M - 1) / TILE_M));
+    DT_CUDA_LAUNCH(gemm_portable_kernel, grid, GEMM_THREADS, 0, stream)(*g);
+    return cudaGetLastError();
 }
 
-extern "C" int dt_cuda_bias_act(cudaStream_t stream, const dt_gemm_args *g, char *why, size_t why_size) {
-    if (g->M == 0 || g->N == 0 || (!g->bias && !g->Y)) return 0;
-    {
-        const int threads = 256;
-        const unsigned blocks = (unsigned)((g->M * g->N + threads - 1) / threads);
-        DT_CUDA_LAUNCH(bias_act_kernel, blocks, threads, 0, stream)(*g);
-        DT_CUDA_CHECK(cudaGetLastError());
-    }
-    return 0;
-cleanup:
-    return -1;
+extern "C" cudaError_t dt_cuda_bias_act(cudaStream_t stream, const dt_gemm_args *g) {
+    if (g->M == 0 || g->N == 0 || (!g->bias && !g->Y)) return cudaSuccess;
+    const int threads = 256;
+    const unsigned blocks = (unsigned)((g->M * g->N + threads - 1) / threads);
+    DT_CUDA_LAUNCH(bias_act_kernel, blocks, threads, 0, stream)(*g);
+    return cudaGetLastError();
 }

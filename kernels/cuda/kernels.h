@@ -1,9 +1,12 @@
 /* kernels.h — launchers of detrain's CUDA kernels, callable from the CUDA backend.
  *
  * Every pointer is a device pointer. Each launcher takes the stream, checks its
- * preconditions, launches and checks the launch, returning 0 or -1 with the failing call
- * in `why` (cuda_check.h). The portable kernels follow docs/numerics.md exactly like the
- * CPU kernels (same shared headers, same orders), so they give the CPU's bits. */
+ * preconditions, launches and checks the launch. It returns cudaSuccess (also when there is
+ * nothing to do), cudaErrorInvalidValue when a precondition stated here fails (nothing is
+ * launched), or the error of the launch or of the CUDA call that failed; the caller names
+ * the launcher in its message (host/cuda_status.h). The portable kernels follow
+ * docs/numerics.md exactly like the CPU kernels (same shared headers, same orders), so they
+ * give the CPU's bits. */
 #ifndef DT_CUDA_KERNELS_H
 #define DT_CUDA_KERNELS_H
 
@@ -20,56 +23,54 @@ extern "C" {
 
 /* The portable product: every element one ascending fmaf chain over p from +0 (tiles over
  * outputs only, no split-K), then the epilogue (bias, activation). a_index is not used on
- * the device (the backend gathers the batch first) and must be NULL. */
-int dt_cuda_gemm_portable(cudaStream_t stream, const dt_gemm_args *g, char *why, size_t why_size);
+ * the device (the backend gathers the batch first) and must be NULL: else cudaErrorInvalidValue. */
+cudaError_t dt_cuda_gemm_portable(cudaStream_t stream, const dt_gemm_args *g);
 
 /* The epilogue alone over C (M, N): C += bias; Y = act(C) (after a cuBLAS product). */
-int dt_cuda_bias_act(cudaStream_t stream, const dt_gemm_args *g, char *why, size_t why_size);
+cudaError_t dt_cuda_bias_act(cudaStream_t stream, const dt_gemm_args *g);
 
 /* rows[b][:] = features[(index ? index[b] : first + b)][:] for b < batch. */
-int dt_cuda_gather_rows(cudaStream_t stream, const float *features, int64_t n_features, const int64_t *index,
-                        int64_t first, int32_t batch, float *rows, char *why, size_t why_size);
+cudaError_t dt_cuda_gather_rows(cudaStream_t stream, const float *features, int64_t n_features,
+                                const int64_t *index, int64_t first, int32_t batch, float *rows);
 
 /* y = keep ? y * (1 / (1 - p)) : 0 on (batch, n); sample ids are device pointers. */
-int dt_cuda_dropout(cudaStream_t stream, float *y, int64_t batch, int64_t n, const dt_dropout *drop, char *why,
-                    size_t why_size);
+cudaError_t dt_cuda_dropout(cudaStream_t stream, float *y, int64_t batch, int64_t n, const dt_dropout *drop);
 
 /* The activation backward in place on dy (batch, n), as dt_cpu_ops.act_backward_rows. */
-int dt_cuda_act_backward(cudaStream_t stream, float *dy, const float *z, const float *y, int64_t batch, int64_t n,
-                         int act, const dt_dropout *drop, char *why, size_t why_size);
+cudaError_t dt_cuda_act_backward(cudaStream_t stream, float *dy, const float *z, const float *y, int64_t batch,
+                                 int64_t n, int act, const dt_dropout *drop);
 
 /* db[j] = sum over b ascending of dz[b][j] from +0 (one thread per column), or with
  * atomics in any order when `fast` (no promise). */
-int dt_cuda_bias_grad(cudaStream_t stream, const float *dz, int64_t batch, int64_t n, float *db, int fast,
-                      char *why, size_t why_size);
+cudaError_t dt_cuda_bias_grad(cudaStream_t stream, const float *dz, int64_t batch, int64_t n, float *db, int fast);
 
 /* Per-row losses (and gradient when grad is not NULL) into row_loss (batch) and
  * row_correct (batch); labels/targets indexed through index (or first + b when NULL). */
-int dt_cuda_loss_rows(cudaStream_t stream, const dt_loss_args *a, int64_t first, int32_t batch, int32_t *row_correct,
-                      char *why, size_t why_size);
+cudaError_t dt_cuda_loss_rows(cudaStream_t stream, const dt_loss_args *a, int64_t first, int32_t batch,
+                              int32_t *row_correct);
 
 /* out[0] = sum of x[0..n) in the contract's block order, divided by `divisor`;
  * out_count[0] = sum of counts[0..n) when counts is not NULL. fast: atomics, any order. */
-int dt_cuda_sum_fixed(cudaStream_t stream, const float *x, const int32_t *counts, int64_t n, float divisor,
-                      float *out, long long *out_count, int fast, char *why, size_t why_size);
+cudaError_t dt_cuda_sum_fixed(cudaStream_t stream, const float *x, const int32_t *counts, int64_t n, float divisor,
+                              float *out, long long *out_count, int fast);
 
 /* partial[k] = fmaf(g, g, ·) chain over block k (DT_REDUCE_BLOCK elements) from +0, then
  * norm[0] = sqrtf(sum of partials ascending); scale[0] = clip / norm when norm > clip > 0, else 1. */
-int dt_cuda_grad_norm(cudaStream_t stream, const float *g, int64_t n, float *partial, float clip, float *norm,
-                      float *scale, char *why, size_t why_size);
+cudaError_t dt_cuda_grad_norm(cudaStream_t stream, const float *g, int64_t n, float *partial, float clip,
+                              float *norm, float *scale);
 
 /* The optimizer step over the flat buffers; grad_scale is read from the device scalar
  * `scale` (1 when NULL), the other scalars from s. */
-int dt_cuda_optimizer(cudaStream_t stream, dt_update_kind kind, float *params, const float *grads, float *m, float *v,
-                      const dt_optim_scalars *s, const float *scale, int64_t n, char *why, size_t why_size);
+cudaError_t dt_cuda_optimizer(cudaStream_t stream, dt_update_kind kind, float *params, const float *grads, float *m,
+                              float *v, const dt_optim_scalars *s, const float *scale, int64_t n);
 
 /* dst[e] = dst[e] + src[e] for e < n (one node of the microbatch tree: left + right). */
-int dt_cuda_add(cudaStream_t stream, float *dst, const float *src, int64_t n, char *why, size_t why_size);
+cudaError_t dt_cuda_add(cudaStream_t stream, float *dst, const float *src, int64_t n);
 
 /* One level of the tree over P shards of `stride` floats laid out one after another: for
  * every s that is a multiple of 2 * width, shard s += shard s + width (first n floats). */
-int dt_cuda_tree_level(cudaStream_t stream, float *shards, int64_t stride, int64_t n, int n_shards, int width,
-                       char *why, size_t why_size);
+cudaError_t dt_cuda_tree_level(cudaStream_t stream, float *shards, int64_t stride, int64_t n, int n_shards,
+                               int width);
 
 #ifdef __cplusplus
 }

@@ -20,46 +20,37 @@ __global__ void philox_kernel(dt_philox_key key, uint32_t *out, int64_t n) {
     for (int k = 0; k < 4; k++) out[4 * i + k] = r.v[k];
 }
 
-extern "C" int dt_cuda_math_eval(int fn, const float *in, float *out, int64_t n, char *why, size_t why_size) {
+extern "C" cudaError_t dt_cuda_math_eval(int fn, const float *in, float *out, int64_t n) {
     float *d_in = NULL, *d_out = NULL;
-    int rc = -1;
+    cudaError_t error = cudaSuccess;
     const int threads = 256;
     const unsigned blocks = (unsigned)((n + threads - 1) / threads);
-    if (fn < 0 || fn >= DT_CUDA_FN_COUNT || n <= 0) {
-        snprintf(why, why_size, "dt_cuda_math_eval: bad arguments (fn %d, n %lld)", fn, (long long)n);
-        return -1;
-    }
+    if (fn < 0 || fn >= DT_CUDA_FN_COUNT || n <= 0) return cudaErrorInvalidValue;
     DT_CUDA_CHECK(cudaMalloc(&d_in, (size_t)n * sizeof(float)));
     DT_CUDA_CHECK(cudaMalloc(&d_out, (size_t)n * sizeof(float)));
     DT_CUDA_CHECK(cudaMemcpy(d_in, in, (size_t)n * sizeof(float), cudaMemcpyHostToDevice));
     DT_CUDA_LAUNCH(math_kernel, blocks, threads, 0, NULL)(fn, d_in, d_out, n);
     DT_CUDA_CHECK(cudaGetLastError());
     DT_CUDA_CHECK(cudaMemcpy(out, d_out, (size_t)n * sizeof(float), cudaMemcpyDeviceToHost));
-    rc = 0;
 cleanup:
     if (d_in) cudaFree(d_in);
     if (d_out) cudaFree(d_out);
-    return rc;
+    return error;
 }
 
-extern "C" int dt_cuda_philox_eval(uint32_t key0, uint32_t key1, uint32_t *out, int64_t n, char *why,
-                                   size_t why_size) {
+extern "C" cudaError_t dt_cuda_philox_eval(uint32_t key0, uint32_t key1, uint32_t *out, int64_t n) {
     uint32_t *d_out = NULL;
-    int rc = -1;
+    cudaError_t error = cudaSuccess;
     const int threads = 256;
     const unsigned blocks = (unsigned)((n + threads - 1) / threads);
     dt_philox_key key = {{key0, key1}};
-    if (n <= 0) { /* a grid of no blocks is an invalid launch in CUDA */
-        if (n == 0) return 0;
-        snprintf(why, why_size, "dt_cuda_philox_eval: bad count %lld", (long long)n);
-        return -1;
-    }
+    if (n < 0) return cudaErrorInvalidValue;
+    if (n == 0) return cudaSuccess; /* a grid of no blocks is an invalid launch in CUDA */
     DT_CUDA_CHECK(cudaMalloc(&d_out, (size_t)n * 4 * sizeof(uint32_t)));
     DT_CUDA_LAUNCH(philox_kernel, blocks, threads, 0, NULL)(key, d_out, n);
     DT_CUDA_CHECK(cudaGetLastError());
     DT_CUDA_CHECK(cudaMemcpy(out, d_out, (size_t)n * 4 * sizeof(uint32_t), cudaMemcpyDeviceToHost));
-    rc = 0;
 cleanup:
     if (d_out) cudaFree(d_out);
-    return rc;
+    return error;
 }

@@ -148,133 +148,105 @@ __global__ void tree_level_kernel(float *shards, int64_t stride, int64_t n, int 
 
 /* ---- launchers ------------------------------------------------------------------------ */
 
-extern "C" int dt_cuda_add(cudaStream_t stream, float *dst, const float *src, int64_t n, char *why, size_t why_size) {
-    if (n == 0) return 0;
+extern "C" cudaError_t dt_cuda_add(cudaStream_t stream, float *dst, const float *src, int64_t n) {
+    if (n == 0) return cudaSuccess;
     DT_CUDA_LAUNCH(add_kernel, blocks_for(n), THREADS, 0, stream)(dst, src, n);
-    DT_CUDA_CHECK(cudaGetLastError());
-    return 0;
-cleanup:
-    return -1;
+    return cudaGetLastError();
 }
 
-extern "C" int dt_cuda_tree_level(cudaStream_t stream, float *shards, int64_t stride, int64_t n, int n_shards,
-                                  int width, char *why, size_t why_size) {
+extern "C" cudaError_t dt_cuda_tree_level(cudaStream_t stream, float *shards, int64_t stride, int64_t n, int n_shards,
+                                          int width) {
     const unsigned pairs = (unsigned)((n_shards + 2 * width - 1) / (2 * width));
-    if (n == 0 || pairs == 0) return 0;
-    {
-        dim3 grid(blocks_for(n), pairs);
-        DT_CUDA_LAUNCH(tree_level_kernel, grid, THREADS, 0, stream)(shards, stride, n, n_shards, width);
-        DT_CUDA_CHECK(cudaGetLastError());
-    }
-    return 0;
-cleanup:
-    return -1;
+    if (n == 0 || pairs == 0) return cudaSuccess;
+    const dim3 grid(blocks_for(n), pairs);
+    DT_CUDA_LAUNCH(tree_level_kernel, grid, THREADS, 0, stream)(shards, stride, n, n_shards, width);
+    return cudaGetLastError();
 }
 
-extern "C" int dt_cuda_gather_rows(cudaStream_t stream, const float *features, int64_t n_features,
-                                   const int64_t *index, int64_t first, int32_t batch, float *rows, char *why,
-                                   size_t why_size) {
+extern "C" cudaError_t dt_cuda_gather_rows(cudaStream_t stream, const float *features, int64_t n_features,
+                                           const int64_t *index, int64_t first, int32_t batch, float *rows) {
     const int64_t n = (int64_t)batch * n_features;
-    if (n == 0) return 0;
+    if (n == 0) return cudaSuccess;
     DT_CUDA_LAUNCH(gather_rows_kernel, blocks_for(n), THREADS, 0, stream)(features, n_features, index, first, batch,
                                                                           rows);
-    DT_CUDA_CHECK(cudaGetLastError());
-    return 0;
-cleanup:
-    return -1;
+    return cudaGetLastError();
 }
 
-extern "C" int dt_cuda_dropout(cudaStream_t stream, float *y, int64_t batch, int64_t n, const dt_dropout *drop,
-                               char *why, size_t why_size) {
-    if (batch * n == 0 || drop->p <= 0.0f) return 0;
+extern "C" cudaError_t dt_cuda_dropout(cudaStream_t stream, float *y, int64_t batch, int64_t n,
+                                       const dt_dropout *drop) {
+    if (batch * n == 0 || drop->p <= 0.0f) return cudaSuccess;
     DT_CUDA_LAUNCH(dropout_kernel, blocks_for(batch * n), THREADS, 0, stream)(y, batch, n, *drop);
-    DT_CUDA_CHECK(cudaGetLastError());
-    return 0;
-cleanup:
-    return -1;
+    return cudaGetLastError();
 }
 
-extern "C" int dt_cuda_act_backward(cudaStream_t stream, float *dy, const float *z, const float *y, int64_t batch,
-                                    int64_t n, int act, const dt_dropout *drop, char *why, size_t why_size) {
-    if (batch * n == 0) return 0;
+extern "C" cudaError_t dt_cuda_act_backward(cudaStream_t stream, float *dy, const float *z, const float *y,
+                                            int64_t batch, int64_t n, int act, const dt_dropout *drop) {
+    if (batch * n == 0) return cudaSuccess;
     DT_CUDA_LAUNCH(act_backward_kernel, blocks_for(batch * n), THREADS, 0, stream)(dy, z, y, batch, n, act, *drop,
                                                                                    drop->p > 0.0f);
-    DT_CUDA_CHECK(cudaGetLastError());
-    return 0;
-cleanup:
-    return -1;
+    return cudaGetLastError();
 }
 
-extern "C" int dt_cuda_bias_grad(cudaStream_t stream, const float *dz, int64_t batch, int64_t n, float *db, int fast,
-                                 char *why, size_t why_size) {
-    if (n == 0) return 0;
-    if (fast) {
-        DT_CUDA_LAUNCH(zero_kernel, blocks_for(n), THREADS, 0, stream)(db, n);
-        DT_CUDA_CHECK(cudaGetLastError());
-        if (batch * n > 0) {
-            DT_CUDA_LAUNCH(bias_grad_atomic_kernel, blocks_for(batch * n), THREADS, 0, stream)(dz, batch, n, db);
-            DT_CUDA_CHECK(cudaGetLastError());
-        }
-    } else {
+extern "C" cudaError_t dt_cuda_bias_grad(cudaStream_t stream, const float *dz, int64_t batch, int64_t n, float *db,
+                                         int fast) {
+    cudaError_t error = cudaSuccess;
+    if (n == 0) return cudaSuccess;
+    if (!fast) {
         DT_CUDA_LAUNCH(bias_grad_kernel, blocks_for(n), THREADS, 0, stream)(dz, batch, n, db);
-        DT_CUDA_CHECK(cudaGetLastError());
+        return cudaGetLastError();
     }
-    return 0;
-cleanup:
-    return -1;
-}
-
-extern "C" int dt_cuda_loss_rows(cudaStream_t stream, const dt_loss_args *a, int64_t first, int32_t batch,
-                                 int32_t *row_correct, char *why, size_t why_size) {
-    if (batch == 0) return 0;
-    DT_CUDA_LAUNCH(loss_rows_kernel, blocks_for(batch), THREADS, 0, stream)(*a, first, batch, row_correct);
+    DT_CUDA_LAUNCH(zero_kernel, blocks_for(n), THREADS, 0, stream)(db, n);
     DT_CUDA_CHECK(cudaGetLastError());
-    return 0;
-cleanup:
-    return -1;
-}
-
-extern "C" int dt_cuda_sum_fixed(cudaStream_t stream, const float *x, const int32_t *counts, int64_t n,
-                                 float divisor, float *out, long long *out_count, int fast, char *why,
-                                 size_t why_size) {
-    if (fast) {
-        DT_CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(float), stream));
-        if (counts) DT_CUDA_CHECK(cudaMemsetAsync(out_count, 0, sizeof(long long), stream));
-        if (n > 0) {
-            DT_CUDA_LAUNCH(sum_atomic_kernel, blocks_for(n), THREADS, 0, stream)(x, counts, n, divisor, out,
-                                                                                 out_count);
-            DT_CUDA_CHECK(cudaGetLastError());
-        }
-    } else {
-        DT_CUDA_LAUNCH(sum_fixed_kernel, 1, 1, 0, stream)(x, counts, n, divisor, out, out_count);
+    if (batch * n > 0) {
+        DT_CUDA_LAUNCH(bias_grad_atomic_kernel, blocks_for(batch * n), THREADS, 0, stream)(dz, batch, n, db);
         DT_CUDA_CHECK(cudaGetLastError());
     }
-    return 0;
 cleanup:
-    return -1;
+    return error;
 }
 
-extern "C" int dt_cuda_grad_norm(cudaStream_t stream, const float *g, int64_t n, float *partial, float clip,
-                                 float *norm, float *scale, char *why, size_t why_size) {
+extern "C" cudaError_t dt_cuda_loss_rows(cudaStream_t stream, const dt_loss_args *a, int64_t first, int32_t batch,
+                                         int32_t *row_correct) {
+    if (batch == 0) return cudaSuccess;
+    DT_CUDA_LAUNCH(loss_rows_kernel, blocks_for(batch), THREADS, 0, stream)(*a, first, batch, row_correct);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t dt_cuda_sum_fixed(cudaStream_t stream, const float *x, const int32_t *counts, int64_t n,
+                                         float divisor, float *out, long long *out_count, int fast) {
+    cudaError_t error = cudaSuccess;
+    if (!fast) {
+        DT_CUDA_LAUNCH(sum_fixed_kernel, 1, 1, 0, stream)(x, counts, n, divisor, out, out_count);
+        return cudaGetLastError();
+    }
+    DT_CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(float), stream));
+    if (counts) DT_CUDA_CHECK(cudaMemsetAsync(out_count, 0, sizeof(long long), stream));
+    if (n > 0) {
+        DT_CUDA_LAUNCH(sum_atomic_kernel, blocks_for(n), THREADS, 0, stream)(x, counts, n, divisor, out, out_count);
+        DT_CUDA_CHECK(cudaGetLastError());
+    }
+cleanup:
+    return error;
+}
+
+extern "C" cudaError_t dt_cuda_grad_norm(cudaStream_t stream, const float *g, int64_t n, float *partial, float clip,
+                                         float *norm, float *scale) {
     const int64_t blocks = (n + DT_REDUCE_BLOCK - 1) / DT_REDUCE_BLOCK;
+    cudaError_t error = cudaSuccess;
     if (blocks > 0) {
         DT_CUDA_LAUNCH(sumsq_blocks_kernel, blocks_for(blocks), THREADS, 0, stream)(g, n, partial, blocks);
         DT_CUDA_CHECK(cudaGetLastError());
     }
     DT_CUDA_LAUNCH(norm_finish_kernel, 1, 1, 0, stream)(partial, blocks, clip, norm, scale);
     DT_CUDA_CHECK(cudaGetLastError());
-    return 0;
 cleanup:
-    return -1;
+    return error;
 }
 
-extern "C" int dt_cuda_optimizer(cudaStream_t stream, dt_update_kind kind, float *params, const float *grads,
-                                 float *m, float *v, const dt_optim_scalars *s, const float *scale, int64_t n,
-                                 char *why, size_t why_size) {
-    if (n == 0) return 0;
+extern "C" cudaError_t dt_cuda_optimizer(cudaStream_t stream, dt_update_kind kind, float *params, const float *grads,
+                                         float *m, float *v, const dt_optim_scalars *s, const float *scale,
+                                         int64_t n) {
+    if (n == 0) return cudaSuccess;
     DT_CUDA_LAUNCH(optimizer_kernel, blocks_for(n), THREADS, 0, stream)(kind, params, grads, m, v, *s, scale, n);
-    DT_CUDA_CHECK(cudaGetLastError());
-    return 0;
-cleanup:
-    return -1;
+    return cudaGetLastError();
 }

@@ -18,7 +18,6 @@ int main(void) {
     float *features = NULL, *rows = NULL;
     int64_t *index = NULL;
     const int64_t host_index[BATCH] = {0, 5, 63, SAMPLES}; /* the last: one past the end */
-    char why[512] = "";
     if (cudaMalloc((void **)&features, SAMPLES * FEATURES * sizeof(float)) != cudaSuccess ||
         cudaMalloc((void **)&rows, BATCH * FEATURES * sizeof(float)) != cudaSuccess ||
         cudaMalloc((void **)&index, sizeof host_index) != cudaSuccess ||
@@ -28,8 +27,9 @@ int main(void) {
         fprintf(stderr, "setup failed: %s\n", cudaGetErrorString(cudaGetLastError()));
         return 1;
     }
-    if (dt_cuda_gather_rows(NULL, features, FEATURES, index, 0, BATCH, rows, why, sizeof why) != 0) {
-        fprintf(stderr, "launch failed: %s\n", why);
+    const cudaError_t launched = dt_cuda_gather_rows(NULL, features, FEATURES, index, 0, BATCH, rows);
+    if (launched != cudaSuccess) {
+        fprintf(stderr, "launch failed: %s\n", cudaGetErrorString(launched));
         return 1;
     }
     cudaDeviceSynchronize(); /* the kernel runs here, and reads past `features` */
