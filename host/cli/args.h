@@ -18,6 +18,9 @@ typedef struct {
     int takes_value;
 } option_spec;
 
+/* The number of entries of a spec array, counted by the compiler. */
+#define DT_CLI_COUNT(array) ((int)(sizeof(array) / sizeof((array)[0])))
+
 #define MAX_OPTIONS 16
 #define MAX_POSITIONAL 64 /* detrain plot takes any number of run folders */
 

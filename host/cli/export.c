@@ -1,5 +1,5 @@
-/* export.c (cli) — detrain export (cli/export.h); the work is export/export.h's. */
-#include "cli/export.h"
+/* export.c (cli) — detrain export (cli/commands.h); the work is export/export.h's. */
+#include "cli/commands.h"
 
 #include <stdio.h>
 
@@ -31,23 +31,24 @@ const char dt_cli_export_help[] =
     "unknown model version, an output folder that is missing or not writable).\n";
 
 int dt_cli_export(int argc, char **argv) {
-    static const option_spec specs[] = {{"--format", 1}, {"--output", 1}};
+    enum { X_FORMAT, X_OUTPUT };
+    static const option_spec specs[] = {[X_FORMAT] = {"--format", 1}, [X_OUTPUT] = {"--output", 1}};
     parsed_args args;
     char *scratch[1];
-    int rc = parse_simple(argc, argv, "export", specs, 2, 1, "a checkpoint or model version", &args, scratch);
+    int rc = parse_simple(argc, argv, "export", specs, DT_CLI_COUNT(specs), 1, "a checkpoint or model version", &args, scratch);
     if (rc >= 0) return rc;
     if (args.help) return fputs(dt_cli_export_help, stdout), 0;
-    if (!args.values[0]) return dt_cli_usage_error("export needs --format safetensors|onnx", "export");
-    if (!args.values[1]) return dt_cli_usage_error("export needs --output FILE", "export");
+    if (!args.values[X_FORMAT]) return dt_cli_usage_error("export needs --format safetensors|onnx", "export");
+    if (!args.values[X_OUTPUT]) return dt_cli_usage_error("export needs --output FILE", "export");
     dt_error err = {{0}};
     dt_export_format format;
-    if (dt_export_format_parse(args.values[0], &format, &err) != DT_OK)
+    if (dt_export_format_parse(args.values[X_FORMAT], &format, &err) != DT_OK)
         return dt_cli_usage_error(err.message, "export");
     char path[4096];
     if ((rc = dt_cli_checkpoint(args.positional[0], path, sizeof path)) >= 0) return rc;
-    dt_status status = dt_export_checkpoint(path, format, args.values[1], &err);
+    dt_status status = dt_export_checkpoint(path, format, args.values[X_OUTPUT], &err);
     if (status != DT_OK) return dt_cli_fail(status, err.message);
-    fprintf(stderr, "detrain: wrote %s (%s of %s)\n", args.values[1], dt_export_format_name(format),
+    fprintf(stderr, "detrain: wrote %s (%s of %s)\n", args.values[X_OUTPUT], dt_export_format_name(format),
             args.positional[0]);
     return 0;
 }

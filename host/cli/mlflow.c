@@ -1,4 +1,4 @@
-/* mlflow.c (cli) — detrain mlflow sync RUN_DIR (cli/mlflow.h). */
+/* mlflow.c (cli) — detrain mlflow sync RUN_DIR (cli/commands.h) and the registry bridge (cli/mlflow.h). */
 #include "cli/mlflow.h"
 
 #include <cjson/cJSON.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/commands.h"
 #include "export/export.h"
 #include "fsutil.h"
 #include "records/manifest.h"
@@ -159,7 +160,8 @@ cleanup:
 }
 
 int dt_cli_mlflow(int argc, char **argv) {
-    static const option_spec specs[] = {{"--mlflow", 1}};
+    enum { M_MLFLOW };
+    static const option_spec specs[] = {[M_MLFLOW] = {"--mlflow", 1}};
     if (argc < 3 || !strcmp(argv[2], "-h") || !strcmp(argv[2], "--help")) {
         fputs(dt_cli_mlflow_help, argc < 3 ? stderr : stdout);
         return argc < 3 ? 2 : 0;
@@ -171,9 +173,9 @@ int dt_cli_mlflow(int argc, char **argv) {
     }
     parsed_args args;
     char *scratch[1];
-    int rc = parse_simple(argc - 1, argv + 1, "mlflow sync", specs, 1, 1, "a run folder", &args, scratch);
+    int rc = parse_simple(argc - 1, argv + 1, "mlflow sync", specs, DT_CLI_COUNT(specs), 1, "a run folder", &args, scratch);
     if (rc >= 0) return rc;
     if (args.help) return fputs(dt_cli_mlflow_help, stdout), 0;
-    if ((rc = dt_cli_check_mlflow_uri(args.values[0])) >= 0) return rc;
-    return sync_run(args.positional[0], args.values[0]);
+    if ((rc = dt_cli_check_mlflow_uri(args.values[M_MLFLOW])) >= 0) return rc;
+    return sync_run(args.positional[0], args.values[M_MLFLOW]);
 }

@@ -1,11 +1,7 @@
-/* mlflow.h (cli) — detrain mlflow sync: a run's MLflow tracking brought up to date. */
+/* mlflow.h (cli) — the registry's bridge to MLflow (detrain mlflow sync itself is in
+ * cli/commands.h). */
 #ifndef DT_CLI_MLFLOW_H
 #define DT_CLI_MLFLOW_H
-
-extern const char dt_cli_mlflow_help[];
-
-/* detrain mlflow sync RUN_DIR [--mlflow URI]: returns the exit code (errors printed). */
-int dt_cli_mlflow(int argc, char **argv);
 
 /* The registry bridge, after `registry add` (alias NULL) or `registry alias`: when tracking is
  * on (--mlflow flag_uri, the recorded config's tracking.uri, $MLFLOW_TRACKING_URI or the

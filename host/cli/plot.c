@@ -1,5 +1,5 @@
-/* plot.c (cli) — detrain plot (cli/plot.h); the work is plot/plot.h's. */
-#include "cli/plot.h"
+/* plot.c (cli) — detrain plot (cli/commands.h); the work is plot/plot.h's. */
+#include "cli/commands.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,25 +49,27 @@ static int plot_runs(const dt_plot_runs *runs, const bool chosen[], const char *
 }
 
 int dt_cli_plot(int argc, char **argv) {
-    static const option_spec specs[] = {{"--output", 1}, {"--metric", 1}, {"--title", 1}};
+    enum { L_OUTPUT, L_METRIC, L_TITLE };
+    static const option_spec specs[] = {[L_OUTPUT] = {"--output", 1}, [L_METRIC] = {"--metric", 1},
+                                        [L_TITLE] = {"--title", 1}};
     char **metric_args = calloc((size_t)argc + 1, sizeof *metric_args);
     if (!metric_args) return dt_cli_fail(DT_NOMEM, "out of memory");
     parsed_args args = {.sets = metric_args};
-    int rc = parse_args(argc, argv, "plot", specs, 3, 1, MAX_POSITIONAL, "run or sweep folders", &args);
+    int rc = parse_args(argc, argv, "plot", specs, DT_CLI_COUNT(specs), 1, MAX_POSITIONAL, "run or sweep folders", &args);
     if (rc < 0 && args.help) rc = (fputs(dt_cli_plot_help, stdout), 0);
-    if (rc < 0 && !args.values[0]) rc = dt_cli_usage_error("plot needs --output FILE.svg or FILE.png", "plot");
+    if (rc < 0 && !args.values[L_OUTPUT]) rc = dt_cli_usage_error("plot needs --output FILE.svg or FILE.png", "plot");
     dt_error err = {{0}};
     bool chosen[DT_PLOT_N_METRICS] = {false};
     for (int i = 0; rc < 0 && i < args.n_sets; i++)
         if (dt_plot_metrics_parse(metric_args[i], chosen, &err) != DT_OK) rc = dt_cli_usage_error(err.message, "plot");
     dt_plot_format format;
     dt_status status;
-    if (rc < 0 && (status = dt_plot_output_check(args.values[0], &format, &err)) != DT_OK)
+    if (rc < 0 && (status = dt_plot_output_check(args.values[L_OUTPUT], &format, &err)) != DT_OK)
         rc = dt_cli_fail(status, err.message);
     dt_plot_runs runs = {0};
     if (rc < 0 && (status = dt_plot_load(args.positional, args.n_positional, &runs, &err)) != DT_OK)
         rc = dt_cli_fail(status, err.message);
-    if (rc < 0) rc = plot_runs(&runs, chosen, args.values[2], args.values[0], format);
+    if (rc < 0) rc = plot_runs(&runs, chosen, args.values[L_TITLE], args.values[L_OUTPUT], format);
     dt_plot_runs_free(&runs);
     free(metric_args);
     return rc;

@@ -1,18 +1,10 @@
-/* registry.h (cli) — the commands over many runs and models: init, runs, registry, lineage; and the
- * model references (NAME@ALIAS, NAME/VERSION) that eval, predict, inspect and diff accept
- * wherever they take a checkpoint or a run folder. */
+/* registry.h (cli) — the model references (NAME@ALIAS, NAME/VERSION) that eval, predict,
+ * inspect, diff and export accept wherever they take a checkpoint or a run folder. The
+ * registry and lineage commands themselves are in cli/commands.h. */
 #ifndef DT_CLI_REGISTRY_H
 #define DT_CLI_REGISTRY_H
 
 #include <stddef.h>
-
-extern const char dt_cli_init_help[], dt_cli_runs_help[], dt_cli_registry_help[], dt_cli_lineage_help[];
-
-/* detrain init | runs | registry SUBCOMMAND | lineage: return the exit code (errors printed). */
-int dt_cli_init(int argc, char **argv);
-int dt_cli_runs(int argc, char **argv);
-int dt_cli_registry(int argc, char **argv);
-int dt_cli_lineage(int argc, char **argv);
 
 /* The checkpoint a command was given: a file as it is, a run folder's selected checkpoint
  * (best.h5, else final.h5, else the newest; named on stderr), or a model reference resolved in

@@ -1,6 +1,6 @@
-/* sweep.c (cli) — detrain sweep (cli/sweep.h); the plan, the children and the table are
+/* sweep.c (cli) — detrain sweep (cli/commands.h); the plan, the children and the table are
  * sweep/sweep.h's, the registration registry/registry.h's. */
-#include "cli/sweep.h"
+#include "cli/commands.h"
 
 #include <stdio.h>
 #include <stdlib.h>

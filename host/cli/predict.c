@@ -1,0 +1,75 @@
+/* predict.c (cli) — detrain eval and predict (cli/commands.h); the work is predict.h's. */
+#include "cli/commands.h"
+
+#include <stdio.h>
+
+#include "cli/args.h"
+#include "cli/registry.h"
+#include "predict.h"
+
+const char dt_cli_eval_help[] =
+    "usage: detrain eval CHECKPOINT [options]\n"
+    "\n"
+    "Evaluates a checkpoint's parameters: the loss (and accuracy for classifiers) on the\n"
+    "config's test set, or on other data. Inputs are normalised as in training.\n"
+    "\n"
+    "options:\n"
+    "  --data SOURCE      the data: a file whose format follows from its name (.csv,\n"
+    "                     .h5/.hdf5, IDX images such as *-idx3-ubyte[.gz]), or a data-source\n"
+    "                     JSON object as in a config, e.g. '{\"format\": \"csv\", \"path\":\n"
+    "                     \"x.csv\", \"label_column\": 0}'\n"
+    "  --labels FILE      the labels file of IDX images given with --data\n"
+    "  --threads N        CPU threads\n";
+
+const char dt_cli_predict_help[] =
+    "usage: detrain predict CHECKPOINT --input SOURCE [options]\n"
+    "\n"
+    "Writes predictions for the samples of SOURCE (same forms as 'eval --data'; labels are\n"
+    "optional: a CSV without the label column, an HDF5 file without a labels dataset, IDX\n"
+    "images without --labels). Classifiers give the class index and the softmax\n"
+    "probabilities, regression models their outputs.\n"
+    "\n"
+    "options:\n"
+    "  --input SOURCE     the samples (required)\n"
+    "  --labels FILE      the labels file of IDX images\n"
+    "  --output FILE      where to write: .csv for CSV, .jsonl or .json for JSON lines\n"
+    "                     (default: CSV on standard output)\n";
+
+int dt_cli_eval(int argc, char **argv) {
+    enum { E_DATA, E_LABELS, E_THREADS };
+    static const option_spec specs[] = {[E_DATA] = {"--data", 1}, [E_LABELS] = {"--labels", 1},
+                                        [E_THREADS] = {"--threads", 1}};
+    parsed_args args;
+    char *scratch[1];
+    int rc = parse_simple(argc, argv, "eval", specs, DT_CLI_COUNT(specs), 1, "a checkpoint file", &args, scratch);
+    if (rc >= 0) return rc;
+    if (args.help) return fputs(dt_cli_eval_help, stdout), 0;
+    long long threads = 0;
+    if ((rc = parse_count("--threads", args.values[E_THREADS], "eval", &threads)) >= 0) return rc;
+    if (args.values[E_LABELS] && !args.values[E_DATA]) return dt_cli_usage_error("--labels goes with --data", "eval");
+    char path[4096];
+    if ((rc = dt_cli_checkpoint(args.positional[0], path, sizeof path)) >= 0) return rc;
+    dt_error err = {{0}};
+    dt_status status = dt_eval(path, args.values[E_DATA], args.values[E_LABELS], (int)threads, &err);
+    return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
+}
+
+int dt_cli_predict(int argc, char **argv) {
+    enum { P_INPUT, P_LABELS, P_OUTPUT, P_THREADS };
+    static const option_spec specs[] = {[P_INPUT] = {"--input", 1}, [P_LABELS] = {"--labels", 1},
+                                        [P_OUTPUT] = {"--output", 1}, [P_THREADS] = {"--threads", 1}};
+    parsed_args args;
+    char *scratch[1];
+    int rc = parse_simple(argc, argv, "predict", specs, DT_CLI_COUNT(specs), 1, "a checkpoint file", &args, scratch);
+    if (rc >= 0) return rc;
+    if (args.help) return fputs(dt_cli_predict_help, stdout), 0;
+    if (!args.values[P_INPUT]) return dt_cli_usage_error("predict needs --input SOURCE", "predict");
+    long long threads = 0;
+    if ((rc = parse_count("--threads", args.values[P_THREADS], "predict", &threads)) >= 0) return rc;
+    char path[4096];
+    if ((rc = dt_cli_checkpoint(args.positional[0], path, sizeof path)) >= 0) return rc;
+    dt_error err = {{0}};
+    dt_status status = dt_predict(path, args.values[P_INPUT], args.values[P_LABELS], args.values[P_OUTPUT],
+                                  (int)threads, &err);
+    return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
+}
