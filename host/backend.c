@@ -1,4 +1,5 @@
-/* backend.c — the one registration point: which backends this build has. */
+/* backend.c — the one registration point (which backends this build has), and what the host
+ * drives the same way on every backend: the microbatch tree's order of additions. */
 #include "backend.h"
 
 #include <stdio.h>
@@ -62,6 +63,21 @@ dt_status dt_backend_select(dt_device_kind device, int gpu_index, const dt_backe
     }
     *ops = &dt_cpu_backend;
     return DT_OK;
+}
+
+dt_status dt_backend_grads_push(const dt_backend_ops *ops, dt_backend *be, dt_grad_tree *tree, dt_error *err) {
+    dt_status status = DT_OK;
+    int slot, dst, src;
+    DT_TRY(dt_grad_tree_push(tree, &slot, err));
+    DT_TRY(ops->grads_save(be, slot, err));
+    while (dt_grad_tree_merge(tree, &dst, &src)) DT_TRY(ops->grads_add(be, dst, src, err));
+cleanup:
+    return status;
+}
+
+dt_status dt_backend_grads_pop(const dt_backend_ops *ops, dt_backend *be, dt_grad_tree *tree, dt_error *err) {
+    const dt_status status = dt_grad_tree_pop(tree, err);
+    return status == DT_OK ? ops->grads_load(be, 0, err) : status;
 }
 
 dt_status dt_host_state_alloc(dt_host_state *state, const dt_net *net, dt_error *err) {

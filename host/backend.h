@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buffers.h"
 #include "comm/comm.h"
 #include "config.h"
 #include "data/data.h"
@@ -67,6 +68,10 @@ enum { DT_SET_TRAIN = 0, DT_SET_TEST = 1, DT_SET_VALIDATION = 2, DT_N_SETS = 3 }
 
 typedef struct {
     const char *name;            /* "cpu", "cuda" */
+    /* Bytes of host memory create allocates for the net and config, so that a run too big for
+     * the machine is refused before anything is allocated; NULL when the backend's buffers are
+     * not in host memory (a GPU's own memory is its allocator's to refuse). */
+    int64_t (*host_bytes)(const dt_net *net, const dt_config *cfg);
     /* Creates a backend for the net and config (threads, mode); buffers sized for the
      * config's batch sizes. */
     dt_status (*create)(dt_backend **out, const dt_net *net, const dt_config *cfg, dt_error *err);
@@ -89,13 +94,14 @@ typedef struct {
      * the step does not wait for the device: its result is kept (the last DT_RESULT_LOG
      * steps) until collect_results. */
     dt_status (*train_step)(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err);
-    /* Microbatches (docs/numerics.md, "Microbatches and ranks"): after `gradients` for
-     * microbatch k, grads_push adds the gradient to the balanced pairwise tree over
-     * microbatch index (a binary counter: equal-sized subtrees are added left + right as
-     * soon as both exist); grads_pop makes the finished tree the gradient. The count pushed
-     * must be a power of two. */
-    dt_status (*grads_push)(dt_backend *be, dt_error *err);
-    dt_status (*grads_pop)(dt_backend *be, dt_error *err);
+    /* The microbatch tree's partial sums (docs/numerics.md, "Microbatches and ranks"): the
+     * layout's tree_depth buffers of n_params floats (buffers.h), by slot. grads_save copies
+     * the gradient into a slot, grads_add adds slot src into slot dst (dst + src, one rounding
+     * per element), grads_load makes a slot the gradient. Which slots, and when, is the host's
+     * dt_grad_tree: dt_backend_grads_push and dt_backend_grads_pop below. */
+    dt_status (*grads_save)(dt_backend *be, int slot, dt_error *err);
+    dt_status (*grads_add)(dt_backend *be, int dst, int src, dt_error *err);
+    dt_status (*grads_load)(dt_backend *be, int slot, dt_error *err);
     /* Replaces the gradient on every rank by its sum over ranks in the fixed tree (comm.h). */
     dt_status (*reduce_grads)(dt_backend *be, dt_comm *comm, dt_error *err);
     /* Clipping and the optimizer update with the current gradient (after gradients, or the
@@ -109,6 +115,9 @@ typedef struct {
     dt_status (*evaluate)(dt_backend *be, int which, dt_eval_result *result, dt_error *err);
     /* Fills info for a GPU backend; NULL for the CPU backend. */
     void (*gpu_info)(dt_backend *be, dt_gpu_info *info);
+    /* The host CPU's SIMD path the kernels take ("avx512"), for the record; NULL for a backend
+     * whose kernels do not run on the host's CPU. */
+    const char *(*simd)(dt_backend *be);
     /* One line saying what runs: "cpu (avx512, 2 threads)". */
     void (*describe)(dt_backend *be, char *buf, size_t size);
     void (*destroy)(dt_backend *be);
@@ -131,6 +140,16 @@ extern const dt_backend_ops dt_cuda_backend;
  * ranks on the machine than GPUs). */
 dt_status dt_backend_select(dt_device_kind device, int gpu_index, const dt_backend_ops **ops, char *note,
                             size_t note_size, dt_error *err);
+
+/* After `gradients` for the next microbatch of a step: adds its gradient to the tree (made with
+ * the backend's train.microbatches), in dt_grad_tree's order. DT_INTERNAL when the tree is
+ * full; a backend's failure as it says. */
+dt_status dt_backend_grads_push(const dt_backend_ops *ops, dt_backend *be, dt_grad_tree *tree, dt_error *err);
+
+/* After a step's last microbatch: the finished tree becomes the gradient, and the tree is empty
+ * again. DT_INTERNAL unless exactly one partial sum is left (a count that is not a power of
+ * two). */
+dt_status dt_backend_grads_pop(const dt_backend_ops *ops, dt_backend *be, dt_grad_tree *tree, dt_error *err);
 
 /* Allocates a zeroed host state for the net; DT_NOMEM on failure. */
 dt_status dt_host_state_alloc(dt_host_state *state, const dt_net *net, dt_error *err);

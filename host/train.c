@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "cpu/matmul.h"
 #include "cpu/ops.h"
 #include "data/data.h"
 #include "data/split.h"
@@ -119,6 +118,7 @@ typedef struct {
     dt_step_result *results;           /* (DT_RESULT_LOG) collected step results */
     int pending;                       /* steps trained whose results are not collected yet */
     float *micro_loss, **micro_parts;  /* (microbatches) this step's microbatch loss sums */
+    dt_grad_tree tree;                 /* the order in which the microbatch gradients are added */
     double last_collect;               /* monotonic seconds of the last collection */
     dt_gpu_info gpu;                   /* a GPU backend's device and libraries */
     int has_gpu;
@@ -232,20 +232,12 @@ cleanup:
 
 /* What the run will hold in host memory, refused before any of it is allocated when the
  * machine has less (DT_CONFIG: the config asks for it): the host copy of the state (the
- * parameters and two moments) and the per-step trace; on the CPU also the backend's own
- * parameters, gradients and moments, the microbatch tree's partial sums, and the activations
- * and deltas of the largest batch. (A GPU's own memory is the CUDA allocator's to refuse.) */
+ * parameters and two moments), the per-step trace, and what the backend allocates in host
+ * memory (ops->host_bytes). */
 static dt_status check_memory(const run_state *r, const dt_config *cfg, int64_t total_steps, dt_error *err) {
     const int64_t n = r->net.n_params, f = (int64_t)sizeof(float);
-    const int64_t rows = cfg->train.batch_size > cfg->train.eval_batch_size ? cfg->train.batch_size
-                                                                           : cfg->train.eval_batch_size;
-    int64_t bytes = 3 * n * f + 2 * total_steps * f, per_row = r->net.input_size + 2 * r->net.max_width;
-    for (int l = 0; l < r->net.n_layers; l++) per_row += 2 * (int64_t)r->net.layers[l].n_out;
-    if (!strcmp(r->ops->name, "cpu")) {
-        int depth = 0;
-        while (cfg->train.microbatches > 1 && (1 << depth) <= cfg->train.microbatches) depth++;
-        bytes += (4 + depth) * n * f + rows * per_row * f;
-    }
+    int64_t bytes = 3 * n * f + 2 * total_steps * f;
+    if (r->ops->host_bytes) bytes += r->ops->host_bytes(&r->net, cfg);
     char what[192];
     snprintf(what, sizeof what, "%.1f %s parameters with their gradients and optimizer state, activations and the "
              "trace of %lld steps", n >= 1000000000 ? (double)n / 1e9 : (double)n / 1e6,
@@ -318,7 +310,7 @@ static dt_status start_backend(run_state *r, dt_error *err) {
     DT_TRY(r->ops->create(&r->backend, &r->net, cfg, err));
     DT_TRY(r->ops->set_data(r->backend, &r->train, &r->test, r->has_validation ? &r->validation : NULL, err));
     r->ops->describe(r->backend, r->backend_text, sizeof r->backend_text);
-    r->simd = strcmp(r->ops->name, "cpu") == 0 ? dt_simd_name(dt_simd_detect()) : "";
+    r->simd = r->ops->simd ? r->ops->simd(r->backend) : "";
     r->threads = cfg->runtime.threads > 0 ? cfg->runtime.threads : dt_available_cores();
     if (r->ops->gpu_info) {
         r->ops->gpu_info(r->backend, &r->gpu);
@@ -337,6 +329,7 @@ static dt_status alloc_loop(run_state *r, dt_error *err) {
     r->progress.steps_per_epoch = spe;
     r->progress.total_steps = total_steps;
     r->progress.counters = dt_optim_counters_start();
+    dt_grad_tree_init(&r->tree, cfg->train.microbatches);
     r->perm = malloc((size_t)n_train * sizeof(int64_t));
     r->step_loss = malloc(((size_t)total_steps + 1) * sizeof(float));
     r->step_lr = malloc(((size_t)total_steps + 1) * sizeof(float));
@@ -678,12 +671,12 @@ static dt_status tree_step(run_state *r, const dt_step_desc *step, int64_t start
         micro.loss_divisor = (float)step->batch;
         dt_step_result part;
         DT_TRY(r->ops->gradients(r->backend, &micro, &part, err));
-        DT_TRY(r->ops->grads_push(r->backend, err));
+        DT_TRY(dt_backend_grads_push(r->ops, r->backend, &r->tree, err));
         loss_parts[k] = part.loss_sum;
         parts[k] = &loss_parts[k];
         correct += part.correct;
     }
-    DT_TRY(r->ops->grads_pop(r->backend, err));
+    DT_TRY(dt_backend_grads_pop(r->ops, r->backend, &r->tree, err));
     float loss_sum = 0.0f;
     dt_tree_sum(parts, per_rank, 1, &loss_sum);
     if (r->world > 1) {
@@ -743,8 +736,9 @@ static void show_step(run_state *r, int64_t s, double t_epoch, int64_t seen_here
     const int64_t batch = cfg->train.batch_size;
     const double elapsed = now - t_epoch, rate = elapsed > 0 ? (double)seen_here / elapsed : 0.0;
     const double remaining = (double)(p->total_steps - (int64_t)p->counters.step) * batch / (rate > 0 ? rate : 1.0);
-    dt_progress_step(&r->ui, p->epoch + 1, cfg->train.epochs, s + 1, p->steps_per_epoch, r->step_loss[p->counters.step - 1],
-                     cfg->loss.kind == DT_LOSS_SOFTMAX_CE ? (double)p->correct / (double)p->seen : NAN, rate, remaining);
+    const double accuracy = cfg->loss.kind == DT_LOSS_SOFTMAX_CE ? (double)p->correct / (double)p->seen : NAN;
+    dt_progress_step(&r->ui, p->epoch + 1, cfg->train.epochs, s + 1, p->steps_per_epoch,
+                     r->step_loss[p->counters.step - 1], accuracy, rate, remaining);
 }
 
 /* The steps of the current epoch from r->progress.position to its last (*seen_here: the

@@ -17,8 +17,8 @@ import re
 import sys
 
 # part: (level, the files it holds: a folder, or a folder's named files)
-CORE = ["status", "cuda_status", "config", "model", "optim", "digest", "fsutil", "h5util", "pool", "progress", "memory",
-        "text"]
+CORE = ["status", "cuda_status", "config", "model", "buffers", "optim", "digest", "fsutil", "h5util", "pool", "progress",
+        "memory", "text"]
 PARTS = {
     "kernels": (0, "kernels", None),
     "kernels/cpu": (0, "kernels/cpu", None),

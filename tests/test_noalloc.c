@@ -1,5 +1,5 @@
 /* test_noalloc.c — a training step allocates nothing: the CPU backend's train_step, and the
- * microbatch path (gradients, grads_push, grads_pop, apply_update), run many steps after a
+ * microbatch path (gradients, the microbatch tree, apply_update), run many steps after a
  * warm-up without a single call to malloc, calloc, realloc or aligned_alloc from detrain's
  * code (counted through the linker's --wrap; see tests/CMakeLists.txt). */
 #include <stdlib.h>
@@ -54,6 +54,8 @@ static void run(int microbatches) {
     CHECK(ops->set_state(be, &st, &err) == DT_OK);
     int64_t index[64];
     dt_optim_counters counters = dt_optim_counters_start();
+    dt_grad_tree tree;
+    dt_grad_tree_init(&tree, microbatches);
     long before = 0;
     for (int s = 0; s < 30; s++) {
         if (s == 5) before = __atomic_load_n(&allocations, __ATOMIC_RELAXED); /* after the warm-up */
@@ -71,9 +73,9 @@ static void run(int microbatches) {
             micro.batch = 64 / microbatches;
             micro.loss_divisor = 64.0f;
             CHECK(ops->gradients(be, &micro, &res, &err) == DT_OK);
-            CHECK(ops->grads_push(be, &err) == DT_OK);
+            CHECK(dt_backend_grads_push(ops, be, &tree, &err) == DT_OK);
         }
-        CHECK(ops->grads_pop(be, &err) == DT_OK);
+        CHECK(dt_backend_grads_pop(ops, be, &tree, &err) == DT_OK);
         CHECK(ops->apply_update(be, &step.scalars, &res, &err) == DT_OK);
     }
     const long during = __atomic_load_n(&allocations, __ATOMIC_RELAXED) - before;

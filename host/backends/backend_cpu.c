@@ -17,6 +17,7 @@
 
 #include "backend.h"
 #include "blas.h"
+#include "buffers.h"
 #include "cpu/matmul.h"
 #include "cpu/ops.h"
 #include "cpu_fast.h"
@@ -30,11 +31,10 @@ struct dt_backend {
     dt_pool *pool;
     dt_simd_path simd;
     const dt_cpu_ops *k;        /* kernels for the SIMD path */
-    int32_t max_batch;          /* rows the activation buffers hold */
+    dt_net_layout layout;       /* max_batch rows; each layer's z and y in acts */
 
     float *params, *grads, *opt_m, *opt_v;   /* (n_params) each */
-    float *acts;                /* z and y of every layer for max_batch rows */
-    int64_t *z_offset, *y_offset;/* per layer, into acts */
+    float *acts;                /* (layout.act_floats) z and y of every layer */
     float *delta_a, *delta_b;   /* (max_batch, max_width) backprop ping-pong */
     float *pack;                /* (threads, DT_GEMM_PACK_FLOATS) packing scratch */
     float *row_loss;            /* (max_batch) */
@@ -51,10 +51,8 @@ struct dt_backend {
 
     dt_dataset data[DT_N_SETS]; /* by DT_SET_*: resident copies (validation empty when none) */
     dt_step_result results[DT_RESULT_LOG]; /* ring of step results, for collect_results */
-    /* The microbatch tree: a binary counter of partial sums (grads_push / grads_pop). */
-    float **tree_sum;           /* (tree_depth) buffers of n_params */
-    int64_t *tree_leaves;       /* leaves under each stacked partial sum */
-    int tree_depth, tree_top;
+    float **tree_sum;           /* (layout.tree_depth) buffers of n_params: the microbatch
+                                   tree's partial sums, by slot (grads_save, grads_add) */
     int64_t steps_done;
 };
 
@@ -166,8 +164,6 @@ static void cpu_destroy(dt_backend *be) {
     free(be->opt_m);
     free(be->opt_v);
     free(be->acts);
-    free(be->z_offset);
-    free(be->y_offset);
     free(be->delta_a);
     free(be->delta_b);
     free(be->pack);
@@ -178,11 +174,51 @@ static void cpu_destroy(dt_backend *be) {
     free(be->eval_index);
     free(be->fast_gather);
     free(be->fast_partial);
-    for (int i = 0; i < be->tree_depth; i++) free(be->tree_sum ? be->tree_sum[i] : NULL);
+    for (int i = 0; i < be->layout.tree_depth; i++) free(be->tree_sum ? be->tree_sum[i] : NULL);
     free(be->tree_sum);
-    free(be->tree_leaves);
     for (int d = 0; d < DT_N_SETS; d++) dt_dataset_free(&be->data[d]);
     free(be);
+}
+
+/* The state, activation and scratch buffers, and the microbatch tree's partial sums; 0, or
+ * -1 when out of memory. */
+static int alloc_buffers(dt_backend *be) {
+    const dt_net *net = &be->net;
+    const size_t n_params = (size_t)net->n_params, rows = (size_t)be->layout.max_batch;
+    const size_t threads = (size_t)dt_pool_threads(be->pool);
+    be->params = calloc(n_params, sizeof(float));
+    be->grads = calloc(n_params, sizeof(float));
+    be->opt_m = calloc(n_params, sizeof(float));
+    be->opt_v = calloc(n_params, sizeof(float));
+    be->acts = calloc((size_t)be->layout.act_floats, sizeof(float));
+    be->delta_a = calloc(rows * (size_t)net->max_width, sizeof(float));
+    be->delta_b = calloc(rows * (size_t)net->max_width, sizeof(float));
+    be->pack = aligned_alloc(64, threads * DT_GEMM_PACK_FLOATS * sizeof(float));
+    be->row_loss = calloc(rows, sizeof(float));
+    be->row_correct = calloc(threads, sizeof(int64_t));
+    be->norm_partial = calloc(n_params / DT_REDUCE_BLOCK + 1, sizeof(float));
+    be->eval_index = calloc(rows, sizeof(int64_t));
+    if (!be->params || !be->grads || !be->opt_m || !be->opt_v || !be->acts || !be->delta_a || !be->delta_b ||
+        !be->pack || !be->row_loss || !be->row_correct || !be->norm_partial || !be->eval_index)
+        return -1;
+    if (be->layout.tree_depth == 0) return 0;
+    be->tree_sum = calloc((size_t)be->layout.tree_depth, sizeof(float *));
+    if (!be->tree_sum) return -1;
+    for (int i = 0; i < be->layout.tree_depth; i++)
+        if (!(be->tree_sum[i] = calloc(n_params, sizeof(float)))) return -1;
+    return 0;
+}
+
+/* The fast route's switches and scratch (runtime.mode = fast); 0, or -1 when out of memory. */
+static int start_fast(dt_backend *be) {
+    /* DT_FAST_GEMM=detrain keeps detrain's kernels for the products in a build with BLAS. */
+    const char *gemm = getenv("DT_FAST_GEMM");
+    const size_t rows = (size_t)be->layout.max_batch;
+    be->fast = 1;
+    be->fast_blas = dt_blas_available() && !(gemm && !strcmp(gemm, "detrain"));
+    be->fast_partial = calloc((size_t)dt_pool_threads(be->pool) * (size_t)be->net.max_width, sizeof(float));
+    be->fast_gather = be->fast_blas ? calloc(rows * (size_t)be->net.input_size, sizeof(float)) : NULL;
+    return !be->fast_partial || (be->fast_blas && !be->fast_gather) ? -1 : 0;
 }
 
 static dt_status cpu_create(dt_backend **out, const dt_net *net, const dt_config *cfg, dt_error *err) {
@@ -192,65 +228,30 @@ static dt_status cpu_create(dt_backend **out, const dt_net *net, const dt_config
     be->cfg = *cfg;
     be->simd = dt_simd_detect();
     be->k = dt_cpu_ops_for(be->simd);
+    dt_net_layout_of(net, cfg, &be->layout);
     be->pool = dt_pool_create(cfg->runtime.threads);
     if (!be->pool) {
         cpu_destroy(be);
         return dt_fail(err, DT_INTERNAL, "cannot start %d threads", cfg->runtime.threads);
     }
-    const int threads = dt_pool_threads(be->pool);
-    be->max_batch = cfg->train.batch_size > cfg->train.eval_batch_size ? cfg->train.batch_size
-                                                                       : cfg->train.eval_batch_size;
-    const size_t n_params = (size_t)net->n_params, rows = (size_t)be->max_batch;
-    int64_t act_total = 0;
-    be->z_offset = calloc((size_t)net->n_layers, sizeof(int64_t));
-    be->y_offset = calloc((size_t)net->n_layers, sizeof(int64_t));
-    if (!be->z_offset || !be->y_offset) goto oom;
-    for (int l = 0; l < net->n_layers; l++) {
-        be->z_offset[l] = act_total;
-        act_total += (int64_t)rows * net->layers[l].n_out;
-        be->y_offset[l] = act_total;
-        act_total += (int64_t)rows * net->layers[l].n_out;
-    }
-    be->params = calloc(n_params, sizeof(float));
-    be->grads = calloc(n_params, sizeof(float));
-    be->opt_m = calloc(n_params, sizeof(float));
-    be->opt_v = calloc(n_params, sizeof(float));
-    be->acts = calloc((size_t)act_total, sizeof(float));
-    be->delta_a = calloc(rows * (size_t)net->max_width, sizeof(float));
-    be->delta_b = calloc(rows * (size_t)net->max_width, sizeof(float));
-    be->pack = aligned_alloc(64, (size_t)threads * DT_GEMM_PACK_FLOATS * sizeof(float));
-    be->row_loss = calloc(rows, sizeof(float));
-    be->row_correct = calloc((size_t)threads, sizeof(int64_t));
-    be->norm_partial = calloc(n_params / DT_REDUCE_BLOCK + 1, sizeof(float));
-    be->eval_index = calloc(rows, sizeof(int64_t));
-    if (!be->params || !be->grads || !be->opt_m || !be->opt_v || !be->acts || !be->delta_a || !be->delta_b ||
-        !be->pack || !be->row_loss || !be->row_correct || !be->norm_partial || !be->eval_index)
-        goto oom;
-    if (cfg->train.microbatches > 1) {
-        /* A binary counter over M = 2^k leaves holds at most k + 1 partial sums. */
-        int depth = 1;
-        while ((1 << (depth - 1)) < cfg->train.microbatches) depth++;
-        be->tree_sum = calloc((size_t)depth, sizeof(float *));
-        be->tree_leaves = calloc((size_t)depth, sizeof(int64_t));
-        if (!be->tree_sum || !be->tree_leaves) goto oom;
-        be->tree_depth = depth;
-        for (int i = 0; i < depth; i++)
-            if (!(be->tree_sum[i] = calloc(n_params, sizeof(float)))) goto oom;
-    }
-    if (cfg->runtime.mode == DT_MODE_FAST) {
-        /* DT_FAST_GEMM=detrain keeps detrain's kernels for the products in a build with BLAS. */
-        const char *gemm = getenv("DT_FAST_GEMM");
-        be->fast = 1;
-        be->fast_blas = dt_blas_available() && !(gemm && !strcmp(gemm, "detrain"));
-        be->fast_partial = calloc((size_t)threads * (size_t)net->max_width, sizeof(float));
-        be->fast_gather = be->fast_blas ? calloc(rows * (size_t)net->input_size, sizeof(float)) : NULL;
-        if (!be->fast_partial || (be->fast_blas && !be->fast_gather)) goto oom;
+    if (alloc_buffers(be) != 0 || (cfg->runtime.mode == DT_MODE_FAST && start_fast(be) != 0)) {
+        cpu_destroy(be);
+        return dt_fail(err, DT_NOMEM, "out of memory allocating CPU buffers for %zu parameters, batch %zu",
+                       (size_t)net->n_params, (size_t)be->layout.max_batch);
     }
     *out = be;
     return DT_OK;
-oom:
-    cpu_destroy(be);
-    return dt_fail(err, DT_NOMEM, "out of memory allocating CPU buffers for %zu parameters, batch %zu", n_params, rows);
+}
+
+/* Host memory cpu_create allocates, within a few rows of scratch: the parameters, gradients
+ * and moments, the microbatch tree's partial sums, every layer's z and y for the largest
+ * batch, and per row of it the two delta buffers and a gathered input row. */
+static int64_t cpu_host_bytes(const dt_net *net, const dt_config *cfg) {
+    dt_net_layout layout;
+    dt_net_layout_of(net, cfg, &layout);
+    const int64_t per_row = net->input_size + 2 * (int64_t)net->max_width;
+    const int64_t floats = (4 + layout.tree_depth) * net->n_params + layout.act_floats + layout.max_batch * per_row;
+    return floats * (int64_t)sizeof(float);
 }
 
 /* Deep copy of a dataset (features, labels/targets, file records). */
@@ -318,7 +319,7 @@ static const float *forward(dt_backend *be, int d, const int64_t *index, int32_t
     const int64_t *x_index = index; /* layer 0 reads dataset rows directly */
     for (int l = 0; l < be->net.n_layers; l++) {
         const dt_layer *layer = &be->net.layers[l];
-        float *z = be->acts + be->z_offset[l], *y = be->acts + be->y_offset[l];
+        float *z = be->acts + be->layout.z_offset[l], *y = be->acts + be->layout.y_offset[l];
         /* z (batch, n_out) = x (batch, n_in) · Wᵀ + bias; y = act(z): B(p, j) = W[j][p]. */
         dt_gemm_args g = {.M = batch, .N = layer->n_out, .P = layer->n_in, .A = x, .a_row = layer->n_in, .a_col = 1,
                           .a_index = x_index, .B = be->params + layer->weight_offset, .b_row = 1,
@@ -356,7 +357,7 @@ static void backward(dt_backend *be, const int64_t *index, int32_t batch, uint64
     float *other = delta == be->delta_a ? be->delta_b : be->delta_a;
     for (int l = be->net.n_layers - 1; l >= 0; l--) {
         const dt_layer *layer = &be->net.layers[l];
-        const float *z = be->acts + be->z_offset[l], *y = be->acts + be->y_offset[l];
+        const float *z = be->acts + be->layout.z_offset[l], *y = be->acts + be->layout.y_offset[l];
         dt_dropout drop = {layer->dropout, dt_rng_key(be->cfg.seed, DT_RNG_DROPOUT, (uint32_t)l), step, index};
         rows_task t = {.be = be, .y = (float *)y, .dy = delta, .z = z, .n = layer->n_out, .act = layer->activation,
                        .drop = &drop};
@@ -365,7 +366,7 @@ static void backward(dt_backend *be, const int64_t *index, int32_t batch, uint64
         dt_gemm_args gw = {.M = layer->n_out, .N = layer->n_in, .P = batch, .A = delta, .a_row = 1,
                            .a_col = layer->n_out, .C = be->grads + layer->weight_offset, .ldc = layer->n_in};
         if (l > 0) {
-            gw.B = be->acts + be->y_offset[l - 1];
+            gw.B = be->acts + be->layout.y_offset[l - 1];
         } else {
             /* Layer 0's input rows are dataset rows: gather them into the free delta buffer
              * (layer 0 needs no input gradient), so B is a plain row-major matrix. */
@@ -448,28 +449,19 @@ static void add_into(float *dst, const float *src, int64_t n) {
     for (int64_t e = 0; e < n; e++) dst[e] = dst[e] + src[e];
 }
 
-static dt_status cpu_grads_push(dt_backend *be, dt_error *err) {
-    const int64_t n = be->net.n_params;
-    if (be->tree_top >= be->tree_depth)
-        return dt_fail(err, DT_INTERNAL, "grads_push: more microbatches than train.microbatches = %d",
-                       be->cfg.train.microbatches);
-    memcpy(be->tree_sum[be->tree_top], be->grads, (size_t)n * sizeof(float));
-    be->tree_leaves[be->tree_top++] = 1;
-    /* Equal subtrees are siblings: add them, left + right. */
-    while (be->tree_top >= 2 && be->tree_leaves[be->tree_top - 1] == be->tree_leaves[be->tree_top - 2]) {
-        add_into(be->tree_sum[be->tree_top - 2], be->tree_sum[be->tree_top - 1], n);
-        be->tree_leaves[be->tree_top - 2] *= 2;
-        be->tree_top--;
-    }
+/* The microbatch tree's partial sums; the host says which and when (dt_grad_tree). */
+static dt_status cpu_grads_save(dt_backend *be, int slot, dt_error *err) {
+    memcpy(be->tree_sum[slot], be->grads, (size_t)be->net.n_params * sizeof(float));
     return DT_OK;
 }
 
-static dt_status cpu_grads_pop(dt_backend *be, dt_error *err) {
-    if (be->tree_top != 1)
-        return dt_fail(err, DT_INTERNAL, "grads_pop: %d partial sums left (the microbatch count is not a power of two)",
-                       be->tree_top);
-    memcpy(be->grads, be->tree_sum[0], (size_t)be->net.n_params * sizeof(float));
-    be->tree_top = 0;
+static dt_status cpu_grads_add(dt_backend *be, int dst, int src, dt_error *err) {
+    add_into(be->tree_sum[dst], be->tree_sum[src], be->net.n_params);
+    return DT_OK;
+}
+
+static dt_status cpu_grads_load(dt_backend *be, int slot, dt_error *err) {
+    memcpy(be->grads, be->tree_sum[slot], (size_t)be->net.n_params * sizeof(float));
     return DT_OK;
 }
 
@@ -502,6 +494,8 @@ static dt_status cpu_evaluate(dt_backend *be, int which, dt_eval_result *result,
     return DT_OK;
 }
 
+static const char *cpu_simd(dt_backend *be) { return dt_simd_name(be->simd); }
+
 static void cpu_describe(dt_backend *be, char *buf, size_t size) {
     char route[192] = "", blas[96];
     if (be->fast)
@@ -515,6 +509,7 @@ static void cpu_describe(dt_backend *be, char *buf, size_t size) {
 
 const dt_backend_ops dt_cpu_backend = {
     .name = "cpu",
+    .host_bytes = cpu_host_bytes,
     .create = cpu_create,
     .set_data = cpu_set_data,
     .set_state = cpu_set_state,
@@ -523,13 +518,15 @@ const dt_backend_ops dt_cpu_backend = {
     .get_grads = cpu_get_grads,
     .set_order = NULL, /* steps read sample_index from host memory */
     .train_step = cpu_train_step,
-    .grads_push = cpu_grads_push,
-    .grads_pop = cpu_grads_pop,
+    .grads_save = cpu_grads_save,
+    .grads_add = cpu_grads_add,
+    .grads_load = cpu_grads_load,
     .reduce_grads = cpu_reduce_grads,
     .apply_update = cpu_apply_update,
     .collect_results = cpu_collect_results,
     .evaluate = cpu_evaluate,
     .gpu_info = NULL,
+    .simd = cpu_simd,
     .describe = cpu_describe,
     .destroy = cpu_destroy,
 };

@@ -55,13 +55,11 @@ struct dt_backend {
     cudaStream_t stream;
     cublasHandle_t cublas;
     void *cublas_workspace;
-    int32_t max_batch;
+    dt_net_layout layout;       /* max_batch rows; each layer's z and y in acts */
 
     /* state, (n_params) each */
     float *params, *grads, *opt_m, *opt_v;
-    /* activations: z and y per layer for max_batch rows, views into acts */
-    float *acts;
-    int64_t z_offset[DT_MAX_LAYERS], y_offset[DT_MAX_LAYERS];
+    float *acts;                /* (layout.act_floats) z and y of every layer */
     float *input;               /* (max_batch, input_size) gathered batch */
     float *delta_a, *delta_b;   /* (max_batch, max_width) */
     float *row_loss;            /* (max_batch) */
@@ -88,10 +86,8 @@ struct dt_backend {
     step_scalars *ring;         /* pinned (DT_RESULT_LOG + 1) */
     int64_t steps_done;
 
-    /* The microbatch tree (grads_push / grads_pop): a binary counter of partial sums. */
-    float *tree_sum[24];        /* device buffers of n_params */
-    int64_t tree_leaves[24];
-    int tree_depth, tree_top;
+    float *tree_sum[DT_GRAD_TREE_MAX]; /* (layout.tree_depth) device buffers of n_params: the
+                                          microbatch tree's partial sums, by slot */
     cudaEvent_t timing_start, timing_stop; /* benchmarks: the device's own clock */
     float slot_divisor[DT_RESULT_LOG + 1]; /* each ring slot's loss divisor (host side) */
     float *host_grads;          /* pinned (n_params): the rank exchange over MPI */
@@ -203,7 +199,7 @@ static void cuda_destroy(dt_backend *be) {
                            be->cublas_workspace};
     for (size_t i = 0; i < sizeof device_ptrs / sizeof device_ptrs[0]; i++)
         if (device_ptrs[i]) cudaFree(device_ptrs[i]);
-    for (int i = 0; i < be->tree_depth; i++)
+    for (int i = 0; i < be->layout.tree_depth; i++)
         if (be->tree_sum[i]) cudaFree(be->tree_sum[i]);
     if (be->host_grads) cudaFreeHost(be->host_grads);
     if (be->ring) cudaFreeHost(be->ring);
@@ -214,10 +210,11 @@ static void cuda_destroy(dt_backend *be) {
     free(be);
 }
 
-/* The buffers of the state and of one batch of `rows`, zeroed, in this order. */
-static dt_status alloc_buffers(dt_backend *be, size_t rows, size_t act_total, dt_error *err) {
+/* The buffers of the state, of one batch of layout.max_batch rows and the microbatch tree's
+ * partial sums, zeroed, in this order. */
+static dt_status alloc_buffers(dt_backend *be, dt_error *err) {
     const dt_net *net = &be->net;
-    const size_t n_params = (size_t)net->n_params;
+    const size_t n_params = (size_t)net->n_params, rows = (size_t)be->layout.max_batch;
     const struct {
         void **ptr;
         size_t n, size;
@@ -226,7 +223,7 @@ static dt_status alloc_buffers(dt_backend *be, size_t rows, size_t act_total, dt
         {(void **)&be->grads, n_params, sizeof(float)},
         {(void **)&be->opt_m, n_params, sizeof(float)},
         {(void **)&be->opt_v, n_params, sizeof(float)},
-        {(void **)&be->acts, act_total, sizeof(float)},
+        {(void **)&be->acts, (size_t)be->layout.act_floats, sizeof(float)},
         {(void **)&be->input, rows * (size_t)net->input_size, sizeof(float)},
         {(void **)&be->delta_a, rows * (size_t)net->max_width, sizeof(float)},
         {(void **)&be->delta_b, rows * (size_t)net->max_width, sizeof(float)},
@@ -241,6 +238,25 @@ static dt_status alloc_buffers(dt_backend *be, size_t rows, size_t act_total, dt
     dt_status status = DT_OK;
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         DT_TRY(alloc_zeroed(be, buffers[i].ptr, buffers[i].n, buffers[i].size, err));
+    for (int i = 0; i < be->layout.tree_depth; i++)
+        DT_TRY(alloc_zeroed(be, (void **)&be->tree_sum[i], n_params, sizeof(float), err));
+cleanup:
+    return status;
+}
+
+/* The device, stream and cuBLAS handle, its workspace and math modes for the run's mode. */
+static dt_status start_device(dt_backend *be, dt_error *err) {
+    dt_status status = DT_OK;
+    DT_CUDA_TRY(cudaSetDevice(be->device));
+    DT_CUDA_TRY(cudaStreamCreateWithFlags(&be->stream, cudaStreamNonBlocking));
+    DT_CUBLAS_TRY(cublasCreate(&be->cublas));
+    DT_CUBLAS_TRY(cublasSetStream(be->cublas, be->stream));
+    DT_CUDA_TRY(cudaMalloc(&be->cublas_workspace, DT_CUBLAS_WORKSPACE));
+    DT_CUBLAS_TRY(cublasSetWorkspace(be->cublas, be->cublas_workspace, DT_CUBLAS_WORKSPACE));
+    DT_CUBLAS_TRY(cublasSetMathMode(be->cublas, uses_tf32(be->mode, &be->cfg) ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                                             : CUBLAS_DEFAULT_MATH));
+    DT_CUBLAS_TRY(cublasSetAtomicsMode(be->cublas, be->mode == DT_MODE_FAST ? CUBLAS_ATOMICS_ALLOWED
+                                                                            : CUBLAS_ATOMICS_NOT_ALLOWED));
 cleanup:
     return status;
 }
@@ -253,39 +269,12 @@ static dt_status cuda_create(dt_backend **out, const dt_net *net, const dt_confi
     be->cfg = *cfg;
     be->mode = cfg->runtime.mode;
     be->device = cfg->runtime.gpu > 0 ? cfg->runtime.gpu : 0; /* train resolves -1 to the local rank */
-    be->max_batch = cfg->train.batch_size > cfg->train.eval_batch_size ? cfg->train.batch_size
-                                                                       : cfg->train.eval_batch_size;
-    {
-        const size_t rows = (size_t)be->max_batch, n_params = (size_t)net->n_params;
-        int64_t act_total = 0;
-        for (int l = 0; l < net->n_layers; l++) {
-            be->z_offset[l] = act_total;
-            act_total += (int64_t)rows * net->layers[l].n_out;
-            be->y_offset[l] = act_total;
-            act_total += (int64_t)rows * net->layers[l].n_out;
-        }
-        DT_CUDA_TRY(cudaSetDevice(be->device));
-        DT_CUDA_TRY(cudaStreamCreateWithFlags(&be->stream, cudaStreamNonBlocking));
-        DT_CUBLAS_TRY(cublasCreate(&be->cublas));
-        DT_CUBLAS_TRY(cublasSetStream(be->cublas, be->stream));
-        DT_CUDA_TRY(cudaMalloc(&be->cublas_workspace, DT_CUBLAS_WORKSPACE));
-        DT_CUBLAS_TRY(cublasSetWorkspace(be->cublas, be->cublas_workspace, DT_CUBLAS_WORKSPACE));
-        DT_CUBLAS_TRY(cublasSetMathMode(be->cublas, uses_tf32(be->mode, cfg) ? CUBLAS_TF32_TENSOR_OP_MATH
-                                                                             : CUBLAS_DEFAULT_MATH));
-        DT_CUBLAS_TRY(cublasSetAtomicsMode(be->cublas, be->mode == DT_MODE_FAST ? CUBLAS_ATOMICS_ALLOWED
-                                                                                : CUBLAS_ATOMICS_NOT_ALLOWED));
-        DT_TRY(alloc_buffers(be, rows, (size_t)act_total, err));
-        DT_CUDA_TRY(cudaHostAlloc((void **)&be->ring, (DT_RESULT_LOG + 1) * sizeof(step_scalars), cudaHostAllocDefault));
-        if (cfg->train.microbatches > 1) {
-            int depth = 1;
-            while ((1 << (depth - 1)) < cfg->train.microbatches && depth < 24) depth++;
-            be->tree_depth = depth;
-            for (int i = 0; i < depth; i++)
-                DT_TRY(alloc_zeroed(be, (void **)&be->tree_sum[i], n_params, sizeof(float), err));
-        }
-        if (dt_cuda_describe(be->device, be->device_text, sizeof be->device_text) != cudaSuccess)
-            snprintf(be->device_text, sizeof be->device_text, "device %d", be->device);
-    }
+    dt_net_layout_of(net, cfg, &be->layout);
+    DT_TRY(start_device(be, err));
+    DT_TRY(alloc_buffers(be, err));
+    DT_CUDA_TRY(cudaHostAlloc((void **)&be->ring, (DT_RESULT_LOG + 1) * sizeof(step_scalars), cudaHostAllocDefault));
+    if (dt_cuda_describe(be->device, be->device_text, sizeof be->device_text) != cudaSuccess)
+        snprintf(be->device_text, sizeof be->device_text, "device %d", be->device);
     *out = be;
     return DT_OK;
 cleanup:
@@ -342,7 +331,8 @@ static dt_status cuda_set_data(dt_backend *be, const dt_dataset *train, const dt
     for (int d = 0; d < DT_N_SETS; d++)
         if (sets[d]) DT_TRY(upload_dataset(be, d, sets[d], err));
     if (!be->resident)
-        DT_CUDA_TRY(cudaHostAlloc((void **)&be->staging, (size_t)be->max_batch * (size_t)be->n_features * sizeof(float),
+        DT_CUDA_TRY(cudaHostAlloc((void **)&be->staging,
+                                  (size_t)be->layout.max_batch * (size_t)be->n_features * sizeof(float),
                                   cudaHostAllocDefault));
     DT_TRY(alloc_zeroed(be, (void **)&be->eval_loss, most, sizeof(float), err));
     DT_TRY(alloc_zeroed(be, (void **)&be->eval_correct, most, sizeof(int32_t), err));
@@ -417,7 +407,7 @@ static dt_status forward(dt_backend *be, int32_t batch, int training, uint64_t s
     const float *x = be->input;
     for (int l = 0; l < be->net.n_layers; l++) {
         const dt_layer *layer = &be->net.layers[l];
-        float *z = be->acts + be->z_offset[l], *y = be->acts + be->y_offset[l];
+        float *z = be->acts + be->layout.z_offset[l], *y = be->acts + be->layout.y_offset[l];
         dt_gemm_args g;
         memset(&g, 0, sizeof g);
         g.M = batch, g.N = layer->n_out, g.P = layer->n_in;
@@ -443,8 +433,8 @@ static dt_status backward(dt_backend *be, int32_t batch, uint64_t step, const in
     const int fast = be->mode == DT_MODE_FAST;
     for (int l = be->net.n_layers - 1; l >= 0; l--) {
         const dt_layer *layer = &be->net.layers[l];
-        const float *z = be->acts + be->z_offset[l], *y = be->acts + be->y_offset[l];
-        const float *x = l > 0 ? be->acts + be->y_offset[l - 1] : be->input;
+        const float *z = be->acts + be->layout.z_offset[l], *y = be->acts + be->layout.y_offset[l];
+        const float *x = l > 0 ? be->acts + be->layout.y_offset[l - 1] : be->input;
         dt_dropout drop = {layer->dropout, dt_rng_key(be->cfg.seed, DT_RNG_DROPOUT, (uint32_t)l), step, sample_id};
         DT_CUDA_TRY(dt_cuda_act_backward(be->stream, delta, z, y, batch, layer->n_out, layer->activation, &drop));
         dt_gemm_args gw;
@@ -587,32 +577,26 @@ cleanup:
     return status;
 }
 
-static dt_status cuda_grads_push(dt_backend *be, dt_error *err) {
+/* The microbatch tree's partial sums; the host says which and when (dt_grad_tree). */
+static dt_status cuda_grads_save(dt_backend *be, int slot, dt_error *err) {
     dt_status status = DT_OK;
-    const int64_t n = be->net.n_params;
-    if (be->tree_top >= be->tree_depth)
-        return dt_fail(err, DT_INTERNAL, "grads_push: more microbatches than train.microbatches = %d",
-                       be->cfg.train.microbatches);
-    DT_CUDA_TRY(cudaMemcpyAsync(be->tree_sum[be->tree_top], be->grads, (size_t)n * sizeof(float),
+    DT_CUDA_TRY(cudaMemcpyAsync(be->tree_sum[slot], be->grads, (size_t)be->net.n_params * sizeof(float),
                                 cudaMemcpyDeviceToDevice, be->stream));
-    be->tree_leaves[be->tree_top++] = 1;
-    while (be->tree_top >= 2 && be->tree_leaves[be->tree_top - 1] == be->tree_leaves[be->tree_top - 2]) {
-        DT_CUDA_TRY(dt_cuda_add(be->stream, be->tree_sum[be->tree_top - 2], be->tree_sum[be->tree_top - 1], n));
-        be->tree_leaves[be->tree_top - 2] *= 2;
-        be->tree_top--;
-    }
 cleanup:
     return status;
 }
 
-static dt_status cuda_grads_pop(dt_backend *be, dt_error *err) {
+static dt_status cuda_grads_add(dt_backend *be, int dst, int src, dt_error *err) {
     dt_status status = DT_OK;
-    if (be->tree_top != 1)
-        return dt_fail(err, DT_INTERNAL, "grads_pop: %d partial sums left (the microbatch count is not a power of two)",
-                       be->tree_top);
-    DT_CUDA_TRY(cudaMemcpyAsync(be->grads, be->tree_sum[0], (size_t)be->net.n_params * sizeof(float),
+    DT_CUDA_TRY(dt_cuda_add(be->stream, be->tree_sum[dst], be->tree_sum[src], be->net.n_params));
+cleanup:
+    return status;
+}
+
+static dt_status cuda_grads_load(dt_backend *be, int slot, dt_error *err) {
+    dt_status status = DT_OK;
+    DT_CUDA_TRY(cudaMemcpyAsync(be->grads, be->tree_sum[slot], (size_t)be->net.n_params * sizeof(float),
                                 cudaMemcpyDeviceToDevice, be->stream));
-    be->tree_top = 0;
 cleanup:
     return status;
 }
@@ -723,6 +707,7 @@ static void cuda_describe(dt_backend *be, char *buf, size_t size) {
 
 extern "C" const dt_backend_ops dt_cuda_backend = {
     .name = "cuda",
+    .host_bytes = NULL, /* its buffers are in the GPU's memory */
     .create = cuda_create,
     .set_data = cuda_set_data,
     .set_state = cuda_set_state,
@@ -731,13 +716,15 @@ extern "C" const dt_backend_ops dt_cuda_backend = {
     .get_grads = cuda_get_grads,
     .set_order = cuda_set_order,
     .train_step = cuda_train_step,
-    .grads_push = cuda_grads_push,
-    .grads_pop = cuda_grads_pop,
+    .grads_save = cuda_grads_save,
+    .grads_add = cuda_grads_add,
+    .grads_load = cuda_grads_load,
     .reduce_grads = cuda_reduce_grads,
     .apply_update = cuda_apply_update,
     .collect_results = cuda_collect_results,
     .evaluate = cuda_evaluate,
     .gpu_info = cuda_gpu_info,
+    .simd = NULL, /* its kernels run on the GPU */
     .describe = cuda_describe,
     .destroy = cuda_destroy,
     .timing_begin = cuda_timing_begin,
