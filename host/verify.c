@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,26 +23,10 @@
 #include "train.h"
 #include "version.h"
 
-/* The earliest difference found so far. */
-typedef struct {
-    int64_t step;                  /* 0: none yet */
-    int rank;                      /* breaks ties within a step: loss, lr, epoch, checkpoint, final */
-    char quantity[96];
-    char recorded[160], rerun[160];
-} divergence;
-
-/* What the comparison found. */
-typedef struct {
-    divergence first;
-    int64_t steps_compared, steps_differing;
-    int epochs_compared, epochs_differing;
-    int checkpoints_compared, checkpoints_differing;
-    int final_compared, final_differing;
-} comparison;
-
-/* Keeps d as the first divergence when it comes earlier than the one kept. */
-static void note(comparison *c, int64_t step, int rank, const char *quantity, const char *recorded, const char *rerun) {
-    divergence *f = &c->first;
+/* Keeps this difference as the first divergence when it comes earlier than the one kept. */
+static void note(dt_verify_report *c, int64_t step, int rank, const char *quantity, const char *recorded,
+                 const char *rerun) {
+    dt_verify_divergence *f = &c->first;
     if (f->step && (f->step < step || (f->step == step && f->rank <= rank))) return;
     f->step = step;
     f->rank = rank;
@@ -51,7 +36,7 @@ static void note(comparison *c, int64_t step, int rank, const char *quantity, co
 }
 
 /* The step losses and learning rates, bit for bit. */
-static void compare_steps(const dt_run_record *rec, const dt_run_record *rerun, int64_t first_step, comparison *c) {
+static void compare_steps(const dt_run_record *rec, const dt_run_record *rerun, int64_t first_step, dt_verify_report *c) {
     const int64_t n = rec->n_steps < rerun->n_steps ? rec->n_steps : rerun->n_steps;
     char a[64], b[64];
     for (int64_t i = first_step; i < n; i++) {
@@ -102,7 +87,7 @@ static int same_field(const cJSON *a, const cJSON *b, const char *name, char *ta
 
 /* Epoch metrics: exact fields (bits, counts) or, in fast mode, the metrics within tolerance. */
 static void compare_epochs(const cJSON *rec, const cJSON *rerun, int64_t first_step, int fast, double tolerance,
-                           comparison *c) {
+                           dt_verify_report *c) {
     static const char *exact[] = {"train_loss_bits", "test_loss_bits", "lr_bits", "train_correct", "test_correct",
                                   "test_samples", "val_loss_bits", "val_correct", "val_samples"};
     static const char *metrics[] = {"train_loss", "test_loss", "test_accuracy", "val_loss", "val_accuracy"};
@@ -136,7 +121,7 @@ static void compare_epochs(const cJSON *rec, const cJSON *rerun, int64_t first_s
 }
 
 /* Every recorded checkpoint's parameter digest (removed ones included: the manifest keeps them). */
-static void compare_checkpoints(const cJSON *rec, const cJSON *rerun, int64_t first_step, comparison *c) {
+static void compare_checkpoints(const cJSON *rec, const cJSON *rerun, int64_t first_step, dt_verify_report *c) {
     const cJSON *entry, *new_list = cJSON_GetObjectItemCaseSensitive(rerun, "checkpoints");
     cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(rec, "checkpoints")) {
         const double step = number_of(entry, "step");
@@ -153,7 +138,7 @@ static void compare_checkpoints(const cJSON *rec, const cJSON *rerun, int64_t fi
 }
 
 /* The final block: parameter digest and test metrics. */
-static void compare_final(const cJSON *rec, const cJSON *rerun, int fast, double tolerance, comparison *c) {
+static void compare_final(const cJSON *rec, const cJSON *rerun, int fast, double tolerance, dt_verify_report *c) {
     const cJSON *a_fin = cJSON_GetObjectItemCaseSensitive(rec, "final"), *b_fin = cJSON_GetObjectItemCaseSensitive(rerun, "final");
     if (!a_fin) return;
     const int64_t steps = (int64_t)number_of(a_fin, "steps");
@@ -204,70 +189,60 @@ static void list_path(void *ctx, const char *path, const cJSON *a, const cJSON *
              va, vb);
 }
 
-/* One possible cause; strong ones can explain a divergence on their own. */
-typedef struct {
-    char text[1024];
-    int strong;
-} cause;
+/* Adds a cause to the report (at most five: each kind once). */
+static void add_cause(dt_verify_report *report, int strong, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add_cause(dt_verify_report *report, int strong, const char *fmt, ...) {
+    dt_verify_cause *cause = &report->causes[report->n_causes++];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(cause->text, sizeof cause->text, fmt, args);
+    va_end(args);
+    cause->strong = strong;
+}
 
-/* Prints the likely cause of a divergence and the other differences worth knowing: strong
- * causes first; with none, the record itself is the suspect. */
-static void print_causes(const dt_run_record *rec, const cJSON *rerun, const char *config_sha_now, const char *config_note) {
-    const cJSON *m = rec->manifest;
-    cause causes[5];
-    int n = 0;
-    if (rec->inconsistent_step)
-        snprintf(causes[n].text, sizeof causes[n].text,
-                 "trace.jsonl was edited: the decimal loss of step %lld is not its recorded bits",
-                 (long long)rec->inconsistent_step),
-            causes[n++].strong = 1;
-    const char *config_sha = dt_run_record_string(m, "config_sha256");
-    if (strcmp(config_sha, config_sha_now) != 0)
-        snprintf(causes[n].text, sizeof causes[n].text,
-                 "changed config: the config in manifest.json does not hash to its config_sha256 (recorded %.16s..., "
-                 "now %.16s...)%s%.700s",
-                 config_sha, config_sha_now, config_note[0] ? "; " : "", config_note),
-            causes[n++].strong = 1;
-    cJSON *code_now = dt_manifest_code_json();
-    const cJSON *code_then = cJSON_GetObjectItemCaseSensitive(m, "code");
-    path_list code = {"", 0};
-    dt_json_diff(code_then, code_now, "code", list_path, &code);
-    if (code.n)
-        snprintf(causes[n].text, sizeof causes[n].text, "different code version or build: %s", code.text),
-            causes[n++].strong = 1;
-    else if (DT_GIT_DIRTY)
-        snprintf(causes[n].text, sizeof causes[n].text,
-                 "same commit, but both builds come from work trees with uncommitted changes, which may differ"),
-            causes[n++].strong = 0;
-    cJSON_Delete(code_now);
-    /* Thread and core counts never change the bits of a run: leave them out. */
-    cJSON *env_now = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rerun, "environment"), 1);
-    cJSON *env_then = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(m, "environment"), 1);
+/* The environment's differences (paths and values) between the record and the re-run; thread
+ * and core counts never change the bits of a run, so they are left out. */
+static void environment_differences(const cJSON *then, const cJSON *now, path_list *env) {
+    cJSON *env_now = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(now, "environment"), 1);
+    cJSON *env_then = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(then, "environment"), 1);
     const char *ignored[] = {"threads", "cores"};
     for (int i = 0; i < 2; i++) {
         cJSON_DeleteItemFromObjectCaseSensitive(env_now, ignored[i]);
         cJSON_DeleteItemFromObjectCaseSensitive(env_then, ignored[i]);
     }
-    path_list env = {"", 0};
-    dt_json_diff(env_then, env_now, "environment", list_path, &env);
+    dt_json_diff(env_then, env_now, "environment", list_path, env);
     cJSON_Delete(env_then);
     cJSON_Delete(env_now);
+}
+
+/* What the record says differs from now, as possible causes of a divergence: an edited trace,
+ * a changed config, another code version or build, another environment. */
+static void find_causes(const dt_run_record *rec, const cJSON *rerun, const char *config_sha_now,
+                        const char *config_note, dt_verify_report *report) {
+    const cJSON *m = rec->manifest;
+    if (rec->inconsistent_step)
+        add_cause(report, 1, "trace.jsonl was edited: the decimal loss of step %lld is not its recorded bits",
+                  (long long)rec->inconsistent_step);
+    const char *config_sha = dt_run_record_string(m, "config_sha256");
+    if (strcmp(config_sha, config_sha_now) != 0)
+        add_cause(report, 1,
+                  "changed config: the config in manifest.json does not hash to its config_sha256 (recorded %.16s..., "
+                  "now %.16s...)%s%.700s",
+                  config_sha, config_sha_now, config_note[0] ? "; " : "", config_note);
+    cJSON *code_now = dt_manifest_code_json();
+    path_list code = {"", 0};
+    dt_json_diff(cJSON_GetObjectItemCaseSensitive(m, "code"), code_now, "code", list_path, &code);
+    cJSON_Delete(code_now);
+    if (code.n) add_cause(report, 1, "different code version or build: %s", code.text);
+    else if (DT_GIT_DIRTY)
+        add_cause(report, 0, "same commit, but both builds come from work trees with uncommitted changes, which may differ");
+    path_list env = {"", 0};
+    environment_differences(m, rerun, &env);
     const int portable = !strcmp(dt_run_record_string(m, "mode"), "portable");
     if (env.n)
-        snprintf(causes[n].text, sizeof causes[n].text, "different environment: %s%s", env.text,
-                 portable ? " (portable mode promises the same bits on any machine, so this alone should not change them)"
-                          : ""),
-            causes[n++].strong = !portable;
-    int strong = 0;
-    for (int i = 0; i < n; i++) strong += causes[i].strong;
-    int printed = 0;
-    if (!strong)
-        printf("  likely cause: the data, config, code and environment match the record, so the recorded values "
-               "themselves were probably changed (manifest.json or trace.jsonl edited or corrupted)\n"),
-            printed++;
-    for (int pass = 1; pass >= 0; pass--)
-        for (int i = 0; i < n; i++)
-            if (causes[i].strong == pass) printf("  %s%s\n", printed++ ? "also:         " : "likely cause: ", causes[i].text);
+        add_cause(report, !portable, "different environment: %s%s", env.text,
+                  portable ? " (portable mode promises the same bits on any machine, so this alone should not change them)"
+                           : "");
 }
 
 /* ---- running ------------------------------------------------------------------------------------ */
@@ -337,108 +312,112 @@ static void config_vs_checkpoint(const dt_run_record *rec, const dt_config *cfg,
     }
 }
 
-/* Prints the verdict and the report; returns DT_OK or DT_MISMATCH. */
-static dt_status report(const char *run_dir, const dt_run_record *rec, const cJSON *rerun, const comparison *c, int fast,
-                        double tolerance, const char *config_sha_now, const dt_config *cfg,
-                        const dt_train_summary *summary, dt_error *err) {
-    const char *device = dt_run_record_string(rerun, "device");
-    const char *mode = dt_run_record_string(rec->manifest, "mode");
-    if (fast)
-        printf("verify %s: mode fast promises no bits; comparing the metrics within a relative tolerance of %g "
-               "(%lld of %lld steps have bit-identical losses)\n",
-               run_dir, tolerance, (long long)(c->steps_compared - c->steps_differing), (long long)c->steps_compared);
-    if (!c->first.step) {
-        printf("verify %s: %s\n", run_dir, fast ? "the metrics agree within the tolerance" : "identical to the record");
-        if (!fast) printf("  steps          %lld: loss and learning-rate bits equal\n", (long long)c->steps_compared);
-        printf("  epochs         %d: %s\n", c->epochs_compared, fast ? "metrics within the tolerance" : "metrics equal (bits and counts)");
-        if (!fast) printf("  checkpoints    %d parameter digests equal\n", c->checkpoints_compared);
-        if (c->final_compared)
-            printf("  final          %s%s\n", fast ? "test_loss within the tolerance" : "params_sha256 ",
-                   fast ? "" : summary->params_sha256);
-        printf("  re-run         %s, %s mode, %.1f s\n", device, mode, summary->seconds);
-        return DT_OK;
-    }
-    printf("verify %s: DIFFERENT\n", run_dir);
-    printf("  first divergence at step %lld: %s\n", (long long)c->first.step, c->first.quantity);
-    printf("    recorded     %s\n", c->first.recorded);
-    printf("    re-run       %s\n", c->first.rerun);
+/* Completes the report of a comparison; DT_OK, or DT_MISMATCH with the causes found. */
+static dt_status finish_report(const char *run_dir, const dt_run_record *rec, const cJSON *rerun,
+                               const char *config_sha_now, const dt_config *cfg, const dt_train_summary *summary,
+                               dt_verify_report *report, dt_error *err) {
+    report->compared = 1;
+    snprintf(report->device, sizeof report->device, "%s", dt_run_record_string(rerun, "device"));
+    snprintf(report->mode, sizeof report->mode, "%s", dt_run_record_string(rec->manifest, "mode"));
+    snprintf(report->params_sha256, sizeof report->params_sha256, "%s", summary->params_sha256);
+    report->seconds = summary->seconds;
+    if (!report->first.step) return DT_OK;
     char config_note[DT_ERROR_MAX] = "";
     if (strcmp(config_sha_now, dt_run_record_string(rec->manifest, "config_sha256")) != 0)
         config_vs_checkpoint(rec, cfg, config_note, sizeof config_note);
-    print_causes(rec, rerun, config_sha_now, config_note);
-    printf("  in all:        %lld of %lld steps differ, %d of %d epochs, %d of %d checkpoint digests%s\n",
-           (long long)c->steps_differing, (long long)c->steps_compared, c->epochs_differing, c->epochs_compared,
-           c->checkpoints_differing, c->checkpoints_compared, c->final_differing ? ", the final block" : "");
-    fflush(stdout);
+    find_causes(rec, rerun, config_sha_now, config_note, report);
     return dt_fail(err, DT_MISMATCH, "%s: the re-run differs from the record at step %lld (%s); report above", run_dir,
-                   (long long)c->first.step, c->first.quantity);
+                   (long long)report->first.step, report->first.quantity);
 }
 
-dt_status dt_verify(const char *run_dir, const dt_verify_opts *opts, dt_error *err) {
-    dt_status status = DT_OK;
-    dt_run_record rec, rerun;
-    memset(&rerun, 0, sizeof rerun);
-    dt_config *cfg = calloc(1, sizeof *cfg), *work = calloc(1, sizeof *work);
-    char sha_now[65], tmp[DT_PATH_MAX] = "", start[DT_PATH_MAX + 96] = "";
-    dt_train_summary summary;
-    memset(&summary, 0, sizeof summary);
-    DT_TRY(dt_run_record_load(run_dir, &rec, err));
-    if (!cfg || !work) {
-        status = dt_fail(err, DT_NOMEM, "out of memory");
-        goto cleanup;
-    }
+/* Compares the re-run's record with the run's into the report (fast mode: the metrics only). */
+static void compare_records(const dt_run_record *rec, const dt_run_record *rerun, const dt_verify_opts *opts,
+                            dt_verify_report *report) {
+    const int64_t first_step = opts->from_step > 0 ? opts->from_step : 0;
+    report->fast = !strcmp(dt_run_record_string(rec->manifest, "mode"), "fast");
+    report->tolerance = opts->tolerance;
+    compare_steps(rec, rerun, first_step, report);
+    if (report->fast) memset(&report->first, 0, sizeof report->first); /* no bits promised: only the metrics count */
+    compare_epochs(rec->manifest, rerun->manifest, first_step, report->fast, opts->tolerance, report);
+    if (!report->fast) compare_checkpoints(rec->manifest, rerun->manifest, first_step, report);
+    compare_final(rec->manifest, rerun->manifest, report->fast, opts->tolerance, report);
+}
+
+/* What a re-run needs: the record, the config it recorded (cfg) and the one to run (work: its
+ * paths anchored where the record says, --threads applied), the config's digest now, and the
+ * checkpoint to start from ("" for step 0). */
+typedef struct {
+    dt_run_record rec;
+    dt_config *cfg, *work;
+    char sha_now[65];
+    char start[DT_PATH_MAX + 96];
+    int completed;
+} replay;
+
+/* Reads the record of run_dir into r and checks that it can be re-run: its data files as
+ * recorded, steps to compare, the --from checkpoint. */
+static dt_status prepare(const char *run_dir, const dt_verify_opts *opts, replay *r, dt_error *err) {
+    dt_status status = dt_run_record_load(run_dir, &r->rec, err);
+    if (status != DT_OK) return status;
+    if (!(r->cfg = calloc(1, sizeof *r->cfg)) || !(r->work = calloc(1, sizeof *r->work)))
+        return dt_fail(err, DT_NOMEM, "out of memory");
     char origin[DT_PATH_MAX + 32];
     snprintf(origin, sizeof origin, "%s/manifest.json", run_dir);
-    DT_TRY(dt_run_config(rec.manifest, origin, cfg, sha_now, err));
-    DT_TRY(check_data(&rec, err));
-    const int completed = !strcmp(dt_run_record_string(rec.manifest, "status"), "completed");
-    if (!completed && rec.n_steps == 0) {
-        status = dt_fail(err, DT_CHECKPOINT, "%s: the record has no steps to compare (status %s)", run_dir,
-                         dt_run_record_string(rec.manifest, "status"));
-        goto cleanup;
-    }
-    if (opts->from_step >= 0) DT_TRY(find_checkpoint(&rec, opts->from_step, start, sizeof start, err));
-    *work = *cfg;
-    dt_run_anchor_config(rec.manifest, work);
-    if (opts->threads > 0) work->runtime.threads = opts->threads;
+    if ((status = dt_run_config(r->rec.manifest, origin, r->cfg, r->sha_now, err)) != DT_OK) return status;
+    if ((status = check_data(&r->rec, err)) != DT_OK) return status;
+    r->completed = !strcmp(dt_run_record_string(r->rec.manifest, "status"), "completed");
+    if (!r->completed && r->rec.n_steps == 0)
+        return dt_fail(err, DT_CHECKPOINT, "%s: the record has no steps to compare (status %s)", run_dir,
+                       dt_run_record_string(r->rec.manifest, "status"));
+    if (opts->from_step >= 0 && (status = find_checkpoint(&r->rec, opts->from_step, r->start, sizeof r->start, err)) != DT_OK)
+        return status;
+    *r->work = *r->cfg;
+    dt_run_anchor_config(r->rec.manifest, r->work);
+    if (opts->threads > 0) r->work->runtime.threads = opts->threads;
+    return DT_OK;
+}
+
+/* Re-runs the record into tmp (an unfinished run as far as it went). A re-run that fails on a
+ * non-finite value is still compared (report->rerun_failed says why); one a signal stopped is
+ * DT_INTERRUPTED. */
+static dt_status rerun(const char *run_dir, const replay *r, const dt_verify_opts *opts, const char *tmp,
+                       dt_train_summary *summary, dt_verify_report *report, dt_error *err) {
+    dt_train_opts train_opts = {.quiet = opts->quiet, .out_dir = tmp, .unindexed = 1, .argc = opts->argc,
+                                .argv = opts->argv, .stop_after_steps = r->completed ? 0 : r->rec.n_steps,
+                                .start_checkpoint = r->start[0] ? r->start : NULL, .record_config = r->cfg};
+    dt_error run_err;
+    dt_status run_status = dt_train(r->work, &train_opts, summary, &run_err);
+    if (run_status != DT_OK && run_status != DT_INTERRUPTED && run_status != DT_NUMERIC)
+        return dt_fail(err, run_status, "the re-run could not run: %s", run_err.message);
+    if (run_status == DT_INTERRUPTED && (r->completed || summary->steps < r->rec.n_steps)) /* by a signal */
+        return dt_fail(err, DT_INTERRUPTED, "verify %s: interrupted after step %lld of %lld of the re-run; nothing was "
+                       "compared", run_dir, (long long)summary->steps, (long long)summary->total_steps);
+    if (run_status == DT_NUMERIC) snprintf(report->rerun_failed, sizeof report->rerun_failed, "%s", run_err.message);
+    return DT_OK;
+}
+
+dt_status dt_verify(const char *run_dir, const dt_verify_opts *opts, dt_verify_report *report, dt_error *err) {
+    dt_status status = DT_OK;
+    replay r;
+    dt_run_record rerun_rec;
+    memset(&r, 0, sizeof r);
+    memset(&rerun_rec, 0, sizeof rerun_rec);
+    memset(report, 0, sizeof *report);
+    char tmp[DT_PATH_MAX] = "";
+    dt_train_summary summary;
+    memset(&summary, 0, sizeof summary);
+    DT_TRY(prepare(run_dir, opts, &r, err));
     DT_TRY(dt_make_temp_dir("detrain-verify-", tmp, sizeof tmp, err));
-    {
-        dt_train_opts train_opts = {.quiet = opts->quiet, .out_dir = tmp, .unindexed = 1, .argc = opts->argc,
-                                    .argv = opts->argv,
-                                    .stop_after_steps = completed ? 0 : rec.n_steps,
-                                    .start_checkpoint = start[0] ? start : NULL, .record_config = cfg};
-        dt_error run_err;
-        dt_status run_status = dt_train(work, &train_opts, &summary, &run_err);
-        if (run_status != DT_OK && run_status != DT_INTERRUPTED && run_status != DT_NUMERIC) {
-            status = dt_fail(err, run_status, "the re-run could not run: %s", run_err.message);
-            goto cleanup;
-        }
-        if (run_status == DT_INTERRUPTED && (completed || summary.steps < rec.n_steps)) { /* by a signal */
-            status = dt_fail(err, DT_INTERRUPTED, "verify %s: interrupted after step %lld of %lld of the re-run; "
-                             "nothing was compared", run_dir, (long long)summary.steps, (long long)summary.total_steps);
-            goto cleanup;
-        }
-        if (run_status == DT_NUMERIC) printf("verify %s: the re-run failed: %s\n", run_dir, run_err.message);
-    }
-    DT_TRY(dt_run_record_load(tmp, &rerun, err));
-    {
-        const int fast = !strcmp(dt_run_record_string(rec.manifest, "mode"), "fast");
-        const int64_t first_step = opts->from_step > 0 ? opts->from_step : 0;
-        comparison c;
-        memset(&c, 0, sizeof c);
-        compare_steps(&rec, &rerun, first_step, &c);
-        if (fast) memset(&c.first, 0, sizeof c.first); /* no bits promised: only the metrics count */
-        compare_epochs(rec.manifest, rerun.manifest, first_step, fast, opts->tolerance, &c);
-        if (!fast) compare_checkpoints(rec.manifest, rerun.manifest, first_step, &c);
-        compare_final(rec.manifest, rerun.manifest, fast, opts->tolerance, &c);
-        status = report(run_dir, &rec, rerun.manifest, &c, fast, opts->tolerance, sha_now, cfg, &summary, err);
-    }
+    DT_TRY(rerun(run_dir, &r, opts, tmp, &summary, report, err));
+    DT_TRY(dt_run_record_load(tmp, &rerun_rec, err));
+    compare_records(&r.rec, &rerun_rec, opts, report);
+    status = finish_report(run_dir, &r.rec, rerun_rec.manifest, r.sha_now, r.cfg, &summary, report, err);
 cleanup:
-    if (tmp[0] && opts->keep) printf("  kept the re-run in %s\n", tmp);
+    if (tmp[0] && opts->keep) snprintf(report->kept, sizeof report->kept, "%s", tmp);
     else if (tmp[0]) dt_remove_run_dir(tmp);
-    dt_run_record_free(&rec);
-    dt_run_record_free(&rerun);
-    free(cfg);
-    free(work);
+    dt_run_record_free(&r.rec);
+    dt_run_record_free(&rerun_rec);
+    free(r.cfg);
+    free(r.work);
     return status;
 }

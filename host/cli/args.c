@@ -1,6 +1,7 @@
 /* args.c — the command line's shared parts: errors and option parsing (cli/args.h). */
 #include "cli/args.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,4 +116,10 @@ int dt_cli_check_mlflow_uri(const char *uri) {
     dt_http_redact(uri, shown, sizeof shown);
     snprintf(message, sizeof message, "--mlflow %s: not an http:// or https:// URL of an MLflow server", shown);
     return dt_cli_fail(DT_USAGE, message);
+}
+
+void dt_cli_print_json(const cJSON *json) {
+    char *text = cJSON_Print(json);
+    if (text) printf("%s\n", text);
+    free(text);
 }

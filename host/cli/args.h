@@ -58,6 +58,10 @@ int dt_cli_check_mlflow_uri(const char *uri);
 char **dt_cli_redacted_argv(int argc, char **argv);
 void dt_cli_free_argv(char **argv);
 
+/* Prints a JSON document (indented, as cJSON_Print) and a newline on stdout. */
+typedef struct cJSON cJSON;
+void dt_cli_print_json(const cJSON *json);
+
 /* A non-negative integer option value into *out; -1 on success, else the usage error's code. */
 int parse_count(const char *option, const char *value, const char *command, long long *out);
 

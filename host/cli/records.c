@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/registry.h"
+#include "cli/verify_report.h"
 #include "fsutil.h"
 #include "records/diff.h"
 #include "records/inspect.h"
@@ -71,7 +72,11 @@ int dt_cli_verify(int argc, char **argv) {
     dt_verify_opts opts = {.quiet = args.values[V_QUIET] != NULL, .from_step = from, .threads = (int)threads,
                            .tolerance = tolerance, .keep = args.values[V_KEEP] != NULL, .argc = argc, .argv = argv};
     dt_error err = {{0}};
-    dt_status status = dt_verify(args.positional[0], &opts, &err);
+    dt_verify_report *report = malloc(sizeof *report);
+    if (!report) return dt_cli_fail(DT_NOMEM, "out of memory");
+    dt_status status = dt_verify(args.positional[0], &opts, report, &err);
+    dt_cli_print_verify_report(args.positional[0], report);
+    free(report);
     if (status == DT_OK) return 0;
     if (status == DT_INTERRUPTED) return fprintf(stderr, "detrain: %s\n", err.message), dt_status_exit_code(status);
     return dt_cli_fail(status, err.message);

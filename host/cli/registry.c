@@ -1,6 +1,8 @@
 /* registry.c (cli) — detrain registry and lineage (cli/commands.h), and model references (cli/registry.h). */
 #include "cli/registry.h"
 
+#include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/mlflow.h"
+#include "cli/verify_report.h"
 #include "fsutil.h"
 #include "records/runrec.h"
 #include "registry/db.h"
@@ -16,6 +19,7 @@
 #include "registry/runs.h"
 #include "registry/store.h"
 #include "reproduce.h"
+#include "verify.h"
 
 const char dt_cli_registry_help[] =
     "usage: detrain registry COMMAND [arguments] [--registry PATH]\n"
@@ -69,87 +73,354 @@ static void registry_path(const char *given, char *out, size_t size, char *why, 
     else snprintf(why, why_size, "the store %s: %s", store.path, dt_store_origin_text(&store));
 }
 
+/* The string at key of obj, or NULL. */
+static const char *string_at(const cJSON *obj, const char *key) {
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, key));
+}
+
+/* The number at key of obj, or NAN. */
+static double number_at(const cJSON *obj, const char *key) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNumber(item) ? item->valuedouble : NAN;
+}
+
+/* ---- registry COMMAND ----------------------------------------------------------------------- */
+
+enum { O_REGISTRY, O_NAME, O_NOTE, O_JSON, O_THREADS, O_QUIET, O_KEEP, O_MIN_AGE, O_MLFLOW, O_CHECKPOINT };
+static const option_spec registry_specs[] = {
+    [O_REGISTRY] = {"--registry", 1}, [O_NAME] = {"--name", 1},       [O_NOTE] = {"--note", 1},
+    [O_JSON] = {"--json", 0},         [O_THREADS] = {"--threads", 1}, [O_QUIET] = {"--quiet", 0},
+    [O_KEEP] = {"--keep", 0},         [O_MIN_AGE] = {"--min-age", 1}, [O_MLFLOW] = {"--mlflow", 1},
+    [O_CHECKPOINT] = {"--checkpoint", 1}};
+
+/* One registry subcommand being run: the database, the parsed arguments and the command line. */
+typedef struct {
+    const char *db;
+    const parsed_args *args;
+    int argc;
+    char **argv;
+} registry_call;
+
+/* The exit code of a registry library call: 0, or the error printed (usage errors with the hint). */
+static int registry_exit(dt_status status, const dt_error *err) {
+    if (status == DT_USAGE) return dt_cli_usage_error(err->message, "registry");
+    return status == DT_OK ? 0 : dt_cli_fail(status, err->message);
+}
+
+void dt_cli_say_added(const char *name, const dt_registry_added *added) {
+    if (added->existing)
+        printf("%s/%lld: already registered (the same %s, SHA-256 %.16s...)\n", name, (long long)added->version,
+               added->checkpoint, added->artifact_sha256);
+    else
+        printf("registered %s/%lld: run %s, %s, params_sha256 %s\n", name, (long long)added->version, added->run_id,
+               added->checkpoint, added->params_sha256);
+}
+
+/* registry add RUN_DIR --name NAME [--note TEXT] [--checkpoint best|final] [--mlflow URI]. */
+static int registry_add(const registry_call *c) {
+    const char *const *values = c->args->values, *run_dir = c->args->positional[0];
+    if (!values[O_NAME]) return dt_cli_usage_error("registry add needs --name NAME", "registry");
+    dt_error err = {{0}};
+    dt_registry_added added;
+    const dt_status status = dt_registry_add(c->db, run_dir, values[O_NAME], values[O_NOTE], values[O_CHECKPOINT],
+                                             &added, &err);
+    if (status != DT_OK) return registry_exit(status, &err);
+    dt_cli_say_added(values[O_NAME], &added);
+    char manifest[4200];
+    snprintf(manifest, sizeof manifest, "%s/manifest.json", run_dir);
+    dt_cli_mlflow_bridge(manifest, values[O_NAME], NULL, values[O_MLFLOW], values[O_NOTE]);
+    return 0;
+}
+
+/* registry alias NAME ALIAS VERSION [--note TEXT] [--mlflow URI]. */
+static int registry_alias(const registry_call *c) {
+    const char *const *pos = c->args->positional, *const *values = c->args->values;
+    dt_error err = {{0}};
+    dt_alias_move move;
+    dt_status status = dt_registry_alias(c->db, pos[0], pos[1], pos[2], values[O_NOTE], &move, &err);
+    if (status != DT_OK) return registry_exit(status, &err);
+    if (move.from_version)
+        printf("%s@%s: version %lld -> %lld\n", pos[0], pos[1], (long long)move.from_version, (long long)move.to_version);
+    else
+        printf("%s@%s: version %lld\n", pos[0], pos[1], (long long)move.to_version);
+    dt_model_version v;
+    char ref[DT_NAME_MAX + 64];
+    snprintf(ref, sizeof ref, "%s/%s", pos[0], pos[2]);
+    if (dt_registry_resolve(c->db, ref, &v, &err) == DT_OK)
+        dt_cli_mlflow_bridge(v.manifest, pos[0], pos[1], values[O_MLFLOW], values[O_NOTE]);
+    return 0;
+}
+
+/* registry history NAME: one line per alias move, oldest first. */
+static int registry_history(const registry_call *c) {
+    const char *name = c->args->positional[0];
+    dt_error err = {{0}};
+    cJSON *moves = NULL, *move;
+    const dt_status status = dt_registry_history(c->db, name, &moves, &err);
+    cJSON_ArrayForEach(move, moves) {
+        char from[32] = "(none)";
+        const double from_version = number_at(move, "from");
+        if (!isnan(from_version)) snprintf(from, sizeof from, "%lld", (long long)from_version);
+        const char *note = string_at(move, "note");
+        printf("%s  %s@%s: %s -> %lld  by %s%s%s\n", string_at(move, "at"), name, string_at(move, "alias"), from,
+               (long long)number_at(move, "to"), string_at(move, "who"), note ? "  note: " : "", note ? note : "");
+    }
+    if (status == DT_OK && cJSON_GetArraySize(moves) == 0) printf("%s: no alias has been set\n", name);
+    cJSON_Delete(moves);
+    return registry_exit(status, &err);
+}
+
+/* A version's aliases ["production", ...] as "@production @canary", a model's {"production": 3}
+ * as "production=3 staging=4". */
+static void aliases_text(const cJSON *aliases, char *out, size_t size) {
+    const cJSON *alias;
+    size_t used = 0;
+    out[0] = '\0';
+    cJSON_ArrayForEach(alias, aliases) {
+        if (used >= size) break;
+        if (cJSON_IsString(alias)) used += (size_t)snprintf(out + used, size - used, "%s@%s", used ? " " : "", alias->valuestring);
+        else used += (size_t)snprintf(out + used, size - used, "%s%s=%.0f", used ? " " : "", alias->string, alias->valuedouble);
+    }
+}
+
+/* One line of registry list: a version of `name`, or a model (name NULL). */
+static void print_list_row(const char *name, const cJSON *row) {
+    char aliases[512];
+    aliases_text(cJSON_GetObjectItemCaseSensitive(row, "aliases"), aliases, sizeof aliases);
+    if (name) {
+        char accuracy[16] = "-";
+        const double value = number_at(row, "test_accuracy");
+        if (!isnan(value)) snprintf(accuracy, sizeof accuracy, "%.4f", value);
+        printf("%s/%-4lld %s  run %s  params %.12s  accuracy %s  %s%s%s\n", name, (long long)number_at(row, "version"),
+               string_at(row, "created"), string_at(row, "run_id"), string_at(row, "params_sha256"), accuracy, aliases,
+               aliases[0] ? "  " : "", string_at(row, "note"));
+    } else {
+        const long long versions = (long long)number_at(row, "versions");
+        printf("%-24s %lld version%s, latest %lld (%s)  %s\n", string_at(row, "name"), versions, versions == 1 ? "" : "s",
+               (long long)number_at(row, "latest_version"), string_at(row, "latest_created"), aliases);
+    }
+}
+
+/* registry list --json: the rows with the members --json promises, in its order. */
+static void print_list_json(const char *name, const cJSON *rows) {
+    static const char *const version_keys[] = {"version", "created", "who", "run_id", "params_sha256", "aliases"};
+    static const char *const model_keys[] = {"name", "latest_version", "versions", "aliases"};
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *row;
+    cJSON_ArrayForEach(row, rows) {
+        cJSON *shown = cJSON_CreateObject();
+        for (int k = 0; k < (name ? DT_CLI_COUNT(version_keys) : DT_CLI_COUNT(model_keys)); k++) {
+            const char *key = name ? version_keys[k] : model_keys[k];
+            cJSON_AddItemToObject(shown, key, cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(row, key), 1));
+        }
+        cJSON_AddItemToArray(out, shown);
+    }
+    dt_cli_print_json(out);
+    cJSON_Delete(out);
+}
+
+/* registry list [NAME] [--json]: the models, or one model's versions. */
+static int registry_list(const registry_call *c) {
+    const char *name = c->args->n_positional ? c->args->positional[0] : NULL;
+    dt_error err = {{0}};
+    cJSON *rows = NULL, *row;
+    const dt_status status = dt_registry_list(c->db, name, &rows, &err);
+    if (c->args->values[O_JSON] && status == DT_OK) print_list_json(name, rows);
+    else if (!c->args->values[O_JSON]) cJSON_ArrayForEach(row, rows) print_list_row(name, row);
+    cJSON_Delete(rows);
+    return registry_exit(status, &err);
+}
+
+/* The data files of a version's lineage: "data (train)  PATH, N bytes, SHA-256 S". */
+static void print_data_files(const cJSON *lineage) {
+    const char *sets[2] = {"train", "test"}, *files_key[2] = {"data.train.files", "data.test.files"};
+    for (int s = 0; s < 2; s++) {
+        const cJSON *file;
+        cJSON_ArrayForEach(file, dt_run_record_item(lineage, files_key[s])) {
+            const cJSON *size = cJSON_GetObjectItemCaseSensitive(file, "size");
+            const char *file_path = string_at(file, "path"), *file_sha = string_at(file, "sha256");
+            char label[16];
+            snprintf(label, sizeof label, "data (%s)", sets[s]);
+            printf("  %-15s%s, %.0f bytes, SHA-256 %s\n", label, file_path ? file_path : "?",
+                   cJSON_IsNumber(size) ? size->valuedouble : 0.0, file_sha ? file_sha : "?");
+        }
+    }
+}
+
+/* The string at key of obj, or `fallback`. */
+static const char *string_or(const cJSON *obj, const char *key, const char *fallback) {
+    const char *text = string_at(obj, key);
+    return text ? text : fallback;
+}
+
+/* registry show as text: the version, then its lineage one line each. */
+static void print_version(const cJSON *shown) {
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(shown, "code");
+    const cJSON *final = cJSON_GetObjectItemCaseSensitive(shown, "final");
+    const char *folder = string_at(shown, "run_folder");
+    char aliases[512];
+    aliases_text(cJSON_GetObjectItemCaseSensitive(shown, "aliases"), aliases, sizeof aliases);
+    printf("%s/%lld%s%s\n", string_at(shown, "model"), (long long)number_at(shown, "version"), aliases[0] ? "  " : "",
+           aliases);
+    printf("  artifact       %s (SHA-256 %s, verified)\n", string_at(shown, "artifact"), string_at(shown, "artifact_sha256"));
+    printf("  params_sha256  %s\n", string_at(shown, "params_sha256"));
+    printf("  run            %s in %s%s\n", string_at(shown, "run_id"), folder ? folder : "?",
+           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(shown, "run_folder_exists"))
+               ? ""
+               : " (folder gone; the record is kept here)");
+    printf("  experiment     %s\n", string_or(shown, "experiment", "-"));
+    printf("  config         %s (SHA-256 %s)\n", string_or(shown, "config_file", "-"), string_or(shown, "config_sha256", "-"));
+    const cJSON *set;
+    cJSON_ArrayForEach(set, cJSON_GetObjectItemCaseSensitive(shown, "overrides"))
+        if (cJSON_IsString(set)) printf("  --set          %s\n", set->valuestring);
+    if (string_at(shown, "checkpoint")) printf("  checkpoint     %s of the run\n", string_at(shown, "checkpoint"));
+    printf("  code           detrain %s, commit %s%s\n", string_or(code, "version", "?"), string_or(code, "git_commit", "?"),
+           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(code, "git_dirty")) ? " (dirty)" : "");
+    print_data_files(shown);
+    printf("  metrics        test accuracy %.4f, test loss %.6f\n", number_at(final, "test_accuracy"),
+           number_at(final, "test_loss"));
+    printf("  device         %s, %s mode\n", string_or(shown, "device", "?"), string_or(shown, "mode", "?"));
+    const char *note = string_at(shown, "note");
+    printf("  registered     %s by %s%s%s\n", string_or(shown, "registered_at", "?"), string_or(shown, "registered_by", "?"),
+           note ? "; note: " : "", note ? note : "");
+}
+
+/* registry show REF [--json]. */
+static int registry_show(const registry_call *c) {
+    dt_error err = {{0}};
+    cJSON *shown = NULL;
+    const dt_status status = dt_registry_show(c->db, c->args->positional[0], &shown, &err);
+    if (status == DT_OK && c->args->values[O_JSON]) dt_cli_print_json(shown);
+    else if (status == DT_OK) print_version(shown);
+    cJSON_Delete(shown);
+    return registry_exit(status, &err);
+}
+
+/* Re-runs the stored record of the version r holds and says whether it reproduced. */
+static dt_status reproduce(const dt_reproduction *r, const dt_verify_opts *opts, dt_error *err) {
+    const dt_model_version *v = &r->version;
+    printf("reproducing %s/%lld (run %s, params_sha256 %s) from its stored record\n", v->name, (long long)v->version,
+           v->run_id, v->params_sha256);
+    fflush(stdout);
+    dt_verify_report *report = malloc(sizeof *report);
+    if (!report) return dt_fail(err, DT_NOMEM, "out of memory");
+    const dt_status status = dt_verify(r->dir, opts, report, err);
+    dt_cli_print_verify_report(r->dir, report);
+    free(report);
+    if (status == DT_OK)
+        printf("%s/%lld reproduced bit for bit: params_sha256 %s\n", v->name, (long long)v->version, v->params_sha256);
+    return status;
+}
+
+/* registry reproduce REF [--threads N] [--quiet] [--keep]: 0 identical, 1 different (said). */
+static int registry_reproduce(const registry_call *c) {
+    const char *const *values = c->args->values;
+    long long threads = 0;
+    int rc = parse_count("--threads", values[O_THREADS], "registry", &threads);
+    if (rc >= 0) return rc;
+    dt_verify_opts opts = {.quiet = values[O_QUIET] != NULL, .from_step = -1, .threads = (int)threads,
+                           .tolerance = 0.01, .keep = values[O_KEEP] != NULL, .argc = c->argc, .argv = c->argv};
+    dt_error err = {{0}};
+    dt_reproduction r;
+    dt_status status = dt_reproduce_open(c->db, c->args->positional[0], &r, &err);
+    if (status == DT_OK) status = reproduce(&r, &opts, &err);
+    dt_reproduce_close(&r);
+    return status == DT_MISMATCH ? 1 : registry_exit(status, &err);
+}
+
+/* registry verify: one line per version, then the count; 1 when one is damaged. */
+static int registry_verify(const registry_call *c) {
+    dt_error err = {{0}};
+    cJSON *checked = NULL, *version;
+    int64_t damaged = 0;
+    const dt_status status = dt_registry_verify(c->db, &checked, &damaged, &err);
+    cJSON_ArrayForEach(version, checked) {
+        const cJSON *problems = cJSON_GetObjectItemCaseSensitive(version, "problems"), *problem;
+        cJSON_ArrayForEach(problem, problems) printf("DAMAGED %s\n", problem->valuestring);
+        if (cJSON_GetArraySize(problems) == 0)
+            printf("ok      %s/%lld\n", string_at(version, "name"), (long long)number_at(version, "version"));
+    }
+    const int n = cJSON_GetArraySize(checked);
+    if (status == DT_OK) printf("%d version%s checked, %lld damaged\n", n, n == 1 ? "" : "s", (long long)damaged);
+    cJSON_Delete(checked);
+    return status == DT_OK && damaged ? 1 : registry_exit(status, &err);
+}
+
+/* registry gc [--min-age SECONDS]. */
+static int registry_gc(const registry_call *c) {
+    long long min_age = 3600;
+    int rc;
+    const char *given = c->args->values[O_MIN_AGE];
+    if (given && (rc = parse_count("--min-age", given, "registry", &min_age)) >= 0) return rc;
+    dt_error err = {{0}};
+    int64_t removed = 0, kept = 0;
+    const dt_status status = dt_registry_gc(c->db, min_age, &removed, &kept, &err);
+    if (status == DT_OK)
+        printf("registry gc: %lld unreferenced file%s removed, %lld kept\n", (long long)removed, removed == 1 ? "" : "s",
+               (long long)kept);
+    return registry_exit(status, &err);
+}
+
+/* The subcommands: name, how many positional arguments (and what they are), the function. */
+static const struct {
+    const char *name;
+    int min, max;
+    const char *what;
+    int (*run)(const registry_call *);
+} subcommands[] = {{"add", 1, 1, "a run folder", registry_add},
+                   {"alias", 3, 3, "NAME ALIAS VERSION", registry_alias},
+                   {"history", 1, 1, "a model name", registry_history},
+                   {"list", 0, 1, "at most a model name", registry_list},
+                   {"show", 1, 1, "a model reference", registry_show},
+                   {"reproduce", 1, 1, "a model reference", registry_reproduce},
+                   {"verify", 0, 0, "no arguments", registry_verify},
+                   {"gc", 0, 0, "no arguments", registry_gc}};
+
 int dt_cli_registry(int argc, char **argv) {
     if (argc < 3 || !strcmp(argv[2], "-h") || !strcmp(argv[2], "--help")) {
         fputs(dt_cli_registry_help, argc < 3 ? stderr : stdout);
         return argc < 3 ? dt_status_exit_code(DT_USAGE) : 0;
     }
     const char *sub = argv[2];
-    static const option_spec specs[] = {{"--registry", 1}, {"--name", 1}, {"--note", 1}, {"--json", 0},
-                                        {"--threads", 1},  {"--quiet", 0}, {"--keep", 0}, {"--min-age", 1},
-                                        {"--mlflow", 1},   {"--checkpoint", 1}};
-    enum { O_REGISTRY, O_NAME, O_NOTE, O_JSON, O_THREADS, O_QUIET, O_KEEP, O_MIN_AGE, O_MLFLOW, O_CHECKPOINT };
-    static const struct {
-        const char *name;
-        int min, max;
-        const char *what;
-    } subs[] = {{"add", 1, 1, "a run folder"},       {"alias", 3, 3, "NAME ALIAS VERSION"}, {"history", 1, 1, "a model name"},
-                {"list", 0, 1, "at most a model name"}, {"show", 1, 1, "a model reference"},  {"reproduce", 1, 1, "a model reference"},
-                {"verify", 0, 0, "no arguments"},     {"gc", 0, 0, "no arguments"}};
     int which = -1;
-    for (int i = 0; i < (int)(sizeof subs / sizeof subs[0]); i++)
-        if (!strcmp(sub, subs[i].name)) which = i;
-    char command[64];
+    for (int i = 0; i < DT_CLI_COUNT(subcommands); i++)
+        if (!strcmp(sub, subcommands[i].name)) which = i;
+    char command[64], message[160];
     snprintf(command, sizeof command, "registry %s", sub);
     if (which < 0) {
-        char message[160];
         snprintf(message, sizeof message, "unknown registry command '%s'", sub);
         return dt_cli_usage_error(message, "registry");
     }
     char *scratch[1];
-    parsed_args args;
-    args.sets = scratch;
-    int rc = parse_args(argc - 1, argv + 1, command, specs, (int)(sizeof specs / sizeof specs[0]), subs[which].min, subs[which].max, subs[which].what, &args);
+    parsed_args args = {.sets = scratch};
+    int rc = parse_args(argc - 1, argv + 1, command, registry_specs, DT_CLI_COUNT(registry_specs),
+                        subcommands[which].min, subcommands[which].max, subcommands[which].what, &args);
     if (rc >= 0) return rc;
     if (args.help) return fputs(dt_cli_registry_help, stdout), 0;
     if ((rc = dt_cli_check_mlflow_uri(args.values[O_MLFLOW])) >= 0) return rc;
     char db[DT_PATH_MAX + 32], why[DT_PATH_MAX + 128];
     registry_path(args.values[O_REGISTRY], db, sizeof db, why, sizeof why);
-    const char **pos = args.positional;
-    const int json = args.values[O_JSON] != NULL;
-    if (!json) printf("registry: %s (%s)\n", db, why);
-    dt_error err = {{0}};
-    dt_status status = DT_OK;
-    if (!strcmp(sub, "add")) {
-        if (!args.values[O_NAME]) return dt_cli_usage_error("registry add needs --name NAME", "registry");
-        status = dt_registry_add(db, pos[0], args.values[O_NAME], args.values[O_NOTE], args.values[O_CHECKPOINT], &err);
-        if (status == DT_OK) {
-            char manifest[4200];
-            snprintf(manifest, sizeof manifest, "%s/manifest.json", pos[0]);
-            dt_cli_mlflow_bridge(manifest, args.values[O_NAME], NULL, args.values[O_MLFLOW], args.values[O_NOTE]);
-        }
-    } else if (!strcmp(sub, "alias")) {
-        status = dt_registry_alias(db, pos[0], pos[1], pos[2], args.values[O_NOTE], &err);
-        dt_model_version v;
-        char ref[DT_NAME_MAX + 64];
-        snprintf(ref, sizeof ref, "%s/%s", pos[0], pos[2]);
-        if (status == DT_OK && dt_registry_resolve(db, ref, &v, &err) == DT_OK)
-            dt_cli_mlflow_bridge(v.manifest, pos[0], pos[1], args.values[O_MLFLOW], args.values[O_NOTE]);
-    } else if (!strcmp(sub, "history")) {
-        status = dt_registry_history(db, pos[0], &err);
-    } else if (!strcmp(sub, "list")) {
-        status = dt_registry_list(db, args.n_positional ? pos[0] : NULL, json, &err);
-    } else if (!strcmp(sub, "show")) {
-        status = dt_registry_show(db, pos[0], json, &err);
-    } else if (!strcmp(sub, "reproduce")) {
-        long long threads = 0;
-        if ((rc = parse_count("--threads", args.values[O_THREADS], "registry", &threads)) >= 0) return rc;
-        dt_verify_opts opts = {.quiet = args.values[O_QUIET] != NULL, .from_step = -1, .threads = (int)threads,
-                               .tolerance = 0.01, .keep = args.values[O_KEEP] != NULL, .argc = argc, .argv = argv};
-        status = dt_reproduce(db, pos[0], &opts, &err);
-        if (status == DT_MISMATCH) return 1;
-    } else if (!strcmp(sub, "verify")) {
-        int64_t damaged = 0;
-        status = dt_registry_verify(db, &damaged, &err);
-        if (status == DT_OK && damaged) return 1;
-    } else {
-        long long min_age = 3600;
-        if (args.values[O_MIN_AGE] && (rc = parse_count("--min-age", args.values[O_MIN_AGE], "registry", &min_age)) >= 0)
-            return rc;
-        status = dt_registry_gc(db, min_age, &err);
-    }
-    if (status == DT_USAGE) return dt_cli_usage_error(err.message, "registry");
-    return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
+    if (!args.values[O_JSON]) printf("registry: %s (%s)\n", db, why);
+    const registry_call call = {db, &args, argc, argv};
+    return subcommands[which].run(&call);
+}
+
+/* ---- lineage -------------------------------------------------------------------------------- */
+
+/* lineage as text: the digest, one line per run and per model version, then the counts (only
+ * when everything was found: `complete`). */
+static void print_lineage(const cJSON *found, int complete) {
+    const cJSON *runs = cJSON_GetObjectItemCaseSensitive(found, "runs"), *models = cJSON_GetObjectItemCaseSensitive(found, "models");
+    const cJSON *row;
+    printf("data SHA-256 %s\n", string_at(found, "sha256"));
+    cJSON_ArrayForEach(row, runs)
+        printf("run    %s  (run %s, experiment %s, %s) as %s\n", string_at(row, "run_path"), string_at(row, "run_id"),
+               string_at(row, "experiment"), string_at(row, "status"), string_at(row, "path"));
+    cJSON_ArrayForEach(row, models)
+        printf("model  %s/%lld as %s\n", string_at(row, "name"), (long long)number_at(row, "version"), string_at(row, "path"));
+    const int n_runs = cJSON_GetArraySize(runs), n_models = cJSON_GetArraySize(models);
+    if (complete)
+        printf("%d run%s, %d model version%s\n", n_runs, n_runs == 1 ? "" : "s", n_models, n_models == 1 ? "" : "s");
 }
 
 int dt_cli_lineage(int argc, char **argv) {
@@ -165,9 +436,14 @@ int dt_cli_lineage(int argc, char **argv) {
     registry_path(args.values[G_REGISTRY], db, sizeof db, why, sizeof why);
     dt_store store;
     dt_store_find(&store, args.values[G_ROOT]);
-    if (!args.values[G_JSON]) printf("store: %s (%s)\nregistry: %s (%s)\n", store.path, dt_store_origin_text(&store), db, why);
+    const int json = args.values[G_JSON] != NULL;
+    if (!json) printf("store: %s (%s)\nregistry: %s (%s)\n", store.path, dt_store_origin_text(&store), db, why);
     dt_error err = {{0}};
-    const dt_status status = dt_lineage(store.path, db, args.positional[0], args.values[G_JSON] != NULL, &err);
+    cJSON *found = NULL;
+    const dt_status status = dt_lineage(store.path, db, args.positional[0], &found, &err);
+    if (json && status == DT_OK) dt_cli_print_json(found);
+    else if (!json && found) print_lineage(found, status == DT_OK);
+    cJSON_Delete(found);
     if (status == DT_USAGE) return dt_cli_usage_error(err.message, "lineage");
     return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
 }

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "registry/registry.h"
+
 /* The checkpoint a command was given: a file as it is, a run folder's selected checkpoint
  * (best.h5, else final.h5, else the newest; named on stderr), or a model reference resolved in
  * the registry ($DETRAIN_REGISTRY, else the project store's, registry/store.h) with its
@@ -16,5 +18,9 @@ int dt_cli_checkpoint(const char *arg, char *path, size_t size);
  * made into a temporary folder (*temp set: dt_remove_run_dir it afterwards). -1 when *path is
  * set, else the exit code of the printed error. */
 int dt_cli_run_folder(const char *arg, char *path, size_t size, char *temp, size_t temp_size);
+
+/* Says what `registry add` (or sweep --register) registered, on stdout: "registered NAME/N: run
+ * RUN_ID, FILE, params_sha256 S", or "NAME/N: already registered (...)". */
+void dt_cli_say_added(const char *name, const dt_registry_added *added);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "cli/args.h"
 #include "cli/mlflow.h"
+#include "cli/registry.h"
 #include "fsutil.h"
 #include "pool.h"
 #include "registry/db.h"
@@ -185,8 +186,10 @@ static int register_winner(const dt_sweep_plan *plan, const dt_sweep_results *re
     snprintf(note, sizeof note, "winner of sweep %s (%s)", plan->dir,
              plan->trials[results->rows[results->winner].trial].name);
     dt_error err = {{0}};
-    const dt_status status = dt_registry_add(db, run_dir, args->values[O_REGISTER], note, NULL, &err);
+    dt_registry_added added;
+    const dt_status status = dt_registry_add(db, run_dir, args->values[O_REGISTER], note, NULL, &added, &err);
     if (status != DT_OK) return report(status, &err);
+    dt_cli_say_added(args->values[O_REGISTER], &added);
     char manifest[sizeof run_dir + 16];
     snprintf(manifest, sizeof manifest, "%s/manifest.json", run_dir);
     dt_cli_mlflow_bridge(manifest, args->values[O_REGISTER], NULL, NULL, note);

@@ -31,6 +31,17 @@ static const char *string_at(const cJSON *obj, const char *key) {
     return cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
+/* Column col of the current row as a JSON number, or null. */
+static cJSON *column_number(sqlite3_stmt *stmt, int col) {
+    return sqlite3_column_type(stmt, col) == SQLITE_NULL ? cJSON_CreateNull()
+                                                         : cJSON_CreateNumber((double)sqlite3_column_int64(stmt, col));
+}
+
+/* Column col of the current row as a JSON string, or null. */
+static cJSON *column_string(sqlite3_stmt *stmt, int col) {
+    return sqlite3_column_type(stmt, col) == SQLITE_NULL ? cJSON_CreateNull() : cJSON_CreateString(dt_db_column_text(stmt, col));
+}
+
 /* "user@host", who did it. */
 static void who_text(char *out, size_t size) {
     const char *user = getenv("USER");
@@ -318,97 +329,135 @@ static dt_status read_artifact(const cJSON *m, const char *run_dir, const char *
     return status;
 }
 
-dt_status dt_registry_add(const char *db_path, const char *run_dir, const char *name, const char *note,
-                          const char *checkpoint, dt_error *err) {
-    dt_status status = DT_OK;
-    char path[4096 + 32], *texts[2] = {NULL, NULL}, *artifact = NULL, shas[3][65], who[320], when[32];
-    size_t sizes[2] = {0, 0}, artifact_size = 0;
-    cJSON *m = NULL, *lineage = NULL;
-    char *lineage_text = NULL;
-    dt_checkpoint *ck = calloc(1, sizeof *ck);
-    dt_db db = {0};
-    if (!ck) return dt_fail(err, DT_NOMEM, "out of memory");
-    DT_TRY(check_name("model name", name, err));
+/* A run folder's record as a registration reads it: manifest.json and trace.jsonl (text, and
+ * the manifest parsed), and the checkpoint chosen, verified (ck) and read whole (artifact). */
+typedef struct {
+    char *texts[2];
+    size_t sizes[2];
+    cJSON *manifest;
+    dt_checkpoint *ck;
+    char path[4096 + 32]; /* the checkpoint's file; its name after the last '/' */
+    char *artifact;
+    size_t artifact_size;
+} run_files;
+
+static void run_files_free(run_files *rf) {
+    if (rf->ck) dt_checkpoint_free(rf->ck);
+    free(rf->ck);
+    cJSON_Delete(rf->manifest);
+    free(rf->texts[0]);
+    free(rf->texts[1]);
+    free(rf->artifact);
+}
+
+/* Reads the record of run_dir and its checkpoint (`checkpoint` as dt_registry_add says) into
+ * rf, which the caller frees with run_files_free also on failure. DT_USAGE for a folder that
+ * is not a completed run. */
+static dt_status read_run(const char *run_dir, const char *checkpoint, run_files *rf, dt_error *err) {
     const char *files[2] = {"manifest.json", "trace.jsonl"};
     for (int i = 0; i < 2; i++) {
-        snprintf(path, sizeof path, "%s/%s", run_dir, files[i]);
-        if (dt_read_text(path, &texts[i], &sizes[i], err) != DT_OK) {
-            status = dt_fail(err, DT_USAGE, "%s: not a finished run folder (no %s)", run_dir, files[i]);
-            goto cleanup;
-        }
+        snprintf(rf->path, sizeof rf->path, "%s/%s", run_dir, files[i]);
+        if (dt_read_text(rf->path, &rf->texts[i], &rf->sizes[i], err) != DT_OK)
+            return dt_fail(err, DT_USAGE, "%s: not a finished run folder (no %s)", run_dir, files[i]);
     }
-    m = cJSON_ParseWithLength(texts[0], sizes[0]);
-    const char *run_status = string_at(m, "status");
-    if (!run_status || strcmp(run_status, "completed") != 0) {
-        status = dt_fail(err, DT_USAGE, "%s: the run is %s, not completed: only a finished run's checkpoint is a model%s",
-                         run_dir, run_status ? run_status : "unreadable",
-                         run_status && strcmp(run_status, "failed") ? " (detrain resume finishes it)" : "");
-        goto cleanup;
-    }
+    rf->manifest = cJSON_ParseWithLength(rf->texts[0], rf->sizes[0]);
+    const char *run_status = string_at(rf->manifest, "status");
+    if (!run_status || strcmp(run_status, "completed") != 0)
+        return dt_fail(err, DT_USAGE, "%s: the run is %s, not completed: only a finished run's checkpoint is a model%s",
+                       run_dir, run_status ? run_status : "unreadable",
+                       run_status && strcmp(run_status, "failed") ? " (detrain resume finishes it)" : "");
     /* every tensor's digest and the parameter digest, after the file's recorded bytes */
-    DT_TRY(read_artifact(m, run_dir, checkpoint, ck, path, sizeof path, err));
-    const char *artifact_file = strrchr(path, '/') + 1;
-    DT_TRY(read_bytes(path, &artifact, &artifact_size, err));
-    /* the files first, each under its digest: a row never names a file that is not there */
-    DT_TRY(store_object(db_path, (const unsigned char *)artifact, artifact_size, shas[0], err));
-    DT_TRY(store_object(db_path, (const unsigned char *)texts[0], sizes[0], shas[1], err));
-    DT_TRY(store_object(db_path, (const unsigned char *)texts[1], sizes[1], shas[2], err));
-    who_text(who, sizeof who);
-    dt_utc_now(when, sizeof when);
-    lineage = lineage_json(m, run_dir, who, when, note);
-    if (lineage) cJSON_AddStringToObject(lineage, "checkpoint", artifact_file);
-    lineage_text = lineage ? cJSON_PrintUnformatted(lineage) : NULL;
-    if (!lineage_text) {
-        status = dt_fail(err, DT_NOMEM, "out of memory");
-        goto cleanup;
-    }
+    dt_status status = read_artifact(rf->manifest, run_dir, checkpoint, rf->ck, rf->path, sizeof rf->path, err);
+    if (status != DT_OK) return status;
+    return read_bytes(rf->path, &rf->artifact, &rf->artifact_size, err);
+}
+
+/* The files first, each under its digest (shas: artifact, manifest, trace), so that a row
+ * never names a file that is not there. */
+static dt_status store_run_files(const char *db_path, const run_files *rf, char shas[3][65], dt_error *err) {
+    dt_status status = store_object(db_path, (const unsigned char *)rf->artifact, rf->artifact_size, shas[0], err);
+    if (status == DT_OK) status = store_object(db_path, (const unsigned char *)rf->texts[0], rf->sizes[0], shas[1], err);
+    if (status == DT_OK) status = store_object(db_path, (const unsigned char *)rf->texts[1], rf->sizes[1], shas[2], err);
+    return status;
+}
+
+/* The version of `name` whose artifact is shas[0], when there is one; else the next version,
+ * inserted with its lineage. In one transaction, so concurrent adds get distinct versions. */
+static dt_status commit_version(const char *db_path, const char *name, const char shas[3][65], const run_files *rf,
+                                const char *lineage_text, const char *note, const char *who, const char *when,
+                                dt_registry_added *out, dt_error *err) {
+    dt_status status = DT_OK;
+    dt_db db = {0};
+    sqlite3_stmt *stmt = NULL;
     DT_TRY(dt_db_open(&db, db_path, 1, err));
     DT_TRY(dt_db_exec(&db, "BEGIN IMMEDIATE", "registering a version", err));
-    sqlite3_stmt *stmt = NULL;
-    int64_t version = 0, existing = 0;
     DT_TRY(dt_db_prepare(&db, "SELECT version FROM models WHERE name = ?1 AND artifact = ?2", &stmt, err));
     dt_db_bind_text(stmt, 1, name);
     dt_db_bind_text(stmt, 2, shas[0]);
-    if (sqlite3_step(stmt) == SQLITE_ROW) existing = sqlite3_column_int64(stmt, 0);
+    out->existing = sqlite3_step(stmt) == SQLITE_ROW;
+    if (out->existing) out->version = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);
-    if (!existing) {
+    stmt = NULL;
+    if (!out->existing) {
         DT_TRY(dt_db_prepare(&db, "SELECT COALESCE(MAX(version), 0) + 1 FROM models WHERE name = ?1", &stmt, err));
         dt_db_bind_text(stmt, 1, name);
-        version = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 1;
+        out->version = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 1;
         sqlite3_finalize(stmt);
-        DT_TRY(insert_version(&db, name, version, (const char(*)[65])shas, ck->params_sha256, m, lineage_text, note,
+        stmt = NULL;
+        DT_TRY(insert_version(&db, name, out->version, shas, rf->ck->params_sha256, rf->manifest, lineage_text, note,
                               who, when, err));
     }
     DT_TRY(dt_db_exec(&db, "COMMIT", "registering a version", err));
-    if (existing)
-        printf("%s/%lld: already registered (the same %s, SHA-256 %.16s...)\n", name, (long long)existing,
-               artifact_file, shas[0]);
-    else
-        printf("registered %s/%lld: run %s, %s, params_sha256 %s\n", name, (long long)version, string_at(m, "run_id"),
-               artifact_file, ck->params_sha256);
 cleanup:
+    sqlite3_finalize(stmt);
     if (status != DT_OK && db.handle) sqlite3_exec(db.handle, "ROLLBACK", NULL, NULL, NULL);
     dt_db_close(&db);
-    dt_checkpoint_free(ck);
-    free(ck);
-    cJSON_Delete(m);
+    return status;
+}
+
+dt_status dt_registry_add(const char *db_path, const char *run_dir, const char *name, const char *note,
+                          const char *checkpoint, dt_registry_added *out, dt_error *err) {
+    dt_status status = DT_OK;
+    char shas[3][65], who[320], when[32], *lineage_text = NULL;
+    cJSON *lineage = NULL;
+    run_files rf = {.ck = calloc(1, sizeof *rf.ck)};
+    memset(out, 0, sizeof *out);
+    if (!rf.ck) return dt_fail(err, DT_NOMEM, "out of memory");
+    DT_TRY(check_name("model name", name, err));
+    DT_TRY(read_run(run_dir, checkpoint, &rf, err));
+    const char *artifact_file = strrchr(rf.path, '/') + 1;
+    DT_TRY(store_run_files(db_path, &rf, shas, err));
+    who_text(who, sizeof who);
+    dt_utc_now(when, sizeof when);
+    lineage = lineage_json(rf.manifest, run_dir, who, when, note);
+    if (lineage) cJSON_AddStringToObject(lineage, "checkpoint", artifact_file);
+    if (!(lineage_text = lineage ? cJSON_PrintUnformatted(lineage) : NULL)) {
+        status = dt_fail(err, DT_NOMEM, "out of memory");
+        goto cleanup;
+    }
+    DT_TRY(commit_version(db_path, name, (const char(*)[65])shas, &rf, lineage_text, note, who, when, out, err));
+    const char *run_id = string_at(rf.manifest, "run_id");
+    snprintf(out->checkpoint, sizeof out->checkpoint, "%s", artifact_file);
+    snprintf(out->artifact_sha256, sizeof out->artifact_sha256, "%s", shas[0]);
+    snprintf(out->params_sha256, sizeof out->params_sha256, "%s", rf.ck->params_sha256);
+    snprintf(out->run_id, sizeof out->run_id, "%s", run_id ? run_id : "(null)");
+cleanup:
+    run_files_free(&rf);
     cJSON_Delete(lineage);
     free(lineage_text);
-    free(texts[0]);
-    free(texts[1]);
-    free(artifact);
     return status;
 }
 
 /* ---- aliases ---------------------------------------------------------------------------------- */
 
 dt_status dt_registry_alias(const char *db_path, const char *name, const char *alias, const char *version,
-                            const char *note, dt_error *err) {
+                            const char *note, dt_alias_move *move, dt_error *err) {
     dt_status status = DT_OK;
     dt_db db = {0};
     dt_model_version v;
     sqlite3_stmt *stmt = NULL;
     char who[320], when[32], ref[DT_NAME_MAX + 40];
+    memset(move, 0, sizeof *move);
     DT_TRY(check_name("alias", alias, err));
     if (!*version || strspn(version, "0123456789") != strlen(version))
         return dt_fail(err, DT_USAGE, "registry alias: '%s' is not a version number", version);
@@ -451,8 +500,7 @@ dt_status dt_registry_alias(const char *db_path, const char *name, const char *a
         goto cleanup;
     }
     DT_TRY(dt_db_exec(&db, "COMMIT", "moving an alias", err));
-    if (from) printf("%s@%s: version %lld -> %lld\n", name, alias, (long long)from, (long long)v.version);
-    else printf("%s@%s: version %lld\n", name, alias, (long long)v.version);
+    *move = (dt_alias_move){from, v.version};
 cleanup:
     sqlite3_finalize(stmt);
     if (status != DT_OK && db.handle) sqlite3_exec(db.handle, "ROLLBACK", NULL, NULL, NULL);
@@ -460,27 +508,28 @@ cleanup:
     return status;
 }
 
-dt_status dt_registry_history(const char *db_path, const char *name, dt_error *err) {
+dt_status dt_registry_history(const char *db_path, const char *name, cJSON **moves, dt_error *err) {
     dt_db db;
     sqlite3_stmt *stmt = NULL;
     dt_status status = dt_db_open(&db, db_path, 0, err);
     if (status == DT_OK)
         status = dt_db_prepare(&db, "SELECT at, alias, from_version, to_version, who, note FROM alias_history"
                                     " WHERE name = ?1 ORDER BY id", &stmt, err);
-    int rc = SQLITE_DONE, n = 0;
+    *moves = status == DT_OK ? cJSON_CreateArray() : NULL;
+    int rc = SQLITE_DONE;
     if (status == DT_OK) {
         dt_db_bind_text(stmt, 1, name);
         while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-            char from[32] = "(none)";
-            if (sqlite3_column_type(stmt, 2) != SQLITE_NULL)
-                snprintf(from, sizeof from, "%lld", (long long)sqlite3_column_int64(stmt, 2));
-            printf("%s  %s@%s: %s -> %lld  by %s%s%s\n", dt_db_column_text(stmt, 0), name, dt_db_column_text(stmt, 1), from,
-                   (long long)sqlite3_column_int64(stmt, 3), dt_db_column_text(stmt, 4),
-                   sqlite3_column_type(stmt, 5) != SQLITE_NULL ? "  note: " : "", dt_db_column_text(stmt, 5));
-            n++;
+            cJSON *move = cJSON_CreateObject();
+            cJSON_AddStringToObject(move, "at", dt_db_column_text(stmt, 0));
+            cJSON_AddStringToObject(move, "alias", dt_db_column_text(stmt, 1));
+            cJSON_AddItemToObject(move, "from", column_number(stmt, 2));
+            cJSON_AddNumberToObject(move, "to", (double)sqlite3_column_int64(stmt, 3));
+            cJSON_AddStringToObject(move, "who", dt_db_column_text(stmt, 4));
+            cJSON_AddItemToObject(move, "note", column_string(stmt, 5));
+            cJSON_AddItemToArray(*moves, move);
         }
         if (rc != SQLITE_DONE) status = dt_db_fail(&db, rc, "reading the alias history", err);
-        else if (n == 0) printf("%s: no alias has been set\n", name);
     }
     sqlite3_finalize(stmt);
     dt_db_close(&db);
@@ -507,22 +556,34 @@ static cJSON *aliases_json(dt_db *db, const char *name, int64_t version) {
     return aliases;
 }
 
-/* aliases_json as text: "@production @canary" for a version, "production=3 staging=4" for a model. */
-static void aliases_text(const cJSON *aliases, char *out, size_t size) {
-    const cJSON *alias;
-    size_t used = 0;
-    out[0] = '\0';
-    cJSON_ArrayForEach(alias, aliases) {
-        if (used >= size) break;
-        if (cJSON_IsString(alias)) used += (size_t)snprintf(out + used, size - used, "%s@%s", used ? " " : "", alias->valuestring);
-        else used += (size_t)snprintf(out + used, size - used, "%s%s=%.0f", used ? " " : "", alias->string, alias->valuedouble);
+/* One row of dt_registry_list from its query: a version (name given) or a model. */
+static cJSON *list_row(dt_db *db, sqlite3_stmt *stmt, int versions) {
+    cJSON *row = cJSON_CreateObject();
+    cJSON *aliases = aliases_json(db, dt_db_column_text(stmt, 0), versions ? sqlite3_column_int64(stmt, 1) : 0);
+    if (versions) {
+        cJSON_AddNumberToObject(row, "version", (double)sqlite3_column_int64(stmt, 1));
+        cJSON_AddStringToObject(row, "created", dt_db_column_text(stmt, 2));
+        cJSON_AddStringToObject(row, "who", dt_db_column_text(stmt, 3));
+        cJSON_AddStringToObject(row, "run_id", dt_db_column_text(stmt, 4));
+        cJSON_AddStringToObject(row, "params_sha256", dt_db_column_text(stmt, 5));
+        cJSON_AddItemToObject(row, "aliases", aliases);
+        cJSON_AddItemToObject(row, "test_accuracy", sqlite3_column_type(stmt, 6) == SQLITE_NULL
+                                                        ? cJSON_CreateNull()
+                                                        : cJSON_CreateNumber(sqlite3_column_double(stmt, 6)));
+        cJSON_AddStringToObject(row, "note", dt_db_column_text(stmt, 7));
+    } else {
+        cJSON_AddStringToObject(row, "name", dt_db_column_text(stmt, 0));
+        cJSON_AddNumberToObject(row, "latest_version", (double)sqlite3_column_int64(stmt, 1));
+        cJSON_AddNumberToObject(row, "versions", (double)sqlite3_column_int64(stmt, 3));
+        cJSON_AddItemToObject(row, "aliases", aliases);
+        cJSON_AddStringToObject(row, "latest_created", dt_db_column_text(stmt, 2));
     }
+    return row;
 }
 
-dt_status dt_registry_list(const char *db_path, const char *name, int json, dt_error *err) {
+dt_status dt_registry_list(const char *db_path, const char *name, cJSON **rows, dt_error *err) {
     dt_db db;
     sqlite3_stmt *stmt = NULL;
-    cJSON *array = json ? cJSON_CreateArray() : NULL;
     dt_status status = dt_db_open(&db, db_path, 0, err);
     if (status == DT_OK && name)
         status = dt_db_prepare(&db, "SELECT name, version, created, who, run_id, params_sha256,"
@@ -531,184 +592,109 @@ dt_status dt_registry_list(const char *db_path, const char *name, int json, dt_e
     else if (status == DT_OK)
         status = dt_db_prepare(&db, "SELECT name, MAX(version), MAX(created), count(*) FROM models GROUP BY name"
                                     " ORDER BY name", &stmt, err);
-    int rc = SQLITE_DONE, n = 0;
+    *rows = status == DT_OK ? cJSON_CreateArray() : NULL;
     if (status == DT_OK) {
+        int rc;
         if (name) dt_db_bind_text(stmt, 1, name);
-        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-            char aliases[512];
-            cJSON *alias_list = aliases_json(&db, dt_db_column_text(stmt, 0), name ? sqlite3_column_int64(stmt, 1) : 0);
-            aliases_text(alias_list, aliases, sizeof aliases);
-            cJSON *row = array ? cJSON_CreateObject() : NULL;
-            if (name) {
-                char accuracy[16] = "-";
-                if (sqlite3_column_type(stmt, 6) != SQLITE_NULL)
-                    snprintf(accuracy, sizeof accuracy, "%.4f", sqlite3_column_double(stmt, 6));
-                if (row) {
-                    cJSON_AddNumberToObject(row, "version", (double)sqlite3_column_int64(stmt, 1));
-                    cJSON_AddStringToObject(row, "created", dt_db_column_text(stmt, 2));
-                    cJSON_AddStringToObject(row, "who", dt_db_column_text(stmt, 3));
-                    cJSON_AddStringToObject(row, "run_id", dt_db_column_text(stmt, 4));
-                    cJSON_AddStringToObject(row, "params_sha256", dt_db_column_text(stmt, 5));
-                    cJSON_AddItemToObject(row, "aliases", alias_list);
-                    alias_list = NULL;
-                } else {
-                    printf("%s/%-4lld %s  run %s  params %.12s  accuracy %s  %s%s%s\n", name,
-                           (long long)sqlite3_column_int64(stmt, 1), dt_db_column_text(stmt, 2), dt_db_column_text(stmt, 4),
-                           dt_db_column_text(stmt, 5), accuracy, aliases, aliases[0] ? "  " : "", dt_db_column_text(stmt, 7));
-                }
-            } else if (row) {
-                cJSON_AddStringToObject(row, "name", dt_db_column_text(stmt, 0));
-                cJSON_AddNumberToObject(row, "latest_version", (double)sqlite3_column_int64(stmt, 1));
-                cJSON_AddNumberToObject(row, "versions", (double)sqlite3_column_int64(stmt, 3));
-                cJSON_AddItemToObject(row, "aliases", alias_list);
-                alias_list = NULL;
-            } else {
-                printf("%-24s %lld version%s, latest %lld (%s)  %s\n", dt_db_column_text(stmt, 0),
-                       (long long)sqlite3_column_int64(stmt, 3), sqlite3_column_int64(stmt, 3) == 1 ? "" : "s",
-                       (long long)sqlite3_column_int64(stmt, 1), dt_db_column_text(stmt, 2), aliases);
-            }
-            cJSON_Delete(alias_list);
-            if (row) cJSON_AddItemToArray(array, row);
-            n++;
-        }
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) cJSON_AddItemToArray(*rows, list_row(&db, stmt, name != NULL));
         if (rc != SQLITE_DONE) status = dt_db_fail(&db, rc, "listing models", err);
-        else if (name && n == 0) status = dt_fail(err, DT_CHECKPOINT, "no model named '%s' in %s", name, db_path);
+        else if (name && cJSON_GetArraySize(*rows) == 0)
+            status = dt_fail(err, DT_CHECKPOINT, "no model named '%s' in %s", name, db_path);
     }
-    if (status == DT_OK && array) {
-        char *text = cJSON_Print(array);
-        if (text) printf("%s\n", text);
-        free(text);
-    }
-    cJSON_Delete(array);
     sqlite3_finalize(stmt);
     dt_db_close(&db);
     return status;
 }
 
-dt_status dt_registry_show(const char *db_path, const char *ref, int json, dt_error *err) {
+/* The lineage recorded for version v, or NULL (DT_CHECKPOINT) when it is unreadable. */
+static dt_status read_lineage(dt_db *db, const dt_model_version *v, cJSON **lineage, dt_error *err) {
+    sqlite3_stmt *stmt = NULL;
+    *lineage = NULL;
+    dt_status status = dt_db_prepare(db, "SELECT lineage FROM models WHERE name = ?1 AND version = ?2", &stmt, err);
+    if (status != DT_OK) return status;
+    dt_db_bind_text(stmt, 1, v->name);
+    sqlite3_bind_int64(stmt, 2, v->version);
+    if (sqlite3_step(stmt) == SQLITE_ROW) *lineage = cJSON_Parse(dt_db_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    if (!*lineage)
+        return dt_fail(err, DT_CHECKPOINT, "%s/%lld: its lineage record is unreadable", v->name, (long long)v->version);
+    return DT_OK;
+}
+
+dt_status dt_registry_show(const char *db_path, const char *ref, cJSON **shown, dt_error *err) {
     dt_model_version v;
+    *shown = NULL;
     dt_status status = dt_registry_resolve(db_path, ref, &v, err);
     if (status != DT_OK) return status;
     dt_db db;
-    sqlite3_stmt *stmt = NULL;
     cJSON *lineage = NULL;
     status = dt_db_open(&db, db_path, 0, err);
-    if (status == DT_OK)
-        status = dt_db_prepare(&db, "SELECT lineage, note, who, created FROM models WHERE name = ?1 AND version = ?2",
-                               &stmt, err);
+    if (status == DT_OK) status = read_lineage(&db, &v, &lineage, err);
     if (status == DT_OK) {
-        dt_db_bind_text(stmt, 1, v.name);
-        sqlite3_bind_int64(stmt, 2, v.version);
-        if (sqlite3_step(stmt) == SQLITE_ROW) lineage = cJSON_Parse(dt_db_column_text(stmt, 0));
-        if (!lineage) status = dt_fail(err, DT_CHECKPOINT, "%s/%lld: its lineage record is unreadable", v.name,
-                                       (long long)v.version);
-    }
-    if (status == DT_OK) {
-        char aliases[512];
-        cJSON *alias_list = aliases_json(&db, v.name, v.version);
-        aliases_text(alias_list, aliases, sizeof aliases);
         cJSON_AddStringToObject(lineage, "model", v.name);
         cJSON_AddNumberToObject(lineage, "version", (double)v.version);
-        cJSON_AddItemToObject(lineage, "aliases", alias_list);
+        cJSON_AddItemToObject(lineage, "aliases", aliases_json(&db, v.name, v.version));
         cJSON_AddStringToObject(lineage, "artifact", v.artifact);
         cJSON_AddStringToObject(lineage, "artifact_sha256", v.artifact_sha256);
         cJSON_AddStringToObject(lineage, "params_sha256", v.params_sha256);
         const char *folder = string_at(lineage, "run_folder");
         struct stat info;
         cJSON_AddBoolToObject(lineage, "run_folder_exists", folder && stat(folder, &info) == 0);
-        if (json) {
-            char *text = cJSON_Print(lineage);
-            if (text) printf("%s\n", text);
-            free(text);
-        } else {
-            const cJSON *code = cJSON_GetObjectItemCaseSensitive(lineage, "code");
-            const cJSON *final = cJSON_GetObjectItemCaseSensitive(lineage, "final");
-            const cJSON *acc = cJSON_GetObjectItemCaseSensitive(final, "test_accuracy");
-            const cJSON *loss = cJSON_GetObjectItemCaseSensitive(final, "test_loss");
-            printf("%s/%lld%s%s\n", v.name, (long long)v.version, aliases[0] ? "  " : "", aliases);
-            printf("  artifact       %s (SHA-256 %s, verified)\n", v.artifact, v.artifact_sha256);
-            printf("  params_sha256  %s\n", v.params_sha256);
-            printf("  run            %s in %s%s\n", v.run_id, folder ? folder : "?",
-                   folder && stat(folder, &info) == 0 ? "" : " (folder gone; the record is kept here)");
-            printf("  experiment     %s\n", string_at(lineage, "experiment") ? string_at(lineage, "experiment") : "-");
-            printf("  config         %s (SHA-256 %s)\n", string_at(lineage, "config_file") ? string_at(lineage, "config_file") : "-",
-                   string_at(lineage, "config_sha256") ? string_at(lineage, "config_sha256") : "-");
-            const cJSON *set;
-            cJSON_ArrayForEach(set, cJSON_GetObjectItemCaseSensitive(lineage, "overrides"))
-                if (cJSON_IsString(set)) printf("  --set          %s\n", set->valuestring);
-            if (string_at(lineage, "checkpoint")) printf("  checkpoint     %s of the run\n", string_at(lineage, "checkpoint"));
-            printf("  code           detrain %s, commit %s%s\n", string_at(code, "version") ? string_at(code, "version") : "?",
-                   string_at(code, "git_commit") ? string_at(code, "git_commit") : "?",
-                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(code, "git_dirty")) ? " (dirty)" : "");
-            const char *sets[2] = {"train", "test"}, *files_key[2] = {"data.train.files", "data.test.files"};
-            for (int s = 0; s < 2; s++) {
-                const cJSON *file;
-                cJSON_ArrayForEach(file, dt_run_record_item(lineage, files_key[s])) {
-                    const cJSON *size = cJSON_GetObjectItemCaseSensitive(file, "size");
-                    const char *file_path = string_at(file, "path"), *file_sha = string_at(file, "sha256");
-                    char label[16];
-                    snprintf(label, sizeof label, "data (%s)", sets[s]);
-                    printf("  %-15s%s, %.0f bytes, SHA-256 %s\n", label, file_path ? file_path : "?",
-                           cJSON_IsNumber(size) ? size->valuedouble : 0.0, file_sha ? file_sha : "?");
-                }
-            }
-            printf("  metrics        test accuracy %.4f, test loss %.6f\n", cJSON_IsNumber(acc) ? acc->valuedouble : NAN,
-                   cJSON_IsNumber(loss) ? loss->valuedouble : NAN);
-            printf("  device         %s, %s mode\n", string_at(lineage, "device") ? string_at(lineage, "device") : "?",
-                   string_at(lineage, "mode") ? string_at(lineage, "mode") : "?");
-            const char *at = string_at(lineage, "registered_at"), *by = string_at(lineage, "registered_by");
-            const char *note = string_at(lineage, "note");
-            printf("  registered     %s by %s%s%s\n", at ? at : "?", by ? by : "?", note ? "; note: " : "", note ? note : "");
-        }
+        *shown = lineage;
     }
-    cJSON_Delete(lineage);
-    sqlite3_finalize(stmt);
     dt_db_close(&db);
     return status;
 }
 
 /* ---- verify, gc ------------------------------------------------------------------------------- */
 
-dt_status dt_registry_verify(const char *db_path, int64_t *n_damaged, dt_error *err) {
+/* Version v checked: {"name", "version", "problems": [one message per damaged or missing file]}. */
+static cJSON *check_version(const dt_model_version *v) {
+    const char *what[3] = {"artifact (final.h5)", "manifest.json", "trace.jsonl"};
+    const char *paths[3] = {v->artifact, v->manifest, v->trace};
+    const char *shas[3] = {v->artifact_sha256, v->manifest_sha256, v->trace_sha256};
+    cJSON *checked = cJSON_CreateObject();
+    cJSON_AddStringToObject(checked, "name", v->name);
+    cJSON_AddNumberToObject(checked, "version", (double)v->version);
+    cJSON *problems = cJSON_AddArrayToObject(checked, "problems");
+    for (int i = 0; i < 3; i++) {
+        dt_error problem;
+        if (check_object(v, what[i], paths[i], shas[i], &problem) != DT_OK)
+            cJSON_AddItemToArray(problems, cJSON_CreateString(problem.message));
+    }
+    return checked;
+}
+
+dt_status dt_registry_verify(const char *db_path, cJSON **checked, int64_t *n_damaged, dt_error *err) {
     dt_db db;
     sqlite3_stmt *stmt = NULL;
     *n_damaged = 0;
     dt_status status = dt_db_open(&db, db_path, 0, err);
     if (status == DT_OK) status = dt_db_prepare(&db, "SELECT " VERSION_COLUMNS " FROM models ORDER BY name, version", &stmt, err);
-    int rc = SQLITE_DONE, n = 0;
+    *checked = status == DT_OK ? cJSON_CreateArray() : NULL;
+    int rc = SQLITE_DONE;
     while (status == DT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         dt_model_version v;
         version_from_row(db_path, stmt, &v);
-        const char *what[3] = {"artifact (final.h5)", "manifest.json", "trace.jsonl"};
-        const char *paths[3] = {v.artifact, v.manifest, v.trace}, *shas[3] = {v.artifact_sha256, v.manifest_sha256, v.trace_sha256};
-        int ok = 1;
-        for (int i = 0; i < 3; i++) {
-            dt_error problem;
-            if (check_object(&v, what[i], paths[i], shas[i], &problem) != DT_OK) {
-                printf("DAMAGED %s\n", problem.message);
-                ok = 0;
-            }
-        }
-        if (ok) printf("ok      %s/%lld\n", v.name, (long long)v.version);
-        else (*n_damaged)++;
-        n++;
+        cJSON *version = check_version(&v);
+        *n_damaged += cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(version, "problems")) > 0;
+        cJSON_AddItemToArray(*checked, version);
     }
     if (status == DT_OK && rc != SQLITE_DONE) status = dt_db_fail(&db, rc, "reading the registry", err);
-    if (status == DT_OK) printf("%d version%s checked, %lld damaged\n", n, n == 1 ? "" : "s", (long long)*n_damaged);
     sqlite3_finalize(stmt);
     dt_db_close(&db);
     return status;
 }
 
-dt_status dt_registry_gc(const char *db_path, int64_t min_age, dt_error *err) {
+dt_status dt_registry_gc(const char *db_path, int64_t min_age, int64_t *removed, int64_t *kept, dt_error *err) {
     dt_db db;
     char dir[4096];
     objects_dir(db_path, dir, sizeof dir);
     dt_status status = dt_db_open(&db, db_path, 0, err);
     DIR *d = status == DT_OK ? opendir(dir) : NULL;
-    int64_t removed = 0, kept = 0;
     const time_t now = time(NULL);
     sqlite3_stmt *stmt = NULL;
+    *removed = *kept = 0;
     if (status == DT_OK)
         status = dt_db_prepare(&db, "SELECT count(*) FROM models WHERE artifact = ?1 OR manifest = ?1 OR trace = ?1",
                                &stmt, err);
@@ -721,104 +707,85 @@ dt_status dt_registry_gc(const char *db_path, int64_t min_age, dt_error *err) {
         sqlite3_reset(stmt);
         dt_db_bind_text(stmt, 1, entry->d_name);
         const int named = sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int64(stmt, 0) > 0;
-        if (named) kept++;
-        else if (unlink(path) == 0) removed++;
+        if (named) (*kept)++;
+        else if (unlink(path) == 0) (*removed)++;
     }
     if (d) closedir(d);
     sqlite3_finalize(stmt);
     dt_db_close(&db);
-    if (status == DT_OK) printf("registry gc: %lld unreferenced file%s removed, %lld kept\n", (long long)removed,
-                                removed == 1 ? "" : "s", (long long)kept);
     return status;
 }
 
 /* ---- lineage by data -------------------------------------------------------------------------- */
 
-dt_status dt_lineage(const char *runs_root, const char *db_path, const char *file_or_sha256, int json, dt_error *err) {
+/* Appends to `runs` the runs of the index of runs_root (brought up to date) that used data sha. */
+static dt_status lineage_runs(const char *runs_root, const char *sha, cJSON *runs, dt_error *err) {
+    char index_path[4096];
+    snprintf(index_path, sizeof index_path, "%s/detrain.sqlite", runs_root);
+    dt_db db;
+    sqlite3_stmt *stmt = NULL;
+    dt_status status = dt_db_open(&db, index_path, 1, err);
+    if (status == DT_OK) status = dt_runs_refresh(&db, runs_root, 0, NULL, err);
+    if (status == DT_OK)
+        status = dt_db_prepare(&db, "SELECT DISTINCT runs.folder, run_id, experiment, status, run_data.path FROM run_data"
+                                    " JOIN runs USING(folder) WHERE sha256 = ?1 ORDER BY started", &stmt, err);
+    if (status == DT_OK) dt_db_bind_text(stmt, 1, sha);
+    while (status == DT_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+        char run_path[DT_PATH_MAX * 2];
+        dt_store_run_path(runs_root, dt_db_column_text(stmt, 0), run_path, sizeof run_path);
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "folder", dt_db_column_text(stmt, 0));
+        cJSON_AddStringToObject(row, "run_path", run_path);
+        cJSON_AddStringToObject(row, "run_id", dt_db_column_text(stmt, 1));
+        cJSON_AddStringToObject(row, "experiment", dt_db_column_text(stmt, 2));
+        cJSON_AddStringToObject(row, "status", dt_db_column_text(stmt, 3));
+        cJSON_AddStringToObject(row, "path", dt_db_column_text(stmt, 4));
+        cJSON_AddItemToArray(runs, row);
+    }
+    sqlite3_finalize(stmt);
+    dt_db_close(&db);
+    return status;
+}
+
+/* Appends to `models` the versions of the registry at db_path that used data sha. */
+static dt_status lineage_models(const char *db_path, const char *sha, cJSON *models, dt_error *err) {
+    dt_db db;
+    sqlite3_stmt *stmt = NULL;
+    dt_status status = dt_db_open(&db, db_path, 0, err);
+    if (status == DT_OK)
+        status = dt_db_prepare(&db, "SELECT DISTINCT name, version, path FROM model_data WHERE sha256 = ?1"
+                                    " ORDER BY name, version", &stmt, err);
+    if (status == DT_OK) dt_db_bind_text(stmt, 1, sha);
+    while (status == DT_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "name", dt_db_column_text(stmt, 0));
+        cJSON_AddNumberToObject(row, "version", (double)sqlite3_column_int64(stmt, 1));
+        cJSON_AddStringToObject(row, "path", dt_db_column_text(stmt, 2));
+        cJSON_AddItemToArray(models, row);
+    }
+    sqlite3_finalize(stmt);
+    dt_db_close(&db);
+    return status;
+}
+
+dt_status dt_lineage(const char *runs_root, const char *db_path, const char *file_or_sha256, cJSON **found,
+                     dt_error *err) {
     char sha[65];
-    dt_status status = DT_OK;
+    *found = NULL;
     if (dt_file_exists(file_or_sha256)) {
-        status = dt_file_sha256(file_or_sha256, sha, err);
+        dt_status status = dt_file_sha256(file_or_sha256, sha, err);
         if (status != DT_OK) return status;
     } else if (strlen(file_or_sha256) == 64 && strspn(file_or_sha256, "0123456789abcdef") == 64) {
         snprintf(sha, sizeof sha, "%s", file_or_sha256);
     } else {
         return dt_fail(err, DT_USAGE, "lineage %s: not a file, and not a SHA-256 (64 lowercase hex digits)", file_or_sha256);
     }
-    cJSON *out = json ? cJSON_CreateObject() : NULL, *runs = out ? cJSON_AddArrayToObject(out, "runs") : NULL;
-    cJSON *models = out ? cJSON_AddArrayToObject(out, "models") : NULL;
-    if (out) cJSON_AddStringToObject(out, "sha256", sha);
-    else printf("data SHA-256 %s\n", sha);
-    /* the runs: the index of runs_root, brought up to date */
-    char index_path[4096];
-    snprintf(index_path, sizeof index_path, "%s/detrain.sqlite", runs_root);
-    dt_db db;
-    sqlite3_stmt *stmt = NULL;
-    int n_runs = 0, n_models = 0;
+    *found = cJSON_CreateObject();
+    cJSON *runs = cJSON_AddArrayToObject(*found, "runs"), *models = cJSON_AddArrayToObject(*found, "models");
+    cJSON_AddStringToObject(*found, "sha256", sha);
     struct stat info;
-    if (stat(runs_root, &info) == 0) {
-        status = dt_db_open(&db, index_path, 1, err);
-        if (status == DT_OK) status = dt_runs_refresh(&db, runs_root, 0, NULL, err);
-        if (status == DT_OK)
-            status = dt_db_prepare(&db, "SELECT DISTINCT runs.folder, run_id, experiment, status, run_data.path FROM run_data"
-                                        " JOIN runs USING(folder) WHERE sha256 = ?1 ORDER BY started", &stmt, err);
-        if (status == DT_OK) {
-            dt_db_bind_text(stmt, 1, sha);
-            while (sqlite3_step(stmt) == SQLITE_ROW) {
-                char run_path[DT_PATH_MAX * 2];
-                dt_store_run_path(runs_root, dt_db_column_text(stmt, 0), run_path, sizeof run_path);
-                if (runs) {
-                    cJSON *row = cJSON_CreateObject();
-                    cJSON_AddStringToObject(row, "folder", dt_db_column_text(stmt, 0));
-                    cJSON_AddStringToObject(row, "run_path", run_path);
-                    cJSON_AddStringToObject(row, "run_id", dt_db_column_text(stmt, 1));
-                    cJSON_AddStringToObject(row, "experiment", dt_db_column_text(stmt, 2));
-                    cJSON_AddStringToObject(row, "status", dt_db_column_text(stmt, 3));
-                    cJSON_AddStringToObject(row, "path", dt_db_column_text(stmt, 4));
-                    cJSON_AddItemToArray(runs, row);
-                } else {
-                    printf("run    %s  (run %s, experiment %s, %s) as %s\n", run_path,
-                           dt_db_column_text(stmt, 1), dt_db_column_text(stmt, 2), dt_db_column_text(stmt, 3), dt_db_column_text(stmt, 4));
-                }
-                n_runs++;
-            }
-        }
-        sqlite3_finalize(stmt);
-        stmt = NULL;
-        dt_db_close(&db);
-    }
-    /* the model versions: the registry, when there is one */
-    if (status == DT_OK && stat(db_path, &info) == 0) {
-        status = dt_db_open(&db, db_path, 0, err);
-        if (status == DT_OK)
-            status = dt_db_prepare(&db, "SELECT DISTINCT name, version, path FROM model_data WHERE sha256 = ?1"
-                                        " ORDER BY name, version", &stmt, err);
-        if (status == DT_OK) {
-            dt_db_bind_text(stmt, 1, sha);
-            while (sqlite3_step(stmt) == SQLITE_ROW) {
-                if (models) {
-                    cJSON *row = cJSON_CreateObject();
-                    cJSON_AddStringToObject(row, "name", dt_db_column_text(stmt, 0));
-                    cJSON_AddNumberToObject(row, "version", (double)sqlite3_column_int64(stmt, 1));
-                    cJSON_AddStringToObject(row, "path", dt_db_column_text(stmt, 2));
-                    cJSON_AddItemToArray(models, row);
-                } else {
-                    printf("model  %s/%lld as %s\n", dt_db_column_text(stmt, 0), (long long)sqlite3_column_int64(stmt, 1),
-                           dt_db_column_text(stmt, 2));
-                }
-                n_models++;
-            }
-        }
-        sqlite3_finalize(stmt);
-        dt_db_close(&db);
-    }
-    if (status == DT_OK && out) {
-        char *text = cJSON_Print(out);
-        if (text) printf("%s\n", text);
-        free(text);
-    } else if (status == DT_OK) {
-        printf("%d run%s, %d model version%s\n", n_runs, n_runs == 1 ? "" : "s", n_models, n_models == 1 ? "" : "s");
-    }
-    cJSON_Delete(out);
+    dt_status status = DT_OK;
+    if (stat(runs_root, &info) == 0) status = lineage_runs(runs_root, sha, runs, err);
+    if (status == DT_OK && stat(db_path, &info) == 0) status = lineage_models(db_path, sha, models, err);
     return status;
 }

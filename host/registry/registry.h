@@ -16,6 +16,8 @@
 #include "config.h"
 #include "status.h"
 
+typedef struct cJSON cJSON;
+
 /* A model version as the registry holds it. */
 typedef struct {
     char name[DT_NAME_MAX];
@@ -40,39 +42,71 @@ dt_status dt_registry_resolve(const char *db_path, const char *ref, dt_model_ver
  * diff and reproduce. DT_WRITE when it cannot. */
 dt_status dt_registry_materialize(const dt_model_version *v, const char *dir, dt_error *err);
 
+/* What dt_registry_add registered. */
+typedef struct {
+    int64_t version;            /* the new version, or the one that holds the same artifact */
+    int existing;               /* 1: the same artifact was registered before under the name (nothing added) */
+    char checkpoint[16];        /* the run's file registered: "best.h5" or "final.h5" */
+    char artifact_sha256[65], params_sha256[65];
+    char run_id[64];
+} dt_registry_added;
+
 /* Registers a checkpoint of run_dir as the next version of `name` after verifying every tensor
- * digest and the file's recorded SHA-256, and prints "registered NAME/N". `checkpoint`: "best"
+ * digest and the file's recorded SHA-256; *added says which version. `checkpoint`: "best"
  * (best.h5), "final" (final.h5) or NULL (best.h5 when the run kept one, else final.h5). The
- * same artifact under the same name again is the existing version (exit 0, said). DT_USAGE
+ * same artifact under the same name again is the existing version (added->existing). DT_USAGE
  * for a run that is not completed, a malformed name or no best.h5 asked for; DT_CHECKPOINT for
  * a damaged checkpoint. */
 dt_status dt_registry_add(const char *db_path, const char *run_dir, const char *name, const char *note,
-                          const char *checkpoint, dt_error *err);
+                          const char *checkpoint, dt_registry_added *added, dt_error *err);
 
-/* Moves (or sets) alias of `name` to `version` and records the move (from, to, who, when,
- * note) in the alias history. Moving it back is a rollback. */
+/* An alias move: from_version 0 when the alias is new. */
+typedef struct {
+    int64_t from_version, to_version;
+} dt_alias_move;
+
+/* Moves (or sets) alias of `name` to `version`, records the move (from, to, who, when, note)
+ * in the alias history and says it in *move. Moving it back is a rollback. */
 dt_status dt_registry_alias(const char *db_path, const char *name, const char *alias, const char *version,
-                            const char *note, dt_error *err);
+                            const char *note, dt_alias_move *move, dt_error *err);
 
-/* Prints every alias move of `name`, oldest first. */
-dt_status dt_registry_history(const char *db_path, const char *name, dt_error *err);
+/* Every alias move of `name`, oldest first, into *moves (the caller's; an empty array when
+ * none, NULL when the database cannot be read): [{"at", "alias", "from" (null when the alias
+ * was new), "to", "who", "note" (or null)}]. On a failure while reading, *moves holds the moves
+ * read before it. */
+dt_status dt_registry_history(const char *db_path, const char *name, cJSON **moves, dt_error *err);
 
-/* Prints the models (name NULL) or the versions of one model, with their aliases. */
-dt_status dt_registry_list(const char *db_path, const char *name, int json, dt_error *err);
+/* The models (name NULL) or the versions of one model into *rows (the caller's; NULL when the
+ * database cannot be read; after a failure while reading, the rows read before it). A model:
+ * {"name", "latest_version", "versions", "aliases": {ALIAS: VERSION}, "latest_created"}; a
+ * version: {"version", "created", "who", "run_id", "params_sha256", "aliases": [ALIAS],
+ * "test_accuracy" (or null), "note" ("" for none)}. DT_CHECKPOINT for an unknown name. */
+dt_status dt_registry_list(const char *db_path, const char *name, cJSON **rows, dt_error *err);
 
-/* Prints one version and its whole lineage. */
-dt_status dt_registry_show(const char *db_path, const char *ref, int json, dt_error *err);
+/* One version and its whole lineage into *shown (the caller's; NULL on failure): the lineage
+ * recorded at registration (run_id, run_folder, experiment, config_file, config_sha256, config,
+ * overrides, code, data, seeds, mode, device, final, environment, registered_by/_at, note,
+ * checkpoint) with "model", "version", "aliases", "artifact", "artifact_sha256",
+ * "params_sha256" and "run_folder_exists" added. */
+dt_status dt_registry_show(const char *db_path, const char *ref, cJSON **shown, dt_error *err);
 
-/* Checks every stored file against its digest and every row's files exist; prints each
- * problem. *n_damaged receives their number. */
-dt_status dt_registry_verify(const char *db_path, int64_t *n_damaged, dt_error *err);
+/* Checks every stored file against its digest and every row's files exist, into *checked (the
+ * caller's; NULL when the database cannot be read): [{"name", "version", "problems": [message
+ * per damaged or missing file]}], by name and version. *n_damaged receives the number of
+ * versions with a problem. */
+dt_status dt_registry_verify(const char *db_path, cJSON **checked, int64_t *n_damaged, dt_error *err);
 
 /* Removes stored files no version names (those an add left when it died) that are at least
- * min_age seconds old, so that a registration in progress keeps its files. */
-dt_status dt_registry_gc(const char *db_path, int64_t min_age, dt_error *err);
+ * min_age seconds old, so that a registration in progress keeps its files; *removed and *kept
+ * count the files removed and those still named. */
+dt_status dt_registry_gc(const char *db_path, int64_t min_age, int64_t *removed, int64_t *kept, dt_error *err);
 
-/* Prints the runs (in the runs index of runs_root) and the model versions (in the registry
- * at db_path) that used a data file, given as a path or a SHA-256. */
-dt_status dt_lineage(const char *runs_root, const char *db_path, const char *file_or_sha256, int json, dt_error *err);
+/* The runs (in the runs index of runs_root, when that folder exists) and the model versions (in
+ * the registry at db_path, when it exists) that used a data file, given as a path or a SHA-256,
+ * into *found (the caller's): {"runs": [{"folder", "run_path", "run_id", "experiment", "status",
+ * "path"}], "models": [{"name", "version", "path"}], "sha256"}. *found is NULL when the file or
+ * digest is refused (DT_USAGE) or unreadable; after a later failure it holds what was found. */
+dt_status dt_lineage(const char *runs_root, const char *db_path, const char *file_or_sha256, cJSON **found,
+                     dt_error *err);
 
 #endif

@@ -23,8 +23,6 @@ static const char *string_at(const cJSON *obj, const char *key) {
     return cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
-/* Binds text or NULL. */
-/* Binds a JSON number or NULL. */
 /* Seconds between two "2026-11-29T09:43:01Z" stamps; -1 when either is missing. */
 static double seconds_between(const char *from, const char *to) {
     struct tm a = {0}, b = {0};
@@ -38,29 +36,22 @@ static void device_word(const char *device, char *out, size_t size) {
     out[strcspn(out, " (")] = '\0';
 }
 
-/* Writes the row of run folder `folder` (manifest m, its file's mtime and size) and its data
- * files, replacing what the index held for it. */
-static dt_status store_run(dt_db *db, const char *folder, cJSON *m, int64_t mtime_ns, int64_t size, dt_error *err) {
-    dt_status status = DT_OK;
-    sqlite3_stmt *run = NULL, *data = NULL, *clear = NULL;
-    const cJSON *final = cJSON_GetObjectItemCaseSensitive(m, "final"), *code = cJSON_GetObjectItemCaseSensitive(m, "code");
-    const cJSON *epochs = cJSON_GetObjectItemCaseSensitive(m, "epochs");
-    const cJSON *last = cJSON_IsArray(epochs) ? cJSON_GetArrayItem(epochs, cJSON_GetArraySize(epochs) - 1) : NULL;
-    const cJSON *metrics = cJSON_IsObject(final) ? final : last;
+/* The experiment of manifest m: its "experiment", or for a manifest from before experiments the
+ * stem of its config file (in stem); NULL when neither is there. */
+static const char *experiment_of(const cJSON *m, char *stem, size_t size) {
     const char *experiment = string_at(m, "experiment");
-    char stem[256] = "", device[64];
-    if (!experiment && string_at(m, "config_file")) { /* a manifest from before experiments: the config's stem */
-        snprintf(stem, sizeof stem, "%s", string_at(m, "config_file"));
-        /* Not basename(3): POSIX's may return a read-only "." for an empty path (found by fuzz_runs). */
-        char *base = strrchr(stem, '/') ? strrchr(stem, '/') + 1 : stem, *dot = strrchr(base, '.');
-        if (dot) *dot = '\0';
-        memmove(stem, base, strlen(base) + 1);
-        experiment = stem;
-    }
-    device_word(string_at(m, "device"), device, sizeof device);
-    const char *finished = string_at(m, "finished_at") ? string_at(m, "finished_at") : string_at(m, "updated_at");
-    /* What --where and --sort look into: the manifest without its per-epoch and per-checkpoint
-     * lists, which only make it longer to scan. */
+    if (experiment || !string_at(m, "config_file")) return experiment;
+    snprintf(stem, size, "%s", string_at(m, "config_file"));
+    /* Not basename(3): POSIX's may return a read-only "." for an empty path (found by fuzz_runs). */
+    char *base = strrchr(stem, '/') ? strrchr(stem, '/') + 1 : stem, *dot = strrchr(base, '.');
+    if (dot) *dot = '\0';
+    memmove(stem, base, strlen(base) + 1);
+    return stem;
+}
+
+/* What --where and --sort look into: the manifest without its per-epoch and per-checkpoint
+ * lists, which only make it longer to scan; NULL when out of memory. */
+static char *slim_manifest(const cJSON *m) {
     cJSON *slim = cJSON_Duplicate(m, 1);
     if (slim) {
         cJSON_DeleteItemFromObjectCaseSensitive(slim, "epochs");
@@ -68,14 +59,22 @@ static dt_status store_run(dt_db *db, const char *folder, cJSON *m, int64_t mtim
     }
     char *text = slim ? cJSON_PrintUnformatted(slim) : NULL;
     cJSON_Delete(slim);
-    if (!text) return dt_fail(err, DT_NOMEM, "out of memory indexing %s", folder);
-    DT_TRY(dt_db_prepare(db,
-                         "INSERT OR REPLACE INTO runs VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-                         " ?15, ?16, ?17, ?18)",
-                         &run, err));
+    return text;
+}
+
+/* Binds the runs row of folder `folder` (manifest m, slimmed to `text`; its file's mtime and size). */
+static void bind_run(sqlite3_stmt *run, const char *folder, const cJSON *m, const char *text, int64_t mtime_ns,
+                     int64_t size) {
+    const cJSON *final = cJSON_GetObjectItemCaseSensitive(m, "final"), *code = cJSON_GetObjectItemCaseSensitive(m, "code");
+    const cJSON *epochs = cJSON_GetObjectItemCaseSensitive(m, "epochs");
+    const cJSON *last = cJSON_IsArray(epochs) ? cJSON_GetArrayItem(epochs, cJSON_GetArraySize(epochs) - 1) : NULL;
+    const cJSON *metrics = cJSON_IsObject(final) ? final : last;
+    char stem[256] = "", device[64];
+    device_word(string_at(m, "device"), device, sizeof device);
+    const char *finished = string_at(m, "finished_at") ? string_at(m, "finished_at") : string_at(m, "updated_at");
     dt_db_bind_text(run, 1, folder);
     dt_db_bind_text(run, 2, string_at(m, "run_id"));
-    dt_db_bind_text(run, 3, experiment);
+    dt_db_bind_text(run, 3, experiment_of(m, stem, sizeof stem));
     dt_db_bind_text(run, 4, string_at(m, "status"));
     dt_db_bind_text(run, 5, string_at(m, "started_at"));
     dt_db_bind_text(run, 6, finished);
@@ -92,11 +91,13 @@ static dt_status store_run(dt_db *db, const char *folder, cJSON *m, int64_t mtim
     dt_db_bind_text(run, 16, text);
     sqlite3_bind_int64(run, 17, mtime_ns);
     sqlite3_bind_int64(run, 18, size);
-    int rc = sqlite3_step(run);
-    if (rc != SQLITE_DONE) {
-        status = dt_db_fail(db, rc, "indexing a run", err);
-        goto cleanup;
-    }
+}
+
+/* Replaces the run_data rows of folder with the data files manifest m lists. */
+static dt_status store_run_data(dt_db *db, const char *folder, const cJSON *m, dt_error *err) {
+    dt_status status = DT_OK;
+    sqlite3_stmt *data = NULL, *clear = NULL;
+    int rc;
     DT_TRY(dt_db_prepare(db, "DELETE FROM run_data WHERE folder = ?1", &clear, err));
     dt_db_bind_text(clear, 1, folder);
     if ((rc = sqlite3_step(clear)) != SQLITE_DONE) {
@@ -121,9 +122,31 @@ static dt_status store_run(dt_db *db, const char *folder, cJSON *m, int64_t mtim
         }
     }
 cleanup:
-    sqlite3_finalize(run);
     sqlite3_finalize(clear);
     sqlite3_finalize(data);
+    return status;
+}
+
+/* Writes the row of run folder `folder` (manifest m, its file's mtime and size) and its data
+ * files, replacing what the index held for it. */
+static dt_status store_run(dt_db *db, const char *folder, cJSON *m, int64_t mtime_ns, int64_t size, dt_error *err) {
+    dt_status status = DT_OK;
+    sqlite3_stmt *run = NULL;
+    char *text = slim_manifest(m);
+    if (!text) return dt_fail(err, DT_NOMEM, "out of memory indexing %s", folder);
+    DT_TRY(dt_db_prepare(db,
+                         "INSERT OR REPLACE INTO runs VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+                         " ?15, ?16, ?17, ?18)",
+                         &run, err));
+    bind_run(run, folder, m, text, mtime_ns, size);
+    const int rc = sqlite3_step(run);
+    if (rc != SQLITE_DONE) {
+        status = dt_db_fail(db, rc, "indexing a run", err);
+        goto cleanup;
+    }
+    DT_TRY(store_run_data(db, folder, m, err));
+cleanup:
+    sqlite3_finalize(run);
     free(text);
     return status;
 }
@@ -426,201 +449,169 @@ cleanup:
     return status;
 }
 
-/* "12.3 s", "4 min", "2.1 h". */
-static void duration_text(sqlite3_stmt *stmt, int col, char *out, size_t size) {
-    if (sqlite3_column_type(stmt, col) == SQLITE_NULL) snprintf(out, size, "-");
-    else {
-        const double s = sqlite3_column_double(stmt, col);
-        if (s < 100) snprintf(out, size, "%.0f s", s);
-        else if (s < 6000) snprintf(out, size, "%.0f min", s / 60);
-        else snprintf(out, size, "%.1f h", s / 3600);
-    }
-}
-
-static const char *column_or(sqlite3_stmt *stmt, int col, const char *fallback) {
-    const unsigned char *text = sqlite3_column_text(stmt, col);
-    return text ? (const char *)text : fallback;
-}
-
-/* The columns a listing selects, in this order. */
+/* The columns a listing selects, in the order of dt_runs_column (runs.h), then the manifest. */
 #define LIST_COLUMNS                                                                                                \
     "folder, run_id, experiment, status, started, seconds, epochs, json_extract(manifest, '$.config.train.epochs'),"  \
     " test_accuracy, test_loss, params_sha256, git_commit, git_dirty, mode, device,"                                   \
     " json_extract(manifest, '$.selection.metric'), json_extract(manifest, '$.selection.best_value'),"                 \
     " json_extract(manifest, '$.selection.best_epoch')"
-enum { C_FOLDER, C_RUN_ID, C_EXPERIMENT, C_STATUS, C_STARTED, C_SECONDS, C_EPOCHS, C_EPOCHS_TOTAL, C_ACCURACY,
-       C_LOSS, C_PARAMS, C_COMMIT, C_DIRTY, C_MODE, C_DEVICE, C_SELECT_METRIC, C_BEST_VALUE, C_BEST_EPOCH, N_COLUMNS,
-       C_MANIFEST = N_COLUMNS, C_EXTRA /* then --columns, in order */ };
+enum { C_MANIFEST = DT_RUN_N_COLUMNS, C_EXTRA /* then --columns, in order */ };
 
 /* The row's status as it stands now: a run recorded "running" whose folder lock no process
  * holds has died (kill -9, a crash, the machine) and shows as "died": resume continues it. */
 static const char *status_now(const char *root, sqlite3_stmt *stmt) {
-    const char *recorded = column_or(stmt, C_STATUS, "-");
-    if (strcmp(recorded, "running") != 0) return recorded;
+    const unsigned char *recorded = sqlite3_column_text(stmt, DT_RUN_STATUS);
+    if (!recorded) return "-";
+    if (strcmp((const char *)recorded, "running") != 0) return (const char *)recorded;
     char dir[DT_PATH_MAX * 2];
-    dt_store_run_path(root, column_or(stmt, C_FOLDER, ""), dir, sizeof dir);
-    return dt_dir_locked(dir) ? recorded : "died";
+    const unsigned char *folder = sqlite3_column_text(stmt, DT_RUN_FOLDER);
+    dt_store_run_path(root, folder ? (const char *)folder : "", dir, sizeof dir);
+    return dt_dir_locked(dir) ? "running" : "died";
 }
 
-/* Prints one row as a line of the table. */
-static void print_line(sqlite3_stmt *stmt, const char *status, int n_extra) {
-    char duration[32], epochs[32], accuracy[16] = "-", loss[16] = "-", commit[24], mode_device[48];
-    duration_text(stmt, C_SECONDS, duration, sizeof duration);
-    snprintf(epochs, sizeof epochs, "%lld/%s", (long long)sqlite3_column_int64(stmt, C_EPOCHS),
-             column_or(stmt, C_EPOCHS_TOTAL, "?"));
-    if (sqlite3_column_type(stmt, C_ACCURACY) != SQLITE_NULL)
-        snprintf(accuracy, sizeof accuracy, "%.4f", sqlite3_column_double(stmt, C_ACCURACY));
-    if (sqlite3_column_type(stmt, C_LOSS) != SQLITE_NULL)
-        snprintf(loss, sizeof loss, "%.6f", sqlite3_column_double(stmt, C_LOSS));
-    snprintf(commit, sizeof commit, "%.8s%s", column_or(stmt, C_COMMIT, "-"),
-             sqlite3_column_int(stmt, C_DIRTY) ? "+dirty" : "");
-    snprintf(mode_device, sizeof mode_device, "%s/%s", column_or(stmt, C_MODE, "-"), column_or(stmt, C_DEVICE, "-"));
-    char best[64] = "-"; /* the selection: "val_loss 0.0733 @24" */
-    if (sqlite3_column_type(stmt, C_BEST_VALUE) != SQLITE_NULL)
-        snprintf(best, sizeof best, "%s %.4g @%lld", column_or(stmt, C_SELECT_METRIC, "?"),
-                 sqlite3_column_double(stmt, C_BEST_VALUE), (long long)sqlite3_column_int64(stmt, C_BEST_EPOCH));
-    printf("%-32s %-26s %-16s %-11s %-20s %7s %7s %8s %9s %-12.12s %-14s %-22s %-22s", column_or(stmt, C_FOLDER, ""),
-           column_or(stmt, C_RUN_ID, "-"), column_or(stmt, C_EXPERIMENT, "-"), status,
-           column_or(stmt, C_STARTED, "-"), duration, epochs, accuracy, loss, column_or(stmt, C_PARAMS, "-"), commit,
-           mode_device, best);
-    for (int i = 0; i < n_extra; i++) printf(" %-20s", column_or(stmt, C_EXTRA + i, "-"));
-    printf("\n");
+/* Column col of the current row as a value (its text copied). -1 on OOM. */
+static int read_value(sqlite3_stmt *stmt, int col, dt_runs_value *value) {
+    const int type = sqlite3_column_type(stmt, col);
+    value->type = type == SQLITE_NULL ? DT_RUNS_NULL : type == SQLITE_TEXT ? DT_RUNS_TEXT : DT_RUNS_NUMBER;
+    value->number = sqlite3_column_double(stmt, col);
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    value->text = text ? strdup((const char *)text) : NULL;
+    return text && !value->text ? -1 : 0;
 }
 
-/* The table's header line, with the --columns keys last. */
-static void print_header(const dt_runs_query *q) {
-    printf("%-32s %-26s %-16s %-11s %-20s %7s %7s %8s %9s %-12s %-14s %-22s %-22s", "RUN FOLDER", "RUN ID", "EXPERIMENT",
-           "STATUS", "STARTED", "TIME", "EPOCHS", "ACCURACY", "LOSS", "PARAMS", "COMMIT", "MODE/DEVICE",
-           "BEST (SELECTION)");
-    for (int i = 0; i < q->n_columns; i++) printf(" %-20s", q->columns[i]);
-    printf("\n");
-}
-
-/* Keeps a row's folder and manifest for --compare: [folder, manifest]. */
-static void add_compared(cJSON *rows, sqlite3_stmt *stmt) {
-    const char *text = column_or(stmt, C_MANIFEST, "{}");
-    cJSON *pair = cJSON_CreateArray();
-    cJSON_AddItemToArray(pair, cJSON_CreateString(column_or(stmt, C_FOLDER, "")));
-    cJSON *manifest = cJSON_Parse(text);
-    cJSON_AddItemToArray(pair, manifest ? manifest : cJSON_CreateObject());
-    cJSON_AddItemToArray(rows, pair);
-}
-
-/* runs --compare over the kept rows (dt_runs_compare). */
-static void print_compared(const cJSON *rows, int json) {
-    const int n = cJSON_GetArraySize(rows);
-    const char **folders = calloc((size_t)n + 1, sizeof *folders);
-    const cJSON **manifests = calloc((size_t)n + 1, sizeof *manifests);
-    for (int i = 0; i < n && folders && manifests; i++) {
-        folders[i] = cJSON_GetArrayItem(cJSON_GetArrayItem(rows, i), 0)->valuestring;
-        manifests[i] = cJSON_GetArrayItem(cJSON_GetArrayItem(rows, i), 1);
+/* The current row into a new row of the listing; DT_NOMEM when out of memory. */
+static dt_status read_row(sqlite3_stmt *stmt, const char *status, const dt_runs_query *q, dt_runs_listing *listing,
+                          dt_error *err) {
+    if (listing->n_rows % 64 == 0) {
+        dt_runs_row *bigger = realloc(listing->rows, (size_t)(listing->n_rows + 64) * sizeof *bigger);
+        if (!bigger) return dt_fail(err, DT_NOMEM, "out of memory listing the runs");
+        listing->rows = bigger;
     }
-    if (folders && manifests && n > 0) dt_runs_compare(folders, manifests, n, json);
-    free(folders);
-    free(manifests);
-}
-
-/* Adds one row to the JSON array, a member per column. */
-static void add_json(cJSON *array, sqlite3_stmt *stmt, const char *status, const dt_runs_query *q) {
-    static const char *const names[N_COLUMNS] = {
-        "folder",      "run_id",        "experiment", "status",     "started",   "seconds", "epochs", "epochs_total",
-        "test_accuracy", "test_loss", "params_sha256", "git_commit", "git_dirty", "mode",    "device",
-        "select_metric", "best_value", "best_epoch"};
-    cJSON *row = cJSON_CreateObject();
-    for (int c = 0; c < N_COLUMNS + q->n_columns && row; c++) {
-        const int col = c < N_COLUMNS ? c : C_EXTRA + c - N_COLUMNS;
-        const char *name = c < N_COLUMNS ? names[c] : q->columns[c - N_COLUMNS];
-        if (col == C_DIRTY) cJSON_AddBoolToObject(row, name, sqlite3_column_int(stmt, col));
-        else if (col == C_STATUS) cJSON_AddStringToObject(row, name, status);
-        else if (sqlite3_column_type(stmt, col) == SQLITE_NULL) cJSON_AddNullToObject(row, name);
-        else if (sqlite3_column_type(stmt, col) == SQLITE_TEXT) cJSON_AddStringToObject(row, name, column_or(stmt, col, ""));
-        else cJSON_AddNumberToObject(row, name, sqlite3_column_double(stmt, col));
-    }
+    dt_runs_row *row = &listing->rows[listing->n_rows++];
+    memset(row, 0, sizeof *row);
+    int failed = 0;
+    for (int c = 0; c < listing->n_columns; c++)
+        failed |= read_value(stmt, c < DT_RUN_N_COLUMNS ? c : C_EXTRA + c - DT_RUN_N_COLUMNS, &row->values[c]);
+    free(row->values[DT_RUN_STATUS].text);
+    row->values[DT_RUN_STATUS] = (dt_runs_value){DT_RUNS_TEXT, 0, strdup(status)};
     char path[DT_PATH_MAX * 2];
-    dt_store_run_path(q->root, column_or(stmt, C_FOLDER, ""), path, sizeof path);
-    cJSON_AddStringToObject(row, "path", path);
-    cJSON_AddItemToArray(array, row);
+    dt_store_run_path(q->root, row->values[DT_RUN_FOLDER].text ? row->values[DT_RUN_FOLDER].text : "", path, sizeof path);
+    row->path = strdup(path);
+    if (q->compare) {
+        const unsigned char *text = sqlite3_column_text(stmt, C_MANIFEST);
+        row->manifest = cJSON_Parse(text ? (const char *)text : "{}");
+        if (!row->manifest) row->manifest = cJSON_CreateObject();
+        failed |= !row->manifest;
+    }
+    if (failed || !row->path || !row->values[DT_RUN_STATUS].text)
+        return dt_fail(err, DT_NOMEM, "out of memory listing the runs");
+    return DT_OK;
 }
 
-dt_status dt_runs_list(const dt_runs_query *q, dt_error *err) {
-    dt_status status = DT_OK;
-    char path[4096 + 32], sql[8192], sort_path[600] = "";
+void dt_runs_listing_free(dt_runs_listing *listing) {
+    for (int r = 0; r < listing->n_rows; r++) {
+        for (int c = 0; c < listing->n_columns; c++) free(listing->rows[r].values[c].text);
+        free(listing->rows[r].path);
+        cJSON_Delete(listing->rows[r].manifest);
+    }
+    free(listing->rows);
+    memset(listing, 0, sizeof *listing);
+}
+
+/* The query's keys as JSON paths, each checked against the keys runs have (check_key). */
+typedef struct {
     char where_paths[DT_RUNS_MAX_WHERE][600];
     const char *where_values[DT_RUNS_MAX_WHERE], *where_ops[DT_RUNS_MAX_WHERE];
-    sqlite3_stmt *stmt = NULL;
-    cJSON *array = NULL, *compared = NULL;
-    const int descending = q->sort && q->sort[0] == '-';
+    char sort_path[600];
+    int descending;
+    char column_paths[DT_RUNS_MAX_COLUMNS][600];
+} query_paths;
+
+/* The JSON paths of --where and --sort; DT_USAGE for a malformed one. */
+static dt_status parse_query(const dt_runs_query *q, query_paths *p, dt_error *err) {
+    p->descending = q->sort && q->sort[0] == '-';
     for (int i = 0; i < q->n_where; i++)
-        if (split_where(q->where[i], where_paths[i], sizeof where_paths[i], &where_values[i], &where_ops[i]) != 0)
+        if (split_where(q->where[i], p->where_paths[i], sizeof p->where_paths[i], &p->where_values[i], &p->where_ops[i]) != 0)
             return dt_fail(err, DT_USAGE, "--where %s: expected PATH=VALUE (or !=, <, <=, >, >=) with PATH a manifest "
                            "key such as config.optimizer.lr or final.test_accuracy", q->where[i]);
-    if (q->sort && json_path(q->sort + descending, sort_path, sizeof sort_path) != 0)
+    if (q->sort && json_path(q->sort + p->descending, p->sort_path, sizeof p->sort_path) != 0)
         return dt_fail(err, DT_USAGE, "--sort %s: expected a manifest key such as final.test_accuracy (with - first: "
                        "descending)", q->sort);
-    snprintf(path, sizeof path, "%s/detrain.sqlite", q->root);
-    dt_db db;
-    DT_TRY(dt_db_open(&db, path, 1, err));
-    DT_TRY(dt_runs_refresh(&db, q->root, q->rescan, NULL, err));
-    for (int i = 0; i < q->n_where; i++) {
+    return DT_OK;
+}
+
+/* Every key of the query known to some run of the index (check_key); --columns parsed. */
+static dt_status check_query(dt_db *db, const dt_runs_query *q, query_paths *p, dt_error *err) {
+    dt_status status = DT_OK;
+    for (int i = 0; i < q->n_where && status == DT_OK; i++) {
         char key[600];
-        snprintf(key, sizeof key, "%s", where_paths[i] + 2);
-        DT_TRY(check_key(&db, "--where", key, where_paths[i], err));
+        snprintf(key, sizeof key, "%s", p->where_paths[i] + 2);
+        status = check_key(db, "--where", key, p->where_paths[i], err);
     }
-    if (q->sort) DT_TRY(check_key(&db, "--sort", q->sort + descending, sort_path, err));
-    char column_paths[DT_RUNS_MAX_COLUMNS][600];
-    for (int i = 0; i < q->n_columns; i++) {
-        if (json_path(q->columns[i], column_paths[i], sizeof column_paths[i]) != 0)
+    if (status == DT_OK && q->sort) status = check_key(db, "--sort", q->sort + p->descending, p->sort_path, err);
+    for (int i = 0; i < q->n_columns && status == DT_OK; i++) {
+        if (json_path(q->columns[i], p->column_paths[i], sizeof p->column_paths[i]) != 0)
             return dt_fail(err, DT_USAGE, "--columns %s: expected manifest keys such as config.optimizer.lr", q->columns[i]);
-        DT_TRY(check_key(&db, "--columns", q->columns[i], column_paths[i], err));
+        status = check_key(db, "--columns", q->columns[i], p->column_paths[i], err);
     }
-    int used = snprintf(sql, sizeof sql, "SELECT " LIST_COLUMNS ", manifest");
-    for (int i = 0; i < q->n_columns; i++)
-        used += snprintf(sql + used, sizeof sql - (size_t)used, ", json_extract(manifest, ?%d)", 40 + i);
-    used += snprintf(sql + used, sizeof sql - (size_t)used, " FROM runs WHERE 1");
-    if (q->experiment) used += snprintf(sql + used, sizeof sql - (size_t)used, " AND experiment = ?1");
-    if (q->status) used += snprintf(sql + used, sizeof sql - (size_t)used, " AND status = ?2");
+    return status;
+}
+
+/* The listing's SQL: the columns, the filters, the order and the limit (values bound later). */
+static void list_sql(const dt_runs_query *q, const query_paths *p, char *sql, size_t size) {
+    int used = snprintf(sql, size, "SELECT " LIST_COLUMNS ", manifest");
+    for (int i = 0; i < q->n_columns; i++) used += snprintf(sql + used, size - (size_t)used, ", json_extract(manifest, ?%d)", 40 + i);
+    used += snprintf(sql + used, size - (size_t)used, " FROM runs WHERE 1");
+    if (q->experiment) used += snprintf(sql + used, size - (size_t)used, " AND experiment = ?1");
+    if (q->status) used += snprintf(sql + used, size - (size_t)used, " AND status = ?2");
     for (int i = 0; i < q->n_where; i++)
-        used += snprintf(sql + used, sizeof sql - (size_t)used, " AND json_extract(manifest, ?%d) %s ?%d", 10 + 2 * i,
-                         where_ops[i], 11 + 2 * i);
-    if (q->sort) used += snprintf(sql + used, sizeof sql - (size_t)used, " ORDER BY json_extract(manifest, ?3) %s NULLS LAST, started DESC",
-                                  descending ? "DESC" : "ASC");
-    else used += snprintf(sql + used, sizeof sql - (size_t)used, " ORDER BY started DESC");
-    if (q->limit > 0) snprintf(sql + used, sizeof sql - (size_t)used, " LIMIT %lld", (long long)q->limit);
-    DT_TRY(dt_db_prepare(&db, sql, &stmt, err));
+        used += snprintf(sql + used, size - (size_t)used, " AND json_extract(manifest, ?%d) %s ?%d", 10 + 2 * i,
+                         p->where_ops[i], 11 + 2 * i);
+    if (q->sort) used += snprintf(sql + used, size - (size_t)used, " ORDER BY json_extract(manifest, ?3) %s NULLS LAST, started DESC",
+                                  p->descending ? "DESC" : "ASC");
+    else used += snprintf(sql + used, size - (size_t)used, " ORDER BY started DESC");
+    if (q->limit > 0) snprintf(sql + used, size - (size_t)used, " LIMIT %lld", (long long)q->limit);
+}
+
+/* Binds the query's values to the statement of list_sql. */
+static void bind_query(sqlite3_stmt *stmt, const dt_runs_query *q, const query_paths *p) {
     if (q->experiment) dt_db_bind_text(stmt, 1, q->experiment);
     if (q->status) dt_db_bind_text(stmt, 2, strcmp(q->status, "died") ? q->status : "running");
-    if (q->sort) dt_db_bind_text(stmt, 3, sort_path);
+    if (q->sort) dt_db_bind_text(stmt, 3, p->sort_path);
     for (int i = 0; i < q->n_where; i++) {
-        dt_db_bind_text(stmt, 10 + 2 * i, where_paths[i]);
-        bind_value(stmt, 11 + 2 * i, where_values[i]);
+        dt_db_bind_text(stmt, 10 + 2 * i, p->where_paths[i]);
+        bind_value(stmt, 11 + 2 * i, p->where_values[i]);
     }
-    for (int i = 0; i < q->n_columns; i++) dt_db_bind_text(stmt, 40 + i, column_paths[i]);
-    if (q->compare) compared = cJSON_CreateArray();
-    else if (q->json) array = cJSON_CreateArray();
-    else print_header(q);
-    int rc, n = 0;
+    for (int i = 0; i < q->n_columns; i++) dt_db_bind_text(stmt, 40 + i, p->column_paths[i]);
+}
+
+dt_status dt_runs_list(const dt_runs_query *q, dt_runs_listing *listing, dt_error *err) {
+    dt_status status = DT_OK;
+    char path[4096 + 32], sql[8192];
+    query_paths *p = calloc(1, sizeof *p);
+    sqlite3_stmt *stmt = NULL;
+    dt_db db = {0};
+    memset(listing, 0, sizeof *listing);
+    if (!p) return dt_fail(err, DT_NOMEM, "out of memory");
+    DT_TRY(parse_query(q, p, err));
+    snprintf(path, sizeof path, "%s/detrain.sqlite", q->root);
+    DT_TRY(dt_db_open(&db, path, 1, err));
+    DT_TRY(dt_runs_refresh(&db, q->root, q->rescan, NULL, err));
+    DT_TRY(check_query(&db, q, p, err));
+    list_sql(q, p, sql, sizeof sql);
+    DT_TRY(dt_db_prepare(&db, sql, &stmt, err));
+    bind_query(stmt, q, p);
+    listing->n_columns = DT_RUN_N_COLUMNS + q->n_columns;
+    int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         const char *status_text = status_now(q->root, stmt);
         if (q->status && strcmp(status_text, q->status) != 0) continue; /* running vs died */
-        if (compared) add_compared(compared, stmt);
-        else if (array) add_json(array, stmt, status_text, q);
-        else print_line(stmt, status_text, q->n_columns);
-        n++;
+        DT_TRY(read_row(stmt, status_text, q, listing, err));
     }
-    if (compared) print_compared(compared, q->json);
-    if (rc != SQLITE_DONE) {
-        status = dt_db_fail(&db, rc, "listing the runs", err);
-        goto cleanup;
-    }
-    if (array) {
-        char *text = cJSON_Print(array);
-        if (text) printf("%s\n", text);
-        free(text);
-    }
+    if (rc != SQLITE_DONE) status = dt_db_fail(&db, rc, "listing the runs", err);
 cleanup:
     sqlite3_finalize(stmt);
-    cJSON_Delete(array);
-    cJSON_Delete(compared);
     dt_db_close(&db);
+    free(p);
     return status;
 }

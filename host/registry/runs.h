@@ -28,24 +28,67 @@ typedef struct {
     int n_where;
     const char *sort;                          /* "PATH" ascending, "-PATH" descending; NULL: newest first */
     int64_t limit;                             /* at most this many; 0 = all */
-    int json;                                  /* a JSON array instead of the table */
     int rescan;                                /* rebuild the index from the folders first */
     const char *columns[DT_RUNS_MAX_COLUMNS];  /* manifest keys shown as extra columns */
     int n_columns;
-    int compare;                               /* instead of the table: the keys whose values differ */
+    int compare;                               /* keep each row's manifest (runs --compare) */
 } dt_runs_query;
 
-/* Prints, for the manifests of the runs named folders[i], the keys (config, overrides, seeds,
- * code, data, mode, device, status, final, selection) whose values are not the same in all of
- * them: a table with one row per key and one column per run, or JSON {"runs": [...], "keys":
- * {KEY: [values]}}. runs_compare.c. */
-void dt_runs_compare(const char *const *folders, const cJSON *const *manifests, int n, int json);
+/* The columns of a listing, in this order; the query's --columns keys follow. */
+typedef enum {
+    DT_RUN_FOLDER, DT_RUN_ID, DT_RUN_EXPERIMENT, DT_RUN_STATUS, DT_RUN_STARTED, DT_RUN_SECONDS, DT_RUN_EPOCHS,
+    DT_RUN_EPOCHS_TOTAL, DT_RUN_ACCURACY, DT_RUN_LOSS, DT_RUN_PARAMS, DT_RUN_COMMIT, DT_RUN_DIRTY, DT_RUN_MODE,
+    DT_RUN_DEVICE, DT_RUN_SELECT_METRIC, DT_RUN_BEST_VALUE, DT_RUN_BEST_EPOCH, DT_RUN_N_COLUMNS
+} dt_runs_column;
 
-/* Brings the root's index up to date and prints the runs the query selects, one line each
- * (run folder, run id, experiment, status, start, duration, epochs done, test accuracy and
- * loss, parameter digest, code commit, mode and device) or as JSON. DT_USAGE for a malformed
- * --where or --sort, DT_IO / DT_WRITE for the database (named). */
-dt_status dt_runs_list(const dt_runs_query *q, dt_error *err);
+/* A value of a listing as the index holds it: NULL, a number or text. `text` is the index's
+ * own text of it (a number as SQLite writes it: 3, 0.05), NULL for NULL; `number` its value as
+ * a number (0 for NULL). */
+typedef struct {
+    enum { DT_RUNS_NULL, DT_RUNS_NUMBER, DT_RUNS_TEXT } type;
+    double number;
+    char *text;
+} dt_runs_value;
+
+/* One run of a listing. values[DT_RUN_STATUS] is the status as it stands now: "died" for a run
+ * recorded running whose folder no process holds. */
+typedef struct {
+    dt_runs_value values[DT_RUN_N_COLUMNS + DT_RUNS_MAX_COLUMNS];
+    char *path;      /* the run folder (store.h) */
+    cJSON *manifest; /* with q->compare: the indexed manifest (without its epochs and checkpoints) */
+} dt_runs_row;
+
+/* The runs a query selects, in its order; n_columns = DT_RUN_N_COLUMNS + q->n_columns, 0 when
+ * the query did not run. */
+typedef struct {
+    dt_runs_row *rows;
+    int n_rows, n_columns;
+} dt_runs_listing;
+
+/* Brings the root's index up to date and lists the runs the query selects into *listing (free
+ * with dt_runs_listing_free, also on failure: a failure while reading the rows leaves those read
+ * before it). DT_USAGE for a malformed --where, --sort or --columns or a key no run has (naming
+ * the closest), DT_IO / DT_WRITE for the database (named). */
+dt_status dt_runs_list(const dt_runs_query *q, dt_runs_listing *listing, dt_error *err);
+void dt_runs_listing_free(dt_runs_listing *listing);
+
+/* What differs between runs (runs --compare, runs_compare.c): for each run, every leaf of the
+ * compared sections of its manifest (experiment, config, overrides, seeds, code, data, mode,
+ * device, status, final, selection) under its flattened key ("config.optimizer.lr",
+ * "overrides[0]"), and the keys whose values are not the same in all runs, in the order first
+ * seen. A key a run lacks is absent from its leaves. */
+typedef struct {
+    cJSON *leaves;    /* [{KEY: value}], one object per run */
+    cJSON *differing; /* [KEY] */
+} dt_runs_comparison;
+
+/* Compares the n manifests into *out (free with dt_runs_comparison_free); DT_NOMEM. */
+dt_status dt_runs_compare(const cJSON *const *manifests, int n, dt_runs_comparison *out, dt_error *err);
+void dt_runs_comparison_free(dt_runs_comparison *comparison);
+
+/* A leaf's text, as the comparison compares values: a string as it is, anything else as
+ * unformatted JSON, "-" for an absent one (NULL); cut to size. */
+void dt_runs_leaf_text(const cJSON *leaf, char *out, size_t size);
 
 /* Reads the run folders under root into the index `db` (rescan: every folder, else only
  * those whose manifest changed) and drops the rows of folders that are gone. *n_read, when

@@ -24,8 +24,7 @@ static void flatten(const cJSON *node, const char *prefix, cJSON *map) {
     }
 }
 
-/* The leaf's text for the table: a string as it is, anything else as JSON, "-" when absent. */
-static void leaf_text(const cJSON *leaf, char *out, size_t size) {
+void dt_runs_leaf_text(const cJSON *leaf, char *out, size_t size) {
     if (!leaf) snprintf(out, size, "-");
     else if (cJSON_IsString(leaf)) snprintf(out, size, "%s", leaf->valuestring);
     else {
@@ -35,63 +34,40 @@ static void leaf_text(const cJSON *leaf, char *out, size_t size) {
     }
 }
 
-/* Whether key has the same value in every map. */
-static int same_everywhere(cJSON *const *maps, int n, const char *key) {
+/* Whether key has the same value (its text, cut at 512 bytes) in every map. */
+static int same_everywhere(const cJSON *maps, const char *key) {
     char first[512], other[512];
-    leaf_text(cJSON_GetObjectItemCaseSensitive(maps[0], key), first, sizeof first);
-    for (int r = 1; r < n; r++) {
-        leaf_text(cJSON_GetObjectItemCaseSensitive(maps[r], key), other, sizeof other);
+    dt_runs_leaf_text(cJSON_GetObjectItemCaseSensitive(maps->child, key), first, sizeof first);
+    for (const cJSON *map = maps->child->next; map; map = map->next) {
+        dt_runs_leaf_text(cJSON_GetObjectItemCaseSensitive(map, key), other, sizeof other);
         if (strcmp(first, other) != 0) return 0;
     }
     return 1;
 }
 
-void dt_runs_compare(const char *const *folders, const cJSON *const *manifests, int n, int json) {
-    cJSON **maps = calloc((size_t)n + 1, sizeof *maps), *keys = cJSON_CreateObject(), *all = cJSON_CreateObject();
-    for (int r = 0; r < n && maps; r++) {
-        maps[r] = cJSON_CreateObject();
+dt_status dt_runs_compare(const cJSON *const *manifests, int n, dt_runs_comparison *out, dt_error *err) {
+    out->leaves = cJSON_CreateArray();
+    out->differing = cJSON_CreateArray();
+    cJSON *all = cJSON_CreateObject(); /* every key of any run, in the order first seen */
+    for (int r = 0; r < n && out->leaves && all; r++) {
+        cJSON *map = cJSON_CreateObject();
+        cJSON_AddItemToArray(out->leaves, map);
         for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++)
-            flatten(cJSON_GetObjectItemCaseSensitive(manifests[r], sections[s]), sections[s], maps[r]);
-        for (const cJSON *leaf = maps[r]->child; leaf; leaf = leaf->next)
+            flatten(cJSON_GetObjectItemCaseSensitive(manifests[r], sections[s]), sections[s], map);
+        for (const cJSON *leaf = map ? map->child : NULL; leaf; leaf = leaf->next)
             if (!cJSON_GetObjectItemCaseSensitive(all, leaf->string)) cJSON_AddNullToObject(all, leaf->string);
     }
-    int differing = 0;
-    for (const cJSON *key = all->child; maps && key; key = key->next) {
-        if (same_everywhere(maps, n, key->string)) continue;
-        cJSON *values = cJSON_AddArrayToObject(keys, key->string);
-        for (int r = 0; r < n; r++) {
-            const cJSON *leaf = cJSON_GetObjectItemCaseSensitive(maps[r], key->string);
-            cJSON_AddItemToArray(values, leaf ? cJSON_Duplicate(leaf, 1) : cJSON_CreateNull());
-        }
-        differing++;
-    }
-    if (json) {
-        cJSON *out = cJSON_CreateObject(), *runs = cJSON_AddArrayToObject(out, "runs");
-        for (int r = 0; r < n; r++) cJSON_AddItemToArray(runs, cJSON_CreateString(folders[r]));
-        cJSON_AddItemToObject(out, "keys", keys);
-        keys = NULL;
-        char *text = cJSON_Print(out);
-        if (text) printf("%s\n", text);
-        free(text);
-        cJSON_Delete(out);
-    } else {
-        printf("%-40s", "KEY");
-        for (int r = 0; r < n; r++) printf(" %-24.24s", folders[r]);
-        printf("\n");
-        for (const cJSON *key = keys->child; key; key = key->next) {
-            printf("%-40s", key->string);
-            for (int r = 0; r < n; r++) {
-                char text[512];
-                leaf_text(cJSON_GetObjectItemCaseSensitive(maps[r], key->string), text, sizeof text);
-                printf(" %-24.24s", text);
-            }
-            printf("\n");
-        }
-        printf("%d key%s differ%s between %d runs\n", differing, differing == 1 ? "" : "s", differing == 1 ? "s" : "",
-               n);
-    }
-    for (int r = 0; r < n && maps; r++) cJSON_Delete(maps[r]);
-    free(maps);
-    cJSON_Delete(keys);
+    const int complete = out->leaves && out->differing && all && cJSON_GetArraySize(out->leaves) == n;
+    for (const cJSON *key = complete && n > 0 ? all->child : NULL; key; key = key->next)
+        if (!same_everywhere(out->leaves, key->string)) cJSON_AddItemToArray(out->differing, cJSON_CreateString(key->string));
     cJSON_Delete(all);
+    if (complete) return DT_OK;
+    dt_runs_comparison_free(out);
+    return dt_fail(err, DT_NOMEM, "out of memory comparing %d runs", n);
+}
+
+void dt_runs_comparison_free(dt_runs_comparison *comparison) {
+    cJSON_Delete(comparison->leaves);
+    cJSON_Delete(comparison->differing);
+    comparison->leaves = comparison->differing = NULL;
 }
