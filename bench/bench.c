@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "backends/backend.h"
 #include "backends/blas.h"
 #include "bench_parts.h"
 #include "bench_stats.h"

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "backend.h"
+#include "backends/backend.h"
 #include "config.h"
 #include "gemm_bench.h"
 #include "status.h"

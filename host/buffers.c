@@ -1,7 +1,27 @@
-/* buffers.c — the buffer layout and the microbatch tree's bookkeeping shared by the backends. */
+/* buffers.c — the host state, the buffer layout and the microbatch tree's bookkeeping. */
 #include "buffers.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+dt_status dt_host_state_alloc(dt_host_state *state, const dt_net *net, dt_error *err) {
+    size_t n = (size_t)net->n_params;
+    state->params = calloc(n, sizeof(float));
+    state->opt_m = calloc(n, sizeof(float));
+    state->opt_v = calloc(n, sizeof(float));
+    if (!state->params || !state->opt_m || !state->opt_v) {
+        dt_host_state_free(state);
+        return dt_fail(err, DT_NOMEM, "out of memory for %zu parameters", n);
+    }
+    return DT_OK;
+}
+
+void dt_host_state_free(dt_host_state *state) {
+    free(state->params);
+    free(state->opt_m);
+    free(state->opt_v);
+    state->params = state->opt_m = state->opt_v = NULL;
+}
 
 void dt_net_layout_of(const dt_net *net, const dt_config *cfg, dt_net_layout *layout) {
     memset(layout, 0, sizeof *layout);

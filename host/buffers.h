@@ -1,7 +1,9 @@
-/* buffers.h — what every backend derives from the net and the config, written once: the
- * shapes of its activation buffers and the microbatch tree's order of additions.
+/* buffers.h — the buffers of a run in the flat layout of model.h, as every part derives them
+ * from the net and the config, written once: the training state's host copy (which backends
+ * upload and download and checkpoints hold), the shapes of a backend's activation buffers, and
+ * the microbatch tree's order of additions.
  *
- * A backend allocates the buffers (host or device memory) and does the arithmetic; the
+ * A backend allocates its buffers (host or device memory) and does the arithmetic; the
  * offsets, the row count and the tree's bookkeeping are the same for all of them, so they live
  * here and the backends agree by construction. */
 #ifndef DT_BUFFERS_H
@@ -12,6 +14,18 @@
 #include "config.h"
 #include "model.h"
 #include "status.h"
+
+/* The training state in host memory. */
+typedef struct {
+    float *params;              /* (n_params) */
+    float *opt_m;               /* (n_params) sgd momentum buffer / adam first moment */
+    float *opt_v;               /* (n_params) adam second moment (zeros for sgd) */
+} dt_host_state;
+
+/* Allocates a zeroed host state for the net; DT_NOMEM on failure (nothing left allocated). */
+dt_status dt_host_state_alloc(dt_host_state *state, const dt_net *net, dt_error *err);
+/* Frees and NULLs the three buffers; a zeroed state is fine. */
+void dt_host_state_free(dt_host_state *state);
 
 /* The activation buffers of a net for a config. */
 typedef struct {

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backends/backend.h"
 #include "cpu/matmul.h"
 #include "dt_math.h"
 #include "fsutil.h"

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "backends/backend.h"
 #include "cpu/ops.h"
 #include "data/data.h"
 #include "data/split.h"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backends/backend.h"
 #include "backends/blas.h"
 #include "bench.h"
 #include "bench_stats.h"

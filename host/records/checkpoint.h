@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "backend.h"
+#include "buffers.h"
 #include "config.h"
 #include "data/data.h"
 #include "model.h"

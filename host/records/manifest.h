@@ -10,11 +10,11 @@
 
 #include <stdint.h>
 
-#include "backend.h"
 #include "config.h"
 #include "data/data.h"
 #include "model.h"
 #include "status.h"
+#include "sysinfo.h"
 
 typedef struct cJSON cJSON;
 

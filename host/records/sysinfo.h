@@ -14,6 +14,16 @@ typedef struct {
     char hdf5[32], cjson[32], openssl[64], zlib[32];
 } dt_sysinfo;
 
+/* What the record says about a GPU backend's device and libraries (the backend fills it). */
+typedef struct {
+    int index;                   /* the CUDA device index of this process */
+    char name[128];
+    int cc_major, cc_minor;      /* compute capability */
+    int sm_count;
+    char driver[16], runtime[16], cublas[16], nccl[16]; /* "12.4"; nccl "" when not used */
+    int tf32;                    /* cuBLAS may use TF32 tensor ops */
+} dt_gpu_info;
+
 /* Fills info; fields that cannot be read say "unknown". */
 void dt_sysinfo_read(dt_sysinfo *info);
 

@@ -13,7 +13,7 @@
 
 #include "../small_net.h"
 #include "../test.h"
-#include "backend.h"
+#include "backends/backend.h"
 #include "cuda_runtime_api.h"
 #include "dtemu.h"
 #include "model.h"

@@ -1,5 +1,7 @@
-/* backend.h — the one interface the training loop drives; a CPU and a CUDA
- * implementation. The host never branches on the device: it picks a table once.
+/* backend.h — the one interface the training loop drives, implemented for the CPU
+ * (backend_cpu.c) and for CUDA (backend_cuda.cu). The host never branches on the device: it
+ * picks a table once (dt_backend_select), and what it needs to know about the device (memory,
+ * SIMD path, GPU, a line for the user) the table tells it.
  *
  * The backend owns the parameters, gradients, optimizer state and a resident copy of
  * the data; a step gets only sample indices and the step's scalars, and returns the
@@ -16,14 +18,8 @@
 #include "data/data.h"
 #include "model.h"
 #include "optim_rules.h"
+#include "records/sysinfo.h"
 #include "status.h"
-
-/* The training state in host memory, in the flat layout of model.h. */
-typedef struct {
-    float *params;              /* (n_params) */
-    float *opt_m;               /* (n_params) sgd momentum buffer / adam first moment */
-    float *opt_v;               /* (n_params) adam second moment (zeros for sgd) */
-} dt_host_state;
 
 /* One training step. */
 typedef struct {
@@ -49,16 +45,6 @@ typedef struct {
 } dt_eval_result;
 
 typedef struct dt_backend dt_backend;
-
-/* What the run record says about a GPU backend's device and libraries. */
-typedef struct {
-    int index;                   /* the CUDA device index of this process */
-    char name[128];
-    int cc_major, cc_minor;      /* compute capability */
-    int sm_count;
-    char driver[16], runtime[16], cublas[16], nccl[16]; /* "12.4"; nccl "" when not used */
-    int tf32;                    /* cuBLAS may use TF32 tensor ops */
-} dt_gpu_info;
 
 /* The datasets a backend holds, by index (evaluate's `which`). */
 enum { DT_SET_TRAIN = 0, DT_SET_TEST = 1, DT_SET_VALIDATION = 2, DT_N_SETS = 3 };
@@ -113,7 +99,8 @@ typedef struct {
     /* Loss and accuracy on one of the sets of set_data (which: DT_SET_TRAIN, DT_SET_TEST,
      * DT_SET_VALIDATION). */
     dt_status (*evaluate)(dt_backend *be, int which, dt_eval_result *result, dt_error *err);
-    /* Fills info for a GPU backend; NULL for the CPU backend. */
+    /* Fills the record's description of a GPU backend's device (records/sysinfo.h); NULL for
+     * the CPU backend. */
     void (*gpu_info)(dt_backend *be, dt_gpu_info *info);
     /* The host CPU's SIMD path the kernels take ("avx512"), for the record; NULL for a backend
      * whose kernels do not run on the host's CPU. */
@@ -150,9 +137,5 @@ dt_status dt_backend_grads_push(const dt_backend_ops *ops, dt_backend *be, dt_gr
  * again. DT_INTERNAL unless exactly one partial sum is left (a count that is not a power of
  * two). */
 dt_status dt_backend_grads_pop(const dt_backend_ops *ops, dt_backend *be, dt_grad_tree *tree, dt_error *err);
-
-/* Allocates a zeroed host state for the net; DT_NOMEM on failure. */
-dt_status dt_host_state_alloc(dt_host_state *state, const dt_net *net, dt_error *err);
-void dt_host_state_free(dt_host_state *state);
 
 #endif

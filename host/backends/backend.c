@@ -3,7 +3,6 @@
 #include "backend.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
 #ifdef DT_HAVE_CUDA
 #include "cuda/cuda_info.h"
@@ -78,23 +77,4 @@ cleanup:
 dt_status dt_backend_grads_pop(const dt_backend_ops *ops, dt_backend *be, dt_grad_tree *tree, dt_error *err) {
     const dt_status status = dt_grad_tree_pop(tree, err);
     return status == DT_OK ? ops->grads_load(be, 0, err) : status;
-}
-
-dt_status dt_host_state_alloc(dt_host_state *state, const dt_net *net, dt_error *err) {
-    size_t n = (size_t)net->n_params;
-    state->params = calloc(n, sizeof(float));
-    state->opt_m = calloc(n, sizeof(float));
-    state->opt_v = calloc(n, sizeof(float));
-    if (!state->params || !state->opt_m || !state->opt_v) {
-        dt_host_state_free(state);
-        return dt_fail(err, DT_NOMEM, "out of memory for %zu parameters", n);
-    }
-    return DT_OK;
-}
-
-void dt_host_state_free(dt_host_state *state) {
-    free(state->params);
-    free(state->opt_m);
-    free(state->opt_v);
-    state->params = state->opt_m = state->opt_v = NULL;
 }
