@@ -249,31 +249,31 @@ static dt_status check_memory(const run_state *r, const dt_config *cfg, int64_t 
  * keeps busy, one per 4 MFLOP (6 x rows x parameters: forward 2, backward 4), so a small model
  * does not pay for waking threads it cannot use (a 771-parameter net at batch 32 ran 2x slower
  * on 2 threads than on 1, for 3x the CPU time). The bits never depend on the count. */
-static int auto_threads(const dt_config *cfg, int cores) {
-    int64_t params = 0, in = cfg->model.input_size;
-    for (int l = 0; l < cfg->model.n_layers; l++) {
-        params += (in + 1) * cfg->model.layers[l].units;
-        in = cfg->model.layers[l].units;
-    }
+static int auto_threads(const dt_config *cfg, int64_t params, int cores) {
     const double rows = (double)cfg->train.batch_size / (double)cfg->train.microbatches;
     const double busy = 6.0 * rows * (double)params / 4e6;
     return busy >= (double)cores ? cores : busy < 1.0 ? 1 : (int)busy;
 }
 
+/* The ranks of the job must share the microbatches out whole. */
+static dt_status check_ranks(const run_state *r, dt_error *err) {
+    if (r->world == 1 || r->cfg->train.microbatches % r->world == 0) return DT_OK;
+    return dt_fail(err, DT_CONFIG,
+                   "config.train.microbatches: %d is not divisible by the %d ranks of this job; use a rank count "
+                   "that divides it (or --set train.microbatches=N)",
+                   r->cfg->train.microbatches, r->world);
+}
+
 /* What this process runs with where the config leaves it to the machine (the bits depend on
  * neither): ranks on one machine share its cores, and each takes the GPU of its local rank.
- * r->cfg becomes a copy with them when they differ from the config's. */
+ * r->cfg becomes a copy with them when they differ from the config's. After the net is built. */
 static dt_status rank_config(run_state *r, dt_error *err) {
     const dt_config *cfg = r->cfg;
-    if (r->world > 1 && cfg->train.microbatches % r->world != 0)
-        return dt_fail(err, DT_CONFIG,
-                       "config.train.microbatches: %d is not divisible by the %d ranks of this job; use a rank count "
-                       "that divides it (or --set train.microbatches=N)",
-                       cfg->train.microbatches, r->world);
     const int local_rank = r->comm ? dt_comm_local_rank(r->comm) : 0;
     const int local_size = r->comm ? dt_comm_local_size(r->comm) : 1;
     const int cores_each = dt_available_cores() / local_size > 0 ? dt_available_cores() / local_size : 1;
-    const int threads = cfg->runtime.threads == 0 ? auto_threads(cfg, cores_each) : cfg->runtime.threads;
+    const int threads = cfg->runtime.threads == 0 ? auto_threads(cfg, r->net.n_params, cores_each)
+                                                  : cfg->runtime.threads;
     const int gpu = cfg->runtime.gpu < 0 ? local_rank : cfg->runtime.gpu;
     if (threads == cfg->runtime.threads && gpu == cfg->runtime.gpu) return DT_OK;
     r->rank_cfg = malloc(sizeof *r->rank_cfg);
@@ -347,9 +347,10 @@ static dt_status setup(run_state *r, const dt_config *cfg, const dt_config *reco
     dt_status status = DT_OK;
     r->cfg = cfg;
     r->record_cfg = record_cfg ? record_cfg : cfg;
+    DT_TRY(check_ranks(r, err));
+    DT_TRY(dt_net_build(&r->net, cfg, err)); /* the net depends on no runtime setting */
     DT_TRY(rank_config(r, err));
     cfg = r->cfg;
-    DT_TRY(dt_net_build(&r->net, cfg, err));
     DT_TRY(load_data(r, err));
     if (r->writer && cfg->train.batch_size > r->train.n_samples) {
         char note[160];
