@@ -126,7 +126,26 @@ static void recorded_test_source(const dt_checkpoint *ck, const char *checkpoint
     free(cfg);
 }
 
-dt_status dt_eval(const char *checkpoint, const char *source, const char *labels, int threads, dt_error *err) {
+/* The report of an evaluation: the checkpoint's step, the data and its files (each one that
+ * changed since training noted, for the config's own test set), the loss and the accuracy. */
+static void eval_report(const dt_checkpoint *ck, const dt_data_source *src, const dt_dataset *ds, int own_test_set,
+                        const dt_eval_result *eval, dt_eval_report *report) {
+    report->step = ck->progress.counters.step;
+    snprintf(report->source, sizeof report->source, "%s", src->path);
+    report->n_samples = eval->n_samples;
+    report->correct = eval->correct;
+    report->loss = (float)eval->loss;
+    report->loss_kind = ck->cfg->loss.kind;
+    report->n_files = ds->n_files;
+    for (int i = 0; i < ds->n_files; i++) {
+        report->files[i] = ds->files[i];
+        if (own_test_set && i < ck->n_test_files && strcmp(ds->files[i].sha256, ck->test_files[i].sha256) != 0)
+            snprintf(report->recorded_sha256[i], sizeof report->recorded_sha256[i], "%s", ck->test_files[i].sha256);
+    }
+}
+
+dt_status dt_eval(const char *checkpoint, const char *source, const char *labels, int threads, dt_eval_report *report,
+                  dt_error *err) {
     dt_status status = DT_OK;
     dt_checkpoint *ck = NULL;
     dt_dataset ds;
@@ -136,6 +155,7 @@ dt_status dt_eval(const char *checkpoint, const char *source, const char *labels
     dt_backend *backend = NULL;
     dt_config *cfg = malloc(sizeof *cfg);
     char note[512];
+    memset(report, 0, sizeof *report);
     if (!cfg) return dt_fail(err, DT_NOMEM, "out of memory");
     DT_TRY(open_checkpoint(checkpoint, &ck, err));
     if (source) DT_TRY(make_source(ck, source, labels, "--data", &src, err));
@@ -150,22 +170,7 @@ dt_status dt_eval(const char *checkpoint, const char *source, const char *labels
     DT_TRY(ops->set_state(backend, &ck->state, err));
     dt_eval_result eval;
     DT_TRY(ops->evaluate(backend, DT_SET_TEST, &eval, err));
-    char bits[9];
-    const float loss = (float)eval.loss;
-    dt_float_bits_hex(loss, bits);
-    printf("eval %s (step %llu) on %s\n", checkpoint, (unsigned long long)ck->progress.counters.step, src.path);
-    printf("  samples        %lld\n", (long long)eval.n_samples);
-    printf("  loss           %.9g (bits %s, %s)\n", (double)loss, bits, dt_loss_name(ck->cfg->loss.kind));
-    if (ck->cfg->loss.kind == DT_LOSS_SOFTMAX_CE)
-        printf("  accuracy       %.4f (%lld of %lld)\n", (double)eval.correct / (double)eval.n_samples,
-               (long long)eval.correct, (long long)eval.n_samples);
-    for (int i = 0; i < ds.n_files; i++) {
-        printf("  data           %s (%lld bytes, sha256 %s)\n", ds.files[i].path, (long long)ds.files[i].size_bytes,
-               ds.files[i].sha256);
-        if (!source && i < ck->n_test_files && strcmp(ds.files[i].sha256, ck->test_files[i].sha256) != 0)
-            printf("  note: this file changed since training (the checkpoint records sha256 %s)\n",
-                   ck->test_files[i].sha256);
-    }
+    eval_report(ck, &src, &ds, source == NULL, &eval, report);
 cleanup:
     if (backend) ops->destroy(backend);
     dt_dataset_free(&ds);
@@ -253,15 +258,44 @@ static int write_row(out_buf *b, int64_t index, const float *row, int32_t n, int
     return rc;
 }
 
+/* The predictions of the checkpoint's net for every sample of ds into b: a CSV header and one
+ * line per sample, or JSON lines. DT_USAGE for a classifier of more than 4096 classes. */
+static dt_status predictions(const dt_checkpoint *ck, const dt_dataset *ds, const char *checkpoint, int json, out_buf *b,
+                             dt_error *err) {
+    const dt_net *net = &ck->net;
+    const int classifier = ck->cfg->loss.kind == DT_LOSS_SOFTMAX_CE;
+    if (classifier && net->n_outputs > 4096)
+        return dt_fail(err, DT_USAGE, "%s: predict supports at most 4096 classes", checkpoint);
+    const int64_t chunk = ck->cfg->train.eval_batch_size;
+    float *scratch = malloc(((size_t)3 * (size_t)chunk * (size_t)net->max_width + DT_GEMM_PACK_FLOATS) * sizeof(float));
+    if (!scratch) return dt_fail(err, DT_NOMEM, "out of memory for the forward pass");
+    float *z = scratch, *y = scratch + 2 * chunk * net->max_width, *pack = y + chunk * net->max_width;
+    int rc = 0;
+    if (!json) {
+        rc |= out_printf(b, "index");
+        for (int32_t j = 0; j < net->n_outputs; j++)
+            rc |= classifier ? out_printf(b, "%s,p%d", j ? "" : ",class", j) : out_printf(b, ",y%d", j);
+        rc |= out_printf(b, "\n");
+    }
+    for (int64_t start = 0; start < ds->n_samples && !rc; start += chunk) {
+        const int64_t batch = ds->n_samples - start < chunk ? ds->n_samples - start : chunk;
+        const float *out = forward(net, ck->state.params, ds->features + start * ds->n_features, batch, z, y, pack);
+        for (int64_t i = 0; i < batch && !rc; i++)
+            rc |= write_row(b, start + i, out + i * net->n_outputs, net->n_outputs, classifier, json);
+    }
+    free(scratch);
+    return rc ? dt_fail(err, DT_NOMEM, "out of memory writing the predictions") : DT_OK;
+}
+
 dt_status dt_predict(const char *checkpoint, const char *source, const char *labels, const char *output, int threads,
-                     dt_error *err) {
+                     dt_predictions *out, dt_error *err) {
     dt_status status = DT_OK;
     dt_checkpoint *ck = NULL;
     dt_dataset ds;
     memset(&ds, 0, sizeof ds);
+    memset(out, 0, sizeof *out);
     dt_data_source src;
     out_buf b = {NULL, 0, 0};
-    float *scratch = NULL;
     (void)threads; /* the forward pass runs on one thread; the flag is accepted for symmetry with eval */
     const int json = output && (ends_with(output, ".jsonl") || ends_with(output, ".json"));
     if (output && !json && !ends_with(output, ".csv"))
@@ -270,43 +304,12 @@ dt_status dt_predict(const char *checkpoint, const char *source, const char *lab
     DT_TRY(open_checkpoint(checkpoint, &ck, err));
     DT_TRY(make_source(ck, source, labels, "--input", &src, err));
     DT_TRY(load_source(ck, &src, 1, &ds, err));
-    const dt_net *net = &ck->net;
-    const int classifier = ck->cfg->loss.kind == DT_LOSS_SOFTMAX_CE;
-    if (classifier && net->n_outputs > 4096) {
-        status = dt_fail(err, DT_USAGE, "%s: predict supports at most 4096 classes", checkpoint);
-        goto cleanup;
-    }
-    const int64_t chunk = ck->cfg->train.eval_batch_size;
-    scratch = malloc(((size_t)3 * (size_t)chunk * (size_t)net->max_width + DT_GEMM_PACK_FLOATS) * sizeof(float));
-    if (!scratch) {
-        status = dt_fail(err, DT_NOMEM, "out of memory for the forward pass");
-        goto cleanup;
-    }
-    float *z = scratch, *y = scratch + 2 * chunk * net->max_width, *pack = y + chunk * net->max_width;
-    int rc = 0;
-    if (!json) {
-        rc |= out_printf(&b, "index");
-        for (int32_t j = 0; j < net->n_outputs; j++)
-            rc |= classifier ? out_printf(&b, "%s,p%d", j ? "" : ",class", j) : out_printf(&b, ",y%d", j);
-        rc |= out_printf(&b, "\n");
-    }
-    for (int64_t start = 0; start < ds.n_samples && !rc; start += chunk) {
-        const int64_t batch = ds.n_samples - start < chunk ? ds.n_samples - start : chunk;
-        const float *out = forward(net, ck->state.params, ds.features + start * ds.n_features, batch, z, y, pack);
-        for (int64_t i = 0; i < batch && !rc; i++)
-            rc |= write_row(&b, start + i, out + i * net->n_outputs, net->n_outputs, classifier, json);
-    }
-    if (rc) {
-        status = dt_fail(err, DT_NOMEM, "out of memory writing the predictions");
-        goto cleanup;
-    }
+    DT_TRY(predictions(ck, &ds, checkpoint, json, &b, err));
+    out->n_samples = ds.n_samples;
     if (output) DT_TRY(dt_write_file_atomic(output, b.data ? b.data : "", b.len, err));
-    else if (b.len && fwrite(b.data, 1, b.len, stdout) != b.len) status = dt_fail(err, DT_IO, "cannot write to stdout");
-    if (output)
-        fprintf(stderr, "detrain: wrote %lld predictions to %s\n", (long long)ds.n_samples, output);
+    else out->text = b.data, out->size = b.len, b.data = NULL;
 cleanup:
     free(b.data);
-    free(scratch);
     dt_dataset_free(&ds);
     free_checkpoint(ck);
     return status;

@@ -9,17 +9,40 @@
 #ifndef DT_PREDICT_H
 #define DT_PREDICT_H
 
+#include "data/data.h"
 #include "status.h"
 
-/* Evaluates the checkpoint on SOURCE (NULL: the config's test set) and prints the number of
- * samples, the loss (decimal and bits) and, for classifiers, the accuracy. labels: the IDX
- * labels file of SOURCE, or NULL. threads: 0 = all cores. */
-dt_status dt_eval(const char *checkpoint, const char *source, const char *labels, int threads, dt_error *err);
+/* What an evaluation found. */
+typedef struct {
+    uint64_t step;                /* the checkpoint's */
+    char source[DT_PATH_MAX];     /* the data evaluated on (its path) */
+    int64_t n_samples, correct;   /* correct: classifiers */
+    float loss;
+    dt_loss_kind loss_kind;       /* softmax cross-entropy: a classifier */
+    int n_files;
+    dt_file_record files[DT_MAX_DATA_FILES];
+    char recorded_sha256[DT_MAX_DATA_FILES][65]; /* the config's test set: the digest the checkpoint
+                                                    records for a file that changed since; "" */
+} dt_eval_report;
 
-/* Writes one prediction per sample of SOURCE to output (NULL: CSV on stdout): CSV
- * (.csv) or JSON lines (.jsonl, .json). Classifiers: the class index (first largest logit)
- * and the softmax probabilities; regression: the outputs. Labels in SOURCE are optional. */
+/* Evaluates the checkpoint on SOURCE (NULL: the config's test set) into *report: the number of
+ * samples, the loss and, for classifiers, the number correct. labels: the IDX labels file of
+ * SOURCE, or NULL. threads: 0 = all cores. */
+dt_status dt_eval(const char *checkpoint, const char *source, const char *labels, int threads, dt_eval_report *report,
+                  dt_error *err);
+
+/* Predictions made: how many, and (without an output file) their CSV text, owned by the caller. */
+typedef struct {
+    int64_t n_samples;
+    char *text;
+    size_t size;
+} dt_predictions;
+
+/* Makes one prediction per sample of SOURCE and writes them to output, CSV (.csv) or JSON
+ * lines (.jsonl, .json); with output NULL, out->text receives them as CSV (free it).
+ * Classifiers: the class index (first largest logit) and the softmax probabilities;
+ * regression: the outputs. Labels in SOURCE are optional. */
 dt_status dt_predict(const char *checkpoint, const char *source, const char *labels, const char *output, int threads,
-                     dt_error *err);
+                     dt_predictions *out, dt_error *err);
 
 #endif

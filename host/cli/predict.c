@@ -2,10 +2,12 @@
 #include "cli/commands.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli/args.h"
 #include "cli/registry.h"
 #include "predict.h"
+#include "records/manifest.h"
 
 const char dt_cli_eval_help[] =
     "usage: detrain eval CHECKPOINT [options]\n"
@@ -35,6 +37,25 @@ const char dt_cli_predict_help[] =
     "  --output FILE      where to write: .csv for CSV, .jsonl or .json for JSON lines\n"
     "                     (default: CSV on standard output)\n";
 
+/* eval's report: the checkpoint and its step, the data, the loss (decimal and bits), the
+ * accuracy of a classifier, and each data file (a note on one that changed since training). */
+static void print_eval(const char *checkpoint, const dt_eval_report *r) {
+    char bits[9];
+    dt_float_bits_hex(r->loss, bits);
+    printf("eval %s (step %llu) on %s\n", checkpoint, (unsigned long long)r->step, r->source);
+    printf("  samples        %lld\n", (long long)r->n_samples);
+    printf("  loss           %.9g (bits %s, %s)\n", (double)r->loss, bits, dt_loss_name(r->loss_kind));
+    if (r->loss_kind == DT_LOSS_SOFTMAX_CE)
+        printf("  accuracy       %.4f (%lld of %lld)\n", (double)r->correct / (double)r->n_samples,
+               (long long)r->correct, (long long)r->n_samples);
+    for (int i = 0; i < r->n_files; i++) {
+        printf("  data           %s (%lld bytes, sha256 %s)\n", r->files[i].path, (long long)r->files[i].size_bytes,
+               r->files[i].sha256);
+        if (r->recorded_sha256[i][0])
+            printf("  note: this file changed since training (the checkpoint records sha256 %s)\n", r->recorded_sha256[i]);
+    }
+}
+
 int dt_cli_eval(int argc, char **argv) {
     enum { E_DATA, E_LABELS, E_THREADS };
     static const option_spec specs[] = {[E_DATA] = {"--data", 1}, [E_LABELS] = {"--labels", 1},
@@ -50,7 +71,11 @@ int dt_cli_eval(int argc, char **argv) {
     char path[4096];
     if ((rc = dt_cli_checkpoint(args.positional[0], path, sizeof path)) >= 0) return rc;
     dt_error err = {{0}};
-    dt_status status = dt_eval(path, args.values[E_DATA], args.values[E_LABELS], (int)threads, &err);
+    dt_eval_report *report = malloc(sizeof *report);
+    if (!report) return dt_cli_fail(DT_NOMEM, "out of memory");
+    dt_status status = dt_eval(path, args.values[E_DATA], args.values[E_LABELS], (int)threads, report, &err);
+    if (status == DT_OK) print_eval(path, report);
+    free(report);
     return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
 }
 
@@ -69,7 +94,13 @@ int dt_cli_predict(int argc, char **argv) {
     char path[4096];
     if ((rc = dt_cli_checkpoint(args.positional[0], path, sizeof path)) >= 0) return rc;
     dt_error err = {{0}};
-    dt_status status = dt_predict(path, args.values[P_INPUT], args.values[P_LABELS], args.values[P_OUTPUT],
-                                  (int)threads, &err);
+    dt_predictions out;
+    const char *output = args.values[P_OUTPUT];
+    dt_status status = dt_predict(path, args.values[P_INPUT], args.values[P_LABELS], output, (int)threads, &out, &err);
+    if (status == DT_OK && !output && out.size && fwrite(out.text, 1, out.size, stdout) != out.size)
+        status = dt_fail(&err, DT_IO, "cannot write to stdout");
+    if (status == DT_OK && output)
+        fprintf(stderr, "detrain: wrote %lld predictions to %s\n", (long long)out.n_samples, output);
+    free(out.text);
     return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
 }

@@ -1,6 +1,8 @@
 /* records.c (cli) — detrain verify, diff and inspect (cli/commands.h). */
 #include "cli/commands.h"
 
+#include <cjson/cJSON.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -10,6 +12,7 @@
 #include "fsutil.h"
 #include "records/diff.h"
 #include "records/inspect.h"
+#include "records/manifest.h"
 #include "verify.h"
 
 const char dt_cli_verify_help[] =
@@ -82,6 +85,67 @@ int dt_cli_verify(int argc, char **argv) {
     return dt_cli_fail(status, err.message);
 }
 
+/* ---- diff ----------------------------------------------------------------------------------- */
+
+/* The string at key of obj ("" when absent). */
+static const char *text_at(const cJSON *obj, const char *key) {
+    const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, key));
+    return text ? text : "";
+}
+
+/* The integer at key of obj. */
+static long long count_at(const cJSON *obj, const char *key) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNumber(item) ? (long long)item->valuedouble : 0;
+}
+
+/* One section of diff's report: "same", or its count and its first differences. */
+static void print_section(const cJSON *section) {
+    const long long n = count_at(section, "count");
+    const cJSON *line;
+    if (n == 0) {
+        printf("%s: same\n", text_at(section, "heading"));
+        return;
+    }
+    printf("%s: %lld difference%s\n", text_at(section, "heading"), n, n == 1 ? "" : "s");
+    cJSON_ArrayForEach(line, cJSON_GetObjectItemCaseSensitive(section, "differences"))
+        printf("  %s: %s  vs  %s\n", text_at(line, "path"), text_at(line, "a"), text_at(line, "b"));
+    if (n > DT_DIFF_MAX_LINES) printf("  ... and %lld more\n", n - DT_DIFF_MAX_LINES);
+}
+
+/* The loss traces: identical, or where they first diverge, and their lengths. */
+static void print_trace(const cJSON *trace) {
+    const long long common = count_at(trace, "common"), differing = count_at(trace, "differing");
+    const long long steps_a = count_at(trace, "steps_a"), steps_b = count_at(trace, "steps_b");
+    if (!differing && steps_a == steps_b) {
+        printf("loss trace: identical, all %lld steps\n", common);
+        return;
+    }
+    if (differing)
+        printf("loss trace: the losses first diverge at step %lld: %s  vs  %s; %lld of %lld common steps differ\n",
+               count_at(trace, "first"), text_at(trace, "a"), text_at(trace, "b"), differing, common);
+    else
+        printf("loss trace: identical for the %lld common steps\n", common);
+    if (steps_a != steps_b) printf("  length: %lld  vs  %lld steps\n", steps_a, steps_b);
+}
+
+/* diff's report (records/diff.h) as text, section by section. */
+static void print_diff(const cJSON *report) {
+    const cJSON *runs = cJSON_GetObjectItemCaseSensitive(report, "runs");
+    const cJSON *a = cJSON_GetArrayItem(runs, 0), *b = cJSON_GetArrayItem(runs, 1), *item;
+    printf("diff %s  vs  %s\n", text_at(report, "a"), text_at(report, "b"));
+    printf("runs: %s (%s, started %s)  vs  %s (%s, started %s)\n", text_at(a, "run_id"), text_at(a, "status"),
+           text_at(a, "started_at"), text_at(b, "run_id"), text_at(b, "status"), text_at(b, "started_at"));
+    const cJSON *moved = cJSON_GetObjectItemCaseSensitive(report, "data_paths");
+    if (cJSON_GetArraySize(moved) > 0) printf("data paths: other paths to the same data (equal SHA-256), not a difference\n");
+    cJSON_ArrayForEach(item, moved) printf("  %s: %s  vs  %s\n", text_at(item, "set"), text_at(item, "a"), text_at(item, "b"));
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(report, "sections")) print_section(item);
+    print_trace(cJSON_GetObjectItemCaseSensitive(report, "trace"));
+    const long long n = count_at(report, "differences");
+    printf("%lld difference%s\n", n, n == 1 ? "" : "s");
+    fflush(stdout);
+}
+
 int dt_cli_diff(int argc, char **argv) {
     parsed_args args;
     char *scratch[1];
@@ -92,14 +156,89 @@ int dt_cli_diff(int argc, char **argv) {
     char paths[2][4096], temps[2][4096] = {"", ""};
     for (int i = 0; i < 2 && rc < 0; i++) rc = dt_cli_run_folder(args.positional[i], paths[i], sizeof paths[i], temps[i], sizeof temps[i]);
     if (rc < 0) {
-        int n_differences = 0;
         dt_error err = {{0}};
-        dt_status status = dt_diff(paths[0], paths[1], &n_differences, &err);
-        rc = status != DT_OK ? dt_cli_fail(status, err.message) : n_differences > 0 ? 1 : 0;
+        cJSON *report = NULL;
+        dt_status status = dt_diff(paths[0], paths[1], &report, &err);
+        if (status == DT_OK) print_diff(report);
+        rc = status != DT_OK ? dt_cli_fail(status, err.message) : count_at(report, "differences") > 0 ? 1 : 0;
+        cJSON_Delete(report);
     }
     for (int i = 0; i < 2; i++)
         if (temps[i][0]) dt_remove_run_dir(temps[i]);
     return rc;
+}
+
+/* ---- inspect -------------------------------------------------------------------------------- */
+
+/* The metadata block of a checkpoint that was read. */
+static void print_metadata(const char *path, const dt_checkpoint *ck) {
+    const dt_train_progress *p = &ck->progress;
+    const dt_config *cfg = ck->cfg;
+    char bits1[9], bits2[9];
+    dt_float_bits_hex(p->counters.beta1_pow, bits1);
+    dt_float_bits_hex(p->counters.beta2_pow, bits2);
+    printf("checkpoint %s\n", path);
+    printf("  format           %s version %d\n", DT_CHECKPOINT_FORMAT, ck->format_version);
+    printf("  written by       detrain %s (commit %s%s)\n", ck->detrain_version, ck->git_commit,
+           ck->git_dirty ? ", dirty" : "");
+    printf("  step             %" PRIu64 " of %lld\n", p->counters.step, (long long)p->total_steps);
+    if (p->epoch >= cfg->train.epochs)
+        printf("  epoch            all %d epochs done\n", cfg->train.epochs);
+    else
+        printf("  epoch            %d of %d, position %lld of %lld samples (%lld of %lld steps); accuracy counts %lld/%lld\n",
+               p->epoch + 1, cfg->train.epochs, (long long)p->position, (long long)ck->train_samples,
+               (long long)(p->position / cfg->train.batch_size), (long long)p->steps_per_epoch, (long long)p->correct,
+               (long long)p->seen);
+    printf("  optimizer        %s, beta1^t %.9g (bits %s), beta2^t %.9g (bits %s)\n",
+           dt_optimizer_name(cfg->optimizer.kind), (double)p->counters.beta1_pow, bits1,
+           (double)p->counters.beta2_pow, bits2);
+    printf("  model            %d inputs", ck->net.input_size);
+    for (int l = 0; l < ck->net.n_layers; l++)
+        printf(" -> %d %s", ck->net.layers[l].n_out, dt_activation_name(ck->net.layers[l].activation));
+    printf(", %lld parameters, loss %s\n", (long long)ck->net.n_params, dt_loss_name(cfg->loss.kind));
+    printf("  seed             %llu (mode %s)\n", (unsigned long long)cfg->seed, dt_mode_name(cfg->runtime.mode));
+    printf("  config_sha256    %s\n", ck->config_sha256);
+    printf("  params_sha256    %s\n", ck->params_sha256);
+    const struct {
+        const char *name;
+        int64_t samples;
+        int n;
+        const dt_file_record *files;
+    } sets[2] = {{"train", ck->train_samples, ck->n_train_files, ck->train_files},
+                 {"test", ck->test_samples, ck->n_test_files, ck->test_files}};
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < sets[d].n; i++)
+            printf("  data.%-5s       %lld samples: %s (%lld bytes, sha256 %s)\n", sets[d].name,
+                   (long long)sets[d].samples, sets[d].files[i].path, (long long)sets[d].files[i].size_bytes,
+                   sets[d].files[i].sha256);
+}
+
+/* The file against the record of the run folder it lies in. */
+static void print_file_check(const dt_inspection *in) {
+    switch (in->file) {
+    case DT_INSPECT_NO_RUN: printf("  file             not in a run folder (no manifest.json beside it)\n"); break;
+    case DT_INSPECT_NOT_LISTED: printf("  file             not listed in %s/manifest.json\n", in->run_dir); break;
+    case DT_INSPECT_MISMATCH:
+        printf("  file sha256      %s  MISMATCH: the manifest records %s\n", in->sha256, in->recorded);
+        break;
+    case DT_INSPECT_MATCH: printf("  file sha256      %s (as recorded in the manifest)\n", in->sha256); break;
+    case DT_INSPECT_UNCHECKED: break;
+    }
+}
+
+/* The tensor table: name, shape, dtype, recorded SHA-256, ok (or the computed digest). */
+static void print_tensors(const dt_checkpoint *ck) {
+    printf("tensors (%d):\n", ck->n_tensors);
+    printf("  %-28s %-12s %-8s %-64s %s\n", "name", "shape", "dtype", "sha256", "status");
+    for (int i = 0; i < ck->n_tensors; i++) {
+        const dt_tensor_info *t = &ck->tensors[i];
+        char shape[48];
+        if (t->rank == 2) snprintf(shape, sizeof shape, "%llux%llu", (unsigned long long)t->dims[0], (unsigned long long)t->dims[1]);
+        else snprintf(shape, sizeof shape, "%llu", (unsigned long long)t->dims[0]);
+        printf("  %-28s %-12s %-8s %-64s %s\n", t->name, shape, t->dtype, t->recorded_sha256,
+               t->ok ? "ok" : "MISMATCH");
+        if (!t->ok) printf("  %-28s %-12s %-8s %-64s %s\n", "", "", "", t->computed_sha256, "(computed)");
+    }
 }
 
 int dt_cli_inspect(int argc, char **argv) {
@@ -111,6 +250,15 @@ int dt_cli_inspect(int argc, char **argv) {
     char path[4096];
     if ((rc = dt_cli_checkpoint(args.positional[0], path, sizeof path)) >= 0) return rc;
     dt_error err = {{0}};
-    dt_status status = dt_inspect(path, &err);
+    dt_inspection in;
+    dt_status status = dt_inspect(path, &in, &err);
+    if (in.ck && in.ck->cfg && in.ck->n_tensors > 0) {
+        print_metadata(path, in.ck);
+        print_file_check(&in);
+        print_tensors(in.ck);
+    }
+    if (status == DT_OK) printf("all %d tensor digests and the parameter digest verified\n", in.ck->n_tensors);
+    fflush(stdout);
+    dt_inspection_free(&in);
     return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
 }
