@@ -59,12 +59,14 @@ const char dt_cli_sweep_help[] =
     "(usage, a key or value the config refuses, another plan in DIR), 130 interrupted.\n";
 
 enum { O_GRID, O_RANDOM, O_SET, O_TRIALS, O_SEED, O_JOBS, O_OUT, O_MD, O_JSON, O_REGISTER, O_REGISTRY,
-       O_EXPERIMENT, O_QUIET, N_OPTIONS };
+       O_EXPERIMENT, O_QUIET };
 
-static const option_spec specs[N_OPTIONS] = {
-    {"--grid", 2},     {"--random", 2},     {"--set", 2},  {"--trials", 1}, {"--sweep-seed", 1},
-    {"-j", 1},         {"--out", 1},        {"--md", 0},   {"--json", 1},   {"--register", 1},
-    {"--registry", 1}, {"--experiment", 1}, {"--quiet", 0}};
+static const option_spec specs[] = {
+    [O_GRID] = {"--grid", 2},         [O_RANDOM] = {"--random", 2},         [O_SET] = {"--set", 2},
+    [O_TRIALS] = {"--trials", 1},     [O_SEED] = {"--sweep-seed", 1},       [O_JOBS] = {"-j", 1},
+    [O_OUT] = {"--out", 1},           [O_MD] = {"--md", 0},                 [O_JSON] = {"--json", 1},
+    [O_REGISTER] = {"--register", 1}, [O_REGISTRY] = {"--registry", 1},     [O_EXPERIMENT] = {"--experiment", 1},
+    [O_QUIET] = {"--quiet", 0}};
 
 /* Prints a library failure on one line. Returns the exit code. */
 static int report(dt_status status, const dt_error *err) { return dt_cli_fail(status, err->message); }
@@ -291,7 +293,7 @@ int dt_cli_sweep(int argc, char **argv) {
     }
     dt_sweep_plan_init(plan);
     parsed_args args;
-    int rc = parse_simple(argc, argv, "sweep", specs, N_OPTIONS, 1, "a config file", &args, scratch);
+    int rc = parse_simple(argc, argv, "sweep", specs, DT_CLI_COUNT(specs), 1, "a config file", &args, scratch);
     if (rc < 0 && args.help) rc = (fputs(dt_cli_sweep_help, stdout), 0);
     if (rc < 0) rc = plan_from_args(argc, argv, &args, plan);
     if (rc < 0) rc = run_sweep(argc, argv, &args, plan);
