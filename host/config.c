@@ -28,7 +28,7 @@
 
 /* Enum fields are read and written through int (see store_enum): they must be int-sized. */
 _Static_assert(sizeof(dt_activation) == sizeof(int) && sizeof(dt_data_format) == sizeof(int) &&
-                   sizeof(dt_mode) == sizeof(int),
+                   sizeof(dt_mode) == sizeof(int) && sizeof(dt_csv_delimiter) == sizeof(int),
                "config enums must be int-sized");
 
 #define MAX_EXACT_INT 9007199254740991.0 /* 2^53 - 1: larger integers are not exact in a JSON number */
@@ -43,7 +43,8 @@ static const char *const loss_names[] = {"softmax_cross_entropy", "mse", NULL};
 static const char *const optimizer_names[] = {"sgd", "adam", "adamw", NULL};
 static const char *const schedule_names[] = {"constant", "step", "cosine", NULL};
 static const char *const init_names[] = {"he_uniform", "he_normal", "glorot_uniform", "glorot_normal", NULL};
-static const char *const format_names[] = {"idx", "csv", "hdf5", NULL};
+static const char *const format_names[] = {"idx", "csv", "hdf5", "npy", NULL};
+static const char *const delimiter_names[] = {",", ";", "\t", " ", NULL};
 static const char *const norm_names[] = {"none", "scale", "standardize", NULL};
 static const char *const device_names[] = {"cpu", "cuda", "auto", NULL};
 static const char *const mode_names[] = {"portable", "deterministic", "fast", NULL};
@@ -82,6 +83,7 @@ const char *dt_optimizer_name(dt_optimizer_kind k) { return name_at(optimizer_na
 const char *dt_schedule_name(dt_schedule_kind k) { return name_at(schedule_names, (int)k); }
 const char *dt_init_name(dt_init_kind k) { return name_at(init_names, (int)k); }
 const char *dt_format_name(dt_data_format f) { return name_at(format_names, (int)f); }
+const char *dt_delimiter_name(dt_csv_delimiter d) { return name_at(delimiter_names, (int)d); }
 const char *dt_norm_name(dt_norm_kind k) { return name_at(norm_names, (int)k); }
 const char *dt_device_name(dt_device_kind d) { return name_at(device_names, (int)d); }
 const char *dt_mode_name(dt_mode m) { return name_at(mode_names, (int)m); }
@@ -112,6 +114,10 @@ enum {
     F_OPTIONAL = 1u << 6, /* a key written back only when the config gave it (the bool at
                              count_offset records that), so configs without it keep their bytes;
                              an absent optional object with required keys is left zeroed */
+    F_OMIT_DEFAULT = 1u << 7, /* a key written back only when its value differs from its default
+                                 (enums, strings and paths), so that configs from before the key
+                                 existed keep their canonical bytes and digests, and giving the
+                                 default changes nothing either */
 };
 
 typedef struct object_spec object_spec;
@@ -129,6 +135,7 @@ typedef struct {
     const char *const *names; /* T_ENUM: the spellings */
     const object_spec *child; /* T_OBJECT, T_ARRAY: the schema of the nested objects */
     unsigned only_for;        /* bit i set: applies when the selector is i; 0: always applies */
+    unsigned required_for;    /* bit i set: required when the selector is i (F_REQUIRED: always) */
     const char *doc;          /* what a required key holds, for "required key is missing" */
 } key_spec;
 
@@ -145,18 +152,26 @@ struct object_spec {
 
 static const key_spec source_keys[] = {
     {.name = "format", .type = T_ENUM, .flags = F_REQUIRED | F_SELECTOR, .offset = SRC(format),
-     .names = format_names, .doc = "\"idx\", \"csv\" or \"hdf5\""},
+     .names = format_names, .doc = "\"idx\", \"csv\", \"hdf5\" or \"npy\""},
     {.name = "path", .type = T_PATH, .flags = F_REQUIRED, .offset = SRC(path), .size = DT_PATH_MAX,
      .doc = "the data file; idx: the images file"},
-    {.name = "labels", .type = T_PATH, .flags = F_REQUIRED, .offset = SRC(labels_path), .size = DT_PATH_MAX,
-     .only_for = ONLY(DT_FORMAT_IDX), .doc = "the idx labels file"},
+    /* npy: absent (written back only when given) takes the labels from the .npz at path. */
+    {.name = "labels", .type = T_PATH, .flags = F_OMIT_DEFAULT, .offset = SRC(labels_path), .size = DT_PATH_MAX,
+     .def_str = "", .only_for = ONLY(DT_FORMAT_IDX) | ONLY(DT_FORMAT_NPY), .required_for = ONLY(DT_FORMAT_IDX),
+     .doc = "the idx labels file"},
     {.name = "label_column", .type = T_LABEL, .offset = SRC(label_column), .size = DT_NAME_MAX,
      .min = 0, .max = INT32_MAX, .def_str = "label", .only_for = ONLY(DT_FORMAT_CSV)},
     {.name = "header", .type = T_BOOL, .offset = SRC(header), .def = 1, .only_for = ONLY(DT_FORMAT_CSV)},
+    {.name = "delimiter", .type = T_ENUM, .flags = F_OMIT_DEFAULT, .offset = SRC(delimiter),
+     .names = delimiter_names, .def = DT_DELIM_COMMA, .only_for = ONLY(DT_FORMAT_CSV)},
     {.name = "features_dataset", .type = T_STR, .offset = SRC(features_dataset), .size = DT_NAME_MAX,
      .def_str = "features", .only_for = ONLY(DT_FORMAT_HDF5)},
     {.name = "labels_dataset", .type = T_STR, .offset = SRC(labels_dataset), .size = DT_NAME_MAX,
      .def_str = "labels", .only_for = ONLY(DT_FORMAT_HDF5)},
+    {.name = "features_array", .type = T_STR, .offset = SRC(features_array), .size = DT_NAME_MAX,
+     .def_str = "features", .only_for = ONLY(DT_FORMAT_NPY)},
+    {.name = "labels_array", .type = T_STR, .offset = SRC(labels_array), .size = DT_NAME_MAX,
+     .def_str = "labels", .only_for = ONLY(DT_FORMAT_NPY)},
     {.name = "limit", .type = T_I64, .offset = SRC(limit), .min = 0, .max = MAX_EXACT_INT, .def = 0},
 };
 static const object_spec source_spec = SPEC(source_keys);
@@ -407,14 +422,30 @@ static size_t utf8_prefix(const char *s, size_t max) {
     return n;
 }
 
+/* The first n bytes of s into out (NUL-terminated, cut to fit), control characters written as
+ * JSON escapes (a tab as \t), so that a message stays one line and says which character it was. */
+static void escape_controls(const char *s, size_t n, char *out, size_t cap) {
+    size_t used = 0;
+    for (size_t i = 0; i < n && used + 7 < cap; i++) {
+        const unsigned char c = (unsigned char)s[i];
+        if (c == '\t') used += (size_t)snprintf(out + used, cap - used, "\\t");
+        else if (c == '\n') used += (size_t)snprintf(out + used, cap - used, "\\n");
+        else if (c == '\r') used += (size_t)snprintf(out + used, cap - used, "\\r");
+        else if (c < 0x20 || c == 0x7f) used += (size_t)snprintf(out + used, cap - used, "\\u%04x", c);
+        else out[used++] = (char)c;
+    }
+    out[used] = '\0';
+}
+
 /* A JSON value for "got ..." in messages: string "ten" (or "ten" when quote_only), 2.5, true,
- * null, an array, an object. Long strings are cut. */
+ * null, an array, an object. Long strings are cut; control characters are escaped. */
 static void describe_value(const cJSON *v, bool quote_only, char *out, size_t cap) {
     if (cJSON_IsString(v)) {
         const char *s = v->valuestring;
         bool long_string = strnlen(s, 41) > 40;
-        snprintf(out, cap, "%s\"%.*s%s\"", quote_only ? "" : "string ", (int)utf8_prefix(s, long_string ? 37 : 40), s,
-                 long_string ? "..." : "");
+        char text[80]; /* 40 bytes, or fewer when control characters take 2 to 6 */
+        escape_controls(s, utf8_prefix(s, long_string ? 37 : 40), text, sizeof text);
+        snprintf(out, cap, "%s\"%s%s\"", quote_only ? "" : "string ", text, long_string ? "..." : "");
     } else if (cJSON_IsNumber(v)) {
         format_number(v->valuedouble, out, cap);
     } else if (cJSON_IsBool(v)) {
@@ -546,7 +577,9 @@ static dt_status read_enum(parse_ctx *ctx, const key_spec *key, const cJSON *ite
             *out = i;
             return DT_OK;
         }
-        int n = snprintf(allowed + used, sizeof allowed - used, "%s\"%s\"", i ? ", " : "", key->names[i]);
+        char name[64];
+        escape_controls(key->names[i], strlen(key->names[i]), name, sizeof name);
+        int n = snprintf(allowed + used, sizeof allowed - used, "%s\"%s\"", i ? ", " : "", name);
         if (n > 0 && (size_t)n < sizeof allowed - used) used += (size_t)n;
     }
     describe_value(item, true, got, sizeof got);
@@ -620,7 +653,11 @@ static dt_status store_default(parse_ctx *ctx, const key_spec *key, char *base, 
     case T_ENUM: store_enum(field, (int)(is_last && (key->flags & F_DEF_LAST) ? key->def_last : key->def)); break;
     case T_STR: case T_LABEL: snprintf(field, key->size, "%s", key->def_str); break;
     case T_OBJECT: return parse_object(ctx, key->child, NULL, field, path, false);
-    case T_PATH: case T_ARRAY: return dt_fail(ctx->err, DT_INTERNAL, "%s: the schema gives no default", path);
+    case T_PATH: /* a default path is "" (none), never resolved against the config's folder */
+        if (!key->def_str) return dt_fail(ctx->err, DT_INTERNAL, "%s: the schema gives no default", path);
+        snprintf(field, key->size, "%s", key->def_str);
+        break;
+    case T_ARRAY: return dt_fail(ctx->err, DT_INTERNAL, "%s: the schema gives no default", path);
     }
     return DT_OK;
 }
@@ -735,7 +772,9 @@ static dt_status parse_object(parse_ctx *ctx, const object_spec *spec, const cJS
         }
         if (!item && (key->flags & F_OPTIONAL) && key->type == T_OBJECT && has_required_keys(key->child))
             continue; /* an absent optional source: nothing to default, its flag stays false */
-        if (!item && (key->flags & F_REQUIRED))
+        const bool required = (key->flags & F_REQUIRED) ||
+                              (selector_value >= 0 && ((key->required_for >> selector_value) & 1u));
+        if (!item && required)
             status = fail_at(ctx, key_path, selector_path[0] ? selector_path : NULL, "required key is missing%s%s%s",
                              key->doc ? " (" : "", key->doc ? key->doc : "", key->doc ? ")" : "");
         else
@@ -1207,6 +1246,13 @@ static void write_value(dt_text *b, const key_spec *key, const char *base, int d
     }
 }
 
+/* Whether an F_OMIT_DEFAULT key holds its default (enums by index, strings and paths by text). */
+static bool is_default(const key_spec *key, const char *base) {
+    const char *field = base + key->offset;
+    if (key->type == T_ENUM) return load_enum(field) == (int)key->def;
+    return key->def_str && strcmp(field, key->def_str) == 0;
+}
+
 /* Appends an object: the keys that apply, in schema order, indented by 2 * depth. */
 static void write_object(dt_text *b, const object_spec *spec, const char *base, int depth) {
     int selector = -1;
@@ -1216,6 +1262,7 @@ static void write_object(dt_text *b, const object_spec *spec, const char *base, 
         const key_spec *key = &spec->keys[i];
         if (!key_applies(key, selector)) continue;
         if ((key->flags & F_OPTIONAL) && !*(const bool *)(const void *)(base + key->count_offset)) continue;
+        if ((key->flags & F_OMIT_DEFAULT) && is_default(key, base)) continue;
         dt_text_printf(b, "%s%*s", first ? "\n" : ",\n", 2 * (depth + 1), "");
         buf_string(b, key->name);
         dt_text_printf(b, ": ");

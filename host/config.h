@@ -22,7 +22,9 @@ typedef enum { DT_LOSS_SOFTMAX_CE, DT_LOSS_MSE } dt_loss_kind;
 typedef enum { DT_OPT_SGD, DT_OPT_ADAM, DT_OPT_ADAMW } dt_optimizer_kind;
 typedef enum { DT_SCHED_CONSTANT, DT_SCHED_STEP, DT_SCHED_COSINE } dt_schedule_kind;
 typedef enum { DT_INIT_HE_UNIFORM, DT_INIT_HE_NORMAL, DT_INIT_GLOROT_UNIFORM, DT_INIT_GLOROT_NORMAL } dt_init_kind;
-typedef enum { DT_FORMAT_IDX, DT_FORMAT_CSV, DT_FORMAT_HDF5 } dt_data_format;
+typedef enum { DT_FORMAT_IDX, DT_FORMAT_CSV, DT_FORMAT_HDF5, DT_FORMAT_NPY } dt_data_format;
+/* The cell separator of a csv source; 0 (a zeroed source) is the comma. */
+typedef enum { DT_DELIM_COMMA, DT_DELIM_SEMICOLON, DT_DELIM_TAB, DT_DELIM_SPACE } dt_csv_delimiter;
 typedef enum { DT_NORM_NONE, DT_NORM_SCALE, DT_NORM_STANDARDIZE } dt_norm_kind;
 typedef enum { DT_DEVICE_CPU, DT_DEVICE_CUDA, DT_DEVICE_AUTO } dt_device_kind;
 typedef enum { DT_MODE_PORTABLE, DT_MODE_DETERMINISTIC, DT_MODE_FAST } dt_mode;
@@ -37,12 +39,16 @@ typedef enum { DT_SELECT_AUTO, DT_SELECT_MIN, DT_SELECT_MAX } dt_select_mode; /*
  * relative to the config file's directory when they are not absolute. */
 typedef struct {
     dt_data_format format;
-    char path[DT_PATH_MAX];        /* idx: the images file; csv, hdf5: the file */
-    char labels_path[DT_PATH_MAX]; /* idx only: the labels file */
+    char path[DT_PATH_MAX];        /* idx: the images file; csv, hdf5: the file; npy: a .npy or .npz file */
+    char labels_path[DT_PATH_MAX]; /* idx: the labels file; npy: a .npy (or .npz) of labels, "" = from
+                                      the .npz at path */
     char label_column[DT_NAME_MAX];/* csv only: the name (with header) or 0-based index of the label column */
     bool header;                   /* csv only: first line names the columns */
+    dt_csv_delimiter delimiter;    /* csv only: what separates cells */
     char features_dataset[DT_NAME_MAX]; /* hdf5 only: dataset of shape (n, features) */
     char labels_dataset[DT_NAME_MAX];   /* hdf5 only: dataset of shape (n) or (n, targets) */
+    char features_array[DT_NAME_MAX];   /* npy only: the .npz member (without .npy) of shape (n, features) */
+    char labels_array[DT_NAME_MAX];     /* npy only: the .npz member of shape (n) or (n, targets) */
     int64_t limit;                 /* use the first `limit` samples; 0 = all */
 } dt_data_source;
 
@@ -172,6 +178,7 @@ const char *dt_optimizer_name(dt_optimizer_kind k);
 const char *dt_schedule_name(dt_schedule_kind k);
 const char *dt_init_name(dt_init_kind k);
 const char *dt_format_name(dt_data_format f);
+const char *dt_delimiter_name(dt_csv_delimiter d); /* ",", ";", "\t" (a tab), " " */
 const char *dt_norm_name(dt_norm_kind k);
 const char *dt_device_name(dt_device_kind d);
 const char *dt_mode_name(dt_mode m);

@@ -10,6 +10,16 @@
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "parameter digests assume a little-endian host");
 
+/* Parameters of the whole model the config describes (at most ~2^49: no overflow). */
+static int64_t count_params(const dt_config *cfg) {
+    int64_t count = 0, n_in = cfg->model.input_size;
+    for (int l = 0; l < cfg->model.n_layers; l++) {
+        count += (n_in + 1) * cfg->model.layers[l].units;
+        n_in = cfg->model.layers[l].units;
+    }
+    return count;
+}
+
 dt_status dt_net_build(dt_net *net, const dt_config *cfg, dt_error *err) {
     memset(net, 0, sizeof *net);
     net->input_size = cfg->model.input_size;
@@ -30,8 +40,9 @@ dt_status dt_net_build(dt_net *net, const dt_config *cfg, dt_error *err) {
         offset += (int64_t)layer->n_in * layer->n_out;
         layer->bias_offset = offset;
         offset += layer->n_out;
-        if (offset > ((int64_t)1 << 40))
-            return dt_fail(err, DT_CONFIG, "config.model.layers[%d]: the model has too many parameters", l);
+        if (offset > DT_MAX_PARAMS)
+            return dt_fail(err, DT_CONFIG, "config.model.layers[%d]: the model has %lld parameters, more than the "
+                           "limit of %lld (2^40)", l, (long long)count_params(cfg), (long long)DT_MAX_PARAMS);
         if (lc->units > net->max_width) net->max_width = lc->units;
         n_in = lc->units;
     }

@@ -30,7 +30,15 @@ typedef struct {
     dt_loss_kind loss;
 } dt_net;
 
-/* Builds the layer table from a validated config. DT_CONFIG if the sizes overflow. */
+/* The most parameters a model may have: 2^40 (4 TiB as float32).
+ * A sanity bound chosen so that every count derived from it — the state's bytes times the
+ * buffers a run keeps (check_memory in train.c), offsets into the flat buffers — stays far
+ * inside int64 and size_t, where the config's own ranges (input_size <= 2^24, units <= 2^20,
+ * 32 layers) would allow about 2^49. */
+#define DT_MAX_PARAMS ((int64_t)1 << 40)
+
+/* Builds the layer table from a validated config. DT_CONFIG naming the layer where the count
+ * passes DT_MAX_PARAMS, with the model's whole count and the limit. */
 dt_status dt_net_build(dt_net *net, const dt_config *cfg, dt_error *err);
 
 /* Fills params (n_params floats): weights from Philox keyed (seed, init, tensor index),

@@ -30,7 +30,7 @@ static int ends_with(const char *text, const char *suffix) {
 
 /* SOURCE as a data source. A JSON object goes through the config schema (as --set
  * data.test=...), so it is validated like a config; a file name picks the format by its
- * extension. `labels` is the IDX labels file (may be NULL). */
+ * extension. `labels` is the labels file of IDX images or NumPy features (may be NULL). */
 static dt_status make_source(const dt_checkpoint *ck, const char *spec, const char *labels, const char *option,
                              dt_data_source *src, dt_error *err) {
     memset(src, 0, sizeof *src);
@@ -66,13 +66,18 @@ static dt_status make_source(const dt_checkpoint *ck, const char *spec, const ch
         src->format = DT_FORMAT_HDF5;
         snprintf(src->features_dataset, sizeof src->features_dataset, "features");
         snprintf(src->labels_dataset, sizeof src->labels_dataset, "labels");
+    } else if (ends_with(spec, ".npy") || ends_with(spec, ".npy.gz") || ends_with(spec, ".npz")) {
+        src->format = DT_FORMAT_NPY; /* a .npz's arrays: features and labels, as np.savez(f, features=, labels=) */
+        snprintf(src->features_array, sizeof src->features_array, "features");
+        snprintf(src->labels_array, sizeof src->labels_array, "labels");
     } else {
         src->format = DT_FORMAT_IDX;
-        if (labels) snprintf(src->labels_path, sizeof src->labels_path, "%s", labels);
     }
-    if (labels && src->format != DT_FORMAT_IDX)
-        return dt_fail(err, DT_USAGE, "--labels is for IDX images; %s is %s (its labels are inside it)", spec,
-                       dt_format_name(src->format));
+    if (labels && src->format != DT_FORMAT_IDX && src->format != DT_FORMAT_NPY)
+        return dt_fail(err, DT_USAGE, "--labels is for IDX images and NumPy features; %s is %s (its labels are inside it)",
+                       spec, dt_format_name(src->format));
+    if (labels && strlen(labels) >= sizeof src->labels_path) return dt_fail(err, DT_USAGE, "%s: path too long", labels);
+    if (labels) snprintf(src->labels_path, sizeof src->labels_path, "%s", labels);
     return DT_OK;
 }
 

@@ -46,6 +46,12 @@ case_json idx_without_labels 'config\.data\.train\.labels: required' "c['data'][
 case_json bad_mode 'config\.runtime\.mode: must be one of' "c['runtime']['mode']='turbo'"
 case_json seed_negative 'config\.seed' "c['seed']=-5"
 case_json batch_type 'config\.train\.batch_size: must be an integer' "c['train']['batch_size']='128'"
+case_json bad_delimiter 'config\.data\.train\.delimiter: must be one of ",", ";", "\\t", " ", got "\|"' \
+    "c['data']['train']['delimiter']='|'"
+case_json tab_delimiter_shown 'config\.data\.train\.delimiter: must be one of .*, got "\\t\\t"' \
+    "c['data']['train']['delimiter']='\\t\\t'"
+case_json delimiter_not_csv 'config\.data\.train\.delimiter: only allowed with format "csv", not "npy"' \
+    "c['data']['train']={'format':'npy','path':'x.npy','delimiter':';'}"
 
 # Syntax errors name line and column.
 printf '{\n  "seed": 1,\n  "data": {,\n}\n' >"$DT_TMP/syntax.json"
@@ -69,4 +75,9 @@ expect_error model_too_big 2 'config\.model: needs [0-9.]+ TB for [0-9.]+ billio
     "$DETRAIN" train "$DT_TMP/good.json" --quiet --out "$DT_TMP/run-too-big" \
     --set 'model.layers=[{"units": 1048576}, {"units": 65536}, {"units": 3}]'
 check "model_too_big: no run folder was made" test ! -e "$DT_TMP/run-too-big"
+# Past the parameter limit (2^40, model.h), whatever the machine: the count and the limit.
+expect_error model_over_limit 2 \
+    'config\.model\.layers\[0\]: the model has 17592190238723 parameters, more than the limit of 1099511627776 \(2\^40\)' -- \
+    "$DETRAIN" train "$DT_TMP/good.json" --quiet --out "$DT_TMP/run-over-limit" --set model.input_size=16777216 \
+    --set 'model.layers=[{"units": 1048576}, {"units": 3}]'
 finish

@@ -40,6 +40,43 @@ with h5py.File(sys.argv[1] + "/othernames.h5", "w") as f:  # sklearn-style names
     f["X"] = numpy.zeros((10, 4), numpy.float32)
     f["y"] = numpy.arange(10, dtype=numpy.int64) % 3
 PY
+# NumPy files written by NumPy (Debian's python3-numpy), and damaged copies of them.
+/usr/bin/python3 - "$d" <<'PY'
+import os, sys
+import numpy as np
+d = sys.argv[1]
+out = lambda name: os.path.join(d, name)
+x = (np.arange(40, dtype=np.float32) / 8).reshape(10, 4)
+y = np.arange(10, dtype=np.int64) % 3
+np.save(out("ok.npy"), x)
+np.save(out("ok-labels.npy"), y)
+np.savez(out("ok.npz"), features=x, labels=y)
+np.savez(out("names.npz"), X=x, y=y)
+np.savez(out("range.npz"), features=x, labels=np.array([0, 1, 2, 0, 1, 7, 0, 1, 2, 0], dtype=np.uint8))
+np.savez_compressed(out("compressed.npz"), features=x, labels=y)
+np.save(out("complex.npy"), x.astype(np.complex64))
+np.save(out("object.npy"), np.array([[1, "a"]] * 10, dtype=object), allow_pickle=True)
+np.save(out("flat.npy"), x.ravel())
+np.save(out("labels9.npy"), y[:9])
+np.save(out("labels-range.npy"), np.array([0, 1, 2, 0, 1, 7, 0, 1, 2, 0], dtype=">i4"))
+np.save(out("labels-2d.npy"), y.reshape(10, 1))
+nan = x.copy()
+nan[3, 2] = np.nan
+np.save(out("nan.npy"), nan.astype(">f8"))
+good = open(out("ok.npy"), "rb").read()
+open(out("truncated.npy"), "wb").write(good[:-7])
+open(out("trailing.npy"), "wb").write(good + b"xyz")
+open(out("badmagic.npy"), "wb").write(b"\x93NUMPZ" + good[6:])
+open(out("notdict.npy"), "wb").write(good[:10] + good[10:].replace(b"{", b"[", 1))
+archive = bytearray(open(out("ok.npz"), "rb").read())
+archive[200] ^= 0xFF  # a byte of the first member's data (its local header and npy header come first)
+open(out("crc.npz"), "wb").write(bytes(archive))
+open(out("cut.npz"), "wb").write(bytes(archive[: len(archive) // 2]))
+with open(out("semi.csv"), "w") as f:
+    f.write("a;b;c;d;label\n" + "".join("%g;%g;%g;%g;%d\n" % (*row, label) for row, label in zip(x, y)))
+with open(out("decimal-comma.csv"), "w") as f:
+    f.write("a;b;c;d;label\n" + "".join("0,5;1;2;3;%d\n" % label for label in y))
+PY
 
 # run NAME PATTERN TRAIN-SOURCE-JSON [INPUT_SIZE]: a config whose train source is given.
 run() {
@@ -77,6 +114,52 @@ run h5_not_hdf5 'noth5\.h5: .*not an HDF5 file' "{\"format\": \"hdf5\", \"path\"
 run h5_other_names "othernames\.h5: no dataset 'features' \(the file holds 'X', 'y'; name yours with the source's features_dataset and labels_dataset\)" \
     "{\"format\": \"hdf5\", \"path\": \"$d/othernames.h5\"}"
 run csv_label_units 'label-range\.csv:3.*outside \[0, 3\), the output layer.s units \(model\.layers\[-1\]\.units\)' "$(csv_src label-range.csv)"
+
+# NumPy data: each damaged or unsupported file exits 2 naming it (and the array of a .npz).
+npy_src() { echo "{\"format\": \"npy\", \"path\": \"$d/$1\"${2:+, \"labels\": \"$d/$2\"}}"; }
+run npy_as_idx 'ok\.npy: this is a NumPy \.npy file, not IDX; use "format": "npy"' "$(idx_src ok.npy ok-labels.idx)"
+run npz_as_idx 'ok\.npz: this is a NumPy \.npz archive, not IDX; use "format": "npy"' "$(idx_src ok.npz ok-labels.idx)"
+run npy_labels_as_idx 'ok-labels\.npy: this is a NumPy \.npy file, not IDX; use "format": "npy"' \
+    "$(idx_src ok-images.idx ok-labels.npy)"
+run h5_as_idx 'othernames\.h5: this is an HDF5 file, not IDX; use "format": "hdf5"' "$(idx_src othernames.h5 ok-labels.idx)"
+run csv_as_idx 'nonnum\.csv: this is a CSV text file, not IDX; use "format": "csv"' "$(idx_src nonnum.csv ok-labels.idx)"
+run npy_as_csv 'ok\.npy: this is a NumPy \.npy file, not CSV; use "format": "npy"' "$(csv_src ok.npy)"
+run idx_as_csv 'ok-images\.idx: this is an IDX file, not CSV; use "format": "idx"' "$(csv_src ok-images.idx)"
+run npz_as_h5 'ok\.npz: this is a NumPy \.npz archive, not HDF5; use "format": "npy"' \
+    "{\"format\": \"hdf5\", \"path\": \"$d/ok.npz\"}"
+run h5_as_npy 'othernames\.h5: this is an HDF5 file, not NumPy; use "format": "hdf5"' "$(npy_src othernames.h5)"
+run npy_compressed 'compressed\.npz: member .features\.npy. is compressed \(deflate, as np\.savez_compressed writes\): detrain reads uncompressed archives; save with np\.savez' \
+    "$(npy_src compressed.npz)"
+run npy_complex "complex\.npy: holds complex values \(dtype '<c8'\), expected float32, float64" "$(npy_src complex.npy ok-labels.npy)"
+run npy_object "object\.npy: holds Python object values \(dtype '\|O'\)" "$(npy_src object.npy ok-labels.npy)"
+run npy_flat 'flat\.npy: features have shape \(40,\), expected 2 dimensions \(samples, features\); .*reshape\(-1, 1\)' \
+    "$(npy_src flat.npy ok-labels.npy)"
+run npy_count_mismatch 'ok\.npy: has 10 samples but .*labels9\.npy has 9 labels' "$(npy_src ok.npy labels9.npy)"
+run npy_label_range 'labels-range\.npy: label 7 at index 5 is outside \[0, 3\), the output layer.s units \(model\.layers\[-1\]\.units\)' \
+    "$(npy_src ok.npy labels-range.npy)"
+run npy_labels_2d 'labels-2d\.npy: labels have shape \(10, 1\), expected \(samples\); save labels\.ravel\(\)' \
+    "$(npy_src ok.npy labels-2d.npy)"
+run npy_nan 'nan\.npy: feature at sample 3, index 2 is not finite \(nan\)' "$(npy_src nan.npy ok-labels.npy)"
+run npy_truncated 'truncated\.npy: truncated: the header declares 160 bytes of data, the file has 153' \
+    "$(npy_src truncated.npy ok-labels.npy)"
+run npy_trailing 'trailing\.npy: has 3 bytes beyond the data the header declares' "$(npy_src trailing.npy ok-labels.npy)"
+run npy_bad_magic 'badmagic\.npy: not a \.npy file \(it does not start with the magic' "$(npy_src badmagic.npy ok-labels.npy)"
+run npy_not_dict 'notdict\.npy: malformed \.npy header: not a dict literal' "$(npy_src notdict.npy ok-labels.npy)"
+run npy_no_labels 'ok\.npy: no labels for these NumPy features: set the source.s labels to a \.npy file of labels, or save both arrays in one \.npz' \
+    "$(npy_src ok.npy)"
+run npz_names "names\.npz: no array 'features' \(the archive holds 'X', 'y'; name yours with the source's features_array and labels_array\)" \
+    "$(npy_src names.npz)"
+run npz_crc "crc\.npz: member 'features\.npy' fails its CRC-32 check \(recorded [0-9a-f]{8}, computed [0-9a-f]{8}\): the archive is damaged" \
+    "$(npy_src crc.npz)"
+run npz_cut 'cut\.npz: damaged zip archive: no end-of-central-directory record' "$(npy_src cut.npz)"
+run npz_labels_range "range\.npz: array 'labels': label 7 at index 5 is outside \[0, 3\)" "$(npy_src range.npz)"
+# CSV: the wrong delimiter is named; a decimal comma is pointed out.
+run csv_semicolon 'semi\.csv: no column named "label" in the header \(it has "a;b;c;d;label"\); the cells look separated by .;.: set the source.s delimiter to ";"' \
+    "$(csv_src semi.csv)"
+run csv_semicolon_index 'semi\.csv: label column 4 is out of range: rows have 1 fields; the cells look separated by .;.' \
+    "{\"format\": \"csv\", \"path\": \"$d/semi.csv\", \"label_column\": 4}"
+run csv_decimal_comma 'decimal-comma\.csv:2:1: non-numeric cell "0,5" \(a decimal comma\? numbers are read with a decimal point\)' \
+    "{\"format\": \"csv\", \"path\": \"$d/decimal-comma.csv\", \"delimiter\": \";\"}"
 run limit_too_large 'ok-images\.idx: .*limit 100' \
     "{\"format\": \"idx\", \"path\": \"$d/ok-images.idx\", \"labels\": \"$d/ok-labels.idx\", \"limit\": 100}"
 

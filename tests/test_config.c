@@ -150,6 +150,55 @@ static void test_full(void) {
     CHECK_EQ_INT(cfg.runtime.threads, 4);
 }
 
+/* data.<source>.delimiter and the npy source: what is stored, and what the canonical JSON
+ * writes. A key added after configs existed (delimiter; labels of npy) is written only when it
+ * differs from its default, so the canonical text of every older config, and its digest, stay. */
+static void test_new_source_keys(void) {
+    static dt_config cfg, plain;
+    dt_error err;
+    CHECK_EQ_INT(parse(&plain, MINIMAL, 0, NULL, &err), DT_OK);
+    CHECK_EQ_INT(plain.data.test.delimiter, DT_DELIM_COMMA);
+    char *text_plain = dt_config_to_json(&plain);
+    CHECK(text_plain && !strstr(text_plain, "delimiter"));
+
+    char *comma[] = {"data.test.delimiter=,"}; /* the default, given: the same canonical text */
+    CHECK_EQ_INT(parse(&cfg, MINIMAL, 1, comma, &err), DT_OK);
+    char *text = dt_config_to_json(&cfg);
+    CHECK(text && text_plain && strcmp(text, text_plain) == 0);
+    free(text);
+
+    const char *spellings[][2] = {{"\";\"", ";"}, {"\"\\t\"", "\t"}, {"\" \"", " "}};
+    const int kinds[] = {DT_DELIM_SEMICOLON, DT_DELIM_TAB, DT_DELIM_SPACE};
+    for (int i = 0; i < 3; i++) {
+        char set[64];
+        snprintf(set, sizeof set, "data.test.delimiter=%s", spellings[i][0]);
+        char *sets[] = {set};
+        CHECK_EQ_INT(parse(&cfg, MINIMAL, 1, sets, &err), DT_OK);
+        CHECK_EQ_INT(cfg.data.test.delimiter, kinds[i]);
+        CHECK(strcmp(dt_delimiter_name(cfg.data.test.delimiter), spellings[i][1]) == 0);
+        text = dt_config_to_json(&cfg);
+        CHECK_STR_CONTAINS(text, "\"header\": true,\n      \"delimiter\": ");
+        free(text);
+    }
+
+    char *npz[] = {"data.train={\"format\": \"npy\", \"path\": \"x.npz\"}"};
+    CHECK_EQ_INT(parse(&cfg, MINIMAL, 1, npz, &err), DT_OK);
+    CHECK_EQ_INT(cfg.data.train.format, DT_FORMAT_NPY);
+    CHECK_EQ_INT(cfg.data.train.labels_path[0], 0); /* labels from the archive */
+    CHECK(!strcmp(cfg.data.train.features_array, "features") && !strcmp(cfg.data.train.labels_array, "labels"));
+    text = dt_config_to_json(&cfg);
+    CHECK_STR_CONTAINS(text, "\"format\": \"npy\",\n      \"path\": \"x.npz\",\n      \"features_array\": "
+                             "\"features\",\n      \"labels_array\": \"labels\",\n      \"limit\": 0\n");
+    free(text);
+    char *npy[] = {"data.train={\"format\": \"npy\", \"path\": \"x.npy\", \"labels\": \"y.npy\"}"};
+    CHECK_EQ_INT(parse(&cfg, MINIMAL, 1, npy, &err), DT_OK);
+    CHECK(!strcmp(cfg.data.train.labels_path, "y.npy")); /* set by --set: as given */
+    text = dt_config_to_json(&cfg);
+    CHECK_STR_CONTAINS(text, "\"path\": \"x.npy\",\n      \"labels\": \"y.npy\",\n");
+    free(text);
+    free(text_plain);
+}
+
 static void test_overrides(void) {
     static dt_config cfg;
     dt_error err;
@@ -224,6 +273,11 @@ static void test_round_trip(void) {
     char *odd[] = {"data.scale=0.1", "data.shift=-3.3333333", "optimizer.lr=3e-4", "optimizer.eps=1.17549435e-38",
                    "schedule.gamma=0.7", "model.layers[0].dropout=0.33333334"};
     check_round_trip(MINIMAL, 6, odd);
+    char *sources[] = {"data.test.delimiter=\"\\t\"", "data.train={\"format\": \"npy\", \"path\": \"x.npz\"}"};
+    check_round_trip(MINIMAL, 2, sources);
+    char *npy_labels[] = {"data.train={\"format\": \"npy\", \"path\": \"x.npy\", \"labels\": \"y.npy\", "
+                          "\"features_array\": \"X\"}", "data.test.delimiter=\" \""};
+    check_round_trip(MINIMAL, 2, npy_labels);
 
     static dt_config cfg;
     dt_error err;
@@ -339,11 +393,21 @@ static const bad_case bad_cases[] = {
     {"{'seed': 7, 'data': {'train': {'format': 'idx', 'path': 'p'}, " TEST_CSV "}, " MODEL "}", {0}, DT_CONFIG,
      "config.data.train.labels: required key is missing"},
     {"{'seed': 7, 'data': {" TRAIN_IDX ", 'test': {'format': 'csv', 'path': 't', 'labels': 'l'}}, " MODEL "}", {0},
-     DT_CONFIG, "config.data.test.labels: only allowed with format \"idx\", not \"csv\""},
+     DT_CONFIG, "config.data.test.labels: only allowed with format \"idx\" or \"npy\", not \"csv\""},
     {"{'seed': 7, 'data': {" TRAIN_IDX ", 'test': {'format': 'hdf5', 'path': 't', 'header': true}}, " MODEL "}", {0},
      DT_CONFIG, "config.data.test.header: only allowed with format \"csv\", not \"hdf5\""},
     {"{'seed': 7, 'data': {" TRAIN_IDX ", 'test': {'format': 'parquet', 'path': 't'}}, " MODEL "}", {0}, DT_CONFIG,
-     "config.data.test.format: must be one of \"idx\", \"csv\", \"hdf5\", got \"parquet\""},
+     "config.data.test.format: must be one of \"idx\", \"csv\", \"hdf5\", \"npy\", got \"parquet\""},
+    {MINIMAL, {"data.test.delimiter=|"}, DT_CONFIG,
+     "--set data.test.delimiter=|: config.data.test.delimiter: must be one of \",\", \";\", \"\\t\", \" \", got \"|\""},
+    {MINIMAL, {"data.test.delimiter=\"\\t\\t\""}, DT_CONFIG, /* control characters are shown escaped */
+     "config.data.test.delimiter: must be one of \",\", \";\", \"\\t\", \" \", got \"\\t\\t\""},
+    {MINIMAL, {"data.train.delimiter=;"}, DT_CONFIG,
+     "--set data.train.delimiter=;: config.data.train.delimiter: only allowed with format \"csv\", not \"idx\""},
+    {MINIMAL, {"data.test={\"format\": \"npy\", \"path\": \"x.npy\", \"labels\": \"\"}"}, DT_CONFIG,
+     "config.data.test.labels: must not be empty"},
+    {MINIMAL, {"data.test={\"format\": \"npy\", \"path\": \"x.npy\", \"features_dataset\": \"x\"}"}, DT_CONFIG,
+     "config.data.test.features_dataset: only allowed with format \"hdf5\", not \"npy\""},
     /* overrides */
     {MINIMAL, {"optimizer.lr"}, DT_USAGE, "--set 'optimizer.lr': expected path=value"},
     {MINIMAL, {"=3"}, DT_USAGE, "--set '=3': expected path=value"},
@@ -536,6 +600,8 @@ static void test_docs(void) {
     if (!docs) return;
     check_docs_for(docs, MINIMAL);
     check_docs_for(docs, "{'seed': 1, 'data': {'train': {'format': 'hdf5', 'path': 'a.h5'}, " TEST_CSV "}, " MODEL "}");
+    check_docs_for(docs, "{'seed': 1, 'data': {'train': {'format': 'npy', 'path': 'a.npy', 'labels': 'b.npy'}, "
+                         "'test': {'format': 'csv', 'path': 't.csv', 'delimiter': ';'}}, " MODEL "}");
     /* Numeric defaults as printed by dt_config_to_json (shortest float32 form). */
     const char *numeric[][2] = {
         {"data.scale", "`0.003921569`"}, {"data.shift", "`0`"},           {"data.<source>.limit", "`0`"},
@@ -563,6 +629,7 @@ int main(void) {
     test_full();
     test_overrides();
     test_round_trip();
+    test_new_source_keys();
     test_bad_cases();
     test_files();
     test_enum_names();

@@ -1,6 +1,7 @@
-/* test_data.c — the data loaders on small files written here (IDX raw and gzip, CSV,
- * HDF5), a table of malformed files that must each fail with one precise line, the
- * normalisations, and (when present) the real Fashion-MNIST files.
+/* test_data.c — the data loaders on small files written here (IDX raw and gzip, CSV with
+ * each delimiter, HDF5, NumPy .npy and .npz), a table of malformed files that must each fail
+ * with one precise line, the normalisations, and (when present) the real Fashion-MNIST files.
+ * tests/npy.sh checks the NumPy reader against files NumPy itself writes.
  *
  * Everything is written into a fresh mkdtemp directory that is removed at the end. */
 #include <ftw.h>
@@ -95,6 +96,81 @@ static void floats_be(const float *values, size_t n, unsigned char *out) {
     }
 }
 
+/* A .npy file in out: magic, version (1, 2 or 3), the header dict text padded with spaces to
+ * a multiple of 64 bytes and ended by '\n', then `data` as given. Returns its size. */
+static size_t make_npy(unsigned char *out, int version, const char *dict, const void *data, size_t data_bytes) {
+    const size_t prefix = version == 1 ? 10 : 12;
+    size_t n = strlen(dict);
+    memcpy(out, "\x93NUMPY", 6);
+    out[6] = (unsigned char)version, out[7] = 0;
+    memcpy(out + prefix, dict, n);
+    while ((prefix + n + 1) % 64) out[prefix + n++] = ' ';
+    out[prefix + n++] = '\n';
+    for (size_t i = 0; i < prefix - 8; i++) out[8 + i] = (unsigned char)(n >> (8 * i));
+    memcpy(out + prefix + n, data, data_bytes);
+    return prefix + n + data_bytes;
+}
+
+/* Writes a .npy file to tmp_dir/name (see make_npy). */
+static void write_npy(const char *name, int version, const char *dict, const void *data, size_t data_bytes) {
+    unsigned char buffer[1024];
+    write_file(name, buffer, make_npy(buffer, version, dict, data, data_bytes));
+}
+
+static void put_le(unsigned char *p, uint64_t v, int n_bytes) {
+    for (int i = 0; i < n_bytes; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* A zip archive of stored members in out, as NumPy writes it but with the zip64 records a
+ * >4 GiB archive needs (sizes and offsets in zip64 extra fields, a zip64 end record and its
+ * locator) when `zip64`. Returns its size. */
+static size_t make_zip(unsigned char *out, int n_members, const char *const *names, unsigned char *const *data,
+                       const size_t *sizes, int zip64) {
+    size_t at = 0, offsets[4], directory;
+    for (int m = 0; m < n_members; m++) {
+        const size_t name_len = strlen(names[m]);
+        offsets[m] = at;
+        memcpy(out + at, "PK\x03\x04", 4);
+        memset(out + at + 4, 0, 26);
+        put_le(out + at + 14, crc32(0, data[m], (uInt)sizes[m]), 4);
+        put_le(out + at + 18, sizes[m], 4), put_le(out + at + 22, sizes[m], 4), put_le(out + at + 26, name_len, 2);
+        memcpy(out + at + 30, names[m], name_len);
+        memcpy(out + at + 30 + name_len, data[m], sizes[m]);
+        at += 30 + name_len + sizes[m];
+    }
+    directory = at;
+    for (int m = 0; m < n_members; m++) {
+        const size_t name_len = strlen(names[m]);
+        memcpy(out + at, "PK\x01\x02", 4);
+        memset(out + at + 4, 0, 42);
+        put_le(out + at + 16, crc32(0, data[m], (uInt)sizes[m]), 4);
+        put_le(out + at + 20, zip64 ? 0xFFFFFFFF : sizes[m], 4), put_le(out + at + 24, zip64 ? 0xFFFFFFFF : sizes[m], 4);
+        put_le(out + at + 28, name_len, 2), put_le(out + at + 30, zip64 ? 28 : 0, 2);
+        put_le(out + at + 42, zip64 ? 0xFFFFFFFF : offsets[m], 4);
+        memcpy(out + at + 46, names[m], name_len);
+        at += 46 + name_len;
+        if (zip64) { /* id 1, 24 bytes: uncompressed size, compressed size, local header offset */
+            put_le(out + at, 1, 2), put_le(out + at + 2, 24, 2), put_le(out + at + 4, sizes[m], 8);
+            put_le(out + at + 12, sizes[m], 8), put_le(out + at + 20, offsets[m], 8);
+            at += 28;
+        }
+    }
+    const size_t directory_size = at - directory, zip64_end = at;
+    if (zip64) {
+        memcpy(out + at, "PK\x06\x06", 4), memset(out + at + 4, 0, 52), put_le(out + at + 4, 44, 8);
+        put_le(out + at + 24, (uint64_t)n_members, 8), put_le(out + at + 32, (uint64_t)n_members, 8);
+        put_le(out + at + 40, directory_size, 8), put_le(out + at + 48, directory, 8);
+        at += 56;
+        memcpy(out + at, "PK\x06\x07", 4), memset(out + at + 4, 0, 16), put_le(out + at + 8, zip64_end, 8);
+        put_le(out + at + 16, 1, 4);
+        at += 20;
+    }
+    memcpy(out + at, "PK\x05\x06", 4), memset(out + at + 4, 0, 18);
+    put_le(out + at + 8, zip64 ? 0xFFFF : (uint64_t)n_members, 2), put_le(out + at + 10, zip64 ? 0xFFFF : (uint64_t)n_members, 2);
+    put_le(out + at + 12, zip64 ? 0xFFFFFFFF : directory_size, 4), put_le(out + at + 16, zip64 ? 0xFFFFFFFF : directory, 4);
+    return at + 22;
+}
+
 /* Adds dataset `name` of shape dims (rank) to an open HDF5 file. */
 static void h5_put(hid_t file, const char *name, hid_t file_type, hid_t mem_type, int rank, const hsize_t *dims,
                    const void *data) {
@@ -140,6 +216,17 @@ static dt_data_source h5_source(const char *name, const char *features, const ch
     snprintf(src.path, sizeof src.path, "%s", tmp_path(name));
     snprintf(src.features_dataset, sizeof src.features_dataset, "%s", features);
     snprintf(src.labels_dataset, sizeof src.labels_dataset, "%s", labels);
+    return src;
+}
+
+static dt_data_source npy_source(const char *name, const char *labels) {
+    dt_data_source src;
+    memset(&src, 0, sizeof src);
+    src.format = DT_FORMAT_NPY;
+    snprintf(src.path, sizeof src.path, "%s", tmp_path(name));
+    if (labels) snprintf(src.labels_path, sizeof src.labels_path, "%s", tmp_path(labels));
+    snprintf(src.features_array, sizeof src.features_array, "features");
+    snprintf(src.labels_array, sizeof src.labels_array, "labels");
     return src;
 }
 
@@ -328,6 +415,86 @@ static void test_csv(void) {
     dt_dataset_free(&regression);
 }
 
+/* Each delimiter reads the same samples; ' ' takes runs of spaces as one separator. */
+static void test_csv_delimiters(void) {
+    const float features[4] = {1.5f, -2, 3, 0.25f};
+    const int32_t labels[2] = {0, 1};
+    const char *texts[4] = {"a,b,y\n1.5, -2,0\n3,0.25,1\n", "a;b;y\n1.5; -2;0\n3;0.25;1\n",
+                            "a\tb\ty\r\n1.5\t -2\t0\r\n3\t0.25\t1\r\n", "  a  b y\n 1.5   -2  0  \n3 0.25 1\n"};
+    for (int d = 0; d < 4; d++) {
+        char name[32];
+        snprintf(name, sizeof name, "delim%d.csv", d);
+        write_text(name, texts[d]);
+        dt_data_source src = csv_source(name, true, "y");
+        src.delimiter = (dt_csv_delimiter)d;
+        dt_dataset ds;
+        if (load(&ds, &src, 2, 2) == DT_OK) check_values(&ds, 2, 2, features, labels);
+        dt_dataset_free(&ds);
+    }
+    /* Runs of ',' (or ';', tab) are empty cells, an error; the error names the byte column. */
+    write_text("empty.csv", "1;;0\n");
+    dt_data_source src = csv_source("empty.csv", false, "2");
+    src.delimiter = DT_DELIM_SEMICOLON;
+    dt_data_expect expect = {2, 2, 0};
+    dt_dataset ds;
+    dt_error err = {""};
+    CHECK_EQ_INT(dt_dataset_load(&ds, &src, &expect, &err), DT_DATA);
+    CHECK_STR_CONTAINS(err.message, "empty.csv:1:3: non-numeric cell \"\"");
+}
+
+/* A .npy (Fortran order, big-endian int16, version 1.0) and its labels (uint8, version 3.0);
+ * the same samples in a .npz, plain and with zip64 records; features only; regression
+ * targets (n, 2) in version 2.0. */
+static void test_npy(void) {
+    const int16_t column_major_be[6] = {0x0100, 0x0300, (int16_t)0xFBFF, (int16_t)0xFEFF, 0x0400, 0x0600}; /* 1 3 -5 -2 4 6 */
+    const uint8_t labels[3] = {2, 0, 1};
+    const float features[6] = {1, -2, 3, 4, -5, 6};
+    const int32_t classes[3] = {2, 0, 1};
+    write_npy("fortran.npy", 1, "{'descr': '>i2', 'fortran_order': True, 'shape': (3, 2), }", column_major_be, 12);
+    write_npy("y.npy", 3, "{\"descr\": \"|u1\", \"shape\": (3,), \"fortran_order\": False}", labels, 3);
+    dt_data_source src = npy_source("fortran.npy", "y.npy");
+    dt_dataset ds;
+    if (load(&ds, &src, 2, 3) == DT_OK) {
+        check_values(&ds, 3, 2, features, classes);
+        CHECK_EQ_INT(ds.n_files, 2);
+        check_record(&ds, 0, src.path);
+        check_record(&ds, 1, src.labels_path);
+    }
+    dt_dataset_free(&ds);
+
+    unsigned char x[256], y[256], zip[2048], *data[2] = {x, y};
+    const float row_major[6] = {1, -2, 3, 4, -5, 6};
+    size_t sizes[2] = {make_npy(x, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", row_major, 24),
+                       make_npy(y, 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }", labels, 3)};
+    const char *names[2] = {"features.npy", "labels.npy"};
+    for (int zip64 = 0; zip64 < 2; zip64++) {
+        const char *name = zip64 ? "zip64.npz" : "plain.npz";
+        write_file(name, zip, make_zip(zip, 2, names, data, sizes, zip64));
+        src = npy_source(name, NULL);
+        if (load(&ds, &src, 2, 3) == DT_OK) {
+            check_values(&ds, 3, 2, features, classes);
+            CHECK_EQ_INT(ds.n_files, 1);
+        }
+        dt_dataset_free(&ds);
+    }
+    write_file("features-only.npz", zip, make_zip(zip, 1, names, data, sizes, 0));
+    src = npy_source("features-only.npz", NULL);
+    dt_data_expect optional = {2, 3, 1};
+    dt_error err = {""};
+    CHECK_EQ_INT(dt_dataset_load(&ds, &src, &optional, &err), DT_OK);
+    CHECK(ds.features && !ds.labels && !ds.targets && ds.n_samples == 3);
+    dt_dataset_free(&ds);
+
+    const double targets[6] = {0.5, -1, 2, 3.25, 1e-3, 7};
+    write_npy("targets.npy", 2, "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }", targets, sizeof targets);
+    src = npy_source("fortran.npy", "targets.npy");
+    if (load(&ds, &src, 2, 0) == DT_OK) {
+        CHECK(ds.targets && !ds.labels && ds.n_targets == 2);
+        for (int i = 0; i < 6 && ds.targets; i++) CHECK(ds.targets[i] == (float)targets[i]);
+    }
+    dt_dataset_free(&ds);
+}
+
 /* ok.h5: features float32 (4, 3), labels int32 (4); u8.h5: uint8 features, int64
  * labels; reg.h5: targets (4, 2) float64. */
 static void write_valid_h5(void) {
@@ -440,6 +607,34 @@ static void test_normalize(void) {
 /* ---- malformed files ----------------------------------------------------------------- */
 
 /* Writes the files of the bad-case table. */
+/* The malformed NumPy files of the bad-case table (valid ones: write_npy_files). */
+static void write_bad_npy(void) {
+    const float values[6] = {0};
+    write_npy("noshape.npy", 1, "{'descr': '<f4', 'fortran_order': False, }", values, 24);
+    write_npy("twice.npy", 1, "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", values, 24);
+    write_npy("oddkey.npy", 1, "{'descr': '<f4', 'order': 'C', 'fortran_order': False, 'shape': (3, 2), }", values, 24);
+    unsigned char buffer[256];
+    size_t n = make_npy(buffer, 2, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", values, 24);
+    buffer[7] = 1;
+    write_file("version.npy", buffer, n);
+    n = make_npy(buffer, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", values, 24);
+    write_file("headercut.npy", buffer, 50);
+    write_npy("order.npy", 1, "{'descr': '|f4', 'fortran_order': False, 'shape': (3, 2), }", values, 24);
+    write_npy("hugedim.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999, 2), }", values, 24);
+    write_npy("rank3.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 1, 2), }", values, 24);
+    const double fraction[3] = {0, 0.5, 1};
+    write_npy("frac.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", fraction, sizeof fraction);
+    const int64_t min64[3] = {INT64_MIN, 0, 1};
+    write_npy("min64.npy", 1, "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }", min64, sizeof min64);
+    /* A zip64 archive whose locator is gone: the end record's saturated fields lead nowhere. */
+    unsigned char features[256], *data[1] = {features}, zip[1024];
+    size_t sizes[1] = {make_npy(features, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", values, 24)};
+    const char *names[1] = {"features.npy"};
+    n = make_zip(zip, 1, names, data, sizes, 1);
+    memmove(zip + n - 42, zip + n - 22, 22); /* the end record over the locator */
+    write_file("nolocator.npz", zip, n - 20);
+}
+
 static void write_bad_files(void) {
     const uint8_t pixels[15] = {0}, labels[3] = {0, 1, 2}, big_label[3] = {0, 7, 1};
     uint32_t dims3[3] = {3, 2, 2}, dims1[1] = {3}, dims2[1] = {2}, dims_2d[2] = {3, 1};
@@ -615,6 +810,34 @@ static const bad_case bad_cases[] = {
     {"h5 limit", DT_FORMAT_HDF5, "ok.h5", 0, 0, "features,labels", 5, 3, 5, DT_DATA, 0,
      "limit 5 exceeds the 4 samples in the file"},
     {"h5 missing", DT_FORMAT_HDF5, "absent.h5", 0, 0, "features,labels", 0, 3, 5, DT_IO, 0, "cannot open"},
+
+    {"npy no shape", DT_FORMAT_NPY, "noshape.npy", "y.npy", 0, 0, 0, 2, 3, DT_DATA, 0, ".npy header lacks 'shape'"},
+    {"npy key twice", DT_FORMAT_NPY, "twice.npy", "y.npy", 0, 0, 0, 2, 3, DT_DATA, 0,
+     ".npy header has a second key 'descr'"},
+    {"npy odd key", DT_FORMAT_NPY, "oddkey.npy", "y.npy", 0, 0, 0, 2, 3, DT_DATA, 0,
+     ".npy header has an unexpected key 'order'"},
+    {"npy version", DT_FORMAT_NPY, "version.npy", "y.npy", 0, 0, 0, 2, 3, DT_DATA, 0,
+     ".npy format version 2.1, expected 1.0, 2.0 or 3.0"},
+    {"npy header cut", DT_FORMAT_NPY, "headercut.npy", "y.npy", 0, 0, 0, 2, 3, DT_DATA, 0,
+     "truncated: the .npy header declares 118 bytes, the file has 40 after the magic"},
+    {"npy no byte order", DT_FORMAT_NPY, "order.npy", "y.npy", 0, 0, 0, 2, 3, DT_DATA, 0,
+     "dtype '|f4' has no byte order for a 4-byte type"},
+    {"npy huge dim", DT_FORMAT_NPY, "hugedim.npy", "y.npy", 0, 0, 0, 2, 3, DT_DATA, 0,
+     "malformed .npy header: 'shape' is not a tuple of at most 32 sizes"},
+    {"npy 3-D", DT_FORMAT_NPY, "rank3.npy", "y.npy", 0, 0, 0, 2, 3, DT_DATA, 0,
+     "rank3.npy: features have shape (3, 1, 2), expected 2 dimensions (samples, features)"},
+    {"npy features", DT_FORMAT_NPY, "fortran.npy", "y.npy", 0, 0, 0, 3, 3, DT_DATA, 0,
+     "samples have 2 features, model.input_size is 3"},
+    {"npy fraction", DT_FORMAT_NPY, "fortran.npy", "frac.npy", 0, 0, 0, 2, 3, DT_DATA, "frac.npy",
+     "frac.npy: label 0.5 at index 1 is not an integer"},
+    {"npy int64 label", DT_FORMAT_NPY, "fortran.npy", "min64.npy", 0, 0, 0, 2, 3, DT_DATA, "min64.npy",
+     "label -9.2233720368547758e+18 at index 0 is outside [0, 3)"},
+    {"npz no labels", DT_FORMAT_NPY, "features-only.npz", 0, 0, 0, 0, 2, 3, DT_DATA, 0,
+     "features-only.npz: no array 'labels' (the archive holds 'features'; name yours"},
+    {"npz no locator", DT_FORMAT_NPY, "nolocator.npz", 0, 0, 0, 0, 2, 3, DT_DATA, 0,
+     "damaged zip archive: saturated end record without a zip64 locator"},
+    {"npz text", DT_FORMAT_NPY, "notes.h5", 0, 0, 0, 0, 2, 3, DT_DATA, 0,
+     "not a .npy file (it does not start with the magic \\x93NUMPY)"},
 };
 
 /* The source a bad case describes. */
@@ -624,6 +847,8 @@ static dt_data_source bad_source(const bad_case *c) {
         src = idx_source(c->file, c->labels_file);
     } else if (c->format == DT_FORMAT_CSV) {
         src = csv_source(c->file, c->header, c->column);
+    } else if (c->format == DT_FORMAT_NPY) {
+        src = npy_source(c->file, c->labels_file);
     } else {
         char names[2 * DT_NAME_MAX];
         snprintf(names, sizeof names, "%s", c->column);
@@ -639,6 +864,7 @@ static void test_bad_files(void) {
     static const dt_dataset zero;
     int n_cases = (int)(sizeof bad_cases / sizeof bad_cases[0]);
     write_bad_files();
+    write_bad_npy();
     for (int i = 0; i < n_cases; i++) {
         const bad_case *c = &bad_cases[i];
         dt_data_source src = bad_source(c);
@@ -718,6 +944,8 @@ int main(void) {
     test_read_file();
     test_idx();
     test_csv();
+    test_csv_delimiters();
+    test_npy();
     test_hdf5();
     test_normalize();
     test_bad_files();

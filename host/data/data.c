@@ -1,7 +1,7 @@
 /* data.c — the dataset entry points: load dispatch and limit, whole-file reading with
  * in-memory gzip inflation, normalisation, and freeing.
  *
- * The format loaders live in data_idx.c, data_csv.c and data_h5.c; each reads its files
+ * The format loaders live in data_idx.c, data_csv.c, data_h5.c and data_npy.c; each reads its files
  * with dt_read_file so that every byte that is parsed is also the byte that is hashed. */
 #include "data.h"
 
@@ -15,6 +15,7 @@
 
 #include "digest.h"
 #include "memory.h"
+#include "npz.h"
 
 /* ---- reading files ----------------------------------------------------------------- */
 
@@ -185,6 +186,67 @@ dt_status dt_read_file(const char *path, unsigned char **bytes, size_t *n_bytes,
     return status;
 }
 
+/* ---- telling formats apart ---------------------------------------------------------- */
+
+/* Whether the line [p, end) is a row of numbers: digits among separators (, ; tab space),
+ * signs, points and exponents only. */
+static int is_number_row(const unsigned char *p, const unsigned char *end) {
+    int digits = 0;
+    for (; p < end; p++) {
+        if (!strchr("0123456789.,;\t -+eE\r", *p) || *p == '\0') return 0;
+        digits |= *p >= '0' && *p <= '9';
+    }
+    return digits;
+}
+
+/* Whether the bytes start like CSV text: no control byte but tab, CR, LF in the first 512,
+ * and among their lines a row of numbers (a header line of names may come first). */
+static int looks_like_csv(const unsigned char *bytes, size_t n_bytes) {
+    const size_t n = n_bytes < 512 ? n_bytes : 512;
+    for (size_t i = 0; i < n; i++)
+        if ((bytes[i] < 0x20 && bytes[i] != '\t' && bytes[i] != '\n' && bytes[i] != '\r') || bytes[i] == 0x7f) return 0;
+    for (const unsigned char *line = bytes, *end = bytes + n; line < end;) {
+        const unsigned char *newline = memchr(line, '\n', (size_t)(end - line));
+        const unsigned char *stop = newline ? newline : end;
+        if (is_number_row(line, stop)) return 1;
+        line = stop + 1;
+    }
+    return 0;
+}
+
+/* Whether the bytes are a zip whose first member is named *.npy, or an empty zip: what
+ * np.savez writes. (A local header is 30 bytes, then the member's name.) */
+static int is_npz(const unsigned char *bytes, size_t n_bytes) {
+    if (!dt_npz_is_zip(bytes, n_bytes)) return 0;
+    if (bytes[2] == 5) return 1; /* "PK\5\6": the end record of an empty archive */
+    const size_t name_len = n_bytes >= 30 ? (size_t)bytes[26] | (size_t)bytes[27] << 8 : 0;
+    return name_len >= 4 && 30 + name_len <= n_bytes && memcmp(bytes + 30 + name_len - 4, ".npy", 4) == 0;
+}
+
+/* What the first bytes show a file to be ("a NumPy .npy file") and the format that reads it;
+ * NULL when they show nothing certain. The bytes are as loaded: gzip already inflated. */
+static const char *data_kind(const unsigned char *bytes, size_t n_bytes, dt_data_format *format) {
+    static const unsigned char hdf5_magic[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    if (n_bytes >= 6 && memcmp(bytes, "\x93NUMPY", 6) == 0) return *format = DT_FORMAT_NPY, "a NumPy .npy file";
+    if (is_npz(bytes, n_bytes)) return *format = DT_FORMAT_NPY, "a NumPy .npz archive";
+    if (n_bytes >= 8 && memcmp(bytes, hdf5_magic, 8) == 0) return *format = DT_FORMAT_HDF5, "an HDF5 file";
+    if (n_bytes >= 4 && bytes[0] == 0 && bytes[1] == 0 && bytes[3] >= 1 &&
+        (bytes[2] == 0x08 || bytes[2] == 0x09 || (bytes[2] >= 0x0B && bytes[2] <= 0x0E)))
+        return *format = DT_FORMAT_IDX, "an IDX file";
+    if (looks_like_csv(bytes, n_bytes)) return *format = DT_FORMAT_CSV, "a CSV text file";
+    return NULL;
+}
+
+dt_status dt_data_misformat(const char *path, const unsigned char *bytes, size_t n_bytes, dt_data_format reading,
+                            dt_error *err) {
+    static const char *const format_titles[] = {"IDX", "CSV", "HDF5", "NumPy"}; /* dt_data_format order */
+    dt_data_format format = reading;
+    const char *kind = data_kind(bytes, n_bytes, &format);
+    if (!kind || format == reading) return DT_OK;
+    return dt_fail(err, DT_DATA, "%s: this is %s, not %s; use \"format\": \"%s\"", path, kind,
+                   (unsigned)reading < 4 ? format_titles[reading] : dt_format_name(reading), dt_format_name(format));
+}
+
 /* ---- loading ------------------------------------------------------------------------ */
 
 /* Keeps the first src->limit samples (0 = all). DT_DATA when the limit is negative or
@@ -220,6 +282,7 @@ dt_status dt_dataset_load(dt_dataset *ds, const dt_data_source *src, const dt_da
     case DT_FORMAT_IDX: status = dt_load_idx(ds, src, expect, err); break;
     case DT_FORMAT_CSV: status = dt_load_csv(ds, src, expect, err); break;
     case DT_FORMAT_HDF5: status = dt_load_hdf5(ds, src, expect, err); break;
+    case DT_FORMAT_NPY: status = dt_load_npy(ds, src, expect, err); break;
     default: return dt_fail(err, DT_INTERNAL, "%s: unknown data format %d", src->path, (int)src->format);
     }
     if (status == DT_OK) status = apply_limit(ds, src, err);

@@ -1,4 +1,4 @@
-/* data.h — datasets resident in memory: IDX (raw or .gz), CSV and HDF5 loaders.
+/* data.h — datasets resident in memory: IDX (raw or .gz), CSV, HDF5 and NumPy loaders.
  *
  * A loader reads the whole file, records its path, size and SHA-256, checks it
  * (magic, sizes, counts, numeric cells, finite values, label range) and fills a
@@ -52,6 +52,13 @@ dt_status dt_dataset_load(dt_dataset *ds, const dt_data_source *src, const dt_da
 dt_status dt_load_idx(dt_dataset *ds, const dt_data_source *src, const dt_data_expect *expect, dt_error *err);
 dt_status dt_load_csv(dt_dataset *ds, const dt_data_source *src, const dt_data_expect *expect, dt_error *err);
 dt_status dt_load_hdf5(dt_dataset *ds, const dt_data_source *src, const dt_data_expect *expect, dt_error *err);
+dt_status dt_load_npy(dt_dataset *ds, const dt_data_source *src, const dt_data_expect *expect, dt_error *err);
+
+/* For a loader that finds bytes it cannot read: DT_DATA "path: this is a NumPy .npy file, not
+ * IDX; use "format": "npy"" when the first bytes show another format (NumPy .npy or .npz,
+ * HDF5, IDX, or text for CSV) than `reading`; DT_OK (err untouched) when they show nothing else. */
+dt_status dt_data_misformat(const char *path, const unsigned char *bytes, size_t n_bytes, dt_data_format reading,
+                            dt_error *err);
 
 /* Normalises train, test and validation features (test, validation may be NULL) in place as
  * the config says. Standardize uses per-feature mean and standard deviation of the training

@@ -1,10 +1,14 @@
 /* data_csv.c — numeric CSV files, raw or gzip-compressed.
  *
- * One sample per line; cells separated by commas (no quoting: every data cell is a
- * number, surrounding spaces allowed); an optional header line of column names; the
- * label column named by src->label_column, as a header name or a 0-based index.
- * Blank lines are skipped, CRLF is accepted. Errors name path:line:column, with the
- * column the 1-based byte position where the cell starts. */
+ * One sample per line; cells separated by src->delimiter (no quoting: every data cell is a
+ * number, surrounding spaces and tabs allowed); an optional header line of column names
+ * (a name may be wrapped in double quotes, but cannot hold the delimiter); the label column
+ * named by src->label_column, as a header name or a 0-based index. A ',', ';' or tab
+ * delimiter separates exactly two cells, so two in a row leave an empty cell (an error);
+ * with ' ', a run of spaces is one separator and spaces at the start and end of a line are
+ * ignored, as numpy.loadtxt reads whitespace (np.savetxt's single spaces and padded
+ * fixed-width columns alike). Blank lines are skipped, CRLF is accepted. Errors name
+ * path:line:column, with the column the 1-based byte position where the cell starts. */
 #include "data.h"
 
 #include <errno.h>
@@ -22,13 +26,20 @@ typedef struct {
     size_t n_bytes;
     size_t pos;          /* start of the next line */
     int64_t line_no;     /* 1-based number of the line last returned */
+    char separator;      /* the source's delimiter: ',', ';', '\t' or ' ' */
 } csv_cursor;
 
 /* One line: [start, end), without its "\n" or "\r\n". */
 typedef struct {
     const char *start, *end;
     int64_t line_no;
+    char separator;      /* ' ': runs of spaces separate, leading and trailing ones are ignored */
 } csv_line;
+
+/* One cell of a line: [start, end). */
+typedef struct {
+    const char *start, *end;
+} csv_cell;
 
 /* Where a problem is, for messages: the file and line. */
 typedef struct {
@@ -51,6 +62,7 @@ static int next_line(csv_cursor *cursor, csv_line *line) {
                 line->start = start;
                 line->end = end;
                 line->line_no = cursor->line_no;
+                line->separator = cursor->separator;
                 return 1;
             }
         }
@@ -58,17 +70,56 @@ static int next_line(csv_cursor *cursor, csv_line *line) {
     return 0;
 }
 
-/* Number of comma-separated fields on a line. */
+/* The cell that starts at `start`: up to the next separator or the end of the line. */
+static csv_cell cell_at(const char *start, const csv_line *line) {
+    const char *separator = memchr(start, line->separator, (size_t)(line->end - start));
+    return (csv_cell){start, separator ? separator : line->end};
+}
+
+/* The first cell of a line (after the leading spaces when spaces separate). */
+static csv_cell first_cell(const csv_line *line) {
+    const char *start = line->start;
+    if (line->separator == ' ')
+        while (start < line->end && *start == ' ') start++;
+    return cell_at(start, line);
+}
+
+/* Moves *cell to the next cell of the line; 0 when it was the last one. */
+static int next_cell(const csv_line *line, csv_cell *cell) {
+    if (cell->end == line->end) return 0;
+    const char *start = cell->end + 1;
+    if (line->separator == ' ') {
+        while (start < line->end && *start == ' ') start++;
+        if (start == line->end) return 0; /* trailing spaces */
+    }
+    *cell = cell_at(start, line);
+    return 1;
+}
+
+/* Number of fields on a line. */
 static int64_t count_fields(const csv_line *line) {
     int64_t n_fields = 1;
-    for (const char *c = line->start; c < line->end; c++) n_fields += *c == ',';
+    for (csv_cell cell = first_cell(line); next_cell(line, &cell);) n_fields++;
     return n_fields;
 }
 
-/* End of the cell that starts at `cell`: the next comma or the end of the line. */
-static const char *cell_end(const char *cell, const csv_line *line) {
-    const char *comma = memchr(cell, ',', (size_t)(line->end - cell));
-    return comma ? comma : line->end;
+/* How a message names a separator character. */
+static const char *separator_name(char separator) {
+    return separator == ',' ? "','" : separator == ';' ? "';'" : separator == '\t' ? "tabs" : "spaces";
+}
+
+/* When a line reads as one field but holds another delimiter, "the cells look separated by
+ * ';': set the source's delimiter to \";\"" into out; else "". Spaces are suggested last. */
+static void delimiter_hint(const csv_line *line, int64_t n_fields, char *out, size_t cap) {
+    static const char candidates[] = {';', '\t', ',', ' '};
+    static const char *const spelled[] = {";", "\\t", ",", " "};
+    out[0] = '\0';
+    for (int i = 0; i < 4 && n_fields == 1; i++)
+        if (candidates[i] != line->separator && memchr(line->start, candidates[i], (size_t)(line->end - line->start))) {
+            snprintf(out, cap, "the cells look separated by %s: set the source's delimiter to \"%s\"",
+                     separator_name(candidates[i]), spelled[i]);
+            return;
+        }
 }
 
 /* Copies a cell, trimmed and with unprintable bytes as '?', into out for a message. */
@@ -93,7 +144,7 @@ static dt_status cell_fail(const csv_where *where, const char *cell, const char 
 /* Parses a whole cell [cell, end) as a number, surrounding spaces allowed: as a float
  * (correctly rounded by strtof) when `single`, else as a double. Sets *overflow when the
  * text is finite but too large. Returns 0, or -1 when the cell is not a complete number.
- * strto* may look past `end` but stops at the comma, '\r', '\n' or the NUL that
+ * strto* may look past `end` but stops at the delimiter, '\r', '\n' or the NUL that
  * dt_read_file places after the text, none of which belong to a number. */
 static int parse_number(const char *cell, const char *end, int single, double *value, int *overflow) {
     while (cell < end && (*cell == ' ' || *cell == '\t')) cell++;
@@ -113,7 +164,11 @@ static dt_status parse_feature(const csv_where *where, const char *cell, const c
     double value;
     int overflow;
     if (parse_number(cell, end, 1, &value, &overflow) != 0)
-        return cell_fail(where, cell, end, "non-numeric cell", "", err);
+        return cell_fail(where, cell, end, "non-numeric cell",
+                         where->line->separator != ',' && memchr(cell, ',', (size_t)(end - cell))
+                             ? " (a decimal comma? numbers are read with a decimal point)"
+                             : "",
+                         err);
     if (overflow) return cell_fail(where, cell, end, "feature", " is outside the float range", err);
     if (!isfinite(value)) return cell_fail(where, cell, end, "feature", " is not finite", err);
     *out = (float)value;
@@ -157,46 +212,48 @@ static int is_index(const char *text) {
 static int64_t find_column(const csv_line *header, const char *name) {
     size_t name_len = strlen(name);
     int64_t column = 0;
-    for (const char *cell = header->start;; column++) {
-        const char *end = cell_end(cell, header), *a = cell, *b = end;
+    csv_cell cell = first_cell(header);
+    do {
+        const char *a = cell.start, *b = cell.end;
         while (a < b && (*a == ' ' || *a == '\t')) a++;
         while (b > a && (b[-1] == ' ' || b[-1] == '\t')) b--;
         if (b - a >= 2 && *a == '"' && b[-1] == '"') a++, b--;
         if ((size_t)(b - a) == name_len && memcmp(a, name, name_len) == 0) return column;
-        if (end == header->end) return -1;
-        cell = end + 1;
-    }
+        column++;
+    } while (next_cell(header, &cell));
+    return -1;
 }
 
 /* The header's column names, quoted and comma-separated, cut with "..." to fit out. */
 static void header_names(const csv_line *header, char *out, size_t size) {
     size_t used = 0;
     out[0] = '\0';
-    for (const char *cell = header->start;;) {
-        const char *end = cell_end(cell, header);
+    csv_cell cell = first_cell(header);
+    do {
         char name[64];
-        quote_cell(cell, end, name, sizeof name);
+        quote_cell(cell.start, cell.end, name, sizeof name);
         const int n = snprintf(out + used, size - used, "%s\"%s\"", used ? ", " : "", name);
         if (n < 0 || (size_t)n >= size - used) {
             snprintf(out + (used < size - 5 ? used : size - 5), 5, "...");
             return;
         }
         used += (size_t)n;
-        if (end == header->end) return;
-        cell = end + 1;
-    }
+    } while (next_cell(header, &cell));
 }
 
-/* Resolves src->label_column to a 0-based column among n_fields; header may be NULL. */
-static dt_status label_column(const dt_data_source *src, const csv_line *header, int64_t n_fields,
-                              int64_t *column, dt_error *err) {
+/* Resolves src->label_column to a 0-based column among n_fields; header may be NULL, `first`
+ * is the line n_fields was counted on (the header, else the first data line). */
+static dt_status label_column(const dt_data_source *src, const csv_line *header, const csv_line *first,
+                              int64_t n_fields, int64_t *column, dt_error *err) {
     const char *name = src->label_column;
+    char hint[128];
+    delimiter_hint(first, n_fields, hint, sizeof hint);
     if (is_index(name)) {
         errno = 0;
         long long index = strtoll(name, NULL, 10);
         if (errno == ERANGE || index >= n_fields)
-            return dt_fail(err, DT_DATA, "%s: label column %s is out of range: rows have %lld fields", src->path,
-                           name, (long long)n_fields);
+            return dt_fail(err, DT_DATA, "%s: label column %s is out of range: rows have %lld fields%s%s", src->path,
+                           name, (long long)n_fields, hint[0] ? "; " : "", hint);
         *column = index;
         return DT_OK;
     }
@@ -208,6 +265,9 @@ static dt_status label_column(const dt_data_source *src, const csv_line *header,
     if (*column < 0) {
         char names[200];
         header_names(header, names, sizeof names);
+        if (hint[0])
+            return dt_fail(err, DT_DATA, "%s: no column named \"%s\" in the header (it has %s); %s", src->path, name,
+                           names, hint);
         return dt_fail(err, DT_DATA, "%s: no column named \"%s\" in the header (it has %s); set the source's "
                        "label_column to one of them or to a 0-based index, or header: false when the first line is data",
                        src->path, name, names);
@@ -274,16 +334,15 @@ static dt_status parse_row(dt_dataset *ds, const csv_where *where, int64_t n_fie
         return dt_fail(err, DT_DATA, "%s:%lld: has %lld fields, expected %lld", where->path,
                        (long long)where->line->line_no, (long long)have, (long long)n_fields);
     float *row = ds->features + (size_t)ds->n_samples * (size_t)ds->n_features;
-    const char *cell = where->line->start;
+    csv_cell cell = first_cell(where->line);
     dt_status status = DT_OK;
     for (int64_t column = 0; column < n_fields && status == DT_OK; column++) {
-        const char *end = cell_end(cell, where->line);
         if (column == label_col)
-            status = parse_label(where, cell, end, n_classes, ds->labels ? &ds->labels[ds->n_samples] : NULL,
+            status = parse_label(where, cell.start, cell.end, n_classes, ds->labels ? &ds->labels[ds->n_samples] : NULL,
                                  ds->targets ? &ds->targets[ds->n_samples] : NULL, err);
         else
-            status = parse_feature(where, cell, end, row++, err);
-        cell = end + 1;
+            status = parse_feature(where, cell.start, cell.end, row++, err);
+        next_cell(where->line, &cell);
     }
     return status;
 }
@@ -292,10 +351,14 @@ static dt_status parse_row(dt_dataset *ds, const csv_where *where, int64_t n_fie
 static dt_status parse_csv(dt_dataset *ds, const char *text, size_t n_bytes, const dt_data_source *src,
                            const dt_data_expect *expect, dt_error *err) {
     dt_status status = DT_OK;
-    csv_cursor cursor = {text, n_bytes, 0, 0};
+    static const char separators[] = {',', ';', '\t', ' '};
+    const char separator = (unsigned)src->delimiter < sizeof separators ? separators[src->delimiter] : ',';
+    csv_cursor cursor = {text, n_bytes, 0, 0, separator};
     csv_line line, header;
     csv_where where = {src->path, &line};
     int64_t n_fields, label_col = -1, cap_rows = 0;
+    char hint[128];
+    DT_TRY(dt_data_misformat(src->path, (const unsigned char *)text, n_bytes, DT_FORMAT_CSV, err));
     if (n_bytes >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) cursor.pos = 3; /* a UTF-8 byte-order mark */
     if (src->header && !next_line(&cursor, &header))
         return dt_fail(err, DT_DATA, "%s: no data rows (the file is empty)", src->path);
@@ -303,12 +366,14 @@ static dt_status parse_csv(dt_dataset *ds, const char *text, size_t n_bytes, con
     n_fields = count_fields(src->header ? &header : &line);
     const int features_only = expect->labels_optional && labels_absent(src, src->header ? &header : NULL, n_fields,
                                                                        expect->n_features);
-    if (features_only) label_col = -1;
-    else DT_TRY(label_column(src, src->header ? &header : NULL, n_fields, &label_col, err));
+    const csv_line *first = src->header ? &header : &line; /* the line n_fields was counted on */
+    if (!features_only) DT_TRY(label_column(src, src->header ? &header : NULL, first, n_fields, &label_col, err));
     const int64_t n_label_fields = features_only ? 0 : 1;
+    delimiter_hint(first, n_fields, hint, sizeof hint);
     if (n_fields - n_label_fields < 1 || n_fields - n_label_fields != expect->n_features)
-        return dt_fail(err, DT_DATA, "%s: samples have %lld features, model.input_size is %d", src->path,
-                       (long long)(n_fields - n_label_fields), expect->n_features);
+        return dt_fail(err, DT_DATA, "%s: samples have %lld features, model.input_size is %d%s%s%s", src->path,
+                       (long long)(n_fields - n_label_fields), expect->n_features, hint[0] ? " (" : "", hint,
+                       hint[0] ? ")" : "");
     ds->n_features = (int32_t)(n_fields - n_label_fields);
     ds->n_targets = features_only || expect->n_classes > 0 ? 0 : 1;
     const int kind = features_only ? ROW_FEATURES_ONLY : expect->n_classes > 0 ? ROW_CLASSES : ROW_TARGETS;

@@ -271,7 +271,10 @@ dt_status dt_load_hdf5(dt_dataset *ds, const dt_data_source *src, const dt_data_
 
     DT_TRY(dt_read_file(src->path, &bytes, &n_bytes, &ds->files[0], err));
     ds->n_files = 1;
-    DT_TRY(open_image(bytes, n_bytes, src->path, &file, err));
+    status = open_image(bytes, n_bytes, src->path, &file, err);
+    if (status != DT_OK && dt_data_misformat(src->path, bytes, n_bytes, DT_FORMAT_HDF5, err) != DT_OK)
+        status = DT_DATA; /* the message says what the file is instead */
+    if (status != DT_OK) goto cleanup;
     free(bytes); /* HDF5 holds its own copy */
     bytes = NULL;
     DT_TRY(read_arrays(ds, file, src, expect, err));

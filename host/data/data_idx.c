@@ -71,6 +71,8 @@ static double idx_value(const idx_header *h, uint64_t index) {
 static dt_status idx_parse(const unsigned char *bytes, size_t n_bytes, const char *path, idx_header *h,
                            dt_error *err) {
     memset(h, 0, sizeof *h);
+    const dt_status other = dt_data_misformat(path, bytes, n_bytes, DT_FORMAT_IDX, err);
+    if (other != DT_OK) return other;
     if (n_bytes < 4)
         return dt_fail(err, DT_DATA, "%s: truncated: file has %zu bytes, an IDX header needs at least 4", path,
                        n_bytes);

@@ -27,7 +27,7 @@ try:
 except ImportError:
     h5py = np = None
 
-TARGETS = ["fuzz_config", "fuzz_set", "fuzz_idx", "fuzz_csv", "fuzz_h5data", "fuzz_h5data_structured",
+TARGETS = ["fuzz_config", "fuzz_set", "fuzz_idx", "fuzz_csv", "fuzz_npy", "fuzz_h5data", "fuzz_h5data_structured",
            "fuzz_checkpoint", "fuzz_checkpoint_structured", "fuzz_record", "fuzz_model_ref", "fuzz_runs", "fuzz_selftest"]
 
 
@@ -195,11 +195,12 @@ def idx_seeds(corpus):
         corpus.add("fuzz_idx", "fashion-labels", bytes([1]) + gz(idx(0x08, [3], head[8:])))
 
 
-# ---- CSV: a selector byte (fuzz_csv.c), then the file -------------------------------------------
+# ---- CSV: two selector bytes (fuzz_csv.c), then the file ----------------------------------------
 
-def csv_selector(header, column, n_features, regression=False, optional=False):
+def csv_selector(header, column, n_features, regression=False, optional=False, delimiter=","):
     columns = ["label", "y", "0", "2"]
-    return bytes([int(header) | columns.index(column) << 1 | (n_features - 1) << 3 | regression << 6 | optional << 7])
+    return bytes([int(header) | columns.index(column) << 1 | (n_features - 1) << 3 | regression << 6 | optional << 7,
+                  ",;\t ".index(delimiter)])
 
 
 def csv_seeds(corpus, src):
@@ -226,9 +227,74 @@ def csv_seeds(corpus, src):
         (csv_selector(False, "label", 2), "name-without-header", "1,2,0\n"),
         (csv_selector(False, "2", 3), "three", "1,2,3,0\n"), (indexed, "nul", "1,2,0\n1,\x002,0\n"),
         (indexed, "cr-cell", "1,2,\r\r\n3\n"), (indexed, "nan-payload", "nan(123),2,0\n"),
+        (csv_selector(True, "label", 2, delimiter=";"), "semicolon", "a;b;label\n1.5;2;0\n3;4;1\n"),
+        (csv_selector(True, "label", 2, delimiter=";"), "decimal-comma", "a;b;label\n1,5;2;0\n"),
+        (csv_selector(False, "2", 2, delimiter="\t"), "tab", "1\t2\t0\n 3 \t4\t1\n"),
+        (csv_selector(False, "2", 2, delimiter="\t"), "tab-empty-cell", "1\t\t0\n"),
+        (csv_selector(True, "y", 2, delimiter=" "), "space-padded", "  a   b  y \n  1.5  -2   0\n 3 4 1   \n"),
+        (csv_selector(False, "0", 2, delimiter=" "), "space-tabs", "0 1\t2\n"),
+        (csv_selector(True, "label", 2), "semicolon-as-comma", "a;b;label\n1;2;0\n"),
     ]
     for selector, label, text in cases:
         corpus.add("fuzz_csv", label, selector + text.encode())
+
+
+# ---- NumPy: a selector byte (fuzz_npy.c), then a .npy or .npz file ------------------------------
+# Written here without NumPy, so that the seeds do not depend on it and never change: .npy as
+# np.save writes it (format 1.0, header padded to 64 bytes), .npz with zipfile and a fixed date.
+
+def npy(descr, shape, payload, version=1, fortran=False):
+    text = "{'descr': %s, 'fortran_order': %s, 'shape': %s, }" % (
+        descr if descr.startswith("[") else repr(descr), fortran, shape)
+    prefix = 10 if version == 1 else 12
+    text += " " * ((64 - (prefix + len(text) + 1) % 64) % 64) + "\n"
+    size = struct.pack("<H", len(text)) if version == 1 else struct.pack("<I", len(text))
+    return b"\x93NUMPY" + bytes([version, 0]) + size + text.encode() + payload
+
+
+def npz(members, compress=False):
+    import io
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members:
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def npy_seeds(corpus):
+    features = npy("<f4", "(3, 4)", struct.pack("<12f", *[0.5 * i for i in range(12)]))
+    labels = npy("<i8", "(3,)", struct.pack("<3q", 0, 2, 1))
+    both = npz([("features", features), ("labels", labels)])
+    cases = [
+        (0, "features", features), (0, "features-gz", gz(features)), (1, "labels", labels), (4, "npz", both),
+        (4 | 8, "npz-features-only", npz([("features", features)])),
+        (4 | 0x40, "npz-names", npz([("X", features), ("y", labels)])), (4, "npz-empty", npz([])),
+        (4, "npz-compressed", npz([("features", features), ("labels", labels)], compress=True)),
+        (0, "big-endian-f8", npy(">f8", "(3, 4)", struct.pack(">12d", *range(12)))),
+        (0, "fortran", npy("<f4", "(3, 4)", struct.pack("<12f", *range(12)), fortran=True)),
+        (0, "version2", npy("|u1", "(3, 4)", bytes(range(12)), version=2)),
+        (0, "version3", npy("<i2", "(3, 4)", struct.pack("<12h", *range(-6, 6)), version=3)),
+        (0, "uint64", npy(">u8", "(3, 4)", struct.pack(">12Q", *range(12)))),
+        (1, "labels-u1", npy("|u1", "(3,)", bytes([9, 0, 5]))), (1, "labels-bool", npy("|b1", "(3,)", bytes([1, 0, 1]))),
+        (3, "targets-2d", npy("<f4", "(3, 2)", struct.pack("<6f", *range(6)))),
+        (1, "labels-float-fraction", npy("<f8", "(3,)", struct.pack("<3d", 1, 1.5, 2))),
+        (16, "limit1", features), (48, "limit3", features),
+        (0, "complex", npy("<c8", "(3, 4)", bytes(96))), (0, "object", npy("|O", "(3, 4)", bytes(96))),
+        (0, "structured", npy("[('a', '<f4')]", "(3, 4)", bytes(48))), (0, "float16", npy("<f2", "(3, 4)", bytes(24))),
+        (0, "one-dimensional", npy("<f4", "(12,)", bytes(48))), (0, "zero-samples", npy("<f4", "(0, 4)", b"")),
+        (0, "truncated", features[:-5]), (0, "trailing", features + b"xyz"), (0, "short", b"\x93NUM"),
+        (0, "bad-version", b"\x93NUMPY\x04\x00" + features[8:]), (0, "huge-shape", npy("<f4", "(4294967296, 4294967296)", b"")),
+        (0, "nan", npy("<f4", "(3, 4)", struct.pack("<12f", *([1.0] * 11 + [float("nan")])))),
+        (1, "label-range", npy("<i4", "(3,)", struct.pack("<3i", 0, 17, -1))),
+        (1, "two-labels", npy("<i8", "(2,)", struct.pack("<2q", 0, 1))),
+        (0, "header-not-a-dict", b"\x93NUMPY\x01\x00\x06\x00(1,2)\n"), (0, "not-npy", b"1,2,3,4\n5,6,7,8\n"),
+        (4, "npz-cut", both[: len(both) // 2]), (4, "npz-crc", both[:60] + bytes([both[60] ^ 1]) + both[61:]),
+    ]
+    for selector, label, data in cases:
+        corpus.add("fuzz_npy", label, bytes([selector]) + data)
 
 
 # ---- HDF5 data files (h5py) ----------------------------------------------------------------------
@@ -486,6 +552,7 @@ def main():
         config_seeds(corpus, args.source_dir)
         idx_seeds(corpus)
         csv_seeds(corpus, args.source_dir)
+        npy_seeds(corpus)
         h5data_seeds(corpus, tmp)
         h5data_structured_seeds(corpus)
         checkpoint_structured_seeds(corpus)
