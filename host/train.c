@@ -1,9 +1,10 @@
 /* train.c — the training loop: load and check data, build the model, drive the backend
  * one batch at a time, evaluate after each epoch, keep the run record, write checkpoints.
  *
- * One loop serves a fresh run, a resumed run and a replay: each prepares a run_state
- * (setup), fills it either fresh (start_fresh) or from a checkpoint (start_from), and
- * hands it to run_loop, which continues from wherever the state says training stands. */
+ * One loop serves a fresh run, a resumed run and a replay: each begins as every run does
+ * (run_begin), prepares a run_state (setup), fills it either fresh (start_fresh) or from a
+ * checkpoint (start_from), hands it to run_loop, which continues from wherever the state says
+ * training stands, and ends as every run does (run_end: the record, tracking, release). */
 #include "train.h"
 
 #include <cjson/cJSON.h>
