@@ -17,11 +17,11 @@
 #include "bench_parts.h"
 #include "bench_stats.h"
 #include "cpu/matmul.h"
-#include "digest.h"
-#include "model.h"
-#include "optim.h"
-#include "pool.h"
-#include "progress.h"
+#include "core/digest.h"
+#include "core/model.h"
+#include "core/optim.h"
+#include "core/pool.h"
+#include "core/progress.h"
 #include "synthetic.h"
 
 #ifndef DT_BENCH_DIR

@@ -14,9 +14,9 @@
 #include <stdint.h>
 
 #include "backends/backend.h"
-#include "config.h"
+#include "core/config.h"
 #include "gemm_bench.h"
-#include "status.h"
+#include "core/status.h"
 
 #define DT_BENCH_MAX_SIZES 16
 #define DT_BENCH_MAX_BATCHES 8

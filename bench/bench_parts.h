@@ -6,8 +6,8 @@
 #include <stdio.h>
 
 #include "bench.h"
-#include "config.h"
-#include "status.h"
+#include "core/config.h"
+#include "core/status.h"
 
 typedef struct cJSON cJSON;
 

@@ -9,7 +9,7 @@
 
 #include "bench_parts.h"
 #include "bench_stats.h"
-#include "fsutil.h"
+#include "core/fsutil.h"
 #include "records/manifest.h"
 #include "records/sysinfo.h"
 

@@ -16,7 +16,7 @@
 #include <stdio.h>
 
 #include "cpu/matmul.h"
-#include "status.h"
+#include "core/status.h"
 
 /* The three products of a dense layer, as operands are stored (row-major):
  * forward X·Wᵀ: A (M, P), B stored (N, P); input gradient dZ·W: A (M, P), B (P, N);

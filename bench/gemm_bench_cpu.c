@@ -7,8 +7,8 @@
 
 #include "backends/blas.h"
 #include "gemm_bench.h"
-#include "pool.h"
-#include "progress.h"
+#include "core/pool.h"
+#include "core/progress.h"
 
 struct dt_gemm_bench {
     dt_gemm_args g;

@@ -10,7 +10,7 @@ extern "C" {
 #include "gemm_bench.h"
 }
 #include "cuda/kernels.h"
-#include "cuda_status.h"
+#include "core/cuda_status.h"
 
 struct dt_gemm_bench {
     dt_gemm_args g;           /* device pointers */

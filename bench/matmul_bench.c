@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "gemm_bench.h"
-#include "pool.h"
+#include "core/pool.h"
 
 int main(int argc, char **argv) {
     int threads = dt_available_cores(), repeats = 5;

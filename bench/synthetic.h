@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "data/data.h"
-#include "status.h"
+#include "core/status.h"
 
 /* Key index of the purpose DT_RNG_SYNTHETIC for the features of a training set and for
  * the operands of the matrix-product benchmark. */

@@ -11,7 +11,7 @@
 #include "dt_hd.h"
 #include "dt_math.h"
 
-/* Activation codes; the same values as dt_activation in host/config.h. */
+/* Activation codes; the same values as dt_activation in host/core/config.h. */
 enum { DT_ACT_CODE_IDENTITY = 0, DT_ACT_CODE_RELU, DT_ACT_CODE_TANH, DT_ACT_CODE_SIGMOID, DT_ACT_CODE_GELU };
 
 /* y = act(z). gelu is the exact form 0.5 * z * (1 + erf(z / sqrt(2))). */

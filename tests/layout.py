@@ -16,31 +16,27 @@ import os
 import re
 import sys
 
-# part: (level, the files it holds: a folder, or a folder's named files)
-CORE = ["status", "cuda_status", "config", "model", "buffers", "optim", "digest", "fsutil", "h5util", "pool", "progress",
-        "memory", "text"]
+# part (a folder): its level. Every source file belongs to the part of its folder.
 PARTS = {
-    "kernels": (0, "kernels", None),
-    "kernels/cpu": (0, "kernels/cpu", None),
-    "kernels/cuda": (0, "kernels/cuda", None),
-    "core": (1, "host", CORE),
-    "data": (2, "host/data", None),
-    "comm": (2, "host/comm", None),
-    "tracking": (2, "host/tracking", None),
-    "records": (3, "host/records", None),
-    "backends": (4, "host/backends", None),
-    "registry": (5, "host/registry", None),
-    "export": (5, "host/export", None),
-    "plot": (5, "host/plot", None),
-    "engine": (6, "host", ["train", "select", "verify", "predict", "reproduce"]),
-    "bench": (6, "bench", None),
-    "sweep": (6, "host/sweep", None),
-    "command line": (7, "host", ["main"]),
-    "command line parts": (7, "host/cli", None),
+    "kernels": 0,
+    "kernels/cpu": 0,
+    "kernels/cuda": 0,
+    "host/core": 1,
+    "host/data": 2,
+    "host/comm": 2,
+    "host/tracking": 2,
+    "host/records": 3,
+    "host/backends": 4,
+    "host/registry": 5,
+    "host/export": 5,
+    "host/plot": 5,
+    "host/run": 6,
+    "bench": 6,
+    "host/sweep": 6,
+    "host/cli": 7,
 }
 # Parts of one level that may include each other.
-SAME_LEVEL_OK = {("kernels/cpu", "kernels"), ("kernels/cuda", "kernels"), ("kernels/cuda", "kernels/cpu"),
-                 ("command line", "command line parts")}
+SAME_LEVEL_OK = {("kernels/cpu", "kernels"), ("kernels/cuda", "kernels"), ("kernels/cuda", "kernels/cpu")}
 SOURCE_EXT = (".c", ".h", ".cu")
 INCLUDE_ROOTS = ["host", "kernels"]  # the include directories (CMake), besides the file's own
 # A message buffer for the old int + why convention (issue 19): errors are dt_status or cudaError_t.
@@ -49,12 +45,8 @@ WHY_BUFFER_TOPS = ("kernels/", "host/")
 
 
 def part_of(path):
-    folder, name = os.path.split(path)
-    stem = os.path.splitext(name)[0]
-    for part, (_, part_folder, stems) in PARTS.items():
-        if folder == part_folder and (stems is None or stem in stems):
-            return part
-    return None
+    folder = os.path.dirname(path)
+    return folder if folder in PARTS else None
 
 
 def resolve(src, including, header):
@@ -69,7 +61,7 @@ def resolve(src, including, header):
 def direction(path, target):
     """None when `path` may include `target`, else why not ("upward", "sideways")."""
     part, other = part_of(path), part_of(target)
-    level, other_level = PARTS[part][0], PARTS[other][0]
+    level, other_level = PARTS[part], PARTS[other]
     if other_level > level:
         return "upward"
     if other_level == level and other != part and (part, other) not in SAME_LEVEL_OK:
@@ -80,7 +72,7 @@ def direction(path, target):
 def self_test():
     """The rule can fail: an upward and a sideways include are caught, a downward one is not."""
     assert direction("kernels/cpu/matmul.c", "host/records/manifest.h") == "upward"
-    assert direction("host/records/checkpoint.c", "host/train.h") == "upward"
+    assert direction("host/records/checkpoint.c", "host/run/train.h") == "upward"
     assert direction("host/data/data.c", "host/comm/comm.h") == "sideways"
     assert direction("host/records/checkpoint.c", "host/backends/backend.h") == "upward"
     assert direction("host/backends/backend_cpu.c", "host/backends/backend.h") is None
@@ -109,7 +101,7 @@ def main():
                     problems.append(f"{path}: belongs to no part (tests/layout.py PARTS)")
                     continue
                 n_files += 1
-                level = PARTS[part][0]
+                level = PARTS[part]
                 with open(os.path.join(src, path), encoding="utf-8") as f:
                     for line_no, line in enumerate(f, 1):
                         if path.startswith(WHY_BUFFER_TOPS) and WHY_BUFFER.search(line):
@@ -126,7 +118,7 @@ def main():
                         if why:
                             other = part_of(target)
                             problems.append(f"{path}:{line_no}: {part} (level {level}) includes {target} "
-                                            f"of {other} (level {PARTS[other][0]}): {why}")
+                                            f"of {other} (level {PARTS[other]}): {why}")
     readme = open(os.path.join(src, "README.md"), encoding="utf-8").read()
     layout = readme[readme.index("## Layout"):]
     listed = set(re.findall(r"^\| `([^`]+)/` \|", layout, re.M))

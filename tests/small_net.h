@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "data/data.h"
 
 static void small_net_config(dt_config *cfg) {

@@ -14,10 +14,10 @@
 #include "backends/blas.h"
 #include "bench.h"
 #include "bench_stats.h"
-#include "digest.h"
+#include "core/digest.h"
 #include "gemm_bench.h"
-#include "model.h"
-#include "optim.h"
+#include "core/model.h"
+#include "core/optim.h"
 #include "synthetic.h"
 #include "test.h"
 

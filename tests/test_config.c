@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "test.h"
 
 /* ---- JSON written with ' for " so that the C literals stay readable ---------------------- */

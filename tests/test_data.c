@@ -16,7 +16,7 @@
 #include <zlib.h>
 
 #include "data/data.h"
-#include "digest.h"
+#include "core/digest.h"
 #include "test.h"
 
 static char tmp_dir[] = "/tmp/dt_test_data_XXXXXX";

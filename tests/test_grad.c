@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "backends/backend.h"
-#include "model.h"
+#include "core/model.h"
 #include "test.h"
 
 static uint32_t rng_state = 777;

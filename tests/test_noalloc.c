@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "backends/backend.h"
-#include "model.h"
-#include "optim.h"
+#include "core/model.h"
+#include "core/optim.h"
 #include "small_net.h"
 #include "test.h"
 

@@ -3,8 +3,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "config.h"
-#include "optim.h"
+#include "core/config.h"
+#include "core/optim.h"
 #include "optim_rules.h"
 #include "test.h"
 

@@ -12,14 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buffers.h"
+#include "core/buffers.h"
 #include "comm/comm.h"
-#include "config.h"
+#include "core/config.h"
 #include "data/data.h"
-#include "model.h"
+#include "core/model.h"
 #include "optim_rules.h"
 #include "records/sysinfo.h"
-#include "status.h"
+#include "core/status.h"
 
 /* One training step. */
 typedef struct {

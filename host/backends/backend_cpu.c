@@ -17,12 +17,12 @@
 
 #include "backend.h"
 #include "blas.h"
-#include "buffers.h"
+#include "core/buffers.h"
 #include "cpu/matmul.h"
 #include "cpu/ops.h"
 #include "cpu_fast.h"
-#include "optim.h"
-#include "pool.h"
+#include "core/optim.h"
+#include "core/pool.h"
 #include "rng.h"
 
 struct dt_backend {

@@ -26,12 +26,12 @@
 extern "C" {
 #include "backend.h"
 #include "cuda/cuda_info.h"
-#include "optim.h"
+#include "core/optim.h"
 #include "rng.h"
 }
 #include "comm/comm_nccl.h"
 #include "cuda/kernels.h"
-#include "cuda_status.h"
+#include "core/cuda_status.h"
 
 #define DT_CUBLAS_WORKSPACE (32u << 20)
 

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "cpu/matmul.h"
-#include "pool.h"
+#include "core/pool.h"
 
 /* C = A·B (+ bias, Y = act) through BLAS over the pool: the output is cut into one slice per
  * thread. A gathered A (a_index) is first copied row by row into `gather` ((M, P) floats).

@@ -3,7 +3,7 @@
 #ifndef DT_CLI_ARGS_H
 #define DT_CLI_ARGS_H
 
-#include "status.h"
+#include "core/status.h"
 
 /* Prints "detrain: error: MESSAGE" and returns the status's exit code. */
 int dt_cli_fail(dt_status status, const char *message);

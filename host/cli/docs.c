@@ -4,7 +4,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "version.h"
 
 /* Writes text as roff lines inside .nf/.fi: backslashes escaped, a line starting with '.' or

@@ -9,7 +9,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "export/export.h"
-#include "fsutil.h"
+#include "core/fsutil.h"
 #include "records/manifest.h"
 #include "records/runrec.h"
 #include "tracking/tracker.h"

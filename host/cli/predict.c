@@ -6,7 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/registry.h"
-#include "predict.h"
+#include "run/predict.h"
 #include "records/manifest.h"
 
 const char dt_cli_eval_help[] =

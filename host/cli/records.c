@@ -9,11 +9,11 @@
 #include "cli/args.h"
 #include "cli/registry.h"
 #include "cli/verify_report.h"
-#include "fsutil.h"
+#include "core/fsutil.h"
 #include "records/diff.h"
 #include "records/inspect.h"
 #include "records/manifest.h"
-#include "verify.h"
+#include "run/verify.h"
 
 const char dt_cli_verify_help[] =
     "usage: detrain verify RUN_DIR [options]\n"

@@ -12,12 +12,12 @@
 #include "cli/commands.h"
 #include "cli/mlflow.h"
 #include "cli/verify_report.h"
-#include "fsutil.h"
+#include "core/fsutil.h"
 #include "records/runrec.h"
 #include "registry/registry.h"
 #include "registry/store.h"
-#include "reproduce.h"
-#include "verify.h"
+#include "run/reproduce.h"
+#include "run/verify.h"
 
 const char dt_cli_registry_help[] =
     "usage: detrain registry COMMAND [arguments] [--registry PATH]\n"

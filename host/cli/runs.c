@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "cli/args.h"
-#include "fsutil.h"
+#include "core/fsutil.h"
 #include "registry/runs.h"
 #include "registry/store.h"
 

@@ -8,8 +8,8 @@
 
 #include "cli/args.h"
 #include "comm/comm.h"
-#include "config.h"
-#include "train.h"
+#include "core/config.h"
+#include "run/train.h"
 
 const char dt_cli_train_help[] =
     "usage: detrain train CONFIG [options]\n"

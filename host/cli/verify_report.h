@@ -2,7 +2,7 @@
 #ifndef DT_CLI_VERIFY_REPORT_H
 #define DT_CLI_VERIFY_REPORT_H
 
-#include "verify.h"
+#include "run/verify.h"
 
 /* Prints on stdout what dt_verify found for run_dir (as the user named it): a re-run that
  * failed, the verdict with what was compared or the first divergence with its likely cause,

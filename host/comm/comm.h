@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "status.h"
+#include "core/status.h"
 
 typedef struct dt_comm dt_comm;
 

@@ -16,7 +16,7 @@ extern "C" {
 }
 #include "comm_nccl.h"
 #include "cuda/kernels.h"
-#include "cuda_status.h"
+#include "core/cuda_status.h"
 
 /* DT_CUDA_TRY's sibling for NCCL calls (cuda_status.h). */
 #define DT_NCCL_TRY(call)                                                                                \

@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-#include "status.h"
+#include "core/status.h"
 
 struct dt_comm;
 

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "digest.h"
-#include "memory.h"
+#include "core/digest.h"
+#include "core/memory.h"
 #include "npz.h"
 
 /* ---- reading files ----------------------------------------------------------------- */

@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#include "config.h"
-#include "status.h"
+#include "core/config.h"
+#include "core/status.h"
 
 #define DT_MAX_DATA_FILES 4
 

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "memory.h"
+#include "core/memory.h"
 
 /* Walks the lines of a text buffer. */
 typedef struct {

@@ -5,8 +5,8 @@
  * opens that image from memory (core driver), so the bytes parsed are the bytes hashed.
  * HDF5's automatic error printing is off while loading; every call is checked. */
 #include "data.h"
-#include "h5util.h"
-#include "memory.h"
+#include "core/h5util.h"
+#include "core/memory.h"
 
 #include <float.h>
 #include <hdf5.h>

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "memory.h"
+#include "core/memory.h"
 
 enum { IDX_UBYTE = 0x08, IDX_SBYTE = 0x09, IDX_INT16 = 0x0B, IDX_INT32 = 0x0C, IDX_FLOAT32 = 0x0D, IDX_FLOAT64 = 0x0E };
 

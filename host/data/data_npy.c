@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "memory.h"
+#include "core/memory.h"
 #include "npz.h"
 
 #define NPY_MAX_DIMS 32

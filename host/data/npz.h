@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "status.h"
+#include "core/status.h"
 
 /* Whether the bytes start like a zip archive: a local file header, or the end record of an
  * empty archive (np.savez with no arrays). */

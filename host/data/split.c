@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "digest.h"
+#include "core/digest.h"
 #include "rng.h"
 
 void dt_permutation(int64_t *perm, int64_t n, const dt_philox_key *key) {

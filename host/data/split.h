@@ -10,7 +10,7 @@
 
 #include "data/data.h"
 #include "philox.h"
-#include "status.h"
+#include "core/status.h"
 
 /* perm (n) = the shuffle of 0..n-1 under key, or the identity when key is NULL. */
 void dt_permutation(int64_t *perm, int64_t n, const dt_philox_key *key);

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "export_parts.h"
-#include "fsutil.h"
+#include "core/fsutil.h"
 #include "records/manifest.h"
 #include "version.h"
 

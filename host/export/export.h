@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 #include "records/checkpoint.h"
-#include "status.h"
+#include "core/status.h"
 
 typedef enum { DT_EXPORT_SAFETENSORS, DT_EXPORT_ONNX } dt_export_format;
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "export/export.h"
-#include "fsutil.h"
+#include "core/fsutil.h"
 #include "records/runrec.h"
 
 /* The MLflow model files beside the ONNX file in out->dir (counted in out->n); the time is the

@@ -14,8 +14,8 @@
 
 #include "export.h"
 #include "export_parts.h"
-#include "fsutil.h"
-#include "text.h"
+#include "core/fsutil.h"
+#include "core/text.h"
 
 /* The Python packages the model was tested with: the pins of tests/python/requirements.txt
  * (tests/mlflow.sh checks that they agree), as MLflow infers them for an ONNX model. */

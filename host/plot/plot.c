@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsutil.h"
+#include "core/fsutil.h"
 
 static const struct {
     const char *name;

@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
-#include "status.h"
+#include "core/config.h"
+#include "core/status.h"
 
 /* The metrics a plot can draw, in the order panels and legends show them. */
 typedef enum {

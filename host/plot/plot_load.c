@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fsutil.h"
+#include "core/fsutil.h"
 
 /* The folder's own name: the last component of path, trailing slashes ignored ("sweeps/a/"
  * gives "a"); for "." and ".." the name of the folder they stand for. */

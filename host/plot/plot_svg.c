@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "text.h"
+#include "core/text.h"
 
 #define WIDTH 860.0
 #define LEFT 84.0          /* room for the y tick labels and the y axis label */

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "digest.h"
-#include "fsutil.h"
-#include "h5util.h"
+#include "core/digest.h"
+#include "core/fsutil.h"
+#include "core/h5util.h"
 #include "jsondiff.h"
 #include "rng.h"
 #include "version.h"

@@ -11,12 +11,12 @@
 
 #include <stdint.h>
 
-#include "buffers.h"
-#include "config.h"
+#include "core/buffers.h"
+#include "core/config.h"
 #include "data/data.h"
-#include "model.h"
-#include "optim.h"
-#include "status.h"
+#include "core/model.h"
+#include "core/optim.h"
+#include "core/status.h"
 
 #define DT_CHECKPOINT_FORMAT "detrain-checkpoint"
 #define DT_CHECKPOINT_VERSION 1

@@ -2,7 +2,7 @@
 #ifndef DT_DIFF_H
 #define DT_DIFF_H
 
-#include "status.h"
+#include "core/status.h"
 
 typedef struct cJSON cJSON;
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fsutil.h"
+#include "core/fsutil.h"
 #include "runrec.h"
 
 /* When path lies in a run folder whose manifest lists it, checks the file's bytes against the

@@ -3,7 +3,7 @@
 #define DT_INSPECT_H
 
 #include "records/checkpoint.h"
-#include "status.h"
+#include "core/status.h"
 
 /* How the file's bytes compare with the record of the run folder it lies in. */
 typedef enum {

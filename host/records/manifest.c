@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "data/split.h"
-#include "digest.h"
-#include "fsutil.h"
-#include "progress.h"
+#include "core/digest.h"
+#include "core/fsutil.h"
+#include "core/progress.h"
 #include "rng.h"
 #include "sysinfo.h"
 #include "version.h"

@@ -10,10 +10,10 @@
 
 #include <stdint.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "data/data.h"
-#include "model.h"
-#include "status.h"
+#include "core/model.h"
+#include "core/status.h"
 #include "sysinfo.h"
 
 typedef struct cJSON cJSON;

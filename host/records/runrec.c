@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "digest.h"
-#include "fsutil.h"
+#include "core/digest.h"
+#include "core/fsutil.h"
 #include "manifest.h"
 
 const cJSON *dt_run_record_item(const cJSON *manifest, const char *key) {

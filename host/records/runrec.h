@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "status.h"
+#include "core/config.h"
+#include "core/status.h"
 
 typedef struct cJSON cJSON;
 

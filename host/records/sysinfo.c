@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "pool.h"
+#include "core/pool.h"
 
 /* The "model name" line of /proc/cpuinfo, or "unknown". */
 static void read_cpu_model(char *out, size_t size) {

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fsutil.h"
+#include "core/fsutil.h"
 
 /* Migration k takes the schema from version k to k + 1; applied in order, in one
  * transaction with the new version number. Never edit one that has shipped: add one. */

@@ -11,7 +11,7 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
-#include "status.h"
+#include "core/status.h"
 
 typedef struct cJSON cJSON;
 

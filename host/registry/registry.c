@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "digest.h"
-#include "fsutil.h"
-#include "progress.h"
+#include "core/digest.h"
+#include "core/fsutil.h"
+#include "core/progress.h"
 #include "records/checkpoint.h"
 #include "records/runrec.h"
 #include "registry/db.h"

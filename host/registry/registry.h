@@ -13,8 +13,8 @@
 
 #include <stdint.h>
 
-#include "config.h"
-#include "status.h"
+#include "core/config.h"
+#include "core/status.h"
 
 typedef struct cJSON cJSON;
 

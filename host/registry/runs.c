@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "fsutil.h"
+#include "core/fsutil.h"
 #include "records/runrec.h"
 #include "registry/store.h"
 

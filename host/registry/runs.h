@@ -16,7 +16,7 @@
 
 #include "registry/db.h"
 #include "registry/store.h"
-#include "status.h"
+#include "core/status.h"
 
 #define DT_RUNS_MAX_WHERE 16
 #define DT_RUNS_MAX_COLUMNS 8

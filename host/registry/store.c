@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsutil.h"
+#include "core/fsutil.h"
 #include "registry/db.h"
 
 /* Whether path is a directory. */

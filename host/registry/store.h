@@ -11,8 +11,8 @@
 
 #include <stddef.h>
 
-#include "config.h"
-#include "status.h"
+#include "core/config.h"
+#include "core/status.h"
 
 typedef enum {
     DT_STORE_GIVEN,   /* a command's --root */

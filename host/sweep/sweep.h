@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "status.h"
+#include "core/config.h"
+#include "core/status.h"
 
 #define DT_SWEEP_MAX_KEYS 16
 #define DT_SWEEP_MAX_TRIALS 10000

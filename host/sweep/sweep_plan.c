@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "digest.h"
+#include "core/digest.h"
 #include "dt_math.h"
-#include "fsutil.h"
+#include "core/fsutil.h"
 #include "rng.h"
 
 /* Names longer than this are cut and end in a digest of the whole, so folder names stay short. */

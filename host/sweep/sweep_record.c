@@ -9,8 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fsutil.h"
-#include "progress.h"
+#include "core/fsutil.h"
+#include "core/progress.h"
 
 #define SWEEP_FORMAT "detrain-sweep/1"
 

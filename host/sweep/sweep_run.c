@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fsutil.h"
-#include "progress.h"
+#include "core/fsutil.h"
+#include "core/progress.h"
 #include "records/runrec.h"
 
 /* ---- signals ---- */

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "records/runrec.h"
-#include "text.h"
+#include "core/text.h"
 
 #define CELL_MAX 256
 

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "status.h"
+#include "core/status.h"
 #include "tracking/http.h"
 
 typedef struct cJSON cJSON;

@@ -2,7 +2,7 @@
  *
  * Like the launchers (kernels.h), these return cudaSuccess or the error of the CUDA call that
  * failed; a precondition failure returns cudaErrorInvalidValue. The caller turns an error into
- * a message (host/cuda_status.h). */
+ * a message (host/core/cuda_status.h). */
 #ifndef DT_CUDA_INFO_H
 #define DT_CUDA_INFO_H
 

@@ -4,7 +4,7 @@
  * preconditions, launches and checks the launch. It returns cudaSuccess (also when there is
  * nothing to do), cudaErrorInvalidValue when a precondition stated here fails (nothing is
  * launched), or the error of the launch or of the CUDA call that failed; the caller names
- * the launcher in its message (host/cuda_status.h). The portable kernels follow
+ * the launcher in its message (host/core/cuda_status.h). The portable kernels follow
  * docs/numerics.md exactly like the CPU kernels (same shared headers, same orders), so they
  * give the CPU's bits. */
 #ifndef DT_CUDA_KERNELS_H

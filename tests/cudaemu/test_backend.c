@@ -16,8 +16,8 @@
 #include "backends/backend.h"
 #include "cuda_runtime_api.h"
 #include "dtemu.h"
-#include "model.h"
-#include "optim.h"
+#include "core/model.h"
+#include "core/optim.h"
 
 /* The small net (small_net.h) in batches of 16 on the emulated GPU. */
 static void make_config(dt_config *cfg, dt_mode mode) {

@@ -18,10 +18,10 @@
  *                      the stored config (else the new config text); bit 1 — leave
  *                      config_sha256 stale (else rehash it)
  *   5 fix digest:      dataset: its sha256 attribute rewritten from its current bytes */
-#include "digest.h"
+#include "core/digest.h"
 #include "fuzz_util.h"
-#include "model.h"
-#include "optim.h"
+#include "core/model.h"
+#include "core/optim.h"
 #include "records/checkpoint.h"
 
 #define MAX_EDITS 8

@@ -1,7 +1,7 @@
 /* fuzz_config.c — the config parser on arbitrary text. dt_config_parse must accept or reject
  * it without a memory error, a rejection must be one line, and an accepted config's canonical
  * text must be a fixed point (fuzz_check_round_trip). A base_dir makes relative paths join it. */
-#include "config.h"
+#include "core/config.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

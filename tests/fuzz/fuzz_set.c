@@ -2,7 +2,7 @@
  * "path=value" arguments applied to a minimal config (an IDX training set, a CSV test set);
  * the same contracts as fuzz_config: no memory error, one-line rejections, and an accepted
  * result whose canonical text is a fixed point. */
-#include "config.h"
+#include "core/config.h"
 #include "fuzz_util.h"
 
 #define MAX_SETS 8

@@ -21,8 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "status.h"
+#include "core/config.h"
+#include "core/status.h"
 
 /* Larger inputs are skipped: every parser reads whole files, and big inputs only slow the search. */
 #define FUZZ_MAX_INPUT ((size_t)4 << 20)

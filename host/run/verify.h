@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "status.h"
+#include "core/status.h"
 
 typedef struct {
     int quiet;                 /* no progress output from the re-run */

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fsutil.h"
-#include "progress.h"
+#include "core/fsutil.h"
+#include "core/progress.h"
 #include "records/checkpoint.h"
 #include "records/jsondiff.h"
 #include "records/manifest.h"

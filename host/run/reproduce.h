@@ -4,7 +4,7 @@
 #define DT_REPRODUCE_H
 
 #include "registry/registry.h"
-#include "status.h"
+#include "core/status.h"
 
 /* A registered version made ready to re-run: its stored record as a run folder. */
 typedef struct {

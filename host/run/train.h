@@ -11,9 +11,9 @@
 #include <stdint.h>
 
 #include "comm/comm.h"
-#include "config.h"
+#include "core/config.h"
 #include "records/checkpoint.h"
-#include "status.h"
+#include "core/status.h"
 
 typedef struct {
     int quiet;                 /* no progress output */

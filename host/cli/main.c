@@ -10,8 +10,8 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/docs.h"
-#include "fsutil.h"
-#include "status.h"
+#include "core/fsutil.h"
+#include "core/status.h"
 #include "version.h"
 
 static const char usage_text[] =

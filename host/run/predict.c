@@ -17,7 +17,7 @@
 #include "backends/backend.h"
 #include "cpu/matmul.h"
 #include "dt_math.h"
-#include "fsutil.h"
+#include "core/fsutil.h"
 #include "records/checkpoint.h"
 #include "records/manifest.h"
 #include "records/runrec.h"

@@ -9,7 +9,7 @@
 #ifndef DT_SELECT_H
 #define DT_SELECT_H
 
-#include "config.h"
+#include "core/config.h"
 #include "records/checkpoint.h"
 #include "records/manifest.h"
 

@@ -10,7 +10,7 @@
 #define DT_PREDICT_H
 
 #include "data/data.h"
-#include "status.h"
+#include "core/status.h"
 
 /* What an evaluation found. */
 typedef struct {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fsutil.h"
+#include "core/fsutil.h"
 
 /* Whether the record lists a checkpoint (final.h5, best.h5, ...) whose parameter digest is
  * `sha`: the replay checks every listed checkpoint, so it then re-proves the version too. */
