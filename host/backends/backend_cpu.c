@@ -27,7 +27,7 @@
 
 struct dt_backend {
     dt_net net;
-    dt_config cfg;
+    dt_backend_settings set;     /* the config's scalars it reads (dt_backend_settings_of) */
     dt_pool *pool;
     dt_simd_path simd;
     const dt_cpu_ops *k;        /* kernels for the SIMD path */
@@ -225,7 +225,7 @@ static dt_status cpu_create(dt_backend **out, const dt_net *net, const dt_config
     dt_backend *be = calloc(1, sizeof *be);
     if (!be) return dt_fail(err, DT_NOMEM, "out of memory creating the CPU backend");
     be->net = *net;
-    be->cfg = *cfg;
+    be->set = dt_backend_settings_of(cfg);
     be->simd = dt_simd_detect();
     be->k = dt_cpu_ops_for(be->simd);
     dt_net_layout_of(net, cfg, &be->layout);
@@ -328,7 +328,7 @@ static const float *forward(dt_backend *be, int d, const int64_t *index, int32_t
                           .act = layer->activation};
         product(be, &g);
         if (training && layer->dropout > 0.0f) {
-            dt_dropout drop = {layer->dropout, dt_rng_key(be->cfg.seed, DT_RNG_DROPOUT, (uint32_t)l), step, index};
+            dt_dropout drop = {layer->dropout, dt_rng_key(be->set.seed, DT_RNG_DROPOUT, (uint32_t)l), step, index};
             rows_task t = {.be = be, .y = y, .n = layer->n_out, .drop = &drop};
             dt_pool_run(be->pool, batch, 8, dropout_task, &t);
         }
@@ -358,7 +358,7 @@ static void backward(dt_backend *be, const int64_t *index, int32_t batch, uint64
     for (int l = be->net.n_layers - 1; l >= 0; l--) {
         const dt_layer *layer = &be->net.layers[l];
         const float *z = be->acts + be->layout.z_offset[l], *y = be->acts + be->layout.y_offset[l];
-        dt_dropout drop = {layer->dropout, dt_rng_key(be->cfg.seed, DT_RNG_DROPOUT, (uint32_t)l), step, index};
+        dt_dropout drop = {layer->dropout, dt_rng_key(be->set.seed, DT_RNG_DROPOUT, (uint32_t)l), step, index};
         rows_task t = {.be = be, .y = (float *)y, .dy = delta, .z = z, .n = layer->n_out, .act = layer->activation,
                        .drop = &drop};
         dt_pool_run(be->pool, batch, 8, act_backward_task, &t);
@@ -422,13 +422,13 @@ static dt_status cpu_get_grads(dt_backend *be, float *grads, dt_error *err) {
 static dt_status cpu_apply_update(dt_backend *be, const dt_optim_scalars *scalars, dt_step_result *result,
                                   dt_error *err) {
     dt_optim_scalars s = *scalars;
-    const float clip = be->cfg.optimizer.clip_norm;
+    const float clip = be->set.clip_norm;
     result->grad_norm = NAN;
     if (clip > 0.0f) {
         result->grad_norm = grad_norm(be);
         if (result->grad_norm > clip) s.grad_scale = clip / result->grad_norm;
     }
-    const dt_update_kind kind = dt_optim_update_kind(be->cfg.optimizer.kind);
+    const dt_update_kind kind = dt_optim_update_kind(be->set.optimizer);
     optim_task ot = {be, kind, &s};
     dt_pool_run(be->pool, be->net.n_params, 1024, optim_run, &ot);
     return DT_OK;
@@ -481,7 +481,7 @@ static dt_status cpu_evaluate(dt_backend *be, int which, dt_eval_result *result,
     if (d < 0 || d >= DT_N_SETS || be->data[d].n_samples == 0)
         return dt_fail(err, DT_INTERNAL, "evaluate: no dataset %d", which);
     const dt_dataset *ds = &be->data[d];
-    const int32_t eval_batch = be->cfg.train.eval_batch_size;
+    const int32_t eval_batch = be->set.eval_batch;
     result->correct = 0;
     result->n_samples = ds->n_samples;
     for (int64_t start = 0; start < ds->n_samples; start += eval_batch) {

@@ -48,7 +48,7 @@ typedef struct {
 
 struct dt_backend {
     dt_net net;
-    dt_config cfg;
+    dt_backend_settings set;     /* the config's scalars it reads (dt_backend_settings_of) */
     dt_mode mode;
     int device;
     char device_text[256];
@@ -97,8 +97,8 @@ struct dt_backend {
 
 /* Whether cuBLAS may use TF32 tensor ops: always in fast mode, in deterministic mode only
  * with runtime.tf32, never in portable mode (which does not use cuBLAS). */
-static int uses_tf32(dt_mode mode, const dt_config *cfg) {
-    return mode == DT_MODE_FAST || (mode == DT_MODE_DETERMINISTIC && cfg->runtime.tf32);
+static int uses_tf32(dt_mode mode, const dt_backend_settings *set) {
+    return mode == DT_MODE_FAST || (mode == DT_MODE_DETERMINISTIC && set->tf32);
 }
 
 /* cudaMalloc of n elements of `size` bytes, zeroed on the backend's stream (never the legacy
@@ -253,7 +253,7 @@ static dt_status start_device(dt_backend *be, dt_error *err) {
     DT_CUBLAS_TRY(cublasSetStream(be->cublas, be->stream));
     DT_CUDA_TRY(cudaMalloc(&be->cublas_workspace, DT_CUBLAS_WORKSPACE));
     DT_CUBLAS_TRY(cublasSetWorkspace(be->cublas, be->cublas_workspace, DT_CUBLAS_WORKSPACE));
-    DT_CUBLAS_TRY(cublasSetMathMode(be->cublas, uses_tf32(be->mode, &be->cfg) ? CUBLAS_TF32_TENSOR_OP_MATH
+    DT_CUBLAS_TRY(cublasSetMathMode(be->cublas, uses_tf32(be->mode, &be->set) ? CUBLAS_TF32_TENSOR_OP_MATH
                                                                              : CUBLAS_DEFAULT_MATH));
     DT_CUBLAS_TRY(cublasSetAtomicsMode(be->cublas, be->mode == DT_MODE_FAST ? CUBLAS_ATOMICS_ALLOWED
                                                                             : CUBLAS_ATOMICS_NOT_ALLOWED));
@@ -266,7 +266,7 @@ static dt_status cuda_create(dt_backend **out, const dt_net *net, const dt_confi
     dt_backend *be = (dt_backend *)calloc(1, sizeof *be);
     if (!be) return dt_fail(err, DT_NOMEM, "out of memory creating the CUDA backend");
     be->net = *net;
-    be->cfg = *cfg;
+    be->set = dt_backend_settings_of(cfg);
     be->mode = cfg->runtime.mode;
     be->device = cfg->runtime.gpu > 0 ? cfg->runtime.gpu : 0; /* train resolves -1 to the local rank */
     dt_net_layout_of(net, cfg, &be->layout);
@@ -417,7 +417,7 @@ static dt_status forward(dt_backend *be, int32_t batch, int training, uint64_t s
         g.act = layer->activation;
         DT_TRY(gemm(be, &g, err));
         if (training && layer->dropout > 0.0f) {
-            dt_dropout drop = {layer->dropout, dt_rng_key(be->cfg.seed, DT_RNG_DROPOUT, (uint32_t)l), step, sample_id};
+            dt_dropout drop = {layer->dropout, dt_rng_key(be->set.seed, DT_RNG_DROPOUT, (uint32_t)l), step, sample_id};
             DT_CUDA_TRY(dt_cuda_dropout(be->stream, y, batch, layer->n_out, &drop));
         }
         x = y;
@@ -435,7 +435,7 @@ static dt_status backward(dt_backend *be, int32_t batch, uint64_t step, const in
         const dt_layer *layer = &be->net.layers[l];
         const float *z = be->acts + be->layout.z_offset[l], *y = be->acts + be->layout.y_offset[l];
         const float *x = l > 0 ? be->acts + be->layout.y_offset[l - 1] : be->input;
-        dt_dropout drop = {layer->dropout, dt_rng_key(be->cfg.seed, DT_RNG_DROPOUT, (uint32_t)l), step, sample_id};
+        dt_dropout drop = {layer->dropout, dt_rng_key(be->set.seed, DT_RNG_DROPOUT, (uint32_t)l), step, sample_id};
         DT_CUDA_TRY(dt_cuda_act_backward(be->stream, delta, z, y, batch, layer->n_out, layer->activation, &drop));
         dt_gemm_args gw;
         memset(&gw, 0, sizeof gw);
@@ -499,7 +499,7 @@ static void slot_result(const dt_backend *be, int slot, dt_step_result *result) 
     result->loss_sum = s->loss_sum;
     result->loss = s->loss_sum / be->slot_divisor[slot];
     result->correct = s->correct;
-    result->grad_norm = be->cfg.optimizer.clip_norm > 0.0f ? s->grad_norm : NAN;
+    result->grad_norm = be->set.clip_norm > 0.0f ? s->grad_norm : NAN;
 }
 
 /* Queues the copy of slot's scalars to the pinned ring. */
@@ -534,9 +534,9 @@ cleanup:
 /* Clipping (norm into step_out[slot]) and the optimizer update, queued on the stream. */
 static dt_status queue_update(dt_backend *be, const dt_optim_scalars *scalars, int slot, dt_error *err) {
     dt_status status = DT_OK;
-    const float clip = be->cfg.optimizer.clip_norm;
+    const float clip = be->set.clip_norm;
     const float *scale = NULL;
-    const dt_update_kind kind = dt_optim_update_kind(be->cfg.optimizer.kind);
+    const dt_update_kind kind = dt_optim_update_kind(be->set.optimizer);
     if (clip > 0.0f) {
         DT_CUDA_TRY(dt_cuda_grad_norm(be->stream, be->grads, be->net.n_params, be->norm_partial, clip, be->norm,
                                       be->scale));
@@ -557,7 +557,7 @@ static dt_status cuda_apply_update(dt_backend *be, const dt_optim_scalars *scala
     DT_CUDA_TRY(cudaMemcpyAsync(&be->ring[SYNC_SLOT].grad_norm, &be->step_out[SYNC_SLOT].grad_norm, sizeof(float),
                                 cudaMemcpyDeviceToHost, be->stream));
     DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
-    result->grad_norm = be->cfg.optimizer.clip_norm > 0.0f ? be->ring[SYNC_SLOT].grad_norm : NAN;
+    result->grad_norm = be->set.clip_norm > 0.0f ? be->ring[SYNC_SLOT].grad_norm : NAN;
 cleanup:
     return status;
 }
@@ -633,7 +633,7 @@ static dt_status cuda_evaluate(dt_backend *be, int which, dt_eval_result *result
     if (d < 0 || d >= DT_N_SETS || be->n_samples[d] == 0)
         return dt_fail(err, DT_INTERNAL, "evaluate: no dataset %d", which);
     const int64_t n = be->n_samples[d];
-    const int32_t eval_batch = be->cfg.train.eval_batch_size;
+    const int32_t eval_batch = be->set.eval_batch;
     step_scalars *dst = be->step_out + SYNC_SLOT;
     step_scalars host;
     for (int64_t start = 0; start < n; start += eval_batch) {
@@ -695,13 +695,13 @@ static void cuda_gpu_info(dt_backend *be, dt_gpu_info *info) {
         snprintf(info->runtime, sizeof info->runtime, "%d.%d", runtime / 1000, (runtime % 1000) / 10);
     if (cublasGetVersion(be->cublas, &cublas) == CUBLAS_STATUS_SUCCESS)
         snprintf(info->cublas, sizeof info->cublas, "%d.%d.%d", cublas / 10000, (cublas % 10000) / 100, cublas % 100);
-    info->tf32 = uses_tf32(be->mode, &be->cfg);
+    info->tf32 = uses_tf32(be->mode, &be->set);
     snprintf(info->nccl, sizeof info->nccl, "%s", dt_cuda_nccl_version());
 }
 
 static void cuda_describe(dt_backend *be, char *buf, size_t size) {
     snprintf(buf, size, "cuda (%s; %s mode%s%s)", be->device_text, dt_mode_name(be->mode),
-             uses_tf32(be->mode, &be->cfg) ? ", TF32 on" : "",
+             uses_tf32(be->mode, &be->set) ? ", TF32 on" : "",
              be->n_samples[0] > 0 && !be->resident ? "; data staged through host memory" : "");
 }
 

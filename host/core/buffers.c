@@ -39,6 +39,12 @@ void dt_net_layout_of(const dt_net *net, const dt_config *cfg, dt_net_layout *la
     layout->tree_depth = dt_grad_tree_depth(cfg->train.microbatches);
 }
 
+dt_backend_settings dt_backend_settings_of(const dt_config *cfg) {
+    dt_backend_settings s = {cfg->seed, cfg->optimizer.kind, cfg->optimizer.clip_norm, cfg->train.eval_batch_size,
+                             cfg->runtime.tf32};
+    return s;
+}
+
 int dt_grad_tree_depth(int32_t microbatches) {
     if (microbatches <= 1) return 0;
     int depth = 1;

@@ -41,6 +41,19 @@ typedef struct {
 /* The layout of net's buffers for cfg's batch sizes and microbatches. */
 void dt_net_layout_of(const dt_net *net, const dt_config *cfg, dt_net_layout *layout);
 
+/* What a backend keeps of the config: the scalars its step and evaluation read. The config
+ * itself (~73 KB with its --set texts) stays with the caller and is never copied by a backend. */
+typedef struct {
+    uint64_t seed;                     /* the key of the dropout masks */
+    dt_optimizer_kind optimizer;
+    float clip_norm;                   /* clip by the global gradient norm; 0 = off */
+    int32_t eval_batch;                /* rows per evaluation batch */
+    bool tf32;                         /* runtime.tf32: cuBLAS may use TF32 in deterministic mode */
+} dt_backend_settings;
+
+/* The settings a backend keeps of cfg. */
+dt_backend_settings dt_backend_settings_of(const dt_config *cfg);
+
 /* Partial sums the microbatch tree needs for `microbatches` leaves (a power of two, <= 2^16:
  * config.c): a binary counter over 2^k leaves stacks at most k + 1; 0 for one microbatch. */
 int dt_grad_tree_depth(int32_t microbatches);
