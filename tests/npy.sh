@@ -173,4 +173,6 @@ run_code eval_npy 0 "$DETRAIN" eval "$d/run-npz/final.h5" --data "$d/real-lef4.n
 run_code eval_csv 0 "$DETRAIN" eval "$d/run-npz/final.h5" --data "$d/real.csv"
 check "eval on .npy features and labels equals eval on the CSV" \
     [ "$(grep -E 'loss|accuracy' "$d/eval_npy.out")" = "$(grep -E 'loss|accuracy' "$d/eval_csv.out")" ]
+check "help eval and help predict name the NumPy forms" \
+    sh -c '"$1" help eval | grep -q "NumPy .npy" && "$1" help predict | grep -q ".npz without" ' sh "$DETRAIN"
 finish

@@ -17,23 +17,25 @@ const char dt_cli_eval_help[] =
     "\n"
     "options:\n"
     "  --data SOURCE      the data: a file whose format follows from its name (.csv,\n"
-    "                     .h5/.hdf5, IDX images such as *-idx3-ubyte[.gz]), or a data-source\n"
-    "                     JSON object as in a config, e.g. '{\"format\": \"csv\", \"path\":\n"
-    "                     \"x.csv\", \"label_column\": 0}'\n"
-    "  --labels FILE      the labels file of IDX images given with --data\n"
+    "                     .h5/.hdf5, NumPy .npy[.gz] with labels from --labels FILE.npy,\n"
+    "                     .npz holding arrays 'features' and 'labels', IDX images such\n"
+    "                     as *-idx3-ubyte[.gz]), or a data-source JSON object as in a\n"
+    "                     config, e.g. '{\"format\": \"csv\", \"path\": \"x.csv\",\n"
+    "                     \"label_column\": 0}'\n"
+    "  --labels FILE      the labels of IDX images or .npy features given with --data\n"
     "  --threads N        CPU threads\n";
 
 const char dt_cli_predict_help[] =
     "usage: detrain predict CHECKPOINT --input SOURCE [options]\n"
     "\n"
     "Writes predictions for the samples of SOURCE (same forms as 'eval --data'; labels are\n"
-    "optional: a CSV without the label column, an HDF5 file without a labels dataset, IDX\n"
-    "images without --labels). Classifiers give the class index and the softmax\n"
-    "probabilities, regression models their outputs.\n"
+    "optional: a CSV without the label column, an HDF5 file without a labels dataset, a\n"
+    ".npz without 'labels', .npy features or IDX images without --labels). Classifiers\n"
+    "give the class index and the softmax probabilities, regression models their outputs.\n"
     "\n"
     "options:\n"
     "  --input SOURCE     the samples (required)\n"
-    "  --labels FILE      the labels file of IDX images\n"
+    "  --labels FILE      the labels file of IDX images or .npy features\n"
     "  --output FILE      where to write: .csv for CSV, .jsonl or .json for JSON lines\n"
     "                     (default: CSV on standard output)\n";
 
