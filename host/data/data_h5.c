@@ -191,15 +191,65 @@ cleanup:
     return status;
 }
 
-/* Reads both datasets of an open file into ds after checking them. */
+/* Features only (no labels dataset, and labels are optional): reads `features` (n, d) into
+ * ds->features, whose n_samples and n_features are set; ds owns what it holds on failure too. */
+static dt_status read_features_only(dt_dataset *ds, const h5_array *features, const char *path, dt_error *err) {
+    dt_status status = DT_OK;
+    size_t bytes;
+    if (__builtin_mul_overflow((size_t)features->dims[0], (size_t)features->dims[1] * sizeof(float), &bytes))
+        return dt_fail(err, DT_DATA, "%s: dataset '%s' is too large", path, features->name);
+    DT_TRY(dt_memory_check((int64_t)bytes, DT_DATA, path, "its samples as float32", err));
+    ds->features = malloc(bytes + 1);
+    if (!ds->features)
+        return dt_fail(err, DT_NOMEM, "%s: out of memory for %lld samples", path, (long long)ds->n_samples);
+    CHECK_H5(H5Dread(features->dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ds->features),
+             "reading dataset '%s'", features->name);
+    DT_TRY(check_finite(ds->features, (size_t)ds->n_samples, (size_t)ds->n_features, path, err));
+cleanup:
+    return status;
+}
+
+/* Reads `features` (n, d) and `labels` (n) or (n, t), checked against each other, into ds
+ * (whose n_samples and n_features are set): class indices or float targets as expect says;
+ * ds owns what it holds on failure too. */
+static dt_status read_features_and_labels(dt_dataset *ds, const h5_array *features, const h5_array *labels,
+                                          const char *path, const dt_data_expect *expect, dt_error *err) {
+    dt_status status = DT_OK;
+    double *label_values = NULL;
+    ds->n_targets = expect->n_classes > 0 ? 0 : (labels->rank == 2 ? (int32_t)labels->dims[1] : 1);
+    size_t n_targets = (size_t)(ds->n_targets ? ds->n_targets : 1), feature_bytes, label_bytes;
+    if (__builtin_mul_overflow((size_t)features->dims[0], (size_t)features->dims[1] * sizeof(float), &feature_bytes) ||
+        __builtin_mul_overflow((size_t)features->dims[0], n_targets * sizeof(double), &label_bytes))
+        return dt_fail(err, DT_DATA, "%s: datasets '%s' and '%s' are too large", path, features->name, labels->name);
+    const size_t n_values = (size_t)ds->n_samples * n_targets;
+    DT_TRY(dt_memory_check((int64_t)(feature_bytes + label_bytes), DT_DATA, path, "its samples as float32", err));
+    ds->features = malloc(feature_bytes);
+    label_values = malloc(label_bytes);
+    if (expect->n_classes > 0) ds->labels = malloc(n_values * sizeof(int32_t));
+    else ds->targets = malloc(n_values * sizeof(float));
+    if (!ds->features || !label_values || (!ds->labels && !ds->targets)) {
+        status = dt_fail(err, DT_NOMEM, "%s: out of memory for %lld samples", path, (long long)ds->n_samples);
+        goto cleanup;
+    }
+    CHECK_H5(H5Dread(features->dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ds->features),
+             "reading dataset '%s'", features->name);
+    CHECK_H5(H5Dread(labels->dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, label_values),
+             "reading dataset '%s'", labels->name);
+    DT_TRY(check_finite(ds->features, (size_t)ds->n_samples, (size_t)ds->n_features, path, err));
+    DT_TRY(convert_labels(ds, label_values, expect->n_classes, path, labels->name, err));
+cleanup:
+    free(label_values);
+    return status;
+}
+
+/* Reads both datasets of an open file into ds after checking them (the features alone when
+ * the labels are optional and absent). */
 static dt_status read_arrays(dt_dataset *ds, hid_t file, const dt_data_source *src, const dt_data_expect *expect,
                              dt_error *err) {
     dt_status status = DT_OK;
     const char *path = src->path;
     h5_array features = {src->features_dataset, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, 0, {0}};
     h5_array labels = {src->labels_dataset, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, 0, {0}};
-    double *label_values = NULL;
-    size_t n_values;
     htri_t has_labels = 1;
     DT_TRY(open_array(file, path, &features, err));
     if (expect->labels_optional)
@@ -213,48 +263,9 @@ static dt_status read_arrays(dt_dataset *ds, hid_t file, const dt_data_source *s
     DT_TRY(check_shapes(&features, &labels, path, expect, err));
     ds->n_samples = (int64_t)features.dims[0];
     ds->n_features = (int32_t)features.dims[1];
-    if (!has_labels) {
-        size_t bytes;
-        if (__builtin_mul_overflow((size_t)features.dims[0], (size_t)features.dims[1] * sizeof(float), &bytes)) {
-            status = dt_fail(err, DT_DATA, "%s: dataset '%s' is too large", path, features.name);
-            goto cleanup;
-        }
-        DT_TRY(dt_memory_check((int64_t)bytes, DT_DATA, path, "its samples as float32", err));
-        ds->features = malloc(bytes + 1);
-        if (!ds->features) {
-            status = dt_fail(err, DT_NOMEM, "%s: out of memory for %lld samples", path, (long long)ds->n_samples);
-            goto cleanup;
-        }
-        CHECK_H5(H5Dread(features.dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ds->features),
-                 "reading dataset '%s'", features.name);
-        DT_TRY(check_finite(ds->features, (size_t)ds->n_samples, (size_t)ds->n_features, path, err));
-        goto cleanup;
-    }
-    ds->n_targets = expect->n_classes > 0 ? 0 : (labels.rank == 2 ? (int32_t)labels.dims[1] : 1);
-    size_t n_targets = (size_t)(ds->n_targets ? ds->n_targets : 1), feature_bytes, label_bytes;
-    if (__builtin_mul_overflow((size_t)features.dims[0], (size_t)features.dims[1] * sizeof(float), &feature_bytes) ||
-        __builtin_mul_overflow((size_t)features.dims[0], n_targets * sizeof(double), &label_bytes)) {
-        status = dt_fail(err, DT_DATA, "%s: datasets '%s' and '%s' are too large", path, features.name, labels.name);
-        goto cleanup;
-    }
-    n_values = (size_t)ds->n_samples * n_targets;
-    DT_TRY(dt_memory_check((int64_t)(feature_bytes + label_bytes), DT_DATA, path, "its samples as float32", err));
-    ds->features = malloc(feature_bytes);
-    label_values = malloc(label_bytes);
-    if (expect->n_classes > 0) ds->labels = malloc(n_values * sizeof(int32_t));
-    else ds->targets = malloc(n_values * sizeof(float));
-    if (!ds->features || !label_values || (!ds->labels && !ds->targets)) {
-        status = dt_fail(err, DT_NOMEM, "%s: out of memory for %lld samples", path, (long long)ds->n_samples);
-        goto cleanup;
-    }
-    CHECK_H5(H5Dread(features.dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ds->features),
-             "reading dataset '%s'", features.name);
-    CHECK_H5(H5Dread(labels.dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, label_values),
-             "reading dataset '%s'", labels.name);
-    DT_TRY(check_finite(ds->features, (size_t)ds->n_samples, (size_t)ds->n_features, path, err));
-    DT_TRY(convert_labels(ds, label_values, expect->n_classes, path, labels.name, err));
+    if (!has_labels) DT_TRY(read_features_only(ds, &features, path, err));
+    else DT_TRY(read_features_and_labels(ds, &features, &labels, path, expect, err));
 cleanup:
-    free(label_values);
     close_array(&labels);
     close_array(&features);
     return status;

@@ -525,6 +525,35 @@ static dt_status read_str_into(reader *r, const char *object, const char *name, 
     return status;
 }
 
+/* Checks the open tensor `name` (its type and dataspace): little-endian float of `elem` bytes
+ * (`dtype` in messages), of `rank` dimensions equal to dims; *n_elements: their product. */
+static dt_status check_tensor(reader *r, const char *name, hid_t type, hid_t space, size_t elem, const char *dtype,
+                              int rank, const uint64_t *dims, size_t *n_elements) {
+    dt_status status = DT_OK;
+    dt_error *err = r->err;
+    hsize_t found[H5S_MAX_RANK];
+    int found_rank;
+    H5T_class_t cls;
+    H5T_order_t order;
+    CHECK_R(found_rank = H5Sget_simple_extent_ndims(space), "tensor '%s': rank", name);
+    CHECK_R(cls = H5Tget_class(type), "tensor '%s': type class", name);
+    CHECK_R(order = H5Tget_order(type), "tensor '%s': byte order", name);
+    if (cls != H5T_FLOAT || H5Tget_size(type) != elem || order != H5T_ORDER_LE)
+        return dt_fail(err, DT_CHECKPOINT, "%s: tensor '%s' is not little-endian %s", r->path, name, dtype);
+    if (found_rank != rank)
+        return dt_fail(err, DT_CHECKPOINT, "%s: tensor '%s' has rank %d, expected %d", r->path, name, found_rank, rank);
+    CHECK_R(H5Sget_simple_extent_dims(space, found, NULL), "tensor '%s': shape", name);
+    *n_elements = 1;
+    for (int i = 0; i < rank; i++) {
+        if (found[i] != dims[i])
+            return dt_fail(err, DT_CHECKPOINT, "%s: tensor '%s' has %llu elements in dimension %d, expected %llu",
+                           r->path, name, (unsigned long long)found[i], i, (unsigned long long)dims[i]);
+        *n_elements *= (size_t)dims[i];
+    }
+cleanup:
+    return status;
+}
+
 /* Reads tensor `name` (rank, dims, float32 or float64 little-endian) into out after checking
  * its type and shape; records it in ck->tensors with its recorded and computed digests. A
  * digest mismatch is not an error here (the caller reports the first one). */
@@ -534,10 +563,6 @@ static dt_status read_tensor(reader *r, dt_checkpoint *ck, const char *name, int
     dt_error *err = r->err;
     hid_t dataset = H5I_INVALID_HID, space = H5I_INVALID_HID, type = H5I_INVALID_HID;
     htri_t exists;
-    hsize_t found[H5S_MAX_RANK];
-    int found_rank;
-    H5T_class_t cls;
-    H5T_order_t order;
     const size_t elem = is_double ? 8 : 4;
     if (ck->n_tensors >= DT_CHECKPOINT_MAX_TENSORS) return dt_fail(err, DT_INTERNAL, "too many tensors");
     dt_tensor_info *info = &ck->tensors[ck->n_tensors];
@@ -554,27 +579,8 @@ static dt_status read_tensor(reader *r, dt_checkpoint *ck, const char *name, int
     CHECK_R(dataset = H5Dopen2(r->file, name, H5P_DEFAULT), "opening tensor '%s'", name);
     CHECK_R(type = H5Dget_type(dataset), "tensor '%s': type", name);
     CHECK_R(space = H5Dget_space(dataset), "tensor '%s': dataspace", name);
-    CHECK_R(found_rank = H5Sget_simple_extent_ndims(space), "tensor '%s': rank", name);
-    CHECK_R(cls = H5Tget_class(type), "tensor '%s': type class", name);
-    CHECK_R(order = H5Tget_order(type), "tensor '%s': byte order", name);
-    if (cls != H5T_FLOAT || H5Tget_size(type) != elem || order != H5T_ORDER_LE) {
-        status = dt_fail(err, DT_CHECKPOINT, "%s: tensor '%s' is not little-endian %s", r->path, name, info->dtype);
-        goto cleanup;
-    }
-    if (found_rank != rank) {
-        status = dt_fail(err, DT_CHECKPOINT, "%s: tensor '%s' has rank %d, expected %d", r->path, name, found_rank, rank);
-        goto cleanup;
-    }
-    CHECK_R(H5Sget_simple_extent_dims(space, found, NULL), "tensor '%s': shape", name);
-    size_t n_elements = 1;
-    for (int i = 0; i < rank; i++) {
-        if (found[i] != dims[i]) {
-            status = dt_fail(err, DT_CHECKPOINT, "%s: tensor '%s' has %llu elements in dimension %d, expected %llu",
-                             r->path, name, (unsigned long long)found[i], i, (unsigned long long)dims[i]);
-            goto cleanup;
-        }
-        n_elements *= (size_t)dims[i];
-    }
+    size_t n_elements = 0;
+    DT_TRY(check_tensor(r, name, type, space, elem, info->dtype, rank, dims, &n_elements));
     if (n_elements > 0)
         CHECK_R(H5Dread(dataset, is_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out),
                 "reading tensor '%s'", name);

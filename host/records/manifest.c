@@ -217,6 +217,33 @@ static void add_config_source(cJSON *root, const dt_config *cfg) {
     }
 }
 
+/* How the run was started: its command line and working directory (null when unknown). */
+static void add_invocation(cJSON *root, const dt_run_info *info) {
+    char cwd[DT_PATH_MAX];
+    cJSON *argv = cJSON_CreateArray();
+    for (int i = 0; i < info->argc; i++) cJSON_AddItemToArray(argv, cJSON_CreateString(info->argv[i]));
+    cJSON_AddItemToObject(root, "command_line", argv);
+    if (getcwd(cwd, sizeof cwd)) cJSON_AddStringToObject(root, "working_directory", cwd);
+    else cJSON_AddNullToObject(root, "working_directory");
+}
+
+/* The data the run reads: train, test and, when it has one, validation (with its share and
+ * the digest of its indices when it is split off the training set). */
+static cJSON *datasets_json(const dt_run_info *info) {
+    cJSON *data = cJSON_CreateObject();
+    cJSON_AddItemToObject(data, "train", data_record(info->train));
+    cJSON_AddItemToObject(data, "test", data_record(info->test));
+    if (info->validation) {
+        cJSON *val = data_record(info->validation);
+        if (info->validation_split > 0) {
+            cJSON_AddNumberToObject(val, "split", dt_split_share(info->validation_split));
+            cJSON_AddStringToObject(val, "indices_sha256", info->validation_indices_sha256);
+        }
+        cJSON_AddItemToObject(data, "validation", val);
+    }
+    return data;
+}
+
 dt_status dt_manifest_begin(dt_manifest *m, const char *run_dir, const dt_run_info *info, dt_error *err) {
     memset(m, 0, sizeof *m);
     snprintf(m->run_dir, sizeof m->run_dir, "%s", run_dir);
@@ -230,7 +257,7 @@ dt_status dt_manifest_begin(dt_manifest *m, const char *run_dir, const dt_run_in
         cJSON_Delete(config_json);
         return dt_fail(err, DT_NOMEM, "out of memory building %s", m->path);
     }
-    char run_id[64], now[32], sha[65], cwd[DT_PATH_MAX];
+    char run_id[64], now[32], sha[65];
     make_run_id(run_dir, run_id, sizeof run_id);
     dt_utc_now(now, sizeof now);
     dt_sha256_hex(config_text, strlen(config_text), sha);
@@ -242,11 +269,7 @@ dt_status dt_manifest_begin(dt_manifest *m, const char *run_dir, const dt_run_in
     cJSON_AddStringToObject(root, "experiment", dt_config_experiment(info->cfg));
     cJSON_AddStringToObject(root, "status", "running");
     cJSON_AddStringToObject(root, "started_at", now);
-    cJSON *argv = cJSON_CreateArray();
-    for (int i = 0; i < info->argc; i++) cJSON_AddItemToArray(argv, cJSON_CreateString(info->argv[i]));
-    cJSON_AddItemToObject(root, "command_line", argv);
-    if (getcwd(cwd, sizeof cwd)) cJSON_AddStringToObject(root, "working_directory", cwd);
-    else cJSON_AddNullToObject(root, "working_directory");
+    add_invocation(root, info);
 
     cJSON_AddItemToObject(root, "code", dt_manifest_code_json());
     add_config_source(root, cfg);
@@ -257,17 +280,7 @@ dt_status dt_manifest_begin(dt_manifest *m, const char *run_dir, const dt_run_in
     cJSON_AddItemToObject(root, "config", config_json);
     cJSON_AddItemToObject(root, "seeds", seeds_json(cfg, info->net));
 
-    cJSON *data = cJSON_AddObjectToObject(root, "data");
-    cJSON_AddItemToObject(data, "train", data_record(info->train));
-    cJSON_AddItemToObject(data, "test", data_record(info->test));
-    if (info->validation) {
-        cJSON *val = data_record(info->validation);
-        if (info->validation_split > 0) {
-            cJSON_AddNumberToObject(val, "split", dt_split_share(info->validation_split));
-            cJSON_AddStringToObject(val, "indices_sha256", info->validation_indices_sha256);
-        }
-        cJSON_AddItemToObject(data, "validation", val);
-    }
+    cJSON_AddItemToObject(root, "data", datasets_json(info));
     cJSON_AddItemToObject(root, "environment", dt_manifest_environment_json(info->simd, info->threads, info->gpu));
 
     cJSON_AddStringToObject(root, "mode", dt_mode_name(cfg->runtime.mode));
