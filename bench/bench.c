@@ -118,9 +118,9 @@ static void default_bench_dir(char *out, size_t size) {
     snprintf(out, size, "%s", DT_BENCH_DIR);
 }
 
-dt_status dt_bench_parse_args(dt_bench_opts *o, int argc, char **argv, int *help, dt_error *err) {
+/* The defaults: every mode, the three shapes, the squares, 3 repeats of 10 steps. */
+static void set_defaults(dt_bench_opts *o) {
     memset(o, 0, sizeof *o);
-    *help = 0;
     o->device = DT_DEVICE_CPU;
     o->n_modes = 3;
     o->modes[0] = DT_MODE_FAST, o->modes[1] = DT_MODE_DETERMINISTIC, o->modes[2] = DT_MODE_PORTABLE;
@@ -135,6 +135,167 @@ dt_status dt_bench_parse_args(dt_bench_opts *o, int argc, char **argv, int *help
     o->matmul_net = 1, o->peers = 1, o->cross_check = -1;
     default_bench_dir(o->bench_dir, sizeof o->bench_dir);
     snprintf(o->python, sizeof o->python, "/usr/bin/python3");
+}
+
+/* Sets what a flag (an option without a value) asks for; 0 when `arg` is not a flag. */
+static int read_flag(dt_bench_opts *o, const char *arg) {
+    if (!strcmp(arg, "--quiet") || !strcmp(arg, "-q")) o->quiet = 1;
+    else if (!strcmp(arg, "--no-matmul-net")) o->matmul_net = 0;
+    else if (!strcmp(arg, "--cross-check")) o->cross_check = 1;
+    else if (!strcmp(arg, "--no-cross-check")) o->cross_check = 0;
+    else return 0;
+    return 1;
+}
+
+/* Each reader below stores the value of `option` in o, or returns DT_USAGE naming both. */
+
+static dt_status read_device(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    if (!strcmp(value, "cpu")) o->device = DT_DEVICE_CPU;
+    else if (!strcmp(value, "cuda")) o->device = DT_DEVICE_CUDA;
+    else if (!strcmp(value, "auto")) o->device = DT_DEVICE_AUTO;
+    else return bad_value(err, option, value, "cpu, cuda or auto");
+    return DT_OK;
+}
+
+/* A list of distinct modes, in the order given. */
+static dt_status read_modes(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    o->n_modes = 0;
+    char list[128];
+    snprintf(list, sizeof list, "%s", value);
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        dt_mode m;
+        if (!strcmp(tok, "fast")) m = DT_MODE_FAST;
+        else if (!strcmp(tok, "deterministic")) m = DT_MODE_DETERMINISTIC;
+        else if (!strcmp(tok, "portable")) m = DT_MODE_PORTABLE;
+        else return bad_value(err, option, value, "a list of fast, deterministic, portable");
+        for (int k = 0; k < o->n_modes; k++)
+            if (o->modes[k] == m) return bad_value(err, option, value, "each mode once");
+        o->modes[o->n_modes++] = m;
+    }
+    if (!o->n_modes) return bad_value(err, option, value, "a list of fast, deterministic, portable");
+    return DT_OK;
+}
+
+/* A list of shape names or paths, none empty. */
+static dt_status read_sizes(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    o->n_sizes = 0;
+    const char *p = value;
+    while (*p) {
+        const size_t len = strcspn(p, ",");
+        if (!len || len >= sizeof o->sizes[0] || o->n_sizes >= DT_BENCH_MAX_SIZES)
+            return bad_value(err, option, value, "a list of shape names or .json paths");
+        memcpy(o->sizes[o->n_sizes], p, len);
+        o->sizes[o->n_sizes++][len] = '\0';
+        p += len + (p[len] == ',');
+    }
+    if (!o->n_sizes) return bad_value(err, option, value, "a list of shape names or .json paths");
+    return DT_OK;
+}
+
+static dt_status read_batches(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    if ((o->n_batches = parse_int_list(value, o->batches, DT_BENCH_MAX_BATCHES, 1048576)) <= 0)
+        return bad_value(err, option, value, "a list of up to 8 batch sizes from 1 to 1048576");
+    return DT_OK;
+}
+
+/* 'none' (no products at all) or the sizes of the square products. */
+static dt_status read_matmul(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    if (!strcmp(value, "none")) o->n_squares = 0, o->matmul_net = 0;
+    else if ((o->n_squares = parse_int_list(value, o->squares, DT_BENCH_MAX_SQUARES, 16384)) <= 0)
+        return bad_value(err, option, value, "'none' or a list of up to 8 sizes from 1 to 16384");
+    return DT_OK;
+}
+
+static dt_status read_repeats(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    const long long count = parse_count(value, DT_BENCH_MAX_REPEATS);
+    if (count < 1) return bad_value(err, option, value, "1 to 64");
+    o->repeats = (int)count;
+    return DT_OK;
+}
+
+static dt_status read_steps(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    const long long count = parse_count(value, 1000000);
+    if (count < 1) return bad_value(err, option, value, "1 to 1000000");
+    o->steps = (int)count;
+    return DT_OK;
+}
+
+static dt_status read_warmup(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    const long long count = parse_count(value, 1000000);
+    if (count < 0) return bad_value(err, option, value, "0 to 1000000");
+    o->warmup = (int)count;
+    return DT_OK;
+}
+
+static dt_status read_min_time(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    char *end;
+    const double t = strtod(value, &end);
+    if (end == value || *end || !(t >= 0 && t <= 3600)) return bad_value(err, option, value, "0 to 3600 seconds");
+    o->min_time = t;
+    return DT_OK;
+}
+
+static dt_status read_threads(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    const long long count = parse_count(value, 1024);
+    if (count < 0) return bad_value(err, option, value, "0 to 1024");
+    o->threads = (int)count;
+    return DT_OK;
+}
+
+/* A seed that a double (JSON, the peer) holds exactly. */
+static dt_status read_seed(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    const long long count = parse_count(value, 9007199254740991LL);
+    if (count < 0) return bad_value(err, option, value, "0 to 2^53 - 1");
+    o->seed = (uint64_t)count;
+    return DT_OK;
+}
+
+static dt_status read_peers(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    if (!strcmp(value, "auto")) o->peers = 1;
+    else if (!strcmp(value, "none")) o->peers = 0;
+    else return bad_value(err, option, value, "auto or none");
+    return DT_OK;
+}
+
+/* A non-empty path that fits DT_PATH_MAX, into target. */
+static dt_status copy_path(char *target, const char *option, const char *value, dt_error *err) {
+    if (!value[0] || strlen(value) >= DT_PATH_MAX) return bad_value(err, option, value, "a path");
+    snprintf(target, DT_PATH_MAX, "%s", value);
+    return DT_OK;
+}
+
+static dt_status read_python(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    return copy_path(o->python, option, value, err);
+}
+
+static dt_status read_bench_dir(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    return copy_path(o->bench_dir, option, value, err);
+}
+
+static dt_status read_json(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    return copy_path(o->json_path, option, value, err);
+}
+
+static dt_status read_svg(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    return copy_path(o->svg_path, option, value, err);
+}
+
+/* The options that take a value, and what reads it. */
+static const struct {
+    const char *name;
+    dt_status (*read)(dt_bench_opts *o, const char *option, const char *value, dt_error *err);
+} value_options[] = {
+    {"--device", read_device},   {"--modes", read_modes},     {"--sizes", read_sizes},
+    {"--batches", read_batches}, {"--repeats", read_repeats}, {"--steps", read_steps},
+    {"--warmup", read_warmup},   {"--min-time", read_min_time}, {"--threads", read_threads},
+    {"--seed", read_seed},       {"--matmul", read_matmul},   {"--peers", read_peers},
+    {"--python", read_python},   {"--bench-dir", read_bench_dir}, {"--json", read_json},
+    {"--svg", read_svg},
+};
+
+dt_status dt_bench_parse_args(dt_bench_opts *o, int argc, char **argv, int *help, dt_error *err) {
+    set_defaults(o);
+    *help = 0;
     int sizes_given = 0, matmul_given = 0;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
@@ -142,93 +303,16 @@ dt_status dt_bench_parse_args(dt_bench_opts *o, int argc, char **argv, int *help
             *help = 1;
             return DT_OK;
         }
-        if (!strcmp(arg, "--quiet") || !strcmp(arg, "-q")) { o->quiet = 1; continue; }
-        if (!strcmp(arg, "--no-matmul-net")) { o->matmul_net = 0; continue; }
-        if (!strcmp(arg, "--cross-check")) { o->cross_check = 1; continue; }
-        if (!strcmp(arg, "--no-cross-check")) { o->cross_check = 0; continue; }
-        static const char *const with_value[] = {"--device", "--modes", "--sizes", "--batches", "--repeats", "--steps",
-                                                 "--warmup", "--min-time", "--threads", "--seed", "--matmul", "--peers",
-                                                 "--python",
-                                                 "--bench-dir", "--json", "--svg"};
-        int takes_value = 0;
-        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) takes_value |= !strcmp(arg, with_value[k]);
-        if (!takes_value) return dt_fail(err, DT_USAGE, "bench: unknown %s '%s'", arg[0] == '-' ? "option" : "argument", arg);
+        if (read_flag(o, arg)) continue;
+        size_t k = 0;
+        while (k < sizeof value_options / sizeof value_options[0] && strcmp(arg, value_options[k].name)) k++;
+        if (k == sizeof value_options / sizeof value_options[0])
+            return dt_fail(err, DT_USAGE, "bench: unknown %s '%s'", arg[0] == '-' ? "option" : "argument", arg);
         if (i + 1 >= argc) return dt_fail(err, DT_USAGE, "bench: option '%s' needs a value", arg);
-        const char *value = argv[++i];
-        long long count;
-        if (!strcmp(arg, "--device")) {
-            if (!strcmp(value, "cpu")) o->device = DT_DEVICE_CPU;
-            else if (!strcmp(value, "cuda")) o->device = DT_DEVICE_CUDA;
-            else if (!strcmp(value, "auto")) o->device = DT_DEVICE_AUTO;
-            else return bad_value(err, arg, value, "cpu, cuda or auto");
-        } else if (!strcmp(arg, "--modes")) {
-            o->n_modes = 0;
-            char list[128];
-            snprintf(list, sizeof list, "%s", value);
-            for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                dt_mode m;
-                if (!strcmp(tok, "fast")) m = DT_MODE_FAST;
-                else if (!strcmp(tok, "deterministic")) m = DT_MODE_DETERMINISTIC;
-                else if (!strcmp(tok, "portable")) m = DT_MODE_PORTABLE;
-                else return bad_value(err, arg, value, "a list of fast, deterministic, portable");
-                for (int k = 0; k < o->n_modes; k++)
-                    if (o->modes[k] == m) return bad_value(err, arg, value, "each mode once");
-                o->modes[o->n_modes++] = m;
-            }
-            if (!o->n_modes) return bad_value(err, arg, value, "a list of fast, deterministic, portable");
-        } else if (!strcmp(arg, "--sizes")) {
-            sizes_given = 1;
-            o->n_sizes = 0;
-            const char *p = value;
-            while (*p) {
-                const size_t len = strcspn(p, ",");
-                if (!len || len >= sizeof o->sizes[0] || o->n_sizes >= DT_BENCH_MAX_SIZES)
-                    return bad_value(err, arg, value, "a list of shape names or .json paths");
-                memcpy(o->sizes[o->n_sizes], p, len);
-                o->sizes[o->n_sizes++][len] = '\0';
-                p += len + (p[len] == ',');
-            }
-            if (!o->n_sizes) return bad_value(err, arg, value, "a list of shape names or .json paths");
-        } else if (!strcmp(arg, "--batches")) {
-            if ((o->n_batches = parse_int_list(value, o->batches, DT_BENCH_MAX_BATCHES, 1048576)) <= 0)
-                return bad_value(err, arg, value, "a list of up to 8 batch sizes from 1 to 1048576");
-        } else if (!strcmp(arg, "--matmul")) {
-            matmul_given = 1;
-            if (!strcmp(value, "none")) o->n_squares = 0, o->matmul_net = 0;
-            else if ((o->n_squares = parse_int_list(value, o->squares, DT_BENCH_MAX_SQUARES, 16384)) <= 0)
-                return bad_value(err, arg, value, "'none' or a list of up to 8 sizes from 1 to 16384");
-        } else if (!strcmp(arg, "--repeats")) {
-            if ((count = parse_count(value, DT_BENCH_MAX_REPEATS)) < 1) return bad_value(err, arg, value, "1 to 64");
-            o->repeats = (int)count;
-        } else if (!strcmp(arg, "--steps")) {
-            if ((count = parse_count(value, 1000000)) < 1) return bad_value(err, arg, value, "1 to 1000000");
-            o->steps = (int)count;
-        } else if (!strcmp(arg, "--warmup")) {
-            if ((count = parse_count(value, 1000000)) < 0) return bad_value(err, arg, value, "0 to 1000000");
-            o->warmup = (int)count;
-        } else if (!strcmp(arg, "--min-time")) {
-            char *end;
-            const double t = strtod(value, &end);
-            if (end == value || *end || !(t >= 0 && t <= 3600)) return bad_value(err, arg, value, "0 to 3600 seconds");
-            o->min_time = t;
-        } else if (!strcmp(arg, "--threads")) {
-            if ((count = parse_count(value, 1024)) < 0) return bad_value(err, arg, value, "0 to 1024");
-            o->threads = (int)count;
-        } else if (!strcmp(arg, "--seed")) {
-            if ((count = parse_count(value, 9007199254740991LL)) < 0) return bad_value(err, arg, value, "0 to 2^53 - 1");
-            o->seed = (uint64_t)count;
-        } else if (!strcmp(arg, "--peers")) {
-            if (!strcmp(value, "auto")) o->peers = 1;
-            else if (!strcmp(value, "none")) o->peers = 0;
-            else return bad_value(err, arg, value, "auto or none");
-        } else {
-            char *target = !strcmp(arg, "--python")      ? o->python
-                           : !strcmp(arg, "--bench-dir") ? o->bench_dir
-                           : !strcmp(arg, "--json")      ? o->json_path
-                                                         : o->svg_path;
-            if (!value[0] || strlen(value) >= DT_PATH_MAX) return bad_value(err, arg, value, "a path");
-            snprintf(target, DT_PATH_MAX, "%s", value);
-        }
+        const dt_status status = value_options[k].read(o, arg, argv[++i], err);
+        if (status != DT_OK) return status;
+        sizes_given |= !strcmp(arg, "--sizes");
+        matmul_given |= !strcmp(arg, "--matmul");
     }
     if (sizes_given && !matmul_given) o->n_squares = 0; /* --sizes small: its rows and its layers' products only */
     return DT_OK;
@@ -537,6 +621,52 @@ static void add_product(dt_gemm_shape *list, int *n, const char *shape, int l, c
     snprintf(s->name, sizeof s->name, "%.16s fc%d %.11s", shape, l + 1, what);
 }
 
+/* At the shape's first batch size (g->net built for it): the initial parameters into *init
+ * (malloc'ed, the caller frees them; shared by every batch size) and what the group takes from
+ * them: their digest, the learning rate, whether the peer can follow, the layers' widths. */
+static dt_status first_group_start(group_ctx *g, const dt_config *cfg, float **init, dt_error *err) {
+    *init = malloc((size_t)g->net.n_params * sizeof(float) + 1);
+    if (!*init) return dt_fail(err, DT_NOMEM, "out of memory for %lld parameters", (long long)g->net.n_params);
+    dt_net_init_params(&g->net, *init, cfg->seed, cfg->model.init);
+    dt_params_sha256(&g->net, *init, g->init_sha256);
+    g->lr = cfg->optimizer.lr;
+    g->adam = cfg->optimizer.kind == DT_OPT_ADAM && cfg->optimizer.weight_decay == 0.0f &&
+              cfg->optimizer.clip_norm == 0.0f && cfg->model.init == DT_INIT_HE_UNIFORM;
+    int used = snprintf(g->layers, sizeof g->layers, "%d", g->net.input_size);
+    for (int l = 0; l < g->net.n_layers && used < (int)sizeof g->layers; l++)
+        used += snprintf(g->layers + used, sizeof g->layers - (size_t)used, "-%d", g->net.layers[l].n_out);
+    return DT_OK;
+}
+
+/* The microbenchmark's layer products of the group's net at its batch size: each layer's
+ * forward and weight gradient, and its input gradient but the first layer's. */
+static void add_net_products(const group_ctx *g, dt_gemm_shape *products, int *n_products) {
+    for (int l = 0; l < g->net.n_layers; l++) {
+        const dt_layer *layer = &g->net.layers[l];
+        add_product(products, n_products, g->shape->name, l, "forward", g->batch, layer->n_out, layer->n_in,
+                    DT_GEMM_FORWARD);
+        if (l > 0)
+            add_product(products, n_products, g->shape->name, l, "input grad", g->batch, layer->n_in, layer->n_out,
+                        DT_GEMM_INPUT_GRAD);
+        add_product(products, n_products, g->shape->name, l, "weight grad", layer->n_out, layer->n_in, g->batch,
+                    DT_GEMM_WEIGHT_GRAD);
+    }
+}
+
+/* The group's synthetic data (2 * batch samples from the seed), its digest and the row index
+ * 0 .. 2 * batch - 1; g->data and g->index are the caller's to free, also on failure. */
+static dt_status make_group_data(group_ctx *g, const dt_config *cfg, dt_error *err) {
+    dt_status status = DT_OK;
+    DT_TRY(dt_synthetic_dataset(&g->data, 2 * g->batch, g->net.input_size, g->net.n_outputs, cfg->seed, err));
+    dt_sha256_hex(g->data.features, (size_t)g->data.n_samples * (size_t)g->data.n_features * sizeof(float),
+                  g->data_sha256);
+    g->index = malloc((size_t)(2 * g->batch) * sizeof(int64_t));
+    if (!g->index) return dt_fail(err, DT_NOMEM, "out of memory");
+    for (int64_t i = 0; i < 2 * g->batch; i++) g->index[i] = i;
+cleanup:
+    return status;
+}
+
 /* The rows of one shape file, every batch size. */
 static dt_status run_shape(dt_bench_report *report, const dt_backend_ops *ops, const char *size,
                            dt_gemm_shape *net_products, int *n_net_products, dt_error *err) {
@@ -560,44 +690,11 @@ static dt_status run_shape(dt_bench_report *report, const dt_backend_ops *ops, c
         g.batch = batches[b];
         DT_TRY(dt_bench_shape_config(&shape, o, g.batch, o->modes[0], cfg, err));
         DT_TRY(dt_net_build(&g.net, cfg, err));
-        if (!init) {
-            init = malloc((size_t)g.net.n_params * sizeof(float) + 1);
-            if (!init) {
-                status = dt_fail(err, DT_NOMEM, "out of memory for %lld parameters", (long long)g.net.n_params);
-                goto cleanup;
-            }
-            dt_net_init_params(&g.net, init, cfg->seed, cfg->model.init);
-            dt_params_sha256(&g.net, init, g.init_sha256);
-            g.lr = cfg->optimizer.lr;
-            g.adam = cfg->optimizer.kind == DT_OPT_ADAM && cfg->optimizer.weight_decay == 0.0f &&
-                     cfg->optimizer.clip_norm == 0.0f && cfg->model.init == DT_INIT_HE_UNIFORM;
-            int used = snprintf(g.layers, sizeof g.layers, "%d", g.net.input_size);
-            for (int l = 0; l < g.net.n_layers && used < (int)sizeof g.layers; l++)
-                used += snprintf(g.layers + used, sizeof g.layers - (size_t)used, "-%d", g.net.layers[l].n_out);
-        }
+        if (!init) DT_TRY(first_group_start(&g, cfg, &init, err));
         g.init = init;
-        if (n_net_products && *n_net_products == 0 && o->matmul_net) {
-            /* The microbenchmark's layer products: this net at its first batch size. */
-            for (int l = 0; l < g.net.n_layers; l++) {
-                const dt_layer *layer = &g.net.layers[l];
-                add_product(net_products, n_net_products, shape.name, l, "forward", g.batch, layer->n_out, layer->n_in,
-                            DT_GEMM_FORWARD);
-                if (l > 0)
-                    add_product(net_products, n_net_products, shape.name, l, "input grad", g.batch, layer->n_in,
-                                layer->n_out, DT_GEMM_INPUT_GRAD);
-                add_product(net_products, n_net_products, shape.name, l, "weight grad", layer->n_out, layer->n_in,
-                            g.batch, DT_GEMM_WEIGHT_GRAD);
-            }
-        }
-        DT_TRY(dt_synthetic_dataset(&g.data, 2 * g.batch, g.net.input_size, g.net.n_outputs, cfg->seed, err));
-        dt_sha256_hex(g.data.features, (size_t)g.data.n_samples * (size_t)g.data.n_features * sizeof(float),
-                      g.data_sha256);
-        g.index = malloc((size_t)(2 * g.batch) * sizeof(int64_t));
-        if (!g.index) {
-            status = dt_fail(err, DT_NOMEM, "out of memory");
-            goto cleanup;
-        }
-        for (int64_t i = 0; i < 2 * g.batch; i++) g.index[i] = i;
+        /* The microbenchmark's layer products: this net at its first batch size. */
+        if (n_net_products && *n_net_products == 0 && o->matmul_net) add_net_products(&g, net_products, n_net_products);
+        DT_TRY(make_group_data(&g, cfg, err));
         DT_TRY(run_group(report, ops, &g, err));
         dt_dataset_free(&g.data);
         free(g.index);

@@ -109,6 +109,37 @@ typedef struct {
     int same_start;           /* the peer's data and initial parameters digest like detrain's */
 } peer_result;
 
+/* Fills r from the peer's JSON result: step times, distinct digests (the first one kept), the
+ * version, differences, losses, threads, and whether it started where detrain did. */
+static void read_peer_json(const cJSON *json, const dt_bench_peer_job *job, peer_result *r) {
+    const cJSON *times = cJSON_GetObjectItemCaseSensitive(json, "step_seconds");
+    const cJSON *digests = cJSON_GetObjectItemCaseSensitive(json, "digests");
+    const cJSON *item;
+    cJSON_ArrayForEach(item, times) if (r->repeats < DT_BENCH_MAX_REPEATS && cJSON_IsNumber(item))
+        r->step_s[r->repeats++] = item->valuedouble;
+    int n = 0;
+    cJSON_ArrayForEach(item, digests) {
+        if (!cJSON_IsString(item)) continue;
+        if (n++ == 0) snprintf(r->digest, sizeof r->digest, "%s", item->valuestring);
+        int seen = 0;
+        for (const cJSON *before = digests->child; before != item; before = before->next)
+            seen |= cJSON_IsString(before) && !strcmp(before->valuestring, item->valuestring);
+        r->n_digests += !seen;
+    }
+    const cJSON *v;
+    if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(json, "version")))
+        snprintf(r->version, sizeof r->version, "%s", v->valuestring);
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(json, "max_abs_diff"))) r->max_abs_diff = v->valuedouble;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(json, "max_ulp"))) r->max_ulp = (int64_t)v->valuedouble;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(json, "first_loss"))) r->first_loss = (float)v->valuedouble;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(json, "last_loss"))) r->last_loss = (float)v->valuedouble;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(json, "threads"))) r->threads = v->valueint;
+    const cJSON *init = cJSON_GetObjectItemCaseSensitive(json, "init_sha256");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(json, "data_sha256");
+    r->same_start = cJSON_IsString(init) && cJSON_IsString(data) && !strcmp(init->valuestring, job->init_sha256) &&
+                    !strcmp(data->valuestring, job->data_sha256);
+}
+
 /* One peer run; fills r (r->ok = 0 with r->why when it failed). */
 static void run_once(const dt_bench_opts *o, const dt_bench_peer_job *job, const char *layers, int deterministic,
                      const char *extra_env, peer_result *r) {
@@ -138,32 +169,7 @@ static void run_once(const dt_bench_opts *o, const dt_bench_peer_job *job, const
         else last_line(output, r->why, sizeof r->why);
         goto done;
     }
-    const cJSON *times = cJSON_GetObjectItemCaseSensitive(json, "step_seconds");
-    const cJSON *digests = cJSON_GetObjectItemCaseSensitive(json, "digests");
-    const cJSON *item;
-    cJSON_ArrayForEach(item, times) if (r->repeats < DT_BENCH_MAX_REPEATS && cJSON_IsNumber(item))
-        r->step_s[r->repeats++] = item->valuedouble;
-    int n = 0;
-    cJSON_ArrayForEach(item, digests) {
-        if (!cJSON_IsString(item)) continue;
-        if (n++ == 0) snprintf(r->digest, sizeof r->digest, "%s", item->valuestring);
-        int seen = 0;
-        for (const cJSON *before = digests->child; before != item; before = before->next)
-            seen |= cJSON_IsString(before) && !strcmp(before->valuestring, item->valuestring);
-        r->n_digests += !seen;
-    }
-    const cJSON *v;
-    if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(json, "version")))
-        snprintf(r->version, sizeof r->version, "%s", v->valuestring);
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(json, "max_abs_diff"))) r->max_abs_diff = v->valuedouble;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(json, "max_ulp"))) r->max_ulp = (int64_t)v->valuedouble;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(json, "first_loss"))) r->first_loss = (float)v->valuedouble;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(json, "last_loss"))) r->last_loss = (float)v->valuedouble;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(json, "threads"))) r->threads = v->valueint;
-    const cJSON *init = cJSON_GetObjectItemCaseSensitive(json, "init_sha256");
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(json, "data_sha256");
-    r->same_start = cJSON_IsString(init) && cJSON_IsString(data) && !strcmp(init->valuestring, job->init_sha256) &&
-                    !strcmp(data->valuestring, job->data_sha256);
+    read_peer_json(json, job, r);
     if (r->repeats < 1) {
         snprintf(r->why, sizeof r->why, "the peer's output has no step_seconds");
         goto done;

@@ -2,6 +2,7 @@
  * SVG chart, and the goals each run is measured against. */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,6 @@ typedef struct {
 
 /* Appends "text" to a detail line. */
 static void detail_add(goal *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#include <stdarg.h>
 static void detail_add(goal *g, const char *fmt, ...) {
     const size_t used = strlen(g->detail);
     if (used + 4 >= sizeof g->detail) return;
@@ -60,17 +60,22 @@ static const dt_bench_row *find_row(const dt_bench_report *r, const dt_bench_row
     return NULL;
 }
 
-/* The goals of the issue, measured where this run can. Returns how many. */
-static int compute_goals(const dt_bench_report *r, goal *goals) {
-    const int gpu = r->opts.device == DT_DEVICE_CUDA;
-    const char *dev = gpu ? "cuda" : "cpu";
-    int n = 0;
-    goal *g = &goals[n++];
+/* Starts goal g on `device`: its text from fmt, not measured yet. */
+static void goal_start(goal *g, const char *device, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void goal_start(goal *g, const char *device, const char *fmt, ...) {
     memset(g, 0, sizeof *g);
-    snprintf(g->goal, sizeof g->goal, "deterministic step time <= 1.05 x fast%s, medium and large shapes",
-             gpu ? " (TF32 off)" : "");
-    snprintf(g->device, sizeof g->device, "%s", dev);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->goal, sizeof g->goal, fmt, ap);
+    va_end(ap);
+    snprintf(g->device, sizeof g->device, "%s", device);
     g->state = -1;
+}
+
+/* Deterministic against fast on the medium and large shapes: at most 5% slower. */
+static void overhead_goal(const dt_bench_report *r, int gpu, goal *g) {
+    goal_start(g, gpu ? "cuda" : "cpu", "deterministic step time <= 1.05 x fast%s, medium and large shapes",
+               gpu ? " (TF32 off)" : "");
     for (int i = 0; i < r->n_rows; i++) {
         const dt_bench_row *x = &r->rows[i];
         if (strcmp(x->engine, "detrain") || strcmp(x->mode, "deterministic") || x->skipped || isnan(x->overhead)) continue;
@@ -80,19 +85,11 @@ static int compute_goals(const dt_bench_report *r, goal *goals) {
         g->state = (g->state != 0 && ratio <= 1.05) ? 1 : 0;
     }
     if (g->state == -1) snprintf(g->detail, sizeof g->detail, "no medium or large rows with fast and deterministic");
-    if (!gpu) {
-        g = &goals[n++];
-        memset(g, 0, sizeof *g);
-        snprintf(g->goal, sizeof g->goal, "deterministic step time <= 1.05 x fast (TF32 off), medium and large shapes");
-        snprintf(g->device, sizeof g->device, "cuda");
-        g->state = -1;
-        snprintf(g->detail, sizeof g->detail, "not measured: no GPU in this run (detrain bench --device cuda)");
-    }
-    g = &goals[n++];
-    memset(g, 0, sizeof *g);
-    snprintf(g->goal, sizeof g->goal, "portable matrix product >= 70%% of cuBLAS FP32 at 4096^3");
-    snprintf(g->device, sizeof g->device, "cuda");
-    g->state = -1;
+}
+
+/* The portable product against cuBLAS FP32 at 4096^3 (on a CPU run: against the CPU's library). */
+static void matmul_goal(const dt_bench_report *r, goal *g) {
+    goal_start(g, "cuda", "portable matrix product >= 70%% of cuBLAS FP32 at 4096^3");
     snprintf(g->detail, sizeof g->detail, "not measured: no GPU in this run");
     for (int i = 0; i < r->n_gemm; i++) {
         const dt_gemm_row *m = &r->gemm[i];
@@ -105,12 +102,12 @@ static int compute_goals(const dt_bench_report *r, goal *goals) {
                      100.0 * m->portable_ratio, m->variant);
         }
     }
-    g = &goals[n++];
-    memset(g, 0, sizeof *g);
-    snprintf(g->goal, sizeof g->goal, "detrain deterministic throughput >= PyTorch%s",
-             gpu ? " with deterministic algorithms" : " (CPU: its default route, deterministic in these runs' digests)");
-    snprintf(g->device, sizeof g->device, "%s", dev);
-    g->state = -1;
+}
+
+/* Deterministic detrain's samples/s against the peer's (deterministic on a GPU). */
+static void peer_goal(const dt_bench_report *r, int gpu, goal *g) {
+    goal_start(g, gpu ? "cuda" : "cpu", "detrain deterministic throughput >= PyTorch%s",
+               gpu ? " with deterministic algorithms" : " (CPU: its default route, deterministic in these runs' digests)");
     for (int i = 0; i < r->n_rows; i++) {
         const dt_bench_row *x = &r->rows[i];
         if (strcmp(x->engine, "detrain") || strcmp(x->mode, "deterministic") || x->skipped) continue;
@@ -122,18 +119,11 @@ static int compute_goals(const dt_bench_report *r, goal *goals) {
     }
     if (g->state == -1)
         snprintf(g->detail, sizeof g->detail, "not measured: %s", r->peer_note[0] ? r->peer_note : "no peer rows");
-    if (!gpu) {
-        g = &goals[n++];
-        memset(g, 0, sizeof *g);
-        snprintf(g->goal, sizeof g->goal, "detrain deterministic throughput >= PyTorch with deterministic algorithms");
-        snprintf(g->device, sizeof g->device, "cuda");
-        g->state = -1;
-        snprintf(g->detail, sizeof g->detail, "not measured: no GPU in this run");
-    }
-    g = &goals[n++];
-    memset(g, 0, sizeof *g);
-    snprintf(g->goal, sizeof g->goal, "honest verdict: deterministic and portable never give two digests");
-    snprintf(g->device, sizeof g->device, "%s", dev);
+}
+
+/* The promise itself: every deterministic and portable row gave one digest (and the CPU's). */
+static void verdict_goal(const dt_bench_report *r, int gpu, goal *g) {
+    goal_start(g, gpu ? "cuda" : "cpu", "honest verdict: deterministic and portable never give two digests");
     int promised = 0, held = 0, fast = 0, fast_varies = 0;
     for (int i = 0; i < r->n_rows; i++) {
         const dt_bench_row *x = &r->rows[i];
@@ -150,6 +140,27 @@ static int compute_goals(const dt_bench_report *r, goal *goals) {
     snprintf(g->detail, sizeof g->detail,
              "%d of %d deterministic/portable rows held; fast gave more than one digest in %d of %d rows", held, promised,
              fast_varies, fast);
+}
+
+/* The goals of the issue, measured where this run can; a CPU run also lists the GPU's goals it
+ * cannot measure. Returns how many (at most 6). */
+static int compute_goals(const dt_bench_report *r, goal *goals) {
+    const int gpu = r->opts.device == DT_DEVICE_CUDA;
+    int n = 0;
+    overhead_goal(r, gpu, &goals[n++]);
+    if (!gpu) {
+        goal *g = &goals[n++];
+        goal_start(g, "cuda", "deterministic step time <= 1.05 x fast (TF32 off), medium and large shapes");
+        snprintf(g->detail, sizeof g->detail, "not measured: no GPU in this run (detrain bench --device cuda)");
+    }
+    matmul_goal(r, &goals[n++]);
+    peer_goal(r, gpu, &goals[n++]);
+    if (!gpu) {
+        goal *g = &goals[n++];
+        goal_start(g, "cuda", "detrain deterministic throughput >= PyTorch with deterministic algorithms");
+        snprintf(g->detail, sizeof g->detail, "not measured: no GPU in this run");
+    }
+    verdict_goal(r, gpu, &goals[n++]);
     return n;
 }
 
@@ -157,8 +168,8 @@ static const char *goal_state(int state) { return state == 1 ? "met" : state == 
 
 /* ---- the table ---------------------------------------------------------------------------- */
 
-
-void dt_bench_print(const dt_bench_report *r, FILE *out) {
+/* The heading: the device, the machine and the peer, how the rows were measured, the columns. */
+static void print_heading(const dt_bench_report *r, FILE *out) {
     const dt_bench_opts *o = &r->opts;
     dt_sysinfo info;
     dt_sysinfo_read(&info);
@@ -174,26 +185,27 @@ void dt_bench_print(const dt_bench_report *r, FILE *out) {
     fprintf(out, "%-7s %-24s %6s %-8s %-13s %6s %10s %7s %11s %8s %8s %7s %10s %7s  %s\n", "shape", "layers", "batch",
             "engine", "mode", "steps", "ms/step", "spread", "samples/s", "TFLOP/s", "vs fast", "digests", "max|diff|", "max ULP",
             "verdict");
-    const char *last_shape = "";
-    int64_t last_batch = -1;
-    for (int i = 0; i < r->n_rows; i++) {
-        const dt_bench_row *x = &r->rows[i];
-        if (i > 0 && (strcmp(x->shape, last_shape) || x->batch != last_batch)) fputc('\n', out);
-        last_shape = x->shape, last_batch = x->batch;
-        if (x->skipped) {
-            fprintf(out, "%-7s %-24s %6lld %-8s %-13s skipped: %s\n", x->shape, x->layers, (long long)x->batch,
-                    x->engine, x->mode, x->note);
-            continue;
-        }
-        char overhead[16] = "-", diff[16];
-        if (!isnan(x->overhead) && !(strcmp(x->engine, "detrain") == 0 && strcmp(x->mode, "fast") == 0))
-            snprintf(overhead, sizeof overhead, "%+.1f%%", 100.0 * x->overhead);
-        dt_format_diff(x->max_abs_diff, diff, sizeof diff);
-        fprintf(out, "%-7s %-24s %6lld %-8s %-13s %6d %10.3f %6.1f%% %11.0f %8.3f %8s %7d %10s %7lld  %s\n", x->shape,
-                x->layers, (long long)x->batch, x->engine, x->mode, x->steps, x->median_s * 1e3,
-                x->median_s > 0 ? 100.0 * (x->max_s - x->min_s) / x->median_s : 0.0, x->samples_per_s, x->tflops,
-                overhead, x->n_digests, diff, (long long)x->max_ulp, verdict(x));
+}
+
+/* One row of the table (a skipped row says why). */
+static void print_row(const dt_bench_row *x, FILE *out) {
+    if (x->skipped) {
+        fprintf(out, "%-7s %-24s %6lld %-8s %-13s skipped: %s\n", x->shape, x->layers, (long long)x->batch, x->engine,
+                x->mode, x->note);
+        return;
     }
+    char overhead[16] = "-", diff[16];
+    if (!isnan(x->overhead) && !(strcmp(x->engine, "detrain") == 0 && strcmp(x->mode, "fast") == 0))
+        snprintf(overhead, sizeof overhead, "%+.1f%%", 100.0 * x->overhead);
+    dt_format_diff(x->max_abs_diff, diff, sizeof diff);
+    fprintf(out, "%-7s %-24s %6lld %-8s %-13s %6d %10.3f %6.1f%% %11.0f %8.3f %8s %7d %10s %7lld  %s\n", x->shape,
+            x->layers, (long long)x->batch, x->engine, x->mode, x->steps, x->median_s * 1e3,
+            x->median_s > 0 ? 100.0 * (x->max_s - x->min_s) / x->median_s : 0.0, x->samples_per_s, x->tflops, overhead,
+            x->n_digests, diff, (long long)x->max_ulp, verdict(x));
+}
+
+/* What ran for each engine and mode (its first row's route), then the rows' remarks. */
+static void print_routes(const dt_bench_report *r, FILE *out) {
     fprintf(out, "\nroutes:\n");
     for (int i = 0; i < r->n_rows; i++) {
         const dt_bench_row *x = &r->rows[i];
@@ -202,20 +214,29 @@ void dt_bench_print(const dt_bench_report *r, FILE *out) {
             first &= strcmp(r->rows[k].engine, x->engine) || strcmp(r->rows[k].mode, x->mode);
         if (first && !x->skipped) fprintf(out, "  %-8s %-13s %s\n", x->engine, x->mode, x->route);
     }
-    if (o->device == DT_DEVICE_CPU)
+    if (r->opts.device == DT_DEVICE_CPU)
         fprintf(out, "  (on a CPU the fixed-order kernels are the deterministic route: deterministic = portable)\n");
     for (int i = 0; i < r->n_rows; i++)
         if (r->rows[i].note[0] && !r->rows[i].skipped)
             fprintf(out, "  %s %s b%lld %s: %s\n", r->rows[i].engine, r->rows[i].shape, (long long)r->rows[i].batch,
                     r->rows[i].mode, r->rows[i].note);
     if (r->peer_note[0]) fprintf(out, "  %s\n", r->peer_note);
+}
 
+void dt_bench_print(const dt_bench_report *r, FILE *out) {
+    print_heading(r, out);
+    for (int i = 0; i < r->n_rows; i++) {
+        const dt_bench_row *x = &r->rows[i];
+        /* a blank line between shape x batch groups */
+        if (i > 0 && (strcmp(x->shape, r->rows[i - 1].shape) || x->batch != r->rows[i - 1].batch)) fputc('\n', out);
+        print_row(x, out);
+    }
+    print_routes(r, out);
     if (r->n_gemm || r->gemm_note[0]) {
         fputc('\n', out);
-        dt_gemm_bench_print(r->gemm, r->n_gemm, o->repeats, out);
+        dt_gemm_bench_print(r->gemm, r->n_gemm, r->opts.repeats, out);
         if (r->gemm_note[0]) fprintf(out, "  %s\n", r->gemm_note);
     }
-
     goal goals[8];
     const int n_goals = compute_goals(r, goals);
     fprintf(out, "\ngoals:\n");
@@ -406,27 +427,40 @@ static void svg_text(FILE *f, const char *text) {
     }
 }
 
-dt_status dt_bench_write_svg(const dt_bench_report *r, const char *path, dt_error *err) {
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&buf, &size);
-    if (!f) return dt_fail(err, DT_NOMEM, "out of memory for %s", path);
-    /* Layout: a label column, a step-time panel (log scale), an overhead panel (linear). */
-    const double time_x = 260, time_w = 380, over_x = 720, over_w = 240, row_h = 16, gap = 10;
-    const double top = 78;
+/* The chart's layout: a label column, a step-time panel (log scale), an overhead panel (linear);
+ * a row's bars are row_h high, a gap before each shape x batch group. */
+static const double time_x = 260, time_w = 380, over_x = 720, over_w = 240, row_h = 16, gap = 10, top = 78;
+
+/* The chart's scales, from the rows it shows (not skipped, with a step time). */
+typedef struct {
+    double decade_lo, decade_hi, span;        /* the step-time axis: powers of ten of ms */
+    double max_over;                          /* the overhead axis runs from -max_over to +max_over */
+    double zero_x, per_unit;                  /* the overhead panel: x of 0, pixels per unit */
+    double height;
+} chart_scale;
+
+/* Whether row i starts a new shape x batch group. */
+static int starts_group(const dt_bench_report *r, int i) {
+    return i == 0 || strcmp(r->rows[i].shape, r->rows[i - 1].shape) || r->rows[i].batch != r->rows[i - 1].batch;
+}
+
+/* The scales of the chart of r: whole decades around the step times, the overhead axis at the
+ * smallest round value that holds every overhead (4 at most: longer bars are clipped). */
+static chart_scale chart_scales(const dt_bench_report *r) {
+    chart_scale c;
     double lo = INFINITY, hi = 0;
     int n_shown = 0, n_groups = 0;
     for (int i = 0; i < r->n_rows; i++) {
         const dt_bench_row *x = &r->rows[i];
         if (x->skipped || x->median_s <= 0) continue;
         n_shown++;
-        n_groups += i == 0 || strcmp(x->shape, r->rows[i - 1].shape) || x->batch != r->rows[i - 1].batch;
+        n_groups += starts_group(r, i);
         if (x->median_s < lo) lo = x->median_s;
         if (x->median_s > hi) hi = x->median_s;
     }
     if (!n_shown) lo = 1e-3, hi = 1e-2;
-    const double decade_lo = floor(log10(lo * 1e3)), decade_hi = ceil(log10(hi * 1e3) + 1e-9);
-    const double span = decade_hi - decade_lo > 0 ? decade_hi - decade_lo : 1;
+    c.decade_lo = floor(log10(lo * 1e3)), c.decade_hi = ceil(log10(hi * 1e3) + 1e-9);
+    c.span = c.decade_hi - c.decade_lo > 0 ? c.decade_hi - c.decade_lo : 1;
     double max_over = 0.25;
     for (int i = 0; i < r->n_rows; i++)
         if (!r->rows[i].skipped && isfinite(r->rows[i].overhead) && fabs(r->rows[i].overhead) > max_over)
@@ -435,11 +469,17 @@ dt_status dt_bench_write_svg(const dt_bench_report *r, const char *path, dt_erro
     double axis = 4;
     for (int k = 6; k >= 0; k--)
         if (nice[k] >= max_over) axis = nice[k];
-    max_over = axis; /* longer bars are clipped and marked */
-    const double height = top + n_shown * row_h + n_groups * gap + 60;
+    c.max_over = axis;
+    c.zero_x = over_x + over_w / 2, c.per_unit = over_w / 2 / c.max_over;
+    c.height = top + n_shown * row_h + n_groups * gap + 60;
+    return c;
+}
+
+/* The chart's title, its panels' headings, and their axes' grid lines and labels. */
+static void svg_frame(FILE *f, const dt_bench_report *r, const chart_scale *c) {
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1060\" height=\"%.0f\" viewBox=\"0 0 1060 %.0f\" "
-               "font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"11\">\n", height, height);
-    fprintf(f, "<rect width=\"1060\" height=\"%.0f\" fill=\"white\"/>\n", height);
+               "font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"11\">\n", c->height, c->height);
+    fprintf(f, "<rect width=\"1060\" height=\"%.0f\" fill=\"white\"/>\n", c->height);
     fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">detrain bench: step time and overhead "
                "against fast</text>\n<text x=\"10\" y=\"38\" fill=\"#444\">");
     svg_text(f, r->device_text);
@@ -447,54 +487,51 @@ dt_status dt_bench_write_svg(const dt_bench_report *r, const char *path, dt_erro
             r->opts.repeats, r->opts.steps);
     fprintf(f, "<text x=\"%.0f\" y=\"60\" font-weight=\"bold\">step time (ms, log scale)</text>\n", time_x);
     fprintf(f, "<text x=\"%.0f\" y=\"60\" font-weight=\"bold\">overhead against fast</text>\n", over_x);
-    const double bottom = height - 50;
-    for (double d = decade_lo; d <= decade_hi + 1e-9; d++) {
-        const double x = time_x + (d - decade_lo) / span * time_w;
+    const double bottom = c->height - 50;
+    for (double d = c->decade_lo; d <= c->decade_hi + 1e-9; d++) {
+        const double x = time_x + (d - c->decade_lo) / c->span * time_w;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#ddd\"/>\n", x, top - 6, x, bottom);
         fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\" fill=\"#444\">%g</text>\n", x, bottom + 14,
                 pow(10, d));
     }
-    const double zero_x = over_x + over_w / 2, per_unit = over_w / 2 / max_over;
     for (int k = -2; k <= 2; k++) {
-        const double v = max_over * k / 2, x = zero_x + v * per_unit;
+        const double v = c->max_over * k / 2, x = c->zero_x + v * c->per_unit;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"%s\"/>\n", x, top - 6, x, bottom,
                 k == 0 ? "#888" : "#ddd");
         fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\" fill=\"#444\">%+.0f%%</text>\n", x, bottom + 14,
                 100 * v);
     }
-    double y = top;
-    for (int i = 0; i < r->n_rows; i++) {
-        const dt_bench_row *x = &r->rows[i];
-        if (x->skipped || x->median_s <= 0) continue;
-        if (i == 0 || strcmp(x->shape, r->rows[i - 1].shape) || x->batch != r->rows[i - 1].batch) {
-            y += gap;
-            fprintf(f, "<line x1=\"10\" y1=\"%.1f\" x2=\"1050\" y2=\"%.1f\" stroke=\"#eee\"/>\n", y - gap / 2, y - gap / 2);
-        }
-        const char *colour = row_colour(x);
-        fprintf(f, "<text x=\"10\" y=\"%.1f\">", y + 11);
-        char label[200];
-        snprintf(label, sizeof label, "%s b%lld %s %s%s", x->shape, (long long)x->batch, x->engine, x->mode,
-                 x->promise ? (x->n_digests == 1 ? " \xe2\x9c\x93" : " \xe2\x9c\x97") : "");
-        svg_text(f, label);
-        fprintf(f, "</text>\n");
-        const double frac = (log10(x->median_s * 1e3) - decade_lo) / span;
-        const double w = frac > 0 ? frac * time_w : 1;
-        fprintf(f, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" height=\"%.0f\" fill=\"%s\"/>\n", time_x, y + 2, w,
-                row_h - 4, colour);
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#222\">%.3g ms</text>\n", time_x + w + 4, y + 11, x->median_s * 1e3);
-        if (isfinite(x->overhead) && !(strcmp(x->engine, "detrain") == 0 && strcmp(x->mode, "fast") == 0)) {
-            double v = x->overhead;
-            const int clipped = fabs(v) > max_over;
-            if (clipped) v = v > 0 ? max_over : -max_over;
-            const double x0 = v >= 0 ? zero_x : zero_x + v * per_unit, bw = fabs(v) * per_unit;
-            fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.0f\" fill=\"%s\"/>\n", x0, y + 2,
-                    bw < 1 ? 1 : bw, row_h - 4, colour);
-            const double tx = v >= 0 ? x0 + bw + 4 : x0 - 4;
-            fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" fill=\"#222\">%+.1f%%%s</text>\n", tx, y + 11,
-                    v >= 0 ? "start" : "end", 100 * x->overhead, clipped ? " (clipped)" : "");
-        }
-        y += row_h;
-    }
+}
+
+/* One row at height y: its label (with its verdict mark), its step-time bar and, but for
+ * detrain fast, its overhead bar (clipped at the axis' end, and saying so). */
+static void svg_row(FILE *f, const dt_bench_row *x, const chart_scale *c, double y) {
+    const char *colour = row_colour(x);
+    fprintf(f, "<text x=\"10\" y=\"%.1f\">", y + 11);
+    char label[200];
+    snprintf(label, sizeof label, "%s b%lld %s %s%s", x->shape, (long long)x->batch, x->engine, x->mode,
+             x->promise ? (x->n_digests == 1 ? " \xe2\x9c\x93" : " \xe2\x9c\x97") : "");
+    svg_text(f, label);
+    fprintf(f, "</text>\n");
+    const double frac = (log10(x->median_s * 1e3) - c->decade_lo) / c->span;
+    const double w = frac > 0 ? frac * time_w : 1;
+    fprintf(f, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" height=\"%.0f\" fill=\"%s\"/>\n", time_x, y + 2, w, row_h - 4,
+            colour);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#222\">%.3g ms</text>\n", time_x + w + 4, y + 11, x->median_s * 1e3);
+    if (!isfinite(x->overhead) || (strcmp(x->engine, "detrain") == 0 && strcmp(x->mode, "fast") == 0)) return;
+    double v = x->overhead;
+    const int clipped = fabs(v) > c->max_over;
+    if (clipped) v = v > 0 ? c->max_over : -c->max_over;
+    const double x0 = v >= 0 ? c->zero_x : c->zero_x + v * c->per_unit, bw = fabs(v) * c->per_unit;
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.0f\" fill=\"%s\"/>\n", x0, y + 2, bw < 1 ? 1 : bw,
+            row_h - 4, colour);
+    const double tx = v >= 0 ? x0 + bw + 4 : x0 - 4;
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" fill=\"#222\">%+.1f%%%s</text>\n", tx, y + 11,
+            v >= 0 ? "start" : "end", 100 * x->overhead, clipped ? " (clipped)" : "");
+}
+
+/* The colours' legend along the bottom edge. */
+static void svg_legend(FILE *f, double height) {
     static const char *const names[] = {"detrain fast", "detrain deterministic", "detrain portable", "pytorch",
                                         "pytorch deterministic"};
     static const char *const colours[] = {"#dd8452", "#4c72b0", "#55a868", "#8172b2", "#937860"};
@@ -506,6 +543,27 @@ dt_status dt_bench_write_svg(const dt_bench_report *r, const char *path, dt_erro
     }
     fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#444\">\xe2\x9c\x93 one digest over the repeats</text>\n", lx,
             height - 13);
+}
+
+dt_status dt_bench_write_svg(const dt_bench_report *r, const char *path, dt_error *err) {
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (!f) return dt_fail(err, DT_NOMEM, "out of memory for %s", path);
+    const chart_scale c = chart_scales(r);
+    svg_frame(f, r, &c);
+    double y = top;
+    for (int i = 0; i < r->n_rows; i++) {
+        const dt_bench_row *x = &r->rows[i];
+        if (x->skipped || x->median_s <= 0) continue;
+        if (starts_group(r, i)) {
+            y += gap;
+            fprintf(f, "<line x1=\"10\" y1=\"%.1f\" x2=\"1050\" y2=\"%.1f\" stroke=\"#eee\"/>\n", y - gap / 2, y - gap / 2);
+        }
+        svg_row(f, x, &c, y);
+        y += row_h;
+    }
+    svg_legend(f, c.height);
     fputs("</svg>\n", f);
     if (fclose(f) != 0 || !buf) {
         free(buf);
