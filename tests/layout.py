@@ -7,7 +7,9 @@ part or of a lower level, never of a higher level nor of another part of its lev
 README's Layout table must list every folder that holds sources, and nothing else that does
 not exist. No engine source (kernels/, host/) fills a `char why[...]` message buffer: library
 code reports with a dt_status (status.h, and cuda_status.h at the CUDA boundary), CUDA code
-below status.h returns cudaError_t. Prints each violation and exits 1, or says what it
+below status.h returns cudaError_t. No engine source but host/core/json.c defines a JSON
+string getter (a small function of (const cJSON *, const char *) returning the member's
+string): dt_json_string is the one. Prints each violation and exits 1, or says what it
 checked and exits 0.
 
 usage: layout.py SOURCE_DIR
@@ -42,6 +44,23 @@ INCLUDE_ROOTS = ["host", "kernels"]  # the include directories (CMake), besides 
 # A message buffer for the old int + why convention (issue 19): errors are dt_status or cudaError_t.
 WHY_BUFFER = re.compile(r"\bchar\s+why\s*\[")
 WHY_BUFFER_TOPS = ("kernels/", "host/")
+# A private copy of dt_json_string (host/core/json.c, the one allowed): a function returning a
+# char pointer whose parameters start (const cJSON *, const char *) and whose body, at most
+# four lines, looks the key up and reads the string (issue 19: one of each helper).
+JSON_STRING_GETTER = re.compile(
+    r"^[\w ]*\bchar\s*\*\s*(\w+)\s*\(\s*const\s+cJSON\s*\*\s*\w+\s*,\s*const\s+char\s*\*\s*\w+[^)]*\)\s*\{"
+    r"((?:\n(?!\}).*){1,4})\n\}", re.M)
+JSON_STRING_HOME = "host/core/json.c"
+
+
+def json_string_getters(text):
+    """(line, name) of each function in a C text that is a JSON string getter."""
+    found = []
+    for m in JSON_STRING_GETTER.finditer(text):
+        body = m.group(2)
+        if re.search(r"\bcJSON_GetObjectItem\w*\s*\(", body) and re.search(r"\bvaluestring\b|\bcJSON_GetStringValue\b", body):
+            found.append((text.count("\n", 0, m.start()) + 1, m.group(1)))
+    return found
 
 
 def part_of(path):
@@ -82,6 +101,23 @@ def self_test():
     assert WHY_BUFFER.search("static char why [512];")
     assert not WHY_BUFFER.search("static int fill(char *why, size_t why_size);")
     assert not WHY_BUFFER.search("static const char *const why[] = {\"a\"};")
+    # The JSON-getter rule fires on both shapes the tree had, and not on a dotted-path lookup,
+    # a getter of another type, a longer function or a caller.
+    assert json_string_getters("static const char *str_at(const cJSON *node, const char *key) {\n"
+                               "    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(node, key));\n}\n") \
+        == [(1, "str_at")]
+    assert json_string_getters("x;\n/* The string at key. */\nstatic const char *string_at(const cJSON *obj, const char *key) {\n"
+                               "    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);\n"
+                               "    return cJSON_IsString(item) ? item->valuestring : \"\";\n}\n") == [(3, "string_at")]
+    assert not json_string_getters("const char *dt_run_record_string(const cJSON *manifest, const char *key) {\n"
+                                   "    const cJSON *node = dt_run_record_item(manifest, key);\n"
+                                   "    return cJSON_IsString(node) ? node->valuestring : \"\";\n}\n")
+    assert not json_string_getters("static const cJSON *listed(const cJSON *m, const char *file) {\n"
+                                   "    return cJSON_GetObjectItemCaseSensitive(m, file);\n}\n")
+    assert not json_string_getters("static const char *describe(const cJSON *m, const char *key) {\n"
+                                   "    const cJSON *item = cJSON_GetObjectItemCaseSensitive(m, key);\n    a();\n    b();\n"
+                                   "    c();\n    return item->valuestring;\n}\n")
+    assert not json_string_getters("    const char *name = dt_json_string(entry, \"file\");\n")
 
 
 def main():
@@ -103,22 +139,27 @@ def main():
                 n_files += 1
                 level = PARTS[part]
                 with open(os.path.join(src, path), encoding="utf-8") as f:
-                    for line_no, line in enumerate(f, 1):
-                        if path.startswith(WHY_BUFFER_TOPS) and WHY_BUFFER.search(line):
-                            problems.append(f"{path}:{line_no}: a `char why[]` message buffer: return a dt_status "
-                                            f"(status.h, cuda_status.h) or a cudaError_t instead")
-                        m = re.match(r'\s*#\s*include\s+"([^"]+)"', line)
-                        if not m:
-                            continue
-                        target = resolve(src, path, m.group(1))
-                        if target is None or part_of(target) is None:
-                            continue  # generated (version.h) or outside the engine
-                        n_includes += 1
-                        why = direction(path, target)
-                        if why:
-                            other = part_of(target)
-                            problems.append(f"{path}:{line_no}: {part} (level {level}) includes {target} "
-                                            f"of {other} (level {PARTS[other]}): {why}")
+                    text = f.read()
+                if path != JSON_STRING_HOME:
+                    for line_no, getter in json_string_getters(text):
+                        problems.append(f"{path}:{line_no}: {getter}() is a copy of dt_json_string: use "
+                                        f"dt_json_string / dt_json_string_or (core/json.h)")
+                for line_no, line in enumerate(text.split("\n"), 1):
+                    if path.startswith(WHY_BUFFER_TOPS) and WHY_BUFFER.search(line):
+                        problems.append(f"{path}:{line_no}: a `char why[]` message buffer: return a dt_status "
+                                        f"(status.h, cuda_status.h) or a cudaError_t instead")
+                    m = re.match(r'\s*#\s*include\s+"([^"]+)"', line)
+                    if not m:
+                        continue
+                    target = resolve(src, path, m.group(1))
+                    if target is None or part_of(target) is None:
+                        continue  # generated (version.h) or outside the engine
+                    n_includes += 1
+                    why = direction(path, target)
+                    if why:
+                        other = part_of(target)
+                        problems.append(f"{path}:{line_no}: {part} (level {level}) includes {target} "
+                                        f"of {other} (level {PARTS[other]}): {why}")
     readme = open(os.path.join(src, "README.md"), encoding="utf-8").read()
     layout = readme[readme.index("## Layout"):]
     listed = set(re.findall(r"^\| `([^`]+)/` \|", layout, re.M))

@@ -10,6 +10,7 @@
 #include "cli/registry.h"
 #include "cli/verify_report.h"
 #include "core/fsutil.h"
+#include "core/json.h"
 #include "records/diff.h"
 #include "records/inspect.h"
 #include "records/manifest.h"
@@ -87,43 +88,35 @@ int dt_cli_verify(int argc, char **argv) {
 
 /* ---- diff ----------------------------------------------------------------------------------- */
 
-/* The string at key of obj ("" when absent). */
-static const char *text_at(const cJSON *obj, const char *key) {
-    const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, key));
-    return text ? text : "";
-}
-
-/* The integer at key of obj. */
-static long long count_at(const cJSON *obj, const char *key) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsNumber(item) ? (long long)item->valuedouble : 0;
-}
-
 /* One section of diff's report: "same", or its count and its first differences. */
 static void print_section(const cJSON *section) {
-    const long long n = count_at(section, "count");
+    const long long n = (long long)dt_json_number_or(section, "count", 0);
     const cJSON *line;
     if (n == 0) {
-        printf("%s: same\n", text_at(section, "heading"));
+        printf("%s: same\n", dt_json_string_or(section, "heading", ""));
         return;
     }
-    printf("%s: %lld difference%s\n", text_at(section, "heading"), n, n == 1 ? "" : "s");
+    printf("%s: %lld difference%s\n", dt_json_string_or(section, "heading", ""), n, n == 1 ? "" : "s");
     cJSON_ArrayForEach(line, cJSON_GetObjectItemCaseSensitive(section, "differences"))
-        printf("  %s: %s  vs  %s\n", text_at(line, "path"), text_at(line, "a"), text_at(line, "b"));
+        printf("  %s: %s  vs  %s\n", dt_json_string_or(line, "path", ""), dt_json_string_or(line, "a", ""),
+               dt_json_string_or(line, "b", ""));
     if (n > DT_DIFF_MAX_LINES) printf("  ... and %lld more\n", n - DT_DIFF_MAX_LINES);
 }
 
 /* The loss traces: identical, or where they first diverge, and their lengths. */
 static void print_trace(const cJSON *trace) {
-    const long long common = count_at(trace, "common"), differing = count_at(trace, "differing");
-    const long long steps_a = count_at(trace, "steps_a"), steps_b = count_at(trace, "steps_b");
+    const long long common = (long long)dt_json_number_or(trace, "common", 0);
+    const long long differing = (long long)dt_json_number_or(trace, "differing", 0);
+    const long long steps_a = (long long)dt_json_number_or(trace, "steps_a", 0);
+    const long long steps_b = (long long)dt_json_number_or(trace, "steps_b", 0);
     if (!differing && steps_a == steps_b) {
         printf("loss trace: identical, all %lld steps\n", common);
         return;
     }
     if (differing)
         printf("loss trace: the losses first diverge at step %lld: %s  vs  %s; %lld of %lld common steps differ\n",
-               count_at(trace, "first"), text_at(trace, "a"), text_at(trace, "b"), differing, common);
+               (long long)dt_json_number_or(trace, "first", 0), dt_json_string_or(trace, "a", ""),
+               dt_json_string_or(trace, "b", ""), differing, common);
     else
         printf("loss trace: identical for the %lld common steps\n", common);
     if (steps_a != steps_b) printf("  length: %lld  vs  %lld steps\n", steps_a, steps_b);
@@ -133,15 +126,18 @@ static void print_trace(const cJSON *trace) {
 static void print_diff(const cJSON *report) {
     const cJSON *runs = cJSON_GetObjectItemCaseSensitive(report, "runs");
     const cJSON *a = cJSON_GetArrayItem(runs, 0), *b = cJSON_GetArrayItem(runs, 1), *item;
-    printf("diff %s  vs  %s\n", text_at(report, "a"), text_at(report, "b"));
-    printf("runs: %s (%s, started %s)  vs  %s (%s, started %s)\n", text_at(a, "run_id"), text_at(a, "status"),
-           text_at(a, "started_at"), text_at(b, "run_id"), text_at(b, "status"), text_at(b, "started_at"));
+    printf("diff %s  vs  %s\n", dt_json_string_or(report, "a", ""), dt_json_string_or(report, "b", ""));
+    printf("runs: %s (%s, started %s)  vs  %s (%s, started %s)\n", dt_json_string_or(a, "run_id", ""),
+           dt_json_string_or(a, "status", ""), dt_json_string_or(a, "started_at", ""), dt_json_string_or(b, "run_id", ""),
+           dt_json_string_or(b, "status", ""), dt_json_string_or(b, "started_at", ""));
     const cJSON *moved = cJSON_GetObjectItemCaseSensitive(report, "data_paths");
     if (cJSON_GetArraySize(moved) > 0) printf("data paths: other paths to the same data (equal SHA-256), not a difference\n");
-    cJSON_ArrayForEach(item, moved) printf("  %s: %s  vs  %s\n", text_at(item, "set"), text_at(item, "a"), text_at(item, "b"));
+    cJSON_ArrayForEach(item, moved)
+        printf("  %s: %s  vs  %s\n", dt_json_string_or(item, "set", ""), dt_json_string_or(item, "a", ""),
+               dt_json_string_or(item, "b", ""));
     cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(report, "sections")) print_section(item);
     print_trace(cJSON_GetObjectItemCaseSensitive(report, "trace"));
-    const long long n = count_at(report, "differences");
+    const long long n = (long long)dt_json_number_or(report, "differences", 0);
     printf("%lld difference%s\n", n, n == 1 ? "" : "s");
     fflush(stdout);
 }
@@ -160,7 +156,8 @@ int dt_cli_diff(int argc, char **argv) {
         cJSON *report = NULL;
         dt_status status = dt_diff(paths[0], paths[1], &report, &err);
         if (status == DT_OK) print_diff(report);
-        rc = status != DT_OK ? dt_cli_fail(status, err.message) : count_at(report, "differences") > 0 ? 1 : 0;
+        const long long n_differences = (long long)dt_json_number_or(report, "differences", 0);
+        rc = status != DT_OK ? dt_cli_fail(status, err.message) : n_differences > 0 ? 1 : 0;
         cJSON_Delete(report);
     }
     for (int i = 0; i < 2; i++)

@@ -13,6 +13,7 @@
 #include "cli/mlflow.h"
 #include "cli/verify_report.h"
 #include "core/fsutil.h"
+#include "core/json.h"
 #include "records/runrec.h"
 #include "registry/registry.h"
 #include "registry/store.h"
@@ -69,17 +70,6 @@ static void registry_path(const char *given, char *out, size_t size, char *why, 
     if (given && *given) snprintf(why, why_size, "--registry");
     else if (env && *env) snprintf(why, why_size, "$DETRAIN_REGISTRY");
     else snprintf(why, why_size, "the store %s: %s", store.path, dt_store_origin_text(&store));
-}
-
-/* The string at key of obj, or NULL. */
-static const char *string_at(const cJSON *obj, const char *key) {
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, key));
-}
-
-/* The number at key of obj, or NAN. */
-static double number_at(const cJSON *obj, const char *key) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsNumber(item) ? item->valuedouble : NAN;
 }
 
 /* ---- registry COMMAND ----------------------------------------------------------------------- */
@@ -157,11 +147,12 @@ static int registry_history(const registry_call *c) {
     const dt_status status = dt_registry_history(c->db, name, &moves, &err);
     cJSON_ArrayForEach(move, moves) {
         char from[32] = "(none)";
-        const double from_version = number_at(move, "from");
+        const double from_version = dt_json_number(move, "from");
         if (!isnan(from_version)) snprintf(from, sizeof from, "%lld", (long long)from_version);
-        const char *note = string_at(move, "note");
-        printf("%s  %s@%s: %s -> %lld  by %s%s%s\n", string_at(move, "at"), name, string_at(move, "alias"), from,
-               (long long)number_at(move, "to"), string_at(move, "who"), note ? "  note: " : "", note ? note : "");
+        const char *note = dt_json_string(move, "note");
+        printf("%s  %s@%s: %s -> %lld  by %s%s%s\n", dt_json_string(move, "at"), name, dt_json_string(move, "alias"),
+               from, (long long)dt_json_number(move, "to"), dt_json_string(move, "who"), note ? "  note: " : "",
+               note ? note : "");
     }
     if (status == DT_OK && cJSON_GetArraySize(moves) == 0) printf("%s: no alias has been set\n", name);
     cJSON_Delete(moves);
@@ -187,15 +178,16 @@ static void print_list_row(const char *name, const cJSON *row) {
     aliases_text(cJSON_GetObjectItemCaseSensitive(row, "aliases"), aliases, sizeof aliases);
     if (name) {
         char accuracy[16] = "-";
-        const double value = number_at(row, "test_accuracy");
+        const double value = dt_json_number(row, "test_accuracy");
         if (!isnan(value)) snprintf(accuracy, sizeof accuracy, "%.4f", value);
-        printf("%s/%-4lld %s  run %s  params %.12s  accuracy %s  %s%s%s\n", name, (long long)number_at(row, "version"),
-               string_at(row, "created"), string_at(row, "run_id"), string_at(row, "params_sha256"), accuracy, aliases,
-               aliases[0] ? "  " : "", string_at(row, "note"));
+        printf("%s/%-4lld %s  run %s  params %.12s  accuracy %s  %s%s%s\n", name,
+               (long long)dt_json_number(row, "version"), dt_json_string(row, "created"), dt_json_string(row, "run_id"),
+               dt_json_string(row, "params_sha256"), accuracy, aliases, aliases[0] ? "  " : "", dt_json_string(row, "note"));
     } else {
-        const long long versions = (long long)number_at(row, "versions");
-        printf("%-24s %lld version%s, latest %lld (%s)  %s\n", string_at(row, "name"), versions, versions == 1 ? "" : "s",
-               (long long)number_at(row, "latest_version"), string_at(row, "latest_created"), aliases);
+        const long long versions = (long long)dt_json_number(row, "versions");
+        printf("%-24s %lld version%s, latest %lld (%s)  %s\n", dt_json_string(row, "name"), versions,
+               versions == 1 ? "" : "s", (long long)dt_json_number(row, "latest_version"),
+               dt_json_string(row, "latest_created"), aliases);
     }
 }
 
@@ -236,7 +228,7 @@ static void print_data_files(const cJSON *lineage) {
         const cJSON *file;
         cJSON_ArrayForEach(file, dt_run_record_item(lineage, files_key[s])) {
             const cJSON *size = cJSON_GetObjectItemCaseSensitive(file, "size");
-            const char *file_path = string_at(file, "path"), *file_sha = string_at(file, "sha256");
+            const char *file_path = dt_json_string(file, "path"), *file_sha = dt_json_string(file, "sha256");
             char label[16];
             snprintf(label, sizeof label, "data (%s)", sets[s]);
             printf("  %-15s%s, %.0f bytes, SHA-256 %s\n", label, file_path ? file_path : "?",
@@ -245,42 +237,41 @@ static void print_data_files(const cJSON *lineage) {
     }
 }
 
-/* The string at key of obj, or `fallback`. */
-static const char *string_or(const cJSON *obj, const char *key, const char *fallback) {
-    const char *text = string_at(obj, key);
-    return text ? text : fallback;
-}
-
 /* registry show as text: the version, then its lineage one line each. */
 static void print_version(const cJSON *shown) {
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(shown, "code");
     const cJSON *final = cJSON_GetObjectItemCaseSensitive(shown, "final");
-    const char *folder = string_at(shown, "run_folder");
+    const char *folder = dt_json_string(shown, "run_folder");
     char aliases[512];
     aliases_text(cJSON_GetObjectItemCaseSensitive(shown, "aliases"), aliases, sizeof aliases);
-    printf("%s/%lld%s%s\n", string_at(shown, "model"), (long long)number_at(shown, "version"), aliases[0] ? "  " : "",
-           aliases);
-    printf("  artifact       %s (SHA-256 %s, verified)\n", string_at(shown, "artifact"), string_at(shown, "artifact_sha256"));
-    printf("  params_sha256  %s\n", string_at(shown, "params_sha256"));
-    printf("  run            %s in %s%s\n", string_at(shown, "run_id"), folder ? folder : "?",
+    printf("%s/%lld%s%s\n", dt_json_string(shown, "model"), (long long)dt_json_number(shown, "version"),
+           aliases[0] ? "  " : "", aliases);
+    printf("  artifact       %s (SHA-256 %s, verified)\n", dt_json_string(shown, "artifact"),
+           dt_json_string(shown, "artifact_sha256"));
+    printf("  params_sha256  %s\n", dt_json_string(shown, "params_sha256"));
+    printf("  run            %s in %s%s\n", dt_json_string(shown, "run_id"), folder ? folder : "?",
            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(shown, "run_folder_exists"))
                ? ""
                : " (folder gone; the record is kept here)");
-    printf("  experiment     %s\n", string_or(shown, "experiment", "-"));
-    printf("  config         %s (SHA-256 %s)\n", string_or(shown, "config_file", "-"), string_or(shown, "config_sha256", "-"));
+    printf("  experiment     %s\n", dt_json_string_or(shown, "experiment", "-"));
+    printf("  config         %s (SHA-256 %s)\n", dt_json_string_or(shown, "config_file", "-"),
+           dt_json_string_or(shown, "config_sha256", "-"));
     const cJSON *set;
     cJSON_ArrayForEach(set, cJSON_GetObjectItemCaseSensitive(shown, "overrides"))
         if (cJSON_IsString(set)) printf("  --set          %s\n", set->valuestring);
-    if (string_at(shown, "checkpoint")) printf("  checkpoint     %s of the run\n", string_at(shown, "checkpoint"));
-    printf("  code           detrain %s, commit %s%s\n", string_or(code, "version", "?"), string_or(code, "git_commit", "?"),
+    const char *checkpoint = dt_json_string(shown, "checkpoint");
+    if (checkpoint) printf("  checkpoint     %s of the run\n", checkpoint);
+    printf("  code           detrain %s, commit %s%s\n", dt_json_string_or(code, "version", "?"),
+           dt_json_string_or(code, "git_commit", "?"),
            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(code, "git_dirty")) ? " (dirty)" : "");
     print_data_files(shown);
-    printf("  metrics        test accuracy %.4f, test loss %.6f\n", number_at(final, "test_accuracy"),
-           number_at(final, "test_loss"));
-    printf("  device         %s, %s mode\n", string_or(shown, "device", "?"), string_or(shown, "mode", "?"));
-    const char *note = string_at(shown, "note");
-    printf("  registered     %s by %s%s%s\n", string_or(shown, "registered_at", "?"), string_or(shown, "registered_by", "?"),
-           note ? "; note: " : "", note ? note : "");
+    printf("  metrics        test accuracy %.4f, test loss %.6f\n", dt_json_number(final, "test_accuracy"),
+           dt_json_number(final, "test_loss"));
+    printf("  device         %s, %s mode\n", dt_json_string_or(shown, "device", "?"),
+           dt_json_string_or(shown, "mode", "?"));
+    const char *note = dt_json_string(shown, "note");
+    printf("  registered     %s by %s%s%s\n", dt_json_string_or(shown, "registered_at", "?"),
+           dt_json_string_or(shown, "registered_by", "?"), note ? "; note: " : "", note ? note : "");
 }
 
 /* registry show REF [--json]. */
@@ -336,7 +327,7 @@ static int registry_verify(const registry_call *c) {
         const cJSON *problems = cJSON_GetObjectItemCaseSensitive(version, "problems"), *problem;
         cJSON_ArrayForEach(problem, problems) printf("DAMAGED %s\n", problem->valuestring);
         if (cJSON_GetArraySize(problems) == 0)
-            printf("ok      %s/%lld\n", string_at(version, "name"), (long long)number_at(version, "version"));
+            printf("ok      %s/%lld\n", dt_json_string(version, "name"), (long long)dt_json_number(version, "version"));
     }
     const int n = cJSON_GetArraySize(checked);
     if (status == DT_OK) printf("%d version%s checked, %lld damaged\n", n, n == 1 ? "" : "s", (long long)damaged);
@@ -410,12 +401,14 @@ int dt_cli_registry(int argc, char **argv) {
 static void print_lineage(const cJSON *found, int complete) {
     const cJSON *runs = cJSON_GetObjectItemCaseSensitive(found, "runs"), *models = cJSON_GetObjectItemCaseSensitive(found, "models");
     const cJSON *row;
-    printf("data SHA-256 %s\n", string_at(found, "sha256"));
+    printf("data SHA-256 %s\n", dt_json_string(found, "sha256"));
     cJSON_ArrayForEach(row, runs)
-        printf("run    %s  (run %s, experiment %s, %s) as %s\n", string_at(row, "run_path"), string_at(row, "run_id"),
-               string_at(row, "experiment"), string_at(row, "status"), string_at(row, "path"));
+        printf("run    %s  (run %s, experiment %s, %s) as %s\n", dt_json_string(row, "run_path"),
+               dt_json_string(row, "run_id"), dt_json_string(row, "experiment"), dt_json_string(row, "status"),
+               dt_json_string(row, "path"));
     cJSON_ArrayForEach(row, models)
-        printf("model  %s/%lld as %s\n", string_at(row, "name"), (long long)number_at(row, "version"), string_at(row, "path"));
+        printf("model  %s/%lld as %s\n", dt_json_string(row, "name"), (long long)dt_json_number(row, "version"),
+               dt_json_string(row, "path"));
     const int n_runs = cJSON_GetArraySize(runs), n_models = cJSON_GetArraySize(models);
     if (complete)
         printf("%d run%s, %d model version%s\n", n_runs, n_runs == 1 ? "" : "s", n_models, n_models == 1 ? "" : "s");

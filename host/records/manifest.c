@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/json.h"
 #include "data/split.h"
 #include "core/digest.h"
 #include "core/fsutil.h"
@@ -324,12 +325,6 @@ dt_status dt_manifest_open(dt_manifest *m, const char *run_dir, dt_error *err) {
     return DT_OK;
 }
 
-/* The number in obj[name], or fallback when absent or not a number. */
-static double number_or(const cJSON *obj, const char *name, double fallback) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsNumber(item) ? item->valuedouble : fallback;
-}
-
 dt_status dt_manifest_resume(dt_manifest *m, const dt_run_info *info, const char *checkpoint_file, int64_t step,
                              int epochs_done, dt_error *err) {
     char now[32];
@@ -345,7 +340,7 @@ dt_status dt_manifest_resume(dt_manifest *m, const dt_run_info *info, const char
     cJSON *checkpoints = cJSON_GetObjectItemCaseSensitive(root, "checkpoints");
     for (int i = cJSON_GetArraySize(checkpoints) - 1; i >= 0; i--) {
         cJSON *c = cJSON_GetArrayItem(checkpoints, i);
-        if (number_or(c, "step", 0) <= (double)step) continue;
+        if (dt_json_number_or(c, "step", 0) <= (double)step) continue;
         const cJSON *file = cJSON_GetObjectItemCaseSensitive(c, "file");
         if (cJSON_IsString(file) && !strchr(file->valuestring, '/')) {
             char path[DT_PATH_MAX + 96];
@@ -494,24 +489,24 @@ static int bits_field(const cJSON *obj, const char *name, float *out) {
 int dt_manifest_epoch_metrics(const dt_manifest *m, int epoch, dt_epoch_metrics *out) {
     const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(m->root, "epochs"), epoch - 1);
     memset(out, 0, sizeof *out);
-    if (!cJSON_IsObject(e) || number_or(e, "epoch", -1) != epoch) return -1;
+    if (!cJSON_IsObject(e) || dt_json_number_or(e, "epoch", -1) != epoch) return -1;
     if (bits_field(e, "train_loss", &out->train_loss) || bits_field(e, "test_loss", &out->test_loss) ||
         bits_field(e, "lr", &out->lr))
         return -1;
     out->epoch = epoch;
-    out->steps = (int64_t)number_or(e, "steps", 0);
-    out->train_accuracy = number_or(e, "train_accuracy", NAN);
-    out->test_accuracy = number_or(e, "test_accuracy", NAN);
-    out->train_correct = (int64_t)number_or(e, "train_correct", 0);
-    out->train_seen = (int64_t)number_or(e, "train_seen", 0);
-    out->test_correct = (int64_t)number_or(e, "test_correct", 0);
-    out->test_samples = (int64_t)number_or(e, "test_samples", 0);
-    out->seconds = number_or(e, "seconds", 0);
-    out->samples_per_s = number_or(e, "samples_per_s", 0);
+    out->steps = (int64_t)dt_json_number_or(e, "steps", 0);
+    out->train_accuracy = dt_json_number(e, "train_accuracy");
+    out->test_accuracy = dt_json_number(e, "test_accuracy");
+    out->train_correct = (int64_t)dt_json_number_or(e, "train_correct", 0);
+    out->train_seen = (int64_t)dt_json_number_or(e, "train_seen", 0);
+    out->test_correct = (int64_t)dt_json_number_or(e, "test_correct", 0);
+    out->test_samples = (int64_t)dt_json_number_or(e, "test_samples", 0);
+    out->seconds = dt_json_number_or(e, "seconds", 0);
+    out->samples_per_s = dt_json_number_or(e, "samples_per_s", 0);
     out->has_validation = bits_field(e, "val_loss", &out->val_loss) == 0;
-    out->val_accuracy = number_or(e, "val_accuracy", NAN);
-    out->val_correct = (int64_t)number_or(e, "val_correct", 0);
-    out->val_samples = (int64_t)number_or(e, "val_samples", 0);
+    out->val_accuracy = dt_json_number(e, "val_accuracy");
+    out->val_correct = (int64_t)dt_json_number_or(e, "val_correct", 0);
+    out->val_samples = (int64_t)dt_json_number_or(e, "val_samples", 0);
     return 0;
 }
 

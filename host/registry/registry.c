@@ -16,6 +16,7 @@
 
 #include "core/digest.h"
 #include "core/fsutil.h"
+#include "core/json.h"
 #include "core/progress.h"
 #include "records/checkpoint.h"
 #include "records/runrec.h"
@@ -24,11 +25,6 @@
 #include "registry/store.h"
 
 /* ---- small helpers ---------------------------------------------------------------------------- */
-
-static const char *string_at(const cJSON *obj, const char *key) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsString(item) ? item->valuestring : NULL;
-}
 
 /* Column col of the current row as a JSON number, or null. */
 static cJSON *column_number(sqlite3_stmt *stmt, int col) {
@@ -225,7 +221,7 @@ dt_status dt_registry_materialize(const dt_model_version *v, const char *dir, dt
 static cJSON *lineage_json(const cJSON *m, const char *run_dir, const char *who, const char *when, const char *note) {
     cJSON *lineage = cJSON_CreateObject();
     char absolute[PATH_MAX];
-    cJSON_AddStringToObject(lineage, "run_id", string_at(m, "run_id") ? string_at(m, "run_id") : "");
+    cJSON_AddStringToObject(lineage, "run_id", dt_json_string_or(m, "run_id", ""));
     cJSON_AddStringToObject(lineage, "run_folder", realpath(run_dir, absolute) ? absolute : run_dir);
     const char *keys[] = {"experiment", "config_file", "config_sha256", "config", "overrides", "code", "data", "seeds",
                           "mode",       "device",      "final"};
@@ -260,7 +256,7 @@ static dt_status insert_version(dt_db *db, const char *name, int64_t version, co
     dt_db_bind_text(row, 4, shas[1]);
     dt_db_bind_text(row, 5, shas[2]);
     dt_db_bind_text(row, 6, params);
-    dt_db_bind_text(row, 7, string_at(m, "run_id"));
+    dt_db_bind_text(row, 7, dt_json_string(m, "run_id"));
     dt_db_bind_text(row, 8, lineage);
     dt_db_bind_text(row, 9, note);
     dt_db_bind_text(row, 10, who);
@@ -277,8 +273,8 @@ static dt_status insert_version(dt_db *db, const char *name, int64_t version, co
             sqlite3_reset(data);
             dt_db_bind_text(data, 1, name);
             sqlite3_bind_int64(data, 2, version);
-            dt_db_bind_text(data, 3, string_at(file, "sha256"));
-            dt_db_bind_text(data, 4, string_at(file, "path"));
+            dt_db_bind_text(data, 3, dt_json_string(file, "sha256"));
+            dt_db_bind_text(data, 4, dt_json_string(file, "path"));
             dt_db_bind_number(data, 5, cJSON_GetObjectItemCaseSensitive(file, "size"));
             if ((rc = sqlite3_step(data)) != SQLITE_DONE) {
                 status = dt_db_fail(db, rc, "registering the version's data", err);
@@ -296,7 +292,7 @@ cleanup:
 static const cJSON *listed_checkpoint(const cJSON *m, const char *file) {
     const cJSON *entry;
     cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(m, "checkpoints")) {
-        const char *name = string_at(entry, "file");
+        const char *name = dt_json_string(entry, "file");
         if (name && !strcmp(name, file) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(entry, "removed")))
             return entry;
     }
@@ -317,11 +313,10 @@ static dt_status read_artifact(const cJSON *m, const char *run_dir, const char *
     const int use_best = best && (!choice || !strcmp(choice, "best"));
     const char *file = use_best ? "best.h5" : "final.h5";
     const cJSON *entry = use_best ? best : listed_checkpoint(m, "final.h5");
-    const char *want = use_best ? string_at(entry, "params_sha256")
-                                : string_at(cJSON_GetObjectItemCaseSensitive(m, "final"), "params_sha256");
+    const char *want = use_best ? dt_json_string(entry, "params_sha256")
+                                : dt_json_string(cJSON_GetObjectItemCaseSensitive(m, "final"), "params_sha256");
     snprintf(path, size, "%s/%s", run_dir, file);
-    dt_status status = dt_checkpoint_read_recorded(path, entry && string_at(entry, "sha256") ? string_at(entry, "sha256") : "",
-                                                   ck, err);
+    dt_status status = dt_checkpoint_read_recorded(path, dt_json_string_or(entry, "sha256", ""), ck, err);
     if (status == DT_OK && (!want || strcmp(want, ck->params_sha256) != 0))
         status = dt_fail(err, DT_CHECKPOINT, "%s: %s's parameter digest is not the one the manifest records for it",
                          run_dir, file);
@@ -360,7 +355,7 @@ static dt_status read_run(const char *run_dir, const char *checkpoint, run_files
             return dt_fail(err, DT_USAGE, "%s: not a finished run folder (no %s)", run_dir, files[i]);
     }
     rf->manifest = cJSON_ParseWithLength(rf->texts[0], rf->sizes[0]);
-    const char *run_status = string_at(rf->manifest, "status");
+    const char *run_status = dt_json_string(rf->manifest, "status");
     if (!run_status || strcmp(run_status, "completed") != 0)
         return dt_fail(err, DT_USAGE, "%s: the run is %s, not completed: only a finished run's checkpoint is a model%s",
                        run_dir, run_status ? run_status : "unreadable",
@@ -435,7 +430,7 @@ dt_status dt_registry_add(const char *db_path, const char *run_dir, const char *
         goto cleanup;
     }
     DT_TRY(commit_version(db_path, name, (const char(*)[65])shas, &rf, lineage_text, note, who, when, out, err));
-    const char *run_id = string_at(rf.manifest, "run_id");
+    const char *run_id = dt_json_string(rf.manifest, "run_id");
     snprintf(out->checkpoint, sizeof out->checkpoint, "%s", artifact_file);
     snprintf(out->artifact_sha256, sizeof out->artifact_sha256, "%s", shas[0]);
     snprintf(out->params_sha256, sizeof out->params_sha256, "%s", rf.ck->params_sha256);
@@ -636,7 +631,7 @@ dt_status dt_registry_show(const char *db_path, const char *ref, cJSON **shown, 
         cJSON_AddStringToObject(lineage, "artifact", v.artifact);
         cJSON_AddStringToObject(lineage, "artifact_sha256", v.artifact_sha256);
         cJSON_AddStringToObject(lineage, "params_sha256", v.params_sha256);
-        const char *folder = string_at(lineage, "run_folder");
+        const char *folder = dt_json_string(lineage, "run_folder");
         struct stat info;
         cJSON_AddBoolToObject(lineage, "run_folder_exists", folder && stat(folder, &info) == 0);
         *shown = lineage;

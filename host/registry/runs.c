@@ -12,16 +12,11 @@
 #include <time.h>
 
 #include "core/fsutil.h"
+#include "core/json.h"
 #include "records/runrec.h"
 #include "registry/store.h"
 
 /* ---- one run's row ----------------------------------------------------------------------- */
-
-/* The string at key of obj, or NULL. */
-static const char *string_at(const cJSON *obj, const char *key) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsString(item) ? item->valuestring : NULL;
-}
 
 /* Seconds between two "2026-11-29T09:43:01Z" stamps; -1 when either is missing. */
 static double seconds_between(const char *from, const char *to) {
@@ -39,9 +34,9 @@ static void device_word(const char *device, char *out, size_t size) {
 /* The experiment of manifest m: its "experiment", or for a manifest from before experiments the
  * stem of its config file (in stem); NULL when neither is there. */
 static const char *experiment_of(const cJSON *m, char *stem, size_t size) {
-    const char *experiment = string_at(m, "experiment");
-    if (experiment || !string_at(m, "config_file")) return experiment;
-    snprintf(stem, size, "%s", string_at(m, "config_file"));
+    const char *experiment = dt_json_string(m, "experiment");
+    if (experiment || !dt_json_string(m, "config_file")) return experiment;
+    snprintf(stem, size, "%s", dt_json_string(m, "config_file"));
     /* Not basename(3): POSIX's may return a read-only "." for an empty path (found by fuzz_runs). */
     char *base = strrchr(stem, '/') ? strrchr(stem, '/') + 1 : stem, *dot = strrchr(base, '.');
     if (dot) *dot = '\0';
@@ -70,23 +65,23 @@ static void bind_run(sqlite3_stmt *run, const char *folder, const cJSON *m, cons
     const cJSON *last = cJSON_IsArray(epochs) ? cJSON_GetArrayItem(epochs, cJSON_GetArraySize(epochs) - 1) : NULL;
     const cJSON *metrics = cJSON_IsObject(final) ? final : last;
     char stem[256] = "", device[64];
-    device_word(string_at(m, "device"), device, sizeof device);
-    const char *finished = string_at(m, "finished_at") ? string_at(m, "finished_at") : string_at(m, "updated_at");
+    device_word(dt_json_string(m, "device"), device, sizeof device);
+    const char *finished = dt_json_string_or(m, "finished_at", dt_json_string(m, "updated_at"));
     dt_db_bind_text(run, 1, folder);
-    dt_db_bind_text(run, 2, string_at(m, "run_id"));
+    dt_db_bind_text(run, 2, dt_json_string(m, "run_id"));
     dt_db_bind_text(run, 3, experiment_of(m, stem, sizeof stem));
-    dt_db_bind_text(run, 4, string_at(m, "status"));
-    dt_db_bind_text(run, 5, string_at(m, "started_at"));
+    dt_db_bind_text(run, 4, dt_json_string(m, "status"));
+    dt_db_bind_text(run, 5, dt_json_string(m, "started_at"));
     dt_db_bind_text(run, 6, finished);
-    const double seconds = seconds_between(string_at(m, "started_at"), finished);
+    const double seconds = seconds_between(dt_json_string(m, "started_at"), finished);
     if (seconds >= 0) sqlite3_bind_double(run, 7, seconds);
     sqlite3_bind_int64(run, 8, cJSON_IsArray(epochs) ? cJSON_GetArraySize(epochs) : 0);
     dt_db_bind_number(run, 9, cJSON_GetObjectItemCaseSensitive(metrics, "test_accuracy"));
     dt_db_bind_number(run, 10, cJSON_GetObjectItemCaseSensitive(metrics, "test_loss"));
-    dt_db_bind_text(run, 11, string_at(final, "params_sha256"));
-    dt_db_bind_text(run, 12, string_at(code, "git_commit"));
+    dt_db_bind_text(run, 11, dt_json_string(final, "params_sha256"));
+    dt_db_bind_text(run, 12, dt_json_string(code, "git_commit"));
     sqlite3_bind_int(run, 13, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(code, "git_dirty")));
-    dt_db_bind_text(run, 14, string_at(m, "mode"));
+    dt_db_bind_text(run, 14, dt_json_string(m, "mode"));
     dt_db_bind_text(run, 15, device);
     dt_db_bind_text(run, 16, text);
     sqlite3_bind_int64(run, 17, mtime_ns);
@@ -109,11 +104,11 @@ static dt_status store_run_data(dt_db *db, const char *folder, const cJSON *m, d
     for (int s = 0; s < 2; s++) {
         const cJSON *file;
         cJSON_ArrayForEach(file, dt_run_record_item(m, files_key[s])) {
-            if (!string_at(file, "sha256")) continue;
+            if (!dt_json_string(file, "sha256")) continue;
             sqlite3_reset(data);
             dt_db_bind_text(data, 1, folder);
-            dt_db_bind_text(data, 2, string_at(file, "sha256"));
-            dt_db_bind_text(data, 3, string_at(file, "path"));
+            dt_db_bind_text(data, 2, dt_json_string(file, "sha256"));
+            dt_db_bind_text(data, 3, dt_json_string(file, "path"));
             dt_db_bind_number(data, 4, cJSON_GetObjectItemCaseSensitive(file, "size"));
             if ((rc = sqlite3_step(data)) != SQLITE_DONE) {
                 status = dt_db_fail(db, rc, "indexing a run's data", err);
@@ -166,7 +161,7 @@ static dt_status index_folder(dt_db *db, const char *root, const char *folder, c
     if (dt_read_text(path, &text, &size, &ignored) != DT_OK) return DT_OK;
     cJSON *m = cJSON_ParseWithLength(text, size);
     free(text);
-    if (!cJSON_IsObject(m) || !string_at(m, "run_id")) {
+    if (!cJSON_IsObject(m) || !dt_json_string(m, "run_id")) {
         cJSON_Delete(m);
         return DT_OK;
     }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/fsutil.h"
+#include "core/json.h"
 #include "core/progress.h"
 #include "records/checkpoint.h"
 #include "records/jsondiff.h"
@@ -71,12 +72,6 @@ static const cJSON *find_by(const cJSON *array, const char *field, double value)
     return NULL;
 }
 
-/* The number in obj[name], or NAN. */
-static double number_of(const cJSON *obj, const char *name) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
 /* Whether obj[name] is the same value (leaf) in both objects. */
 static int same_field(const cJSON *a, const cJSON *b, const char *name, char *ta, char *tb, size_t size) {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, name), *y = cJSON_GetObjectItemCaseSensitive(b, name);
@@ -93,7 +88,7 @@ static void compare_epochs(const cJSON *rec, const cJSON *rerun, int64_t first_s
     static const char *metrics[] = {"train_loss", "test_loss", "test_accuracy", "val_loss", "val_accuracy"};
     const cJSON *epoch, *new_epochs = cJSON_GetObjectItemCaseSensitive(rerun, "epochs");
     cJSON_ArrayForEach(epoch, cJSON_GetObjectItemCaseSensitive(rec, "epochs")) {
-        const double number = number_of(epoch, "epoch"), steps = number_of(epoch, "steps");
+        const double number = dt_json_number(epoch, "epoch"), steps = dt_json_number(epoch, "steps");
         if (!(steps > (double)first_step)) continue; /* before --from: not re-run */
         const cJSON *other = find_by(new_epochs, "epoch", number);
         char quantity[96], a[160], b[160];
@@ -107,7 +102,7 @@ static void compare_epochs(const cJSON *rec, const cJSON *rerun, int64_t first_s
             differs = 1;
         }
         for (size_t k = 0; fast && k < sizeof metrics / sizeof metrics[0]; k++) {
-            const double x = number_of(epoch, metrics[k]), y = number_of(other, metrics[k]);
+            const double x = dt_json_number(epoch, metrics[k]), y = dt_json_number(other, metrics[k]);
             if (isnan(x) && isnan(y)) continue;
             if (fabs(x - y) <= tolerance * fmax(1.0, fabs(x))) continue;
             snprintf(quantity, sizeof quantity, "epoch %.0f %s (beyond tolerance %g)", number, metrics[k], tolerance);
@@ -124,7 +119,7 @@ static void compare_epochs(const cJSON *rec, const cJSON *rerun, int64_t first_s
 static void compare_checkpoints(const cJSON *rec, const cJSON *rerun, int64_t first_step, dt_verify_report *c) {
     const cJSON *entry, *new_list = cJSON_GetObjectItemCaseSensitive(rerun, "checkpoints");
     cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(rec, "checkpoints")) {
-        const double step = number_of(entry, "step");
+        const double step = dt_json_number(entry, "step");
         if (!(step > (double)first_step)) continue;
         const cJSON *other = find_by(new_list, "step", step);
         if (!other) continue; /* e.g. an interrupt checkpoint: the re-run does not stop there */
@@ -141,7 +136,7 @@ static void compare_checkpoints(const cJSON *rec, const cJSON *rerun, int64_t fi
 static void compare_final(const cJSON *rec, const cJSON *rerun, int fast, double tolerance, dt_verify_report *c) {
     const cJSON *a_fin = cJSON_GetObjectItemCaseSensitive(rec, "final"), *b_fin = cJSON_GetObjectItemCaseSensitive(rerun, "final");
     if (!a_fin) return;
-    const int64_t steps = (int64_t)number_of(a_fin, "steps");
+    const int64_t steps = (int64_t)dt_json_number(a_fin, "steps");
     char a[160], b[160];
     c->final_compared = 1;
     if (!b_fin) {
@@ -150,7 +145,7 @@ static void compare_final(const cJSON *rec, const cJSON *rerun, int fast, double
         return;
     }
     if (fast) {
-        const double x = number_of(a_fin, "test_loss"), y = number_of(b_fin, "test_loss");
+        const double x = dt_json_number(a_fin, "test_loss"), y = dt_json_number(b_fin, "test_loss");
         if (!(fabs(x - y) <= tolerance * fmax(1.0, fabs(x)))) {
             snprintf(a, sizeof a, "%.9g", x);
             snprintf(b, sizeof b, "%.9g", y);
@@ -278,7 +273,7 @@ static dt_status find_checkpoint(const dt_run_record *rec, int64_t step, char *p
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rec->manifest, "checkpoints")) {
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "removed"))) continue;
         size_t used = strlen(steps);
-        snprintf(steps + used, sizeof steps - used, "%s%.0f", used ? ", " : "", number_of(e, "step"));
+        snprintf(steps + used, sizeof steps - used, "%s%.0f", used ? ", " : "", dt_json_number(e, "step"));
     }
     if (!entry || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(entry, "removed")))
         return dt_fail(err, DT_USAGE, "%s: no checkpoint of step %lld to start from (available: %s)", rec->dir,

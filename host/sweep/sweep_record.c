@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/fsutil.h"
+#include "core/json.h"
 #include "core/progress.h"
 
 #define SWEEP_FORMAT "detrain-sweep/1"
@@ -112,12 +113,6 @@ dt_status dt_sweep_record_write(const dt_sweep_plan *plan, dt_error *err) {
 
 /* ---- reading back ---- */
 
-/* The recorded string at key, or "". */
-static const char *recorded(const cJSON *obj, const char *key) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
 /* Writes "a; b; c" of a string array (or of the keys' "option spec") into out. */
 static void describe_list(const cJSON *array, int keys, char *out, size_t size) {
     size_t len = 0;
@@ -126,8 +121,8 @@ static void describe_list(const cJSON *array, int keys, char *out, size_t size) 
     cJSON_ArrayForEach(item, array) {
         if (len >= size) break;
         if (keys)
-            len += (size_t)snprintf(out + len, size - len, "%s%s %s", len ? "; " : "", recorded(item, "option"),
-                                    recorded(item, "spec"));
+            len += (size_t)snprintf(out + len, size - len, "%s%s %s", len ? "; " : "",
+                                    dt_json_string_or(item, "option", ""), dt_json_string_or(item, "spec", ""));
         else
             len += (size_t)snprintf(out + len, size - len, "%s%s", len ? "; " : "",
                                     cJSON_IsString(item) ? item->valuestring : "?");
@@ -174,33 +169,35 @@ static void first_difference(const cJSON *was, const cJSON *now, char *why, size
     }
     for (int t = 0; t < cJSON_GetArraySize(tb); t++) {
         const cJSON *a = cJSON_GetArrayItem(ta, t), *b = cJSON_GetArrayItem(tb, t);
-        if (strcmp(recorded(a, "name"), recorded(b, "name")) != 0)
-            snprintf(why, size, "its trial %d is %s, now %s", t + 1, recorded(a, "name"), recorded(b, "name"));
-        else if (strcmp(recorded(a, "config_sha256"), recorded(b, "config_sha256")) != 0)
-            snprintf(why, size, "its trial %s resolves to another config (SHA-256 %.12s, now %.12s)",
-                     recorded(b, "name"), recorded(a, "config_sha256"), recorded(b, "config_sha256"));
+        const char *name_a = dt_json_string_or(a, "name", ""), *name_b = dt_json_string_or(b, "name", "");
+        const char *sha_a = dt_json_string_or(a, "config_sha256", ""), *sha_b = dt_json_string_or(b, "config_sha256", "");
+        if (strcmp(name_a, name_b) != 0)
+            snprintf(why, size, "its trial %d is %s, now %s", t + 1, name_a, name_b);
+        else if (strcmp(sha_a, sha_b) != 0)
+            snprintf(why, size, "its trial %s resolves to another config (SHA-256 %.12s, now %.12s)", name_b, sha_a,
+                     sha_b);
         if (why[0]) return;
     }
 }
 
 /* Takes over each trial's recorded state. DT_CHECKPOINT for an unknown status. */
 static dt_status take_state(dt_sweep_plan *plan, const cJSON *was, const char *path, dt_error *err) {
-    snprintf(plan->started_at, sizeof plan->started_at, "%s", recorded(was, "started_at"));
+    snprintf(plan->started_at, sizeof plan->started_at, "%s", dt_json_string_or(was, "started_at", ""));
     const cJSON *trials = cJSON_GetObjectItemCaseSensitive(was, "trials");
     for (int t = 0; t < plan->n_trials; t++) {
         const cJSON *obj = cJSON_GetArrayItem(trials, t);
         dt_sweep_trial *trial = &plan->trials[t];
-        const int status = status_from_name(recorded(obj, "status"));
+        const int status = status_from_name(dt_json_string_or(obj, "status", ""));
         if (status < 0)
             return dt_fail(err, DT_CHECKPOINT, "%s: trial %s: unknown status '%s'", path, trial->name,
-                           recorded(obj, "status"));
+                           dt_json_string_or(obj, "status", ""));
         trial->status = (dt_trial_status)status;
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(obj, "exit_code");
         const cJSON *seconds = cJSON_GetObjectItemCaseSensitive(obj, "seconds");
         trial->exit_code = cJSON_IsNumber(code) ? code->valueint : -1;
         trial->seconds = cJSON_IsNumber(seconds) ? seconds->valuedouble : 0;
-        snprintf(trial->params_sha256, sizeof trial->params_sha256, "%s", recorded(obj, "params_sha256"));
-        snprintf(trial->message, sizeof trial->message, "%s", recorded(obj, "message"));
+        snprintf(trial->params_sha256, sizeof trial->params_sha256, "%s", dt_json_string_or(obj, "params_sha256", ""));
+        snprintf(trial->message, sizeof trial->message, "%s", dt_json_string_or(obj, "message", ""));
         trial->n_failed_runs = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(obj, "failed_runs"));
     }
     return DT_OK;
@@ -218,7 +215,7 @@ static dt_status continue_record(dt_sweep_plan *plan, const char *path, dt_error
     char difference[1200];
     if (!now)
         status = dt_fail(err, DT_NOMEM, "out of memory");
-    else if (!was || strcmp(recorded(was, "format"), SWEEP_FORMAT) != 0)
+    else if (!was || strcmp(dt_json_string_or(was, "format", ""), SWEEP_FORMAT) != 0)
         status = dt_fail(err, DT_CHECKPOINT, "%s: not a detrain sweep record (format %s)", path, SWEEP_FORMAT);
     else if (first_difference(was, now, difference, sizeof difference), difference[0])
         status = dt_fail(err, DT_USAGE, "%s: this folder holds another sweep: %s; give another --out", path,

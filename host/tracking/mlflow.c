@@ -1,4 +1,5 @@
 /* mlflow.c — a run's record synced into MLflow's REST API (mlflow.h; docs/tracking.md). */
+#include "core/json.h"
 #include "tracking/mlflow.h"
 
 #include <cjson/cJSON.h>
@@ -38,10 +39,6 @@ static int64_t iso_ms(const char *text) {
     memset(&tm, 0, sizeof tm);
     if (!text || !strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm)) return now_ms();
     return (int64_t)timegm(&tm) * 1000;
-}
-
-static const char *str_at(const cJSON *node, const char *key) {
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(node, key));
 }
 
 /* Appends {"key": key, "value": value} to array. */
@@ -108,20 +105,21 @@ static cJSON *run_tags(const cJSON *manifest, const char *run_dir) {
     cJSON *tags = cJSON_CreateArray();
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(manifest, "code");
     const cJSON *final = cJSON_GetObjectItemCaseSensitive(manifest, "final");
-    add_pair(tags, "mlflow.source.git.commit", str_at(code, "git_commit"));
-    add_pair(tags, "mlflow.source.name", str_at(manifest, "config_file"));
+    add_pair(tags, "mlflow.source.git.commit", dt_json_string(code, "git_commit"));
+    add_pair(tags, "mlflow.source.name", dt_json_string(manifest, "config_file"));
     add_pair(tags, "mlflow.source.type", "LOCAL");
     add_pair(tags, "mlflow.user", user_name());
-    add_pair(tags, "detrain.run_id", str_at(manifest, "run_id"));
-    add_pair(tags, "detrain.experiment", str_at(manifest, "experiment"));
-    add_pair(tags, "detrain.version", str_at(code, "version"));
+    add_pair(tags, "detrain.run_id", dt_json_string(manifest, "run_id"));
+    add_pair(tags, "detrain.experiment", dt_json_string(manifest, "experiment"));
+    add_pair(tags, "detrain.version", dt_json_string(code, "version"));
     add_pair(tags, "detrain.git_dirty", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(code, "git_dirty")) ? "true" : "false");
-    add_pair(tags, "detrain.mode", str_at(manifest, "mode"));
-    add_pair(tags, "detrain.device", str_at(manifest, "device"));
-    add_pair(tags, "detrain.config_sha256", str_at(manifest, "config_sha256"));
+    add_pair(tags, "detrain.mode", dt_json_string(manifest, "mode"));
+    add_pair(tags, "detrain.device", dt_json_string(manifest, "device"));
+    add_pair(tags, "detrain.config_sha256", dt_json_string(manifest, "config_sha256"));
     add_pair(tags, "detrain.run_dir", run_dir);
-    add_pair(tags, "detrain.status", str_at(manifest, "status"));
-    if (str_at(final, "params_sha256")) add_pair(tags, "detrain.params_sha256", str_at(final, "params_sha256"));
+    add_pair(tags, "detrain.status", dt_json_string(manifest, "status"));
+    const char *params_sha256 = dt_json_string(final, "params_sha256");
+    if (params_sha256) add_pair(tags, "detrain.params_sha256", params_sha256);
     return tags;
 }
 
@@ -157,7 +155,7 @@ static dt_status ensure_experiment(dt_http *h, dt_mlflow_state *st, dt_error *er
         long code = 0;
         status = dt_http_json(h, "GET", path, NULL, &reply, &code, err);
         if (status == DT_OK) {
-            const char *id = str_at(cJSON_GetObjectItemCaseSensitive(reply, "experiment"), "experiment_id");
+            const char *id = dt_json_string(cJSON_GetObjectItemCaseSensitive(reply, "experiment"), "experiment_id");
             snprintf(st->experiment_id, sizeof st->experiment_id, "%s", id ? id : "");
         }
         cJSON_Delete(reply);
@@ -167,7 +165,7 @@ static dt_status ensure_experiment(dt_http *h, dt_mlflow_state *st, dt_error *er
         status = dt_http_json(h, "POST", API "/experiments/create", body, &reply, &code, err);
         cJSON_Delete(body);
         if (status == DT_OK) {
-            const char *id = str_at(reply, "experiment_id");
+            const char *id = dt_json_string(reply, "experiment_id");
             snprintf(st->experiment_id, sizeof st->experiment_id, "%s", id ? id : "");
         }
         cJSON_Delete(reply);
@@ -181,7 +179,8 @@ static dt_status ensure_experiment(dt_http *h, dt_mlflow_state *st, dt_error *er
 /* Copies run.info's id and artifact root into st. */
 static void take_info(dt_mlflow_state *st, const cJSON *run) {
     const cJSON *info = cJSON_GetObjectItemCaseSensitive(run, "info");
-    const char *id = str_at(info, "run_id"), *uri = str_at(info, "artifact_uri"), *status = str_at(info, "status");
+    const char *id = dt_json_string(info, "run_id"), *uri = dt_json_string(info, "artifact_uri");
+    const char *status = dt_json_string(info, "status");
     if (id) snprintf(st->run_id, sizeof st->run_id, "%s", id);
     if (uri) snprintf(st->artifact_uri, sizeof st->artifact_uri, "%s", uri);
     if (status) snprintf(st->status, sizeof st->status, "%s", status);
@@ -190,7 +189,7 @@ static void take_info(dt_mlflow_state *st, const cJSON *run) {
 /* The MLflow run of this detrain run: one tagged detrain.run_id = run_id, or a new one. */
 static dt_status ensure_run(dt_http *h, dt_mlflow_state *st, const cJSON *manifest, dt_error *err) {
     if (st->run_id[0]) return DT_OK;
-    const char *detrain_id = str_at(manifest, "run_id");
+    const char *detrain_id = dt_json_string(manifest, "run_id");
     if (!detrain_id) return dt_fail(err, DT_CHECKPOINT, "the manifest has no run_id");
     char filter[256];
     snprintf(filter, sizeof filter, "tags.`detrain.run_id` = '%s'", detrain_id);
@@ -208,7 +207,7 @@ static dt_status ensure_run(dt_http *h, dt_mlflow_state *st, const cJSON *manife
     body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "experiment_id", st->experiment_id);
     cJSON_AddStringToObject(body, "run_name", detrain_id);
-    cJSON_AddNumberToObject(body, "start_time", (double)iso_ms(str_at(manifest, "started_at")));
+    cJSON_AddNumberToObject(body, "start_time", (double)iso_ms(dt_json_string(manifest, "started_at")));
     add_pair(cJSON_AddArrayToObject(body, "tags"), "detrain.run_id", detrain_id);
     status = dt_http_json(h, "POST", API "/runs/create", body, &reply, NULL, err);
     cJSON_Delete(body);
@@ -267,7 +266,7 @@ static cJSON *run_inputs(const cJSON *manifest) {
     for (int s = 0; s < 3; s++) {
         const cJSON *split = cJSON_GetObjectItemCaseSensitive(data, splits[s]), *file;
         cJSON_ArrayForEach(file, cJSON_GetObjectItemCaseSensitive(split, "files")) {
-            const char *path = str_at(file, "path"), *sha = str_at(file, "sha256");
+            const char *path = dt_json_string(file, "path"), *sha = dt_json_string(file, "sha256");
             if (!path || !sha) continue;
             const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
             cJSON *input = cJSON_CreateObject(), *dataset = cJSON_AddObjectToObject(input, "dataset");
@@ -434,7 +433,7 @@ dt_status dt_mlflow_sync(dt_http *h, dt_mlflow_state *st, const cJSON *manifest,
         st->inputs = n;
     }
     DT_TRY(send_metrics(h, st, manifest, run_dir, step_loss_every, err));
-    const char *want = mlflow_status(str_at(manifest, "status"));
+    const char *want = mlflow_status(dt_json_string(manifest, "status"));
     if (strcmp(want, "RUNNING") != 0 && !st->artifacts)
         DT_TRY(upload_artifacts(h, st, run_dir, model_dir, err));
     if (strcmp(st->status, want) != 0) {
@@ -442,7 +441,7 @@ dt_status dt_mlflow_sync(dt_http *h, dt_mlflow_state *st, const cJSON *manifest,
         cJSON_AddStringToObject(body, "run_id", st->run_id);
         cJSON_AddStringToObject(body, "status", want);
         if (strcmp(want, "RUNNING") != 0)
-            cJSON_AddNumberToObject(body, "end_time", (double)iso_ms(str_at(manifest, "finished_at")));
+            cJSON_AddNumberToObject(body, "end_time", (double)iso_ms(dt_json_string(manifest, "finished_at")));
         status = dt_http_json(h, "POST", API "/runs/update", body, NULL, NULL, err);
         cJSON_Delete(body);
         if (status == DT_OK) snprintf(st->status, sizeof st->status, "%s", want);
@@ -487,12 +486,13 @@ static int same_server(const char *a, const char *b) {
 void dt_mlflow_state_load(dt_mlflow_state *st, const cJSON *record, const char *server, const char *experiment) {
     memset(st, 0, sizeof *st);
     snprintf(st->experiment, sizeof st->experiment, "%s", experiment);
-    const char *recorded_server = str_at(record, "server"), *recorded_experiment = str_at(record, "experiment");
+    const char *recorded_server = dt_json_string(record, "server");
+    const char *recorded_experiment = dt_json_string(record, "experiment");
     if (!recorded_server || !same_server(recorded_server, server) || !recorded_experiment ||
         strcmp(recorded_experiment, experiment) != 0)
         return;
-    const char *id = str_at(record, "experiment_id");
-    const char *run_id = str_at(record, "run_id"), *uri = str_at(record, "artifact_uri");
+    const char *id = dt_json_string(record, "experiment_id");
+    const char *run_id = dt_json_string(record, "run_id"), *uri = dt_json_string(record, "artifact_uri");
     snprintf(st->experiment_id, sizeof st->experiment_id, "%s", id ? id : "");
     snprintf(st->run_id, sizeof st->run_id, "%s", run_id ? run_id : "");
     snprintf(st->artifact_uri, sizeof st->artifact_uri, "%s", uri ? uri : "");
@@ -514,7 +514,7 @@ static dt_status version_of_run(dt_http *h, const char *name, const char *run_id
     free(escaped);
     cJSON *reply = NULL;
     dt_status status = dt_http_json(h, "GET", path, NULL, &reply, NULL, err);
-    const char *found = str_at(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(reply, "model_versions"), 0),
+    const char *found = dt_json_string(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(reply, "model_versions"), 0),
                                "version");
     snprintf(version, 32, "%s", found ? found : "");
     cJSON_Delete(reply);
@@ -541,7 +541,7 @@ dt_status dt_mlflow_register(dt_http *h, const char *name, const char *run_id, c
     cJSON *reply = NULL;
     status = dt_http_json(h, "POST", API "/model-versions/create", body, &reply, NULL, err);
     cJSON_Delete(body);
-    const char *made = str_at(cJSON_GetObjectItemCaseSensitive(reply, "model_version"), "version");
+    const char *made = dt_json_string(cJSON_GetObjectItemCaseSensitive(reply, "model_version"), "version");
     snprintf(version, 32, "%s", made ? made : "");
     cJSON_Delete(reply);
     return status;

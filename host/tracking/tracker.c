@@ -1,4 +1,5 @@
 /* tracker.c — the tracking thread (tracker.h). */
+#include "core/json.h"
 #include "tracking/tracker.h"
 
 #include <cjson/cJSON.h>
@@ -27,14 +28,10 @@ struct dt_tracker {
     char warning[DT_ERROR_MAX + DT_PATH_MAX];
 };
 
-static const char *str_at(const cJSON *node, const char *key) {
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(node, key));
-}
-
 dt_status dt_tracking_resolve(const dt_config *cfg, const char *flag_uri, const cJSON *record, const char *experiment,
                               dt_tracking_settings *s, dt_error *err) {
     memset(s, 0, sizeof *s);
-    const char *env_uri = getenv("MLFLOW_TRACKING_URI"), *recorded = str_at(record, "server");
+    const char *env_uri = getenv("MLFLOW_TRACKING_URI"), *recorded = dt_json_string(record, "server");
     if (flag_uri) {
         if (strncmp(flag_uri, "http://", 7) != 0 && strncmp(flag_uri, "https://", 8) != 0) {
             char shown[DT_PATH_MAX];
@@ -58,7 +55,8 @@ dt_status dt_tracking_resolve(const dt_config *cfg, const char *flag_uri, const 
     } else if (env_uri && env_uri[0]) {
         snprintf(s->source, sizeof s->source, "MLFLOW_TRACKING_URI is not http(s)");
     }
-    const char *env_experiment = getenv("MLFLOW_EXPERIMENT_NAME"), *recorded_experiment = str_at(record, "experiment");
+    const char *env_experiment = getenv("MLFLOW_EXPERIMENT_NAME");
+    const char *recorded_experiment = dt_json_string(record, "experiment");
     const char *name = cfg->tracking.experiment[0] ? cfg->tracking.experiment
                        : env_experiment && env_experiment[0] ? env_experiment
                        : recorded_experiment && recorded_experiment[0] ? recorded_experiment
