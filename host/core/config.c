@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fsutil.h"
 #include "text.h"
 
 /* Enum fields are read and written through int (see store_enum): they must be int-sized. */
@@ -1141,35 +1142,14 @@ dt_status dt_config_parse(dt_config *cfg, const char *json_text, const char *ori
     return parse_text(cfg, json_text, strlen(json_text), origin, base_dir, n_overrides, overrides, err);
 }
 
-/* Reads a whole file into a NUL-terminated buffer (caller frees); DT_IO "<path>: cannot read: <why>". */
+/* Reads a config file (dt_read_stream, at most MAX_FILE_BYTES) into a NUL-terminated buffer
+ * (caller frees); DT_IO "<path>: cannot read: <why>". */
 static dt_status read_file(const char *path, char **out, size_t *size, dt_error *err) {
     FILE *file = fopen(path, "rb");
     if (!file) return dt_fail(err, DT_IO, "%s: cannot read: %s", path, strerror(errno));
-    size_t capacity = 4096, used = 0;
-    char *text = malloc(capacity);
-    int read_errno = 0;
-    while (text) {
-        size_t n = fread(text + used, 1, capacity - used - 1, file);
-        used += n;
-        if (n == 0 || used > MAX_FILE_BYTES) {
-            read_errno = ferror(file) ? (errno ? errno : EIO) : 0;
-            break;
-        }
-        char *bigger = used + 1 == capacity ? realloc(text, capacity *= 2) : text;
-        if (!bigger) free(text);
-        text = bigger;
-    }
+    const dt_status status = dt_read_stream(file, path, MAX_FILE_BYTES, out, size, err);
     fclose(file);
-    if (!text) return dt_fail(err, DT_NOMEM, "%s: out of memory", path);
-    if (read_errno || used > MAX_FILE_BYTES) {
-        free(text);
-        return dt_fail(err, DT_IO, "%s: cannot read: %s", path,
-                       read_errno ? strerror(read_errno) : "larger than 64 MiB");
-    }
-    text[used] = '\0';
-    *out = text;
-    *size = used;
-    return DT_OK;
+    return status;
 }
 
 dt_status dt_config_load(dt_config *cfg, const char *path, int n_overrides, char *const *overrides,

@@ -151,31 +151,56 @@ dt_status dt_file_sha256(const char *path, char hex[65], dt_error *err) {
     return DT_OK;
 }
 
-dt_status dt_read_text(const char *path, char **text, size_t *size, dt_error *err) {
-    *text = NULL;
-    FILE *file = fopen(path, "rb");
-    if (!file) return dt_fail(err, DT_IO, "%s: cannot read: %s", path, strerror(errno));
-    size_t capacity = 1 << 14, used = 0;
+/* DT_IO: path holds more than max_bytes, said in MiB when it is a whole number of them. */
+static dt_status too_large(const char *path, size_t max_bytes, dt_error *err) {
+    if (max_bytes % (1u << 20) == 0)
+        return dt_fail(err, DT_IO, "%s: cannot read: larger than %zu MiB", path, max_bytes >> 20);
+    return dt_fail(err, DT_IO, "%s: cannot read: larger than %zu bytes", path, max_bytes);
+}
+
+dt_status dt_read_stream(FILE *file, const char *path, size_t max_bytes, char **bytes, size_t *size, dt_error *err) {
+    *bytes = NULL;
+    struct stat info;
+    size_t capacity = 1 << 16, used = 0;
+    /* Room for the whole file, its NUL and one more byte, so the read that finds the end is
+     * short and the buffer never grows for a regular file. */
+    if (fstat(fileno(file), &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0) {
+        if (max_bytes && (uint64_t)info.st_size > max_bytes) return too_large(path, max_bytes, err);
+        capacity = (size_t)info.st_size + 2;
+    }
     char *buffer = malloc(capacity);
+    errno = 0; /* what a failed fread leaves here is its reason */
     while (buffer) {
-        used += fread(buffer + used, 1, capacity - used - 1, file);
-        if (used + 1 < capacity) break; /* a short read: end of file or an error */
-        char *bigger = realloc(buffer, capacity * 2);
+        used += fread(buffer + used, 1, capacity - 1 - used, file);
+        if (used + 1 < capacity || (max_bytes && used > max_bytes)) break; /* a short read: the end or an error */
+        char *bigger = capacity * 2 > capacity ? realloc(buffer, capacity * 2) : NULL;
         if (!bigger) free(buffer);
         buffer = bigger;
         capacity *= 2;
     }
-    int failed = ferror(file);
-    fclose(file);
     if (!buffer) return dt_fail(err, DT_NOMEM, "%s: out of memory reading the file", path);
-    if (failed) {
+    if (ferror(file)) {
+        const int why = errno ? errno : EIO;
         free(buffer);
-        return dt_fail(err, DT_IO, "%s: cannot read: read error", path);
+        return dt_fail(err, DT_IO, "%s: cannot read: %s", path, strerror(why));
+    }
+    if (max_bytes && used > max_bytes) {
+        free(buffer);
+        return too_large(path, max_bytes, err);
     }
     buffer[used] = '\0';
-    *text = buffer;
+    *bytes = buffer;
     if (size) *size = used;
     return DT_OK;
+}
+
+dt_status dt_read_text(const char *path, char **text, size_t *size, dt_error *err) {
+    *text = NULL;
+    FILE *file = fopen(path, "rb");
+    if (!file) return dt_fail(err, DT_IO, "%s: cannot read: %s", path, strerror(errno));
+    const dt_status status = dt_read_stream(file, path, 0, text, size, err);
+    fclose(file);
+    return status;
 }
 
 /* The temporary folders this process made and has not removed: what dt_remove_temp_dirs_now

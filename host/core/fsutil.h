@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "status.h"
 
@@ -42,8 +43,16 @@ int64_t dt_file_size(const char *path);
 /* SHA-256 of a file's bytes as 64 hex chars into hex. DT_IO naming the file on failure. */
 dt_status dt_file_sha256(const char *path, char hex[65], dt_error *err);
 
-/* Reads a whole file into a NUL-terminated malloc'ed buffer (caller frees); *size gets its
- * length without the NUL (size may be NULL). DT_IO "<path>: cannot read: <why>". */
+/* Reads the rest of an open file (named `path` in messages) into a malloc'ed buffer with a NUL
+ * after its last byte: the one way detrain reads a whole file. *bytes (caller frees; NULL on
+ * failure) gets the bytes, *size their count without the NUL (size may be NULL). A regular
+ * file is sized first, so its buffer is allocated once. max_bytes > 0 refuses more than that
+ * (also from a pipe or a device that never ends): DT_IO "<path>: cannot read: larger than 64
+ * MiB". DT_IO "<path>: cannot read: <why>" on a read error, DT_NOMEM. The file stays open. */
+dt_status dt_read_stream(FILE *file, const char *path, size_t max_bytes, char **bytes, size_t *size, dt_error *err);
+
+/* Reads a whole file with dt_read_stream, no size limit; DT_IO "<path>: cannot read: <why>"
+ * also when it cannot be opened. */
 dt_status dt_read_text(const char *path, char **text, size_t *size, dt_error *err);
 
 /* Creates a fresh private directory "$TMPDIR/<prefix>XXXXXX" (TMPDIR defaults to /tmp) and

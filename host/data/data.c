@@ -14,48 +14,25 @@
 #include <zlib.h>
 
 #include "core/digest.h"
+#include "core/fsutil.h"
 #include "core/memory.h"
 #include "npz.h"
 
 /* ---- reading files ----------------------------------------------------------------- */
 
-/* Reads all of `file` into a malloc'ed buffer with one spare byte, set to NUL, past
- * the end (not counted in *n_bytes). DT_IO or DT_NOMEM on failure, *bytes untouched. */
+/* Reads all of the open `file` (dt_read_stream) once dt_memory_check says a regular file's
+ * bytes fit: DT_DATA "<path>: needs 3.1 kB for reading the file, 2.0 kB available". */
 static dt_status read_stream(FILE *file, const char *path, unsigned char **bytes, size_t *n_bytes,
                              dt_error *err) {
     struct stat info;
-    size_t capacity = 1 << 16;
-    /* Room for the whole file, its NUL and one more byte, so the read that finds EOF is
-     * short and the buffer never grows for a regular file. */
     if (fstat(fileno(file), &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0) {
-        capacity = (size_t)info.st_size + 2;
         const dt_status fits = dt_memory_check(info.st_size, DT_DATA, path, "reading the file", err);
         if (fits != DT_OK) return fits;
     }
-    unsigned char *buffer = malloc(capacity);
-    if (!buffer) return dt_fail(err, DT_NOMEM, "%s: out of memory reading %zu bytes", path, capacity);
-    size_t used = 0;
-    for (;;) {
-        used += fread(buffer + used, 1, capacity - 1 - used, file);
-        if (used + 1 < capacity) break; /* a short read: end of file or an error */
-        size_t grown = capacity * 2;
-        unsigned char *bigger = grown > capacity ? realloc(buffer, grown) : NULL;
-        if (!bigger) {
-            free(buffer);
-            return dt_fail(err, DT_NOMEM, "%s: out of memory reading the file", path);
-        }
-        buffer = bigger;
-        capacity = grown;
-    }
-    if (ferror(file)) {
-        int saved = errno;
-        free(buffer);
-        return dt_fail(err, DT_IO, "%s: cannot read: %s", path, strerror(saved));
-    }
-    buffer[used] = '\0';
-    *bytes = buffer;
-    *n_bytes = used;
-    return DT_OK;
+    char *text = NULL;
+    const dt_status status = dt_read_stream(file, path, 0, &text, n_bytes, err);
+    if (status == DT_OK) *bytes = (unsigned char *)text;
+    return status;
 }
 
 /* True when the bytes start with the gzip magic 1f 8b. */
