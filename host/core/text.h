@@ -1,5 +1,6 @@
-/* text.h — a growing string for generated text (canonical JSON, SVG, tables): printf-style
- * appends, and a failed allocation remembered so that the caller checks once at the end. */
+/* text.h — a growing string for generated text (canonical JSON, SVG, tables, predictions, an
+ * HTTP answer): printf-style or byte appends, and a failed allocation remembered so that the
+ * caller checks once at the end. */
 #ifndef DT_TEXT_H
 #define DT_TEXT_H
 
@@ -15,7 +16,11 @@ typedef struct {
 /* Appends printf-formatted text; does nothing once t->failed. */
 void dt_text_printf(dt_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The text, handed over to the caller (free it), or NULL when anything failed (then freed). */
+/* Appends n bytes (a NUL among them is kept, and counted in len); does nothing once t->failed. */
+void dt_text_append(dt_text *t, const void *bytes, size_t n);
+
+/* The text, handed over to the caller (free it), or NULL when anything failed (then freed);
+ * t is left empty, ready for new appends. */
 char *dt_text_take(dt_text *t);
 
 #endif

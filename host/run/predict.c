@@ -9,7 +9,6 @@
 
 #include <cjson/cJSON.h>
 #include <libgen.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "cpu/matmul.h"
 #include "dt_math.h"
 #include "core/fsutil.h"
+#include "core/text.h"
 #include "records/checkpoint.h"
 #include "records/manifest.h"
 #include "records/runrec.h"
@@ -186,33 +186,6 @@ cleanup:
 
 /* ---- predict ---------------------------------------------------------------------------------- */
 
-/* A growing output buffer. */
-typedef struct {
-    char *data;
-    size_t len, cap;
-} out_buf;
-
-/* Appends printf-formatted text; -1 on OOM. */
-static int out_printf(out_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int out_printf(out_buf *b, const char *fmt, ...) {
-    va_list args;
-    va_start(args, fmt);
-    int n = vsnprintf(NULL, 0, fmt, args);
-    va_end(args);
-    if (n < 0) return -1;
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = (b->len + (size_t)n + 1) * 2;
-        char *data = realloc(b->data, cap);
-        if (!data) return -1;
-        b->data = data, b->cap = cap;
-    }
-    va_start(args, fmt);
-    vsnprintf(b->data + b->len, b->cap - b->len, fmt, args);
-    va_end(args);
-    b->len += (size_t)n;
-    return 0;
-}
-
 /* Forward pass of rows [0, batch) of x (batch, input_size) through the net without dropout;
  * the portable product (one ascending fmaf chain per output), then bias and activation.
  * z, y: scratch of (batch, max_width) each; returns the output (batch, n_outputs). */
@@ -239,7 +212,7 @@ static const float *forward(const dt_net *net, const float *params, const float 
 }
 
 /* Appends one sample's prediction: class and probabilities, or outputs; CSV or JSON lines. */
-static int write_row(out_buf *b, int64_t index, const float *row, int32_t n, int classifier, int json) {
+static void write_row(dt_text *b, int64_t index, const float *row, int32_t n, int classifier, int json) {
     float probs[4096];
     int32_t best = 0;
     const float *values = row;
@@ -253,19 +226,18 @@ static int write_row(out_buf *b, int64_t index, const float *row, int32_t n, int
             if (row[j] > row[best]) best = j;
         values = probs;
     }
-    int rc = json ? out_printf(b, "{\"index\":%lld,", (long long)index) : out_printf(b, "%lld,", (long long)index);
-    if (classifier)
-        rc |= json ? out_printf(b, "\"class\":%d,\"probabilities\":[", best) : out_printf(b, "%d,", best);
-    else if (json)
-        rc |= out_printf(b, "\"outputs\":[");
-    for (int32_t j = 0; j < n; j++) rc |= out_printf(b, "%s%.9g", j ? "," : "", (double)values[j]);
-    rc |= out_printf(b, json ? "]}\n" : "\n");
-    return rc;
+    if (json) dt_text_printf(b, "{\"index\":%lld,", (long long)index);
+    else dt_text_printf(b, "%lld,", (long long)index);
+    if (classifier && json) dt_text_printf(b, "\"class\":%d,\"probabilities\":[", best);
+    else if (classifier) dt_text_printf(b, "%d,", best);
+    else if (json) dt_text_printf(b, "\"outputs\":[");
+    for (int32_t j = 0; j < n; j++) dt_text_printf(b, "%s%.9g", j ? "," : "", (double)values[j]);
+    dt_text_printf(b, json ? "]}\n" : "\n");
 }
 
 /* The predictions of the checkpoint's net for every sample of ds into b: a CSV header and one
  * line per sample, or JSON lines. DT_USAGE for a classifier of more than 4096 classes. */
-static dt_status predictions(const dt_checkpoint *ck, const dt_dataset *ds, const char *checkpoint, int json, out_buf *b,
+static dt_status predictions(const dt_checkpoint *ck, const dt_dataset *ds, const char *checkpoint, int json, dt_text *b,
                              dt_error *err) {
     const dt_net *net = &ck->net;
     const int classifier = ck->cfg->loss.kind == DT_LOSS_SOFTMAX_CE;
@@ -275,21 +247,22 @@ static dt_status predictions(const dt_checkpoint *ck, const dt_dataset *ds, cons
     float *scratch = malloc(((size_t)3 * (size_t)chunk * (size_t)net->max_width + DT_GEMM_PACK_FLOATS) * sizeof(float));
     if (!scratch) return dt_fail(err, DT_NOMEM, "out of memory for the forward pass");
     float *z = scratch, *y = scratch + 2 * chunk * net->max_width, *pack = y + chunk * net->max_width;
-    int rc = 0;
     if (!json) {
-        rc |= out_printf(b, "index");
-        for (int32_t j = 0; j < net->n_outputs; j++)
-            rc |= classifier ? out_printf(b, "%s,p%d", j ? "" : ",class", j) : out_printf(b, ",y%d", j);
-        rc |= out_printf(b, "\n");
+        dt_text_printf(b, "index");
+        for (int32_t j = 0; j < net->n_outputs; j++) {
+            if (classifier) dt_text_printf(b, "%s,p%d", j ? "" : ",class", j);
+            else dt_text_printf(b, ",y%d", j);
+        }
+        dt_text_printf(b, "\n");
     }
-    for (int64_t start = 0; start < ds->n_samples && !rc; start += chunk) {
+    for (int64_t start = 0; start < ds->n_samples && !b->failed; start += chunk) {
         const int64_t batch = ds->n_samples - start < chunk ? ds->n_samples - start : chunk;
         const float *out = forward(net, ck->state.params, ds->features + start * ds->n_features, batch, z, y, pack);
-        for (int64_t i = 0; i < batch && !rc; i++)
-            rc |= write_row(b, start + i, out + i * net->n_outputs, net->n_outputs, classifier, json);
+        for (int64_t i = 0; i < batch && !b->failed; i++)
+            write_row(b, start + i, out + i * net->n_outputs, net->n_outputs, classifier, json);
     }
     free(scratch);
-    return rc ? dt_fail(err, DT_NOMEM, "out of memory writing the predictions") : DT_OK;
+    return b->failed ? dt_fail(err, DT_NOMEM, "out of memory writing the predictions") : DT_OK;
 }
 
 dt_status dt_predict(const char *checkpoint, const char *source, const char *labels, const char *output, int threads,
@@ -300,7 +273,7 @@ dt_status dt_predict(const char *checkpoint, const char *source, const char *lab
     memset(&ds, 0, sizeof ds);
     memset(out, 0, sizeof *out);
     dt_data_source src;
-    out_buf b = {NULL, 0, 0};
+    dt_text b = {0};
     (void)threads; /* the forward pass runs on one thread; the flag is accepted for symmetry with eval */
     const int json = output && (ends_with(output, ".jsonl") || ends_with(output, ".json"));
     if (output && !json && !ends_with(output, ".csv"))
@@ -312,9 +285,9 @@ dt_status dt_predict(const char *checkpoint, const char *source, const char *lab
     DT_TRY(predictions(ck, &ds, checkpoint, json, &b, err));
     out->n_samples = ds.n_samples;
     if (output) DT_TRY(dt_write_file_atomic(output, b.data ? b.data : "", b.len, err));
-    else out->text = b.data, out->size = b.len, b.data = NULL;
+    else out->size = b.len, out->text = dt_text_take(&b);
 cleanup:
-    free(b.data);
+    free(dt_text_take(&b));
     dt_dataset_free(&ds);
     free_checkpoint(ck);
     return status;

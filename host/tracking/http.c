@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/json.h"
+#include "core/text.h"
+
 #define REPLY_MAX (64u << 20) /* an answer larger than this is not MLflow's */
 
 void dt_http_global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -123,30 +126,14 @@ char *dt_http_escape(dt_http *h, const char *text) {
     return copy;
 }
 
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int overflow;
-} reply_buf;
-
-/* libcurl's write callback: appends to a reply_buf, refusing more than REPLY_MAX. */
+/* libcurl's write callback: appends to the answer (a dt_text), refusing more than REPLY_MAX;
+ * a short count makes libcurl stop with a write error. */
 static size_t collect(char *ptr, size_t size, size_t nmemb, void *user) {
-    reply_buf *b = user;
-    size_t n = size * nmemb;
-    if (b->len + n + 1 > REPLY_MAX) {
-        b->overflow = 1;
-        return 0;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown) return 0;
-        b->data = grown, b->cap = cap;
-    }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
+    dt_text *answer = user;
+    const size_t n = size * nmemb;
+    if (answer->len + n + 1 > REPLY_MAX) return 0;
+    dt_text_append(answer, ptr, n);
+    return answer->failed ? 0 : n;
 }
 
 /* libcurl's progress callback: non-zero stops the transfer when the owner cancels. */
@@ -167,7 +154,7 @@ static void back_off(const dt_http *h, long ms) {
 /* One request with the client's options; the body is `upload` (a file, size bytes) or
  * `json_body` (NULL: none). Returns the curl code; *code gets the HTTP status. */
 static CURLcode perform(dt_http *h, const char *method, const char *url, const char *json_body, FILE *upload,
-                        long size, reply_buf *reply, long *code, char errbuf[CURL_ERROR_SIZE]) {
+                        long size, dt_text *reply, long *code, char errbuf[CURL_ERROR_SIZE]) {
     CURL *c = h->curl;
     curl_easy_reset(c);
     struct curl_slist *headers = NULL;
@@ -226,7 +213,7 @@ static int retryable(const dt_http *h, CURLcode rc, long code) {
 
 /* The request with retries; DT_NETWORK on failure (see dt_http_json). */
 static dt_status request(dt_http *h, const char *method, const char *path, const char *json_body, const char *file,
-                         reply_buf *reply, long *http_code, dt_error *err) {
+                         dt_text *reply, long *http_code, dt_error *err) {
     char url[DT_PATH_MAX * 2], shown_url[DT_PATH_MAX * 2], errbuf[CURL_ERROR_SIZE];
     snprintf(url, sizeof url, "%s%s", h->base, path);
     snprintf(shown_url, sizeof shown_url, "%s%s", h->shown, path);
@@ -234,8 +221,7 @@ static dt_status request(dt_http *h, const char *method, const char *path, const
     long code = 0;
     for (int attempt = 0; attempt < (h->attempts > 0 ? h->attempts : 1); attempt++) {
         if (attempt) back_off(h, 200L << (2 * (attempt - 1))); /* 0.2 s, 0.8 s, ... */
-        reply->len = 0, reply->overflow = 0;
-        if (reply->data) reply->data[0] = '\0';
+        free(dt_text_take(reply)); /* an earlier attempt's answer */
         FILE *upload = NULL;
         long size = 0;
         if (file) {
@@ -261,8 +247,7 @@ static dt_status request(dt_http *h, const char *method, const char *path, const
                        rc == CURLE_ABORTED_BY_CALLBACK ? "cancelled" : errbuf);
     /* MLflow's errors are {"error_code": ..., "message": ...}. */
     cJSON *answer = reply->data ? cJSON_Parse(reply->data) : NULL;
-    const char *error_code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(answer, "error_code"));
-    const char *message = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(answer, "message"));
+    const char *error_code = dt_json_string(answer, "error_code"), *message = dt_json_string(answer, "message");
     dt_fail(err, DT_NETWORK, "%s %s: HTTP %ld%s%s%s%.200s", method, shown_url, code, error_code ? " " : "",
             error_code ? error_code : "", message ? ": " : "", message ? message : "");
     cJSON_Delete(answer);
@@ -274,20 +259,20 @@ dt_status dt_http_json(dt_http *h, const char *method, const char *path, const c
     if (reply) *reply = NULL;
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     if (body && !text) return dt_fail(err, DT_NOMEM, "out of memory building a request");
-    reply_buf answer = {NULL, 0, 0, 0};
+    dt_text answer = {0};
     dt_status status = request(h, method, path, text, NULL, &answer, http_code, err);
     free(text);
     if (status == DT_OK && reply) {
         *reply = answer.len ? cJSON_Parse(answer.data) : cJSON_CreateObject();
         if (!*reply) status = dt_fail(err, DT_NETWORK, "%s %s%s: the answer is not JSON", method, h->shown, path);
     }
-    free(answer.data);
+    free(dt_text_take(&answer));
     return status;
 }
 
 dt_status dt_http_put_file(dt_http *h, const char *path, const char *file, dt_error *err) {
-    reply_buf answer = {NULL, 0, 0, 0};
+    dt_text answer = {0};
     dt_status status = request(h, "PUT", path, NULL, file, &answer, NULL, err);
-    free(answer.data);
+    free(dt_text_take(&answer));
     return status;
 }
