@@ -1,5 +1,4 @@
 /* mlflow.c — a run's record synced into MLflow's REST API (mlflow.h; docs/tracking.md). */
-#include "core/json.h"
 #include "tracking/mlflow.h"
 
 #include <cjson/cJSON.h>
@@ -13,6 +12,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "core/json.h"
 
 #define API "/api/2.0/mlflow"
 #define BATCH_PARAMS 100  /* MLflow's log-batch limits */

@@ -1,5 +1,4 @@
 /* tracker.c — the tracking thread (tracker.h). */
-#include "core/json.h"
 #include "tracking/tracker.h"
 
 #include <cjson/cJSON.h>
@@ -8,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "core/json.h"
 
 /* The end of a run waits this long at most for a server that says nothing: its stall limit. */
 #define SILENCE_MS 10000
