@@ -45,6 +45,14 @@ run_code diff_moved 0 "$DETRAIN" diff "$DT_TMP/run-here" "$DT_TMP/run-moved"
 check "diff: another path to the same data is said, and not a difference" \
     bash -c "grep -q '^data paths: other paths to the same data' '$DT_TMP/diff_moved.out' &&
              grep -q 'train-copy.csv' '$DT_TMP/diff_moved.out' && grep -q '^0 differences' '$DT_TMP/diff_moved.out'"
+# ... also when the other path is written in another config file: same settings, not a difference.
+sed -e "s|\.\./data/spiral-train.csv|$DT_TMP/moved/train-copy.csv|" -e "s|\.\./data/|$DT_SOURCE_DIR/tests/data/|" \
+    "$tiny" >"$DT_TMP/moved/tiny-moved.json"
+"$DETRAIN" train "$DT_TMP/moved/tiny-moved.json" --quiet --out "$DT_TMP/run-moved-file" >/dev/null 2>&1
+run_code diff_moved_file 0 "$DETRAIN" diff "$DT_TMP/run-here" "$DT_TMP/run-moved-file"
+check "diff: another config file with the same settings is said, and not a difference" \
+    bash -c "grep -q '^config files: other files with the same settings' '$DT_TMP/diff_moved_file.out' &&
+             grep -q 'tiny-moved.json' '$DT_TMP/diff_moved_file.out' && grep -q '^0 differences' '$DT_TMP/diff_moved_file.out'"
 head -n 300 "$DT_SOURCE_DIR/tests/data/spiral-train.csv" >"$DT_TMP/moved/train-part.csv"
 "$DETRAIN" train "$tiny" --set data.train.path="$DT_TMP/moved/train-part.csv" --quiet --out "$DT_TMP/run-part" >/dev/null 2>&1
 run_code diff_other_data 1 "$DETRAIN" diff "$DT_TMP/run-here" "$DT_TMP/run-part"

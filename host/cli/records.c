@@ -135,6 +135,10 @@ static void print_diff(const cJSON *report) {
     cJSON_ArrayForEach(item, moved)
         printf("  %s: %s  vs  %s\n", dt_json_string_or(item, "set", ""), dt_json_string_or(item, "a", ""),
                dt_json_string_or(item, "b", ""));
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(report, "config_files");
+    if (dt_json_string(files, "a"))
+        printf("config files: other files with the same settings, not a difference\n  %s  vs  %s\n",
+               dt_json_string(files, "a"), dt_json_string_or(files, "b", ""));
     cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(report, "sections")) print_section(item);
     print_trace(cJSON_GetObjectItemCaseSensitive(report, "trace"));
     const long long n = (long long)dt_json_number_or(report, "differences", 0);

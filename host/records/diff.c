@@ -123,6 +123,25 @@ static void set_aside_data_paths(cJSON *a, cJSON *b, cJSON *data_paths) {
     }
 }
 
+/* Removes from both manifests (copies) which config file each run read when the settings are
+ * the same (config and overrides, data paths set aside): another file holding the same
+ * settings, e.g. one naming another path to the same data, is no difference. Records the two
+ * file names in `config_files` (left empty when nothing was set aside). */
+static void set_aside_config_files(cJSON *a, cJSON *b, cJSON *config_files) {
+    static const char *const settings[] = {"config", "overrides"}, *const file_keys[] = {"config_file", "config_file_sha256"};
+    for (int k = 0; k < 2; k++)
+        if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(a, settings[k]), cJSON_GetObjectItemCaseSensitive(b, settings[k]), 1))
+            return;
+    if (cJSON_Compare(cJSON_GetObjectItemCaseSensitive(a, file_keys[1]), cJSON_GetObjectItemCaseSensitive(b, file_keys[1]), 1))
+        return;
+    cJSON_AddStringToObject(config_files, "a", dt_run_record_string(a, file_keys[0]));
+    cJSON_AddStringToObject(config_files, "b", dt_run_record_string(b, file_keys[0]));
+    for (int k = 0; k < 2; k++) {
+        cJSON_DeleteItemFromObjectCaseSensitive(a, file_keys[k]);
+        cJSON_DeleteItemFromObjectCaseSensitive(b, file_keys[k]);
+    }
+}
+
 /* The run's identity for the report's "runs": run_id, status, started_at. */
 static cJSON *run_identity(const cJSON *m) {
     cJSON *run = cJSON_CreateObject();
@@ -154,6 +173,7 @@ static cJSON *compare(const char *run_a, const char *run_b, const dt_run_record 
     cJSON_AddItemToArray(runs, run_identity(ma));
     cJSON_AddItemToArray(runs, run_identity(mb));
     set_aside_data_paths(ma, mb, cJSON_AddArrayToObject(report, "data_paths"));
+    set_aside_config_files(ma, mb, cJSON_AddObjectToObject(report, "config_files"));
     cJSON *list = cJSON_AddArrayToObject(report, "sections");
     int n = 0;
     for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++)

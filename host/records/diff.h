@@ -15,6 +15,8 @@ typedef struct cJSON cJSON;
  *   {"a", "b": the folders, "runs": [{"run_id", "status", "started_at"}, ...] (a, then b),
  *    "data_paths": [{"set", "a", "b"}]: data sets with the same files (SHA-256) at other paths,
  *        which are no difference,
+ *    "config_files": {"a", "b"}: the config files each run read when they differ but hold the
+ *        same settings (data paths aside), which is no difference; {} otherwise,
  *    "sections": [{"heading", "count", "differences": [{"path", "a", "b"}] (the first
  *        DT_DIFF_MAX_LINES, values in brief)}],
  *    "trace": {"steps_a", "steps_b", "common", "differing", "first" (0: none), "a", "b" (the
