@@ -70,6 +70,12 @@ const char dt_bench_help_text[] =
     "Exit codes: 0 every promise held, 1 a deterministic or portable row gave more than one\n"
     "digest (or a GPU portable digest differs from the CPU's), 2 bad input or no such device.\n";
 
+/* Whether the backend runs on a GPU: a GPU backend describes its device (backend.h), the
+ * CPU's does not; bench never branches on a backend's name. */
+static int on_gpu(const dt_backend_ops *ops) {
+    return ops->gpu_info != NULL;
+}
+
 /* ---- options ------------------------------------------------------------------------- */
 
 /* Splits a comma-separated list of positive integers into values (at most max). -1 on error. */
@@ -583,7 +589,7 @@ static dt_status run_group(dt_bench_report *report, const dt_backend_ops *ops, g
         DT_TRY(run_mode(report, ops, g, o->modes[m], row, err));
         row = &report->rows[row_index];
         dt_bench_row_finish(row);
-        const int cross = o->cross_check == 1 || (o->cross_check == -1 && strcmp(ops->name, "cpu") != 0);
+        const int cross = o->cross_check == 1 || (o->cross_check == -1 && on_gpu(ops));
         if (o->modes[m] == DT_MODE_PORTABLE && cross) {
             DT_TRY(cpu_digest(report, g, row->steps, row->cross_digest, err));
             row->cross_checked = 1;
@@ -724,7 +730,7 @@ static dt_status run_matmul(dt_bench_report *report, const dt_backend_ops *ops, 
     memcpy(shapes + o->n_squares, net_products, (size_t)n_net_products * sizeof *shapes);
     const dt_gemm_bench_ops *devices[2] = {&dt_cpu_gemm_bench, NULL};
     int n_devices = 1;
-    if (strcmp(ops->name, "cpu") != 0) {
+    if (on_gpu(ops)) {
         const dt_gemm_bench_ops *device_bench = dt_gemm_bench_for(ops->name);
         if (device_bench) devices[n_devices++] = device_bench;
         else snprintf(report->gemm_note, sizeof report->gemm_note,
@@ -782,7 +788,7 @@ dt_status dt_bench_main_with(const dt_bench_opts *opts, const dt_backend_ops *op
     const double t_start = dt_now_seconds();
     dt_gemm_shape net_products[3 * DT_MAX_LAYERS];
     int n_net_products = 0;
-    report.opts.device = strcmp(ops->name, "cpu") ? DT_DEVICE_CUDA : DT_DEVICE_CPU;
+    report.opts.device = on_gpu(ops) ? DT_DEVICE_CUDA : DT_DEVICE_CPU;
     report.threads = opts->threads > 0 ? opts->threads : dt_available_cores();
     snprintf(report.simd, sizeof report.simd, "%s", dt_simd_name(dt_simd_detect()));
     dt_blas_describe(report.blas, sizeof report.blas);
