@@ -9,8 +9,10 @@ not exist. No engine source (kernels/, host/) fills a `char why[...]` message bu
 code reports with a dt_status (status.h, and cuda_status.h at the CUDA boundary), CUDA code
 below status.h returns cudaError_t. No engine source but host/core/json.c defines a JSON
 string getter (a small function of (const cJSON *, const char *) returning the member's
-string): dt_json_string is the one. Prints each violation and exits 1, or says what it
-checked and exits 0.
+string): dt_json_string is the one. No char array in host/ named for a path (path, dir,
+folder, file, ...) has a bare numeric size of 1024 or more: a path buffer is DT_PATH_MAX
+(config.h), plus a margin for a suffix (DT_PATH_MAX + 32). Prints each violation and exits
+1, or says what it checked and exits 0.
 
 usage: layout.py SOURCE_DIR
 """
@@ -51,6 +53,23 @@ JSON_STRING_GETTER = re.compile(
     r"^[\w ]*\bchar\s*\*\s*(\w+)\s*\(\s*const\s+cJSON\s*\*\s*\w+\s*,\s*const\s+char\s*\*\s*\w+[^)]*\)\s*\{"
     r"((?:\n(?!\}).*){1,4})\n\}", re.M)
 JSON_STRING_HOME = "host/core/json.c"
+# A path buffer with an ad-hoc numeric size (issue 19: one path size): `char path[4096]`,
+# `char dir[4096 + 80]`, `char temps[2][4096]` in host/. Its last dimension is the path's.
+PATH_BUFFER_TOPS = ("host/",)
+PATH_BUFFER_DECL = re.compile(r"^\s*(?:(?:static|const|volatile)\s+)*char\s+(.*)")
+PATH_BUFFER_NAME = re.compile(r"path|dir|folder|file|manifest|db|copy|tmp|temp|local|source", re.I)
+
+
+def path_buffers(line):
+    """(name, size) of each char array declared on a line that is a path buffer of numeric size >= 1024."""
+    m = PATH_BUFFER_DECL.match(line)
+    declarators = re.sub(r"=\s*(\{[^}]*\}|[^,;]*)", "", m.group(1)) if m else ""  # initializers aside
+    found = []
+    for name, dims in re.findall(r"(?<![*\w])(\w+)\s*((?:\[[^\[\]]*\])+)", declarators):
+        size = re.findall(r"\[([^\[\]]*)\]", dims)[-1].strip()
+        if PATH_BUFFER_NAME.search(name) and re.fullmatch(r"[\d\s+*()]+", size) and eval(size) >= 1024:
+            found.append((name, size))
+    return found
 
 
 def json_string_getters(text):
@@ -118,6 +137,19 @@ def self_test():
                                    "    const cJSON *item = cJSON_GetObjectItemCaseSensitive(m, key);\n    a();\n    b();\n"
                                    "    c();\n    return item->valuestring;\n}\n")
     assert not json_string_getters("    const char *name = dt_json_string(entry, \"file\");\n")
+    # The path-buffer rule fires on the sizes the tree had, in any declarator, and not on
+    # DT_PATH_MAX sizes, small buffers or buffers not named for a path.
+    assert path_buffers("    char path[4096];") == [("path", "4096")]
+    assert path_buffers("    char copy[DT_PATH_MAX], old_dir[4096 + 32];") == [("old_dir", "4096 + 32")]
+    assert path_buffers("static char temp_dirs[MAX_TEMP_DIRS][4096];") == [("temp_dirs", "4096")]
+    assert path_buffers("    char paths[2][4096], temps[2][4096] = {\"\", \"\"};") == [("paths", "4096"), ("temps", "4096")]
+    assert path_buffers("    char path[1024];") == [("path", "1024")]
+    assert not path_buffers("    char path[DT_PATH_MAX + 32];")
+    assert not path_buffers("    char db[DT_PATH_MAX + 32], manifest[DT_PATH_MAX];")
+    assert not path_buffers("    char path[512], name[4096];")
+    assert not path_buffers("        char buffer[4096]; /* getdents64 records, not a path */")
+    assert not path_buffers("    const char *path = dir[4096];")
+    assert not path_buffers("    char *files[4096];")
 
 
 def main():
@@ -145,6 +177,10 @@ def main():
                         problems.append(f"{path}:{line_no}: {getter}() is a copy of dt_json_string: use "
                                         f"dt_json_string / dt_json_string_or (core/json.h)")
                 for line_no, line in enumerate(text.split("\n"), 1):
+                    if path.startswith(PATH_BUFFER_TOPS):
+                        for buffer, size in path_buffers(line):
+                            problems.append(f"{path}:{line_no}: {buffer}[{size}] is a path buffer of its own size: "
+                                            f"use DT_PATH_MAX (core/config.h), + a margin for a suffix (DT_PATH_MAX + 32)")
                     if path.startswith(WHY_BUFFER_TOPS) and WHY_BUFFER.search(line):
                         problems.append(f"{path}:{line_no}: a `char why[]` message buffer: return a dt_status "
                                         f"(status.h, cuda_status.h) or a cudaError_t instead")

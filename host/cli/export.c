@@ -44,7 +44,7 @@ int dt_cli_export(int argc, char **argv) {
     dt_export_format format;
     if (dt_export_format_parse(args.values[X_FORMAT], &format, &err) != DT_OK)
         return dt_cli_usage_error(err.message, "export");
-    char path[4096];
+    char path[DT_PATH_MAX + 32];
     if ((rc = dt_cli_checkpoint(args.positional[0], path, sizeof path)) >= 0) return rc;
     dt_status status = dt_export_checkpoint(path, format, args.values[X_OUTPUT], &err);
     if (status != DT_OK) return dt_cli_fail(status, err.message);

@@ -70,7 +70,7 @@ int dt_cli_eval(int argc, char **argv) {
     long long threads = 0;
     if ((rc = parse_count("--threads", args.values[E_THREADS], "eval", &threads)) >= 0) return rc;
     if (args.values[E_LABELS] && !args.values[E_DATA]) return dt_cli_usage_error("--labels goes with --data", "eval");
-    char path[4096];
+    char path[DT_PATH_MAX + 32];
     if ((rc = dt_cli_checkpoint(args.positional[0], path, sizeof path)) >= 0) return rc;
     dt_error err = {{0}};
     dt_eval_report *report = malloc(sizeof *report);
@@ -93,7 +93,7 @@ int dt_cli_predict(int argc, char **argv) {
     if (!args.values[P_INPUT]) return dt_cli_usage_error("predict needs --input SOURCE", "predict");
     long long threads = 0;
     if ((rc = parse_count("--threads", args.values[P_THREADS], "predict", &threads)) >= 0) return rc;
-    char path[4096];
+    char path[DT_PATH_MAX + 32];
     if ((rc = dt_cli_checkpoint(args.positional[0], path, sizeof path)) >= 0) return rc;
     dt_error err = {{0}};
     dt_predictions out;

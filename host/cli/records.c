@@ -153,7 +153,7 @@ int dt_cli_diff(int argc, char **argv) {
     if (rc >= 0) return rc;
     if (args.help) return fputs(dt_cli_diff_help, stdout), 0;
     /* either side may be a model version (its stored record, in a temporary folder) */
-    char paths[2][4096], temps[2][4096] = {"", ""};
+    char paths[2][DT_PATH_MAX], temps[2][DT_PATH_MAX] = {"", ""};
     for (int i = 0; i < 2 && rc < 0; i++) rc = dt_cli_run_folder(args.positional[i], paths[i], sizeof paths[i], temps[i], sizeof temps[i]);
     if (rc < 0) {
         dt_error err = {{0}};
@@ -248,7 +248,7 @@ int dt_cli_inspect(int argc, char **argv) {
     int rc = parse_simple(argc, argv, "inspect", NULL, 0, 1, "a checkpoint file", &args, scratch);
     if (rc >= 0) return rc;
     if (args.help) return fputs(dt_cli_inspect_help, stdout), 0;
-    char path[4096];
+    char path[DT_PATH_MAX + 32];
     if ((rc = dt_cli_checkpoint(args.positional[0], path, sizeof path)) >= 0) return rc;
     dt_error err = {{0}};
     dt_inspection in;

@@ -61,15 +61,33 @@ const char dt_cli_lineage_help[] =
     "versions that were trained or tested on a data file, found by the file's SHA-256 wherever\n"
     "it was stored.\n";
 
-/* The registry database a command uses (store.h), and in `why` where it comes from. */
-static void registry_path(const char *given, char *out, size_t size, char *why, size_t why_size) {
+/* The registry database a command uses (store.h) into out; *origin (when not NULL) gets where
+ * it comes from, "--registry" or "$DETRAIN_REGISTRY", or NULL for the project store's (see
+ * print_origin). DT_USAGE for a given path too long for out: refused, never cut. */
+static dt_status registry_path(const char *given, const char **origin, char *out, size_t size, dt_error *err) {
     dt_store store;
     dt_store_find(&store, NULL);
-    dt_store_registry(&store, given, out, size);
     const char *env = getenv("DETRAIN_REGISTRY");
-    if (given && *given) snprintf(why, why_size, "--registry");
-    else if (env && *env) snprintf(why, why_size, "$DETRAIN_REGISTRY");
-    else snprintf(why, why_size, "the store %s: %s", store.path, dt_store_origin_text(&store));
+    const char *from = given && *given ? "--registry" : env && *env ? "$DETRAIN_REGISTRY" : NULL;
+    if (origin) *origin = from;
+    if (from) {
+        const dt_status fits = dt_path_check(given && *given ? given : env, size, err);
+        if (fits != DT_OK) return fits;
+    }
+    dt_store_registry(&store, given, out, size);
+    return DT_OK;
+}
+
+/* "<prefix><db> (<origin>)": where the registry comes from, as registry_path said, or the store
+ * (named with where it was found). */
+static void print_origin(const char *prefix, const char *db, const char *origin) {
+    if (origin) {
+        printf("%s%s (%s)\n", prefix, db, origin);
+        return;
+    }
+    dt_store store;
+    dt_store_find(&store, NULL);
+    printf("%s%s (the store %s: %s)\n", prefix, db, store.path, dt_store_origin_text(&store));
 }
 
 /* ---- registry COMMAND ----------------------------------------------------------------------- */
@@ -114,7 +132,7 @@ static int registry_add(const registry_call *c) {
                                              &added, &err);
     if (status != DT_OK) return registry_exit(status, &err);
     dt_cli_say_added(values[O_NAME], &added);
-    char manifest[4200];
+    char manifest[DT_PATH_MAX + 32]; /* run_dir fits DT_PATH_MAX: dt_registry_add took it */
     snprintf(manifest, sizeof manifest, "%s/manifest.json", run_dir);
     dt_cli_mlflow_bridge(manifest, values[O_NAME], NULL, values[O_MLFLOW], values[O_NOTE]);
     return 0;
@@ -387,9 +405,12 @@ int dt_cli_registry(int argc, char **argv) {
     if (rc >= 0) return rc;
     if (args.help) return fputs(dt_cli_registry_help, stdout), 0;
     if ((rc = dt_cli_check_mlflow_uri(args.values[O_MLFLOW])) >= 0) return rc;
-    char db[DT_PATH_MAX + 32], why[DT_PATH_MAX + 128];
-    registry_path(args.values[O_REGISTRY], db, sizeof db, why, sizeof why);
-    if (!args.values[O_JSON]) printf("registry: %s (%s)\n", db, why);
+    char db[DT_PATH_MAX + 32];
+    const char *origin = NULL;
+    dt_error err = {{0}};
+    if (registry_path(args.values[O_REGISTRY], &origin, db, sizeof db, &err) != DT_OK)
+        return dt_cli_usage_error(err.message, "registry");
+    if (!args.values[O_JSON]) print_origin("registry: ", db, origin);
     const registry_call call = {db, &args, argc, argv};
     return subcommands[which].run(&call);
 }
@@ -423,13 +444,18 @@ int dt_cli_lineage(int argc, char **argv) {
     int rc = parse_simple(argc, argv, "lineage", specs, DT_CLI_COUNT(specs), 1, "a data file or its SHA-256", &args, scratch);
     if (rc >= 0) return rc;
     if (args.help) return fputs(dt_cli_lineage_help, stdout), 0;
-    char db[DT_PATH_MAX + 32], why[DT_PATH_MAX + 128];
-    registry_path(args.values[G_REGISTRY], db, sizeof db, why, sizeof why);
+    char db[DT_PATH_MAX + 32];
+    const char *origin = NULL;
+    dt_error err = {{0}};
+    if (registry_path(args.values[G_REGISTRY], &origin, db, sizeof db, &err) != DT_OK)
+        return dt_cli_usage_error(err.message, "lineage");
     dt_store store;
     dt_store_find(&store, args.values[G_ROOT]);
     const int json = args.values[G_JSON] != NULL;
-    if (!json) printf("store: %s (%s)\nregistry: %s (%s)\n", store.path, dt_store_origin_text(&store), db, why);
-    dt_error err = {{0}};
+    if (!json) {
+        printf("store: %s (%s)\n", store.path, dt_store_origin_text(&store));
+        print_origin("registry: ", db, origin);
+    }
     cJSON *found = NULL;
     const dt_status status = dt_lineage(store.path, db, args.positional[0], &found, &err);
     if (json && status == DT_OK) dt_cli_print_json(found);
@@ -440,17 +466,22 @@ int dt_cli_lineage(int argc, char **argv) {
 }
 
 /* A file or folder that exists, or anything not shaped like a model reference: copied to path,
- * *v untouched, -1. A model reference: resolved into *v, 0. An unknown one: the exit code. */
+ * *v untouched, -1. A model reference: resolved into *v, 0. An unknown one, or a path too long
+ * for path (a folder: for a run folder, DT_PATH_MAX): the exit code. */
 static int resolve_reference(const char *arg, char *path, size_t size, dt_model_version *v) {
     struct stat info;
-    if (stat(arg, &info) == 0 || !dt_model_ref_shape(arg)) {
+    dt_error err = {{0}};
+    const int exists = stat(arg, &info) == 0;
+    if (exists || !dt_model_ref_shape(arg)) {
+        /* a folder is a run's, whose files' paths (<folder>/best.h5) must fit path too */
+        const size_t room = exists && S_ISDIR(info.st_mode) && size > DT_PATH_MAX ? DT_PATH_MAX : size;
+        if (dt_path_check(arg, room, &err) != DT_OK) return dt_cli_fail(DT_USAGE, err.message);
         snprintf(path, size, "%s", arg);
         return -1;
     }
-    char db[DT_PATH_MAX + 32], why[DT_PATH_MAX + 128];
-    registry_path(NULL, db, sizeof db, why, sizeof why);
-    dt_error err = {{0}};
-    const dt_status status = dt_registry_resolve(db, arg, v, &err);
+    char db[DT_PATH_MAX + 32];
+    dt_status status = registry_path(NULL, NULL, db, sizeof db, &err);
+    if (status == DT_OK) status = dt_registry_resolve(db, arg, v, &err);
     return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
 }
 

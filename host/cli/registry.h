@@ -11,12 +11,13 @@
 /* The checkpoint a command was given: a file as it is, a run folder's selected checkpoint
  * (best.h5, else final.h5, else the newest; named on stderr), or a model reference resolved in
  * the registry ($DETRAIN_REGISTRY, else the project store's, registry/store.h) with its
- * artifact checked against its digest. -1 when *path is set, else the exit code of the printed error. */
+ * artifact checked against its digest. path: DT_PATH_MAX + 32 bytes (a run folder's file).
+ * -1 when *path is set, else the exit code of the printed error (also for a path too long). */
 int dt_cli_checkpoint(const char *arg, char *path, size_t size);
 
 /* The run folder a command was given: a folder as it is, or a model version's stored record
- * made into a temporary folder (*temp set: dt_remove_run_dir it afterwards). -1 when *path is
- * set, else the exit code of the printed error. */
+ * made into a temporary folder (*temp set: dt_remove_run_dir it afterwards). path and temp:
+ * DT_PATH_MAX bytes. -1 when *path is set, else the exit code of the printed error. */
 int dt_cli_run_folder(const char *arg, char *path, size_t size, char *temp, size_t temp_size);
 
 /* Says what `registry add` (or sweep --register) registered, on stdout: "registered NAME/N: run

@@ -16,7 +16,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "digest.h"
+
+/* What fsutil adds to a path it is given: a file's path is a folder of up to DT_PATH_MAX bytes
+ * and a name ("/checkpoint-000000038.h5"), and a write in progress adds ".<pid>.tmp". */
+#define NAME_MARGIN 64
 
 /* Every failed write, flush, close or rename of a file detrain writes ends here: one line
  * with the file, the operation and the OS's reason, DT_WRITE (exit 1). */
@@ -24,9 +29,25 @@ static dt_status write_failed(dt_error *err, const char *path, const char *opera
     return dt_fail(err, DT_WRITE, "%s: %s failed: %s", path, operation, strerror(error));
 }
 
-/* fsyncs the directory holding path, so that the rename itself survives a crash. */
+dt_status dt_path_check(const char *path, size_t size, dt_error *err) {
+    const size_t len = strlen(path);
+    if (len < size) return DT_OK;
+    return dt_fail(err, DT_USAGE, "%.200s%s: the path is too long (%zu bytes, at most %zu)", path,
+                   len > 200 ? "..." : "", len, size - 1);
+}
+
+dt_status dt_path_join(char *out, size_t size, const char *dir, const char *name, dt_error *err) {
+    const int len = snprintf(out, size, "%s/%s", dir, name);
+    if (len >= 0 && (size_t)len < size) return DT_OK;
+    out[0] = '\0';
+    return dt_fail(err, DT_USAGE, "%.200s%s/%s: the path is too long (%d bytes, at most %zu)", dir,
+                   strlen(dir) > 200 ? "..." : "", name, len, size - 1);
+}
+
+/* fsyncs the directory holding path, so that the rename itself survives a crash. path fits:
+ * dt_write_file_atomic checked it. */
 static dt_status sync_parent_dir(const char *path, dt_error *err) {
-    char copy[4096];
+    char copy[DT_PATH_MAX + NAME_MARGIN];
     snprintf(copy, sizeof copy, "%s", path);
     const char *dir = dirname(copy);
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -52,7 +73,7 @@ static dt_status rename_into_place(const char *tmp, const char *path, dt_error *
 
 /* The temporary file being written now, for a signal handler that ends the process at once
  * (dt_write_in_progress). The path is complete before the flag says so. */
-static char in_progress[4096];
+static char in_progress[DT_PATH_MAX + NAME_MARGIN];
 static volatile sig_atomic_t writing = 0;
 
 const char *dt_write_in_progress(void) { return writing ? in_progress : NULL; }
@@ -84,7 +105,9 @@ static dt_status write_atomic(const char *tmp, const char *path, const void *dat
 dt_status dt_write_file_atomic(const char *path, const void *data, size_t size, dt_error *err) {
     /* The process id in the temporary name: two processes writing one file (the registry's
      * stored objects) never write into each other's temporary file. */
-    char tmp[4096];
+    char tmp[sizeof in_progress];
+    const dt_status fits = dt_path_check(path, sizeof tmp - 24, err); /* room for ".<pid>.tmp": 19 digits at most */
+    if (fits != DT_OK) return fits;
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
     memcpy(in_progress, tmp, sizeof in_progress);
     writing = 1;
@@ -97,8 +120,9 @@ dt_status dt_check_output_file(const char *output, dt_error *err) {
     if (!output[0]) return dt_fail(err, DT_USAGE, "the output file name is empty");
     struct stat st;
     if (stat(output, &st) == 0 && S_ISDIR(st.st_mode)) return dt_fail(err, DT_IO, "%s: is a folder, not a file", output);
-    char copy[4096];
-    if (strlen(output) >= sizeof copy) return dt_fail(err, DT_USAGE, "%s: path too long", output);
+    char copy[DT_PATH_MAX];
+    const dt_status fits = dt_path_check(output, sizeof copy, err);
+    if (fits != DT_OK) return fits;
     memcpy(copy, output, strlen(output) + 1);
     const char *dir = dirname(copy);
     if (stat(dir, &st) != 0) return dt_fail(err, DT_IO, "%s: cannot write: folder %s: %s", output, dir, strerror(errno));
@@ -109,7 +133,9 @@ dt_status dt_check_output_file(const char *output, dt_error *err) {
 }
 
 dt_status dt_mkdirs(const char *path, dt_error *err) {
-    char buf[4096];
+    char buf[DT_PATH_MAX + NAME_MARGIN];
+    const dt_status fits = dt_path_check(path, sizeof buf, err);
+    if (fits != DT_OK) return fits;
     snprintf(buf, sizeof buf, "%s", path);
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/') continue;
@@ -206,7 +232,7 @@ dt_status dt_read_text(const char *path, char **text, size_t *size, dt_error *er
 /* The temporary folders this process made and has not removed: what dt_remove_temp_dirs_now
  * removes when a signal ends the process. A slot's path is complete before its flag is set. */
 #define MAX_TEMP_DIRS 8
-static char temp_dirs[MAX_TEMP_DIRS][4096];
+static char temp_dirs[MAX_TEMP_DIRS][DT_PATH_MAX];
 static volatile sig_atomic_t temp_dir_live[MAX_TEMP_DIRS];
 
 dt_status dt_make_temp_dir(const char *prefix, char *out, size_t size, dt_error *err) {
@@ -228,7 +254,7 @@ void dt_remove_temp_dirs_now(void) {
     for (int slot = 0; slot < MAX_TEMP_DIRS; slot++) {
         if (!temp_dir_live[slot]) continue;
         const int dir = open(temp_dirs[slot], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        char buffer[4096];
+        char buffer[4096]; /* getdents64 records, not a path */
         long n;
         /* getdents64 rather than readdir: only system calls are safe in a signal handler */
         while (dir >= 0 && (n = syscall(SYS_getdents64, dir, buffer, sizeof buffer)) > 0)
@@ -255,20 +281,16 @@ int dt_remove_run_dir(const char *dir) {
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *entry;
-        while ((entry = readdir(d)) != NULL) {
-            if (!strcmp(entry->d_name, ".") || !strcmp(entry->d_name, "..")) continue;
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
-            unlink(path);
-        }
+        while ((entry = readdir(d)) != NULL) /* by name inside the folder: no path to build, none cut */
+            if (strcmp(entry->d_name, ".") && strcmp(entry->d_name, "..")) unlinkat(dirfd(d), entry->d_name, 0);
         closedir(d);
     }
     return rmdir(dir) == 0 || errno == ENOENT ? 0 : -1;
 }
 
 int dt_dir_locked(const char *dir) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/.lock", dir);
+    char path[DT_PATH_MAX + NAME_MARGIN];
+    if (dt_path_join(path, sizeof path, dir, ".lock", NULL) != DT_OK) return 0; /* no lock file there */
     const int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 0;
     const int held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
@@ -277,8 +299,10 @@ int dt_dir_locked(const char *dir) {
 }
 
 dt_status dt_lock_dir(const char *dir, int *fd, dt_error *err) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/.lock", dir);
+    char path[DT_PATH_MAX + NAME_MARGIN];
+    *fd = -1;
+    const dt_status fits = dt_path_join(path, sizeof path, dir, ".lock", err);
+    if (fits != DT_OK) return fits;
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (*fd < 0) return write_failed(err, path, "creating the run lock", errno);
     if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
@@ -293,11 +317,7 @@ dt_status dt_lock_dir(const char *dir, int *fd, dt_error *err) {
     DIR *d = opendir(dir);
     for (struct dirent *entry; d && (entry = readdir(d));) {
         const size_t len = strlen(entry->d_name);
-        if (len > 4 && !strcmp(entry->d_name + len - 4, ".tmp")) {
-            char tmp[4096];
-            snprintf(tmp, sizeof tmp, "%s/%s", dir, entry->d_name);
-            unlink(tmp);
-        }
+        if (len > 4 && !strcmp(entry->d_name + len - 4, ".tmp")) unlinkat(dirfd(d), entry->d_name, 0);
     }
     if (d) closedir(d);
     return DT_OK;

@@ -13,7 +13,8 @@
  * directory: the one way detrain writes a file (checkpoints, manifest, trace, predictions,
  * bench output). On any failed write, fsync, close or rename: the temporary file is removed,
  * the previous file at path is untouched, and DT_WRITE names the file, the operation and the
- * OS's reason ("No space left on device"). */
+ * OS's reason ("No space left on device"). DT_USAGE (dt_path_check) for a path longer than a
+ * folder of DT_PATH_MAX bytes and a file name. */
 dt_status dt_write_file_atomic(const char *path, const void *data, size_t size, dt_error *err);
 
 /* The temporary file dt_write_file_atomic is writing at this instant, or NULL: what a signal
@@ -26,12 +27,20 @@ const char *dt_write_in_progress(void);
  * --output costs nothing and gives exit 2 rather than a failed write's 1. */
 dt_status dt_check_output_file(const char *output, dt_error *err);
 
+/* "<dir>/<name>" into out (size bytes). A path is refused, never cut (a cut name would read,
+ * write or remove another file): DT_USAGE "<dir>/<name>: the path is too long (N bytes, at most
+ * M)" when it does not fit, the path shortened in the message. */
+dt_status dt_path_join(char *out, size_t size, const char *dir, const char *name, dt_error *err);
+
+/* DT_OK when path fits a buffer of `size` bytes (with its NUL), else DT_USAGE as dt_path_join. */
+dt_status dt_path_check(const char *path, size_t size, dt_error *err);
+
 /* Whether a process holds dir's run lock (dt_lock_dir) now: 1, else 0 (also without a lock
  * file). The probe takes a shared lock for an instant and gives it back. */
 int dt_dir_locked(const char *dir);
 
 /* Creates a directory and its parents (mkdir -p). DT_WRITE naming the path when one cannot be
- * made, DT_IO when the path exists and is not a directory. */
+ * made, DT_IO when the path exists and is not a directory, DT_USAGE when it is too long. */
 dt_status dt_mkdirs(const char *path, dt_error *err);
 
 /* Whether a regular file exists at path. */
@@ -71,7 +80,7 @@ void dt_remove_temp_dirs_now(void);
 /* Takes an exclusive advisory lock on "<dir>/.lock" so two processes never write one run
  * folder, then removes the temporary files ("*.tmp") a killed writer left there. *fd receives
  * the lock's descriptor (release with dt_unlock_dir). DT_USAGE when another process holds
- * it, DT_WRITE when the lock file cannot be made. */
+ * it (or dir is too long for its lock file's path), DT_WRITE when the lock file cannot be made. */
 dt_status dt_lock_dir(const char *dir, int *fd, dt_error *err);
 
 /* Releases a lock taken by dt_lock_dir; fd < 0 is ignored. */

@@ -101,11 +101,13 @@ static dt_status migrate(dt_db *db, dt_error *err) {
 
 dt_status dt_db_open(dt_db *db, const char *path, int create, dt_error *err) {
     memset(db, 0, sizeof *db);
+    const dt_status fits = dt_path_check(path, sizeof db->path, err);
+    if (fits != DT_OK) return fits;
     snprintf(db->path, sizeof db->path, "%s", path);
     struct stat info;
     if (stat(path, &info) != 0) {
         if (!create) return dt_fail(err, DT_IO, "%s: no such database", path);
-        char folder[4096];
+        char folder[sizeof db->path];
         snprintf(folder, sizeof folder, "%s", path);
         const dt_status status = dt_mkdirs(dirname(folder), err);
         if (status != DT_OK) return status;

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
+#include "core/config.h"
 #include "core/status.h"
 
 typedef struct cJSON cJSON;
@@ -20,12 +21,13 @@ typedef struct cJSON cJSON;
 
 typedef struct {
     sqlite3 *handle;
-    char path[4096];
+    char path[DT_PATH_MAX + 32]; /* as the store names it: <store>/detrain.sqlite (store.h) */
 } dt_db;
 
 /* Opens the database at path (creating it, and its folder, when `create`) and migrates its
  * schema to DT_DB_SCHEMA_VERSION. DT_IO naming the file: not a database, from a newer detrain,
- * read-only, missing (without `create`); DT_WRITE when it cannot be written (a full disk).
+ * read-only, missing (without `create`); DT_WRITE when it cannot be written (a full disk);
+ * DT_USAGE for a path longer than dt_db's.
  * Close with dt_db_close, also on failure. */
 dt_status dt_db_open(dt_db *db, const char *path, int create, dt_error *err);
 void dt_db_close(dt_db *db);

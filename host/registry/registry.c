@@ -58,32 +58,44 @@ static dt_status check_name(const char *what, const char *name, dt_error *err) {
     return DT_OK;
 }
 
+/* A stored file's path is its folder (objects_dir), '/' and its SHA-256: it fits a version's
+ * paths (registry.h: DT_PATH_MAX bytes) when the folder fits OBJECTS_DIR_MAX. */
+#define OBJECTS_DIR_MAX (DT_PATH_MAX - 65)
+
 /* The registry's file store: <database>.objects, beside the database and named after it, so no
  * database name can collide with it (DETRAIN_REGISTRY=/x/registry). A store made before that
- * rule, <folder of the database>/registry/objects, is used while it is the only one. */
-static void objects_dir(const char *db_path, char *out, size_t size) {
-    char copy[4096], old[4096 + 32];
+ * rule, <folder of the database>/registry/objects, is used while it is the only one. DT_USAGE
+ * for a database path too long for its files' paths: refused, never cut. */
+static dt_status objects_dir(const char *db_path, char out[OBJECTS_DIR_MAX], dt_error *err) {
+    const size_t len = strlen(db_path), most = OBJECTS_DIR_MAX - 1 - strlen(".objects");
+    if (len > most)
+        return dt_fail(err, DT_USAGE, "%.200s%s: the registry's path is too long for the paths of its stored files "
+                       "(%zu bytes, at most %zu)", db_path, len > 200 ? "..." : "", len, most);
+    char copy[DT_PATH_MAX], old[OBJECTS_DIR_MAX];
     struct stat info;
     snprintf(copy, sizeof copy, "%s", db_path);
-    snprintf(old, sizeof old, "%s/registry/objects", dirname(copy));
-    snprintf(out, size, "%s.objects", db_path);
-    if (stat(out, &info) != 0 && stat(old, &info) == 0 && S_ISDIR(info.st_mode))
-        snprintf(out, size, "%.*s", (int)(size - 1), old);
+    snprintf(out, OBJECTS_DIR_MAX, "%s.objects", db_path);
+    if (dt_path_join(old, sizeof old, dirname(copy), "registry/objects", NULL) == DT_OK && stat(out, &info) != 0 &&
+        stat(old, &info) == 0 && S_ISDIR(info.st_mode))
+        snprintf(out, OBJECTS_DIR_MAX, "%s", old);
+    return DT_OK;
 }
 
-static void object_path(const char *db_path, const char *sha256, char *out, size_t size) {
-    char dir[DT_PATH_MAX - 80];
-    objects_dir(db_path, dir, sizeof dir);
-    snprintf(out, size, "%s/%s", dir, sha256);
+/* The path of the stored file `sha256` into out (DT_PATH_MAX bytes). */
+static dt_status object_path(const char *db_path, const char *sha256, char out[DT_PATH_MAX], dt_error *err) {
+    char dir[OBJECTS_DIR_MAX];
+    const dt_status status = objects_dir(db_path, dir, err);
+    if (status == DT_OK) snprintf(out, DT_PATH_MAX, "%s/%.64s", dir, sha256);
+    return status;
 }
 
 /* Stores bytes under their SHA-256 (kept when an identical file is already there). */
 static dt_status store_object(const char *db_path, const unsigned char *bytes, size_t n, char sha256[65],
                               dt_error *err) {
-    char dir[4096], path[4096 + 80];
+    char dir[OBJECTS_DIR_MAX], path[DT_PATH_MAX];
     dt_sha256_hex(bytes, n, sha256);
-    objects_dir(db_path, dir, sizeof dir);
-    dt_status status = dt_mkdirs(dir, err);
+    dt_status status = objects_dir(db_path, dir, err);
+    if (status == DT_OK) status = dt_mkdirs(dir, err);
     if (status != DT_OK) return status;
     snprintf(path, sizeof path, "%s/%s", dir, sha256);
     char existing[65];
@@ -108,7 +120,7 @@ int dt_model_ref_shape(const char *text) {
 }
 
 /* Fills v from a models row selected as: name, version, artifact, manifest, trace, params_sha256, run_id. */
-static void version_from_row(const char *db_path, sqlite3_stmt *stmt, dt_model_version *v) {
+static dt_status version_from_row(const char *db_path, sqlite3_stmt *stmt, dt_model_version *v, dt_error *err) {
     memset(v, 0, sizeof *v);
     snprintf(v->name, sizeof v->name, "%s", dt_db_column_text(stmt, 0));
     v->version = sqlite3_column_int64(stmt, 1);
@@ -117,9 +129,10 @@ static void version_from_row(const char *db_path, sqlite3_stmt *stmt, dt_model_v
     snprintf(v->trace_sha256, sizeof v->trace_sha256, "%s", dt_db_column_text(stmt, 4));
     snprintf(v->params_sha256, sizeof v->params_sha256, "%s", dt_db_column_text(stmt, 5));
     snprintf(v->run_id, sizeof v->run_id, "%s", dt_db_column_text(stmt, 6));
-    object_path(db_path, v->artifact_sha256, v->artifact, sizeof v->artifact);
-    object_path(db_path, v->manifest_sha256, v->manifest, sizeof v->manifest);
-    object_path(db_path, v->trace_sha256, v->trace, sizeof v->trace);
+    dt_status status = object_path(db_path, v->artifact_sha256, v->artifact, err);
+    if (status == DT_OK) status = object_path(db_path, v->manifest_sha256, v->manifest, err);
+    if (status == DT_OK) status = object_path(db_path, v->trace_sha256, v->trace, err);
+    return status;
 }
 
 #define VERSION_COLUMNS "name, version, artifact, manifest, trace, params_sha256, run_id"
@@ -153,7 +166,7 @@ static dt_status find_version(dt_db *db, const char *ref, dt_model_version *v, d
     if (by_alias) dt_db_bind_text(stmt, 2, second);
     else sqlite3_bind_int64(stmt, 2, strtoll(second, NULL, 10));
     const int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) version_from_row(db->path, stmt, v);
+    if (rc == SQLITE_ROW) status = version_from_row(db->path, stmt, v, err);
     else if (rc == SQLITE_DONE) {
         sqlite3_stmt *known = NULL;
         int exists = 0;
@@ -206,8 +219,9 @@ dt_status dt_registry_materialize(const dt_model_version *v, const char *dir, dt
     for (int i = 0; i < 3; i++) {
         dt_status status = check_object(v, to[i], from[i], sha[i], err);
         if (status != DT_OK) return status;
-        char path[4096 + 32], target[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", dir, to[i]);
+        char path[DT_PATH_MAX + 32], target[PATH_MAX];
+        status = dt_path_join(path, sizeof path, dir, to[i], err);
+        if (status != DT_OK) return status;
         if (!realpath(from[i], target)) snprintf(target, sizeof target, "%s", from[i]);
         if (symlink(target, path) != 0 && errno != EEXIST)
             return dt_fail(err, DT_WRITE, "%s: linking the stored %s failed: %s", path, to[i], strerror(errno));
@@ -330,7 +344,7 @@ typedef struct {
     size_t sizes[2];
     cJSON *manifest;
     dt_checkpoint *ck;
-    char path[4096 + 32]; /* the checkpoint's file; its name after the last '/' */
+    char path[DT_PATH_MAX + 32]; /* the checkpoint's file; its name after the last '/' */
     char *artifact;
     size_t artifact_size;
 } run_files;
@@ -349,6 +363,8 @@ static void run_files_free(run_files *rf) {
  * is not a completed run. */
 static dt_status read_run(const char *run_dir, const char *checkpoint, run_files *rf, dt_error *err) {
     const char *files[2] = {"manifest.json", "trace.jsonl"};
+    const dt_status fits = dt_path_check(run_dir, DT_PATH_MAX, err); /* a run's folder: then its files fit rf->path */
+    if (fits != DT_OK) return fits;
     for (int i = 0; i < 2; i++) {
         snprintf(rf->path, sizeof rf->path, "%s/%s", run_dir, files[i]);
         if (dt_read_text(rf->path, &rf->texts[i], &rf->sizes[i], err) != DT_OK)
@@ -669,7 +685,7 @@ dt_status dt_registry_verify(const char *db_path, cJSON **checked, int64_t *n_da
     int rc = SQLITE_DONE;
     while (status == DT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         dt_model_version v;
-        version_from_row(db_path, stmt, &v);
+        if ((status = version_from_row(db_path, stmt, &v, err)) != DT_OK) break;
         cJSON *version = check_version(&v);
         *n_damaged += cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(version, "problems")) > 0;
         cJSON_AddItemToArray(*checked, version);
@@ -682,9 +698,9 @@ dt_status dt_registry_verify(const char *db_path, cJSON **checked, int64_t *n_da
 
 dt_status dt_registry_gc(const char *db_path, int64_t min_age, int64_t *removed, int64_t *kept, dt_error *err) {
     dt_db db;
-    char dir[4096];
-    objects_dir(db_path, dir, sizeof dir);
-    dt_status status = dt_db_open(&db, db_path, 0, err);
+    char dir[OBJECTS_DIR_MAX];
+    dt_status status = objects_dir(db_path, dir, err);
+    if (status == DT_OK) status = dt_db_open(&db, db_path, 0, err);
     DIR *d = status == DT_OK ? opendir(dir) : NULL;
     const time_t now = time(NULL);
     sqlite3_stmt *stmt = NULL;
@@ -694,15 +710,14 @@ dt_status dt_registry_gc(const char *db_path, int64_t min_age, int64_t *removed,
                                &stmt, err);
     for (struct dirent *entry; status == DT_OK && d && (entry = readdir(d));) {
         if (entry->d_name[0] == '.') continue;
-        char path[4096 + 300];
-        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
-        struct stat info;
-        if (stat(path, &info) != 0 || now - info.st_mtime < min_age) continue; /* young: maybe an add in progress */
+        struct stat info; /* by name inside the folder: no path to build, none cut */
+        if (fstatat(dirfd(d), entry->d_name, &info, 0) != 0 || now - info.st_mtime < min_age)
+            continue; /* young: maybe an add in progress */
         sqlite3_reset(stmt);
         dt_db_bind_text(stmt, 1, entry->d_name);
         const int named = sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int64(stmt, 0) > 0;
         if (named) (*kept)++;
-        else if (unlink(path) == 0) (*removed)++;
+        else if (unlinkat(dirfd(d), entry->d_name, 0) == 0) (*removed)++;
     }
     if (d) closedir(d);
     sqlite3_finalize(stmt);
@@ -714,18 +729,18 @@ dt_status dt_registry_gc(const char *db_path, int64_t min_age, int64_t *removed,
 
 /* Appends to `runs` the runs of the index of runs_root (brought up to date) that used data sha. */
 static dt_status lineage_runs(const char *runs_root, const char *sha, cJSON *runs, dt_error *err) {
-    char index_path[4096];
-    snprintf(index_path, sizeof index_path, "%s/detrain.sqlite", runs_root);
-    dt_db db;
+    char index_path[DT_PATH_MAX + 32];
+    dt_db db = {0};
     sqlite3_stmt *stmt = NULL;
-    dt_status status = dt_db_open(&db, index_path, 1, err);
+    dt_status status = dt_path_join(index_path, sizeof index_path, runs_root, "detrain.sqlite", err);
+    if (status == DT_OK) status = dt_db_open(&db, index_path, 1, err);
     if (status == DT_OK) status = dt_runs_refresh(&db, runs_root, 0, NULL, err);
     if (status == DT_OK)
         status = dt_db_prepare(&db, "SELECT DISTINCT runs.folder, run_id, experiment, status, run_data.path FROM run_data"
                                     " JOIN runs USING(folder) WHERE sha256 = ?1 ORDER BY started", &stmt, err);
     if (status == DT_OK) dt_db_bind_text(stmt, 1, sha);
     while (status == DT_OK && sqlite3_step(stmt) == SQLITE_ROW) {
-        char run_path[DT_PATH_MAX * 2];
+        char run_path[DT_PATH_MAX]; /* fits: the index keeps no longer folder (runs.c) */
         dt_store_run_path(runs_root, dt_db_column_text(stmt, 0), run_path, sizeof run_path);
         cJSON *row = cJSON_CreateObject();
         cJSON_AddStringToObject(row, "folder", dt_db_column_text(stmt, 0));

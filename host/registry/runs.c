@@ -146,18 +146,28 @@ cleanup:
     return status;
 }
 
+/* The manifest.json of the run folder known as `folder` in the index of `root` (store.h) into
+ * path; -1 when the folder's path is DT_PATH_MAX or longer: detrain makes no run folder that
+ * long (a run's folder holds DT_PATH_MAX bytes), so it is not a run, and it is skipped rather
+ * than read at a cut path. Every folder the index keeps thus has a path that fits DT_PATH_MAX. */
+static int manifest_path(const char *root, const char *folder, char path[DT_PATH_MAX + 32]) {
+    char dir[DT_PATH_MAX];
+    if ((folder[0] == '/' ? strlen(folder) : strlen(root) + 1 + strlen(folder)) >= sizeof dir) return -1;
+    dt_store_run_path(root, folder, dir, sizeof dir);
+    return dt_path_join(path, DT_PATH_MAX + 32, dir, "manifest.json", NULL) == DT_OK ? 0 : -1;
+}
+
 /* Reads the manifest.json (stat'ed as `info`) of the run folder known as `folder` (store.h)
  * into the index; a manifest that cannot be read or parsed is skipped (*read stays 0): the
  * folder is not (yet) a run. */
 static dt_status index_folder(dt_db *db, const char *root, const char *folder, const struct stat *info, int *read,
                               dt_error *err) {
-    char dir[DT_PATH_MAX * 2], path[DT_PATH_MAX * 2 + 16];
-    dt_store_run_path(root, folder, dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    char path[DT_PATH_MAX + 32];
+    *read = 0;
+    if (manifest_path(root, folder, path) != 0) return DT_OK;
     char *text = NULL;
     size_t size = 0;
     dt_error ignored;
-    *read = 0;
     if (dt_read_text(path, &text, &size, &ignored) != DT_OK) return DT_OK;
     cJSON *m = cJSON_ParseWithLength(text, size);
     free(text);
@@ -228,10 +238,10 @@ static dt_status drop_folder(dt_db *db, const char *folder, dt_error *err) {
 /* Re-reads the row of a run folder outside the store (known by its absolute path) when its
  * manifest changed, or always when rescanning; marks it seen unless the folder is gone. */
 static dt_status refresh_outside(dt_db *db, indexed *row, int rescan, int64_t *read_count, dt_error *err) {
-    char manifest[DT_PATH_MAX * 2];
-    snprintf(manifest, sizeof manifest, "%s/manifest.json", row->folder);
+    char manifest[DT_PATH_MAX + 32];
     struct stat info;
-    if (stat(manifest, &info) != 0 || !S_ISREG(info.st_mode)) return DT_OK;
+    if (manifest_path("", row->folder, manifest) != 0 || stat(manifest, &info) != 0 || !S_ISREG(info.st_mode))
+        return DT_OK;
     row->seen = 1;
     const int64_t mtime_ns = (int64_t)info.st_mtim.tv_sec * 1000000000 + info.st_mtim.tv_nsec;
     if (!rescan && row->mtime_ns == mtime_ns && row->size == (int64_t)info.st_size) return DT_OK;
@@ -255,10 +265,10 @@ dt_status dt_runs_refresh(dt_db *db, const char *root, int rescan, int64_t *n_re
     }
     for (struct dirent *entry; (entry = readdir(dir));) {
         if (entry->d_name[0] == '.') continue;
-        char manifest[4096];
-        snprintf(manifest, sizeof manifest, "%s/%s/manifest.json", root, entry->d_name);
+        char manifest[DT_PATH_MAX + 32];
         struct stat info;
-        if (stat(manifest, &info) != 0 || !S_ISREG(info.st_mode)) continue;
+        if (manifest_path(root, entry->d_name, manifest) != 0 || stat(manifest, &info) != 0 || !S_ISREG(info.st_mode))
+            continue;
         indexed key = {entry->d_name, 0, 0, 0};
         indexed *known = n ? bsearch(&key, list, (size_t)n, sizeof *list, by_folder) : NULL;
         const int64_t mtime_ns = (int64_t)info.st_mtim.tv_sec * 1000000000 + info.st_mtim.tv_nsec;
@@ -284,12 +294,13 @@ cleanup:
 
 /* Indexes run folder run_dir in the store's database: under its key (store.h). */
 static dt_status note_in(dt_db *db, const dt_store *store, const char *run_dir, int *read, dt_error *err) {
-    char key[DT_PATH_MAX], manifest[DT_PATH_MAX * 2 + 32];
-    snprintf(manifest, sizeof manifest, "%s/manifest.json", run_dir);
+    char key[DT_PATH_MAX], manifest[DT_PATH_MAX + 32];
     struct stat info;
     *read = 0;
+    dt_status status = dt_path_join(manifest, sizeof manifest, run_dir, "manifest.json", err);
+    if (status != DT_OK) return status;
     if (stat(manifest, &info) != 0 || !S_ISREG(info.st_mode)) return DT_OK;
-    const dt_status status = dt_store_run_key(store, run_dir, key, sizeof key, err);
+    status = dt_store_run_key(store, run_dir, key, sizeof key, err);
     return status == DT_OK ? index_folder(db, store->path, key, &info, read, err) : status;
 }
 
@@ -320,8 +331,8 @@ dt_status dt_runs_adopt(const dt_store *store, const char *dir, int64_t *n_adopt
     }
     for (struct dirent *entry; children && (entry = readdir(children));) { /* dir holds run folders */
         if (entry->d_name[0] == '.') continue;
-        char run_dir[DT_PATH_MAX * 2];
-        snprintf(run_dir, sizeof run_dir, "%s/%s", dir, entry->d_name);
+        char run_dir[DT_PATH_MAX];
+        DT_TRY(dt_path_join(run_dir, sizeof run_dir, dir, entry->d_name, err));
         DT_TRY(note_in(&db, store, run_dir, &read, err));
         *n_adopted += read;
     }
@@ -458,7 +469,7 @@ static const char *status_now(const char *root, sqlite3_stmt *stmt) {
     const unsigned char *recorded = sqlite3_column_text(stmt, DT_RUN_STATUS);
     if (!recorded) return "-";
     if (strcmp((const char *)recorded, "running") != 0) return (const char *)recorded;
-    char dir[DT_PATH_MAX * 2];
+    char dir[DT_PATH_MAX]; /* fits: the index keeps no longer folder (manifest_path) */
     const unsigned char *folder = sqlite3_column_text(stmt, DT_RUN_FOLDER);
     dt_store_run_path(root, folder ? (const char *)folder : "", dir, sizeof dir);
     return dt_dir_locked(dir) ? "running" : "died";
@@ -489,7 +500,7 @@ static dt_status read_row(sqlite3_stmt *stmt, const char *status, const dt_runs_
         failed |= read_value(stmt, c < DT_RUN_N_COLUMNS ? c : C_EXTRA + c - DT_RUN_N_COLUMNS, &row->values[c]);
     free(row->values[DT_RUN_STATUS].text);
     row->values[DT_RUN_STATUS] = (dt_runs_value){DT_RUNS_TEXT, 0, strdup(status)};
-    char path[DT_PATH_MAX * 2];
+    char path[DT_PATH_MAX]; /* fits: the index keeps no longer folder (manifest_path) */
     dt_store_run_path(q->root, row->values[DT_RUN_FOLDER].text ? row->values[DT_RUN_FOLDER].text : "", path, sizeof path);
     row->path = strdup(path);
     if (q->compare) {
@@ -582,14 +593,14 @@ static void bind_query(sqlite3_stmt *stmt, const dt_runs_query *q, const query_p
 
 dt_status dt_runs_list(const dt_runs_query *q, dt_runs_listing *listing, dt_error *err) {
     dt_status status = DT_OK;
-    char path[4096 + 32], sql[8192];
+    char path[DT_PATH_MAX + 32], sql[8192];
     query_paths *p = calloc(1, sizeof *p);
     sqlite3_stmt *stmt = NULL;
     dt_db db = {0};
     memset(listing, 0, sizeof *listing);
     if (!p) return dt_fail(err, DT_NOMEM, "out of memory");
     DT_TRY(parse_query(q, p, err));
-    snprintf(path, sizeof path, "%s/detrain.sqlite", q->root);
+    DT_TRY(dt_path_join(path, sizeof path, q->root, "detrain.sqlite", err));
     DT_TRY(dt_db_open(&db, path, 1, err));
     DT_TRY(dt_runs_refresh(&db, q->root, q->rescan, NULL, err));
     DT_TRY(check_query(&db, q, p, err));

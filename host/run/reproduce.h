@@ -9,7 +9,7 @@
 /* A registered version made ready to re-run: its stored record as a run folder. */
 typedef struct {
     dt_model_version version;
-    char dir[4096]; /* a temporary folder: manifest.json, trace.jsonl, final.h5 of the version */
+    char dir[DT_PATH_MAX]; /* a temporary folder: manifest.json, trace.jsonl, final.h5 of the version */
 } dt_reproduction;
 
 /* Finds the version `ref` names (NAME@ALIAS, NAME/VERSION) in the registry at db_path and makes

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/fsutil.h"
 #include "core/json.h"
 
 #define API "/api/2.0/mlflow"
@@ -147,14 +148,14 @@ static dt_status ensure_experiment(dt_http *h, dt_mlflow_state *st, dt_error *er
     if (st->experiment_id[0]) return DT_OK;
     char *name = dt_http_escape(h, st->experiment);
     if (!name) return dt_fail(err, DT_NOMEM, "out of memory");
-    char path[1024];
-    snprintf(path, sizeof path, API "/experiments/get-by-name?experiment_name=%s", name);
+    char endpoint[1024]; /* the experiment's name (st->experiment: 255 bytes) escaped, at most 3 bytes each */
+    snprintf(endpoint, sizeof endpoint, API "/experiments/get-by-name?experiment_name=%s", name);
     free(name);
     dt_status status = DT_OK;
     for (int attempt = 0; attempt < 2 && !st->experiment_id[0]; attempt++) {
         cJSON *reply = NULL;
         long code = 0;
-        status = dt_http_json(h, "GET", path, NULL, &reply, &code, err);
+        status = dt_http_json(h, "GET", endpoint, NULL, &reply, &code, err);
         if (status == DT_OK) {
             const char *id = dt_json_string(cJSON_GetObjectItemCaseSensitive(reply, "experiment"), "experiment_id");
             snprintf(st->experiment_id, sizeof st->experiment_id, "%s", id ? id : "");
@@ -304,9 +305,10 @@ static void add_point(cJSON *points, const char *key, double value, int64_t step
     cJSON_AddItemToArray(points, point);
 }
 
-/* The step losses of trace.jsonl at every `every`-th step after `after`, into points. */
+/* The step losses of trace.jsonl at every `every`-th step after `after`, into points. run_dir
+ * fits DT_PATH_MAX (dt_mlflow_sync). */
 static void trace_points(const char *run_dir, int64_t every, int64_t after, cJSON *points) {
-    char path[4200], line[512];
+    char path[DT_PATH_MAX + 32], line[512];
     snprintf(path, sizeof path, "%s/trace.jsonl", run_dir);
     FILE *f = fopen(path, "r");
     while (f && fgets(line, sizeof line, f)) {
@@ -357,9 +359,12 @@ static dt_status send_metrics(dt_http *h, dt_mlflow_state *st, const cJSON *mani
 
 /* PUTs the file `local` as artifact `name` under the run's artifact root `root`; *count + 1. */
 static dt_status upload(dt_http *h, const char *root, const char *local, const char *name, int *count, dt_error *err) {
-    char path[2048];
-    snprintf(path, sizeof path, "/api/2.0/mlflow-artifacts/artifacts/%s/%s", root, name);
-    dt_status status = dt_http_put_file(h, path, local, err);
+    char endpoint[2 * DT_PATH_MAX]; /* a URL's path: the artifact root (a URI) and the artifact's name */
+    const int len = snprintf(endpoint, sizeof endpoint, "/api/2.0/mlflow-artifacts/artifacts/%s/%s", root, name);
+    if (len < 0 || (size_t)len >= sizeof endpoint)
+        return dt_fail(err, DT_NETWORK, "%s: the run's artifact root %.200s... is too long for artifact %s", h->shown,
+                       root, name);
+    dt_status status = dt_http_put_file(h, endpoint, local, err);
     if (status == DT_OK) ++*count;
     return status;
 }
@@ -378,18 +383,18 @@ static dt_status upload_artifacts(dt_http *h, dt_mlflow_state *st, const char *r
     const char *own[3] = {"manifest.json", "trace.jsonl", "final.h5"};
     int count = 0;
     dt_status status = DT_OK;
-    char local[4200], name[512];
+    char local[DT_PATH_MAX + 32], name[512]; /* name: "model/" and a file name (at most 255 bytes) */
     for (int i = 0; i < 3 && status == DT_OK; i++) {
         struct stat file;
-        snprintf(local, sizeof local, "%s/%s", run_dir, own[i]);
-        if (stat(local, &file) == 0) status = upload(h, root, local, own[i], &count, err);
+        status = dt_path_join(local, sizeof local, run_dir, own[i], err);
+        if (status == DT_OK && stat(local, &file) == 0) status = upload(h, root, local, own[i], &count, err);
     }
-    DIR *d = model_dir ? opendir(model_dir) : NULL;
+    DIR *d = model_dir && status == DT_OK ? opendir(model_dir) : NULL;
     for (struct dirent *entry; status == DT_OK && d && (entry = readdir(d));) {
         if (entry->d_name[0] == '.') continue;
-        snprintf(local, sizeof local, "%s/%s", model_dir, entry->d_name);
         snprintf(name, sizeof name, "model/%s", entry->d_name);
-        status = upload(h, root, local, name, &count, err);
+        status = dt_path_join(local, sizeof local, model_dir, entry->d_name, err);
+        if (status == DT_OK) status = upload(h, root, local, name, &count, err);
     }
     if (d) closedir(d);
     if (status == DT_OK) st->artifacts = count;
@@ -409,6 +414,7 @@ dt_status dt_mlflow_sync(dt_http *h, dt_mlflow_state *st, const cJSON *manifest,
     dt_status status = DT_OK;
     cJSON *params = NULL, *tags = NULL, *inputs = NULL;
     char *tag_text = NULL;
+    DT_TRY(dt_path_check(run_dir, DT_PATH_MAX, err)); /* a run's folder: then its files' paths fit */
     DT_TRY(ensure_experiment(h, st, err));
     DT_TRY(ensure_run(h, st, manifest, err));
     DT_TRY(read_run(h, st, step_loss_every, err));
@@ -472,14 +478,16 @@ cJSON *dt_mlflow_state_json(const dt_mlflow_state *st) {
     return record;
 }
 
-/* Whether two servers as shown are one, whoever logs in (user-info "***@" aside). */
+/* Whether two servers as shown are one, whoever logs in (user-info "***@" aside). A URI longer
+ * than a server's (DT_PATH_MAX: config.h, http.h) is no server's: never compared cut. */
 static int same_server(const char *a, const char *b) {
-    char bare[2][2048];
+    char bare[2][DT_PATH_MAX];
     const char *shown[2] = {a, b};
     for (int i = 0; i < 2; i++) {
         const char *stars = strstr(shown[i], "://***@");
-        if (stars) snprintf(bare[i], sizeof bare[i], "%.*s://%s", (int)(stars - shown[i]), shown[i], stars + 7);
-        else snprintf(bare[i], sizeof bare[i], "%s", shown[i]);
+        const int len = stars ? snprintf(bare[i], sizeof bare[i], "%.*s://%s", (int)(stars - shown[i]), shown[i], stars + 7)
+                              : snprintf(bare[i], sizeof bare[i], "%s", shown[i]);
+        if (len < 0 || (size_t)len >= sizeof bare[i]) return 0;
     }
     return strcmp(bare[0], bare[1]) == 0;
 }
@@ -510,11 +518,11 @@ static dt_status version_of_run(dt_http *h, const char *name, const char *run_id
     snprintf(filter, sizeof filter, "name='%s' and run_id='%s'", name, run_id);
     char *escaped = dt_http_escape(h, filter);
     if (!escaped) return dt_fail(err, DT_NOMEM, "out of memory");
-    char path[1024];
-    snprintf(path, sizeof path, API "/model-versions/search?filter=%s", escaped);
+    char endpoint[1024]; /* the filter escaped (a model's name has at most 100 bytes, a run id 64) */
+    snprintf(endpoint, sizeof endpoint, API "/model-versions/search?filter=%s", escaped);
     free(escaped);
     cJSON *reply = NULL;
-    dt_status status = dt_http_json(h, "GET", path, NULL, &reply, NULL, err);
+    dt_status status = dt_http_json(h, "GET", endpoint, NULL, &reply, NULL, err);
     const char *found = dt_json_string(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(reply, "model_versions"), 0),
                                "version");
     snprintf(version, 32, "%s", found ? found : "");
@@ -532,7 +540,7 @@ dt_status dt_mlflow_register(dt_http *h, const char *name, const char *run_id, c
     status = dt_http_json(h, "POST", API "/registered-models/create", body, NULL, &code, err);
     cJSON_Delete(body);
     if (status != DT_OK && code != 400) return status; /* 400: RESOURCE_ALREADY_EXISTS */
-    char source[1100];
+    char source[DT_PATH_MAX + 32]; /* artifact_uri: dt_mlflow_state's, 1024 bytes */
     snprintf(source, sizeof source, "%s/model", artifact_uri);
     body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "name", name);
