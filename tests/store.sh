@@ -93,4 +93,13 @@ cd "$DT_TMP"
 expect_error no-store 2 "checkpoints: no folder of runs \(no \\\$DETRAIN_HOME and no .detrain/ above: ./checkpoints\); 'detrain init'" \
     -- "$DETRAIN" runs
 check "no store: train recorded the run in ./checkpoints of the folder it ran in" test -f plain/checkpoints/detrain.sqlite
+
+# ---- a path too long for the store or a run folder is refused, never cut --------------------------
+long=$(printf 'x%.0s' $(seq 1200))
+too_long="the path is too long \(1[0-9]{3} bytes, at most 1023\)"
+expect_error long-out 2 "$too_long" -- "$DETRAIN" train "$tiny" --quiet --out "$long"
+expect_error long-home 2 "$too_long" -- env DETRAIN_HOME="$DT_TMP/$long" "$DETRAIN" train "$tiny" --quiet
+expect_error long-root 2 "$too_long" -- "$DETRAIN" runs --root "$long"
+expect_error long-sweep 2 "$too_long" -- "$DETRAIN" sweep "$tiny" --grid optimizer.lr=0.1,0.2 --out "$long"
+check "no folder was made under a cut name" test -z "$(ls -d "$DT_TMP"/xxxx* 2>/dev/null)"
 finish

@@ -66,7 +66,7 @@ const char dt_cli_lineage_help[] =
  * print_origin). DT_USAGE for a given path too long for out: refused, never cut. */
 static dt_status registry_path(const char *given, const char **origin, char *out, size_t size, dt_error *err) {
     dt_store store;
-    dt_store_find(&store, NULL);
+    if (dt_store_find(&store, NULL, err) != DT_OK) return DT_USAGE;
     const char *env = getenv("DETRAIN_REGISTRY");
     const char *from = given && *given ? "--registry" : env && *env ? "$DETRAIN_REGISTRY" : NULL;
     if (origin) *origin = from;
@@ -86,7 +86,8 @@ static void print_origin(const char *prefix, const char *db, const char *origin)
         return;
     }
     dt_store store;
-    dt_store_find(&store, NULL);
+    dt_error err = {{0}};
+    dt_store_find(&store, NULL, &err); /* registry_path found it already: it fits */
     printf("%s%s (the store %s: %s)\n", prefix, db, store.path, dt_store_origin_text(&store));
 }
 
@@ -450,7 +451,7 @@ int dt_cli_lineage(int argc, char **argv) {
     if (registry_path(args.values[G_REGISTRY], &origin, db, sizeof db, &err) != DT_OK)
         return dt_cli_usage_error(err.message, "lineage");
     dt_store store;
-    dt_store_find(&store, args.values[G_ROOT]);
+    if (dt_store_find(&store, args.values[G_ROOT], &err) != DT_OK) return dt_cli_usage_error(err.message, "lineage");
     const int json = args.values[G_JSON] != NULL;
     if (!json) {
         printf("store: %s (%s)\n", store.path, dt_store_origin_text(&store));

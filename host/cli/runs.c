@@ -233,7 +233,8 @@ int dt_cli_runs(int argc, char **argv) {
     int rc = parse_simple(argc, argv, "runs", runs_specs, DT_CLI_COUNT(runs_specs), 0, "no arguments", &args, scratch);
     if (rc < 0 && args.help) rc = (fputs(dt_cli_runs_help, stdout), 0);
     dt_store store;
-    dt_store_find(&store, args.values[O_ROOT]);
+    dt_error err = {{0}};
+    if (rc < 0 && dt_store_find(&store, args.values[O_ROOT], &err) != DT_OK) rc = dt_cli_usage_error(err.message, "runs");
     dt_runs_query q;
     char columns[1024] = "";
     if (rc < 0) rc = runs_query(&args, store.path, &q);

@@ -182,12 +182,12 @@ static int register_winner(const dt_sweep_plan *plan, const dt_sweep_results *re
     if (results->winner < 0) return dt_cli_fail(DT_USAGE, "--register: no trial completed, nothing to register");
     char db[DT_PATH_MAX + 32], run_dir[DT_PATH_MAX + DT_SWEEP_NAME_MAX + 2], note[DT_PATH_MAX + DT_SWEEP_NAME_MAX + 64];
     dt_store store;
-    dt_store_find(&store, NULL);
+    dt_error err = {{0}};
+    if (dt_store_find(&store, NULL, &err) != DT_OK) return report(DT_USAGE, &err);
     dt_store_registry(&store, args->values[O_REGISTRY], db, sizeof db);
     dt_sweep_trial_dir(plan, results->rows[results->winner].trial, run_dir, sizeof run_dir);
     snprintf(note, sizeof note, "winner of sweep %s (%s)", plan->dir,
              plan->trials[results->rows[results->winner].trial].name);
-    dt_error err = {{0}};
     dt_registry_added added;
     const dt_status status = dt_registry_add(db, run_dir, args->values[O_REGISTER], note, NULL, &added, &err);
     if (status != DT_OK) return report(status, &err);
@@ -260,12 +260,14 @@ static int run_sweep(int argc, char **argv, const parsed_args *args, dt_sweep_pl
     int jobs = 1, threads = 1, rc = split_cores(args->values[O_JOBS], &jobs, &threads);
     if (rc >= 0) return rc;
     dt_store store;
-    dt_store_find(&store, NULL);
+    dt_error err = {{0}};
+    if (dt_store_find(&store, NULL, &err) != DT_OK ||
+        (args->values[O_OUT] && dt_path_check(args->values[O_OUT], sizeof plan->dir, &err) != DT_OK))
+        return report(DT_USAGE, &err);
     if (args->values[O_OUT]) snprintf(plan->dir, sizeof plan->dir, "%s", args->values[O_OUT]);
     else dt_sweep_default_dir(plan, store.path, plan->dir, sizeof plan->dir);
     plan->argc = argc;
     plan->argv = argv;
-    dt_error err = {{0}};
     int continued = 0;
     dt_status status = dt_sweep_record_open(plan, &continued, &err);
     if (status != DT_OK) return report(status, &err);

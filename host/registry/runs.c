@@ -306,7 +306,7 @@ static dt_status note_in(dt_db *db, const dt_store *store, const char *run_dir, 
 
 dt_status dt_runs_note(const char *run_dir, dt_error *err) {
     dt_store store;
-    dt_store_find(&store, NULL);
+    if (dt_store_find(&store, NULL, err) != DT_OK) return DT_USAGE;
     dt_db db;
     int read = 0;
     dt_status status = dt_db_open(&db, store.db, 1, err);

@@ -38,13 +38,15 @@ static int nearest_store(char *out, size_t size) {
     }
 }
 
-void dt_store_find(dt_store *s, const char *given) {
+dt_status dt_store_find(dt_store *s, const char *given, dt_error *err) {
     const char *home = getenv("DETRAIN_HOME");
     if (given && *given) {
         s->origin = DT_STORE_GIVEN;
+        if (dt_path_check(given, sizeof s->path, err) != DT_OK) return DT_USAGE;
         snprintf(s->path, sizeof s->path, "%s", given);
     } else if (home && *home) {
         s->origin = DT_STORE_HOME;
+        if (dt_path_check(home, sizeof s->path, err) != DT_OK) return DT_USAGE;
         snprintf(s->path, sizeof s->path, "%s", home);
     } else if (nearest_store(s->path, sizeof s->path) == 0) {
         s->origin = DT_STORE_NEAREST;
@@ -53,6 +55,7 @@ void dt_store_find(dt_store *s, const char *given) {
         snprintf(s->path, sizeof s->path, "checkpoints");
     }
     snprintf(s->db, sizeof s->db, "%s/detrain.sqlite", s->path);
+    return DT_OK;
 }
 
 const char *dt_store_origin_text(const dt_store *s) {

@@ -28,8 +28,9 @@ typedef struct {
 } dt_store;
 
 /* The store a command uses: `given` (--root) when not NULL, else as the header says. A folder
- * that does not exist yet is still the answer (a run creates it). */
-void dt_store_find(dt_store *s, const char *given);
+ * that does not exist yet is still the answer (a run creates it). DT_USAGE when the path given
+ * (--root, $DETRAIN_HOME) is too long for s: refused, never cut. */
+dt_status dt_store_find(dt_store *s, const char *given, dt_error *err);
 
 /* How s was found, for "detrain: store PATH (WHY)": "--root", "$DETRAIN_HOME", "the nearest
  * .detrain/", "./checkpoints: no $DETRAIN_HOME and no .detrain/ above". */

@@ -434,15 +434,17 @@ static int leftover_of_a_run(const char *name) {
 /* <store>/<name>-<UTC time> (the project's store, registry/store.h), or the given folder;
  * refuses a folder that holds a run or any other file. */
 static dt_status make_run_dir(const dt_config *cfg, const char *out_dir, char *run_dir, size_t size, dt_error *err) {
-    if (out_dir) snprintf(run_dir, size, "%s", out_dir);
-    else {
+    if (out_dir) {
+        if (dt_path_check(out_dir, size, err) != DT_OK) return DT_USAGE;
+        snprintf(run_dir, size, "%s", out_dir);
+    } else {
         char stamp[32];
         time_t t = time(NULL);
         struct tm tm;
         gmtime_r(&t, &tm);
         strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
         dt_store store;
-        dt_store_find(&store, NULL);
+        if (dt_store_find(&store, NULL, err) != DT_OK) return DT_USAGE;
         if ((size_t)snprintf(run_dir, size, "%s/%s-%s", store.path, cfg->name, stamp) >= size)
             return dt_fail(err, DT_USAGE, "%s: the store's path is too long for a run folder", store.path);
     }
