@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """layout.py — the folders show the architecture, and includes run downward.
 
-Every C, CUDA and header file of the engine belongs to one part; every part has a level
-(the order of the CMake libraries: host/CMakeLists.txt). A file may include headers of its own
+Every C, CUDA and header file of the engine lives in the folder of one part (PARTS: no file
+sits loose at the top of host/); every part has a level (the order of the CMake libraries:
+host/CMakeLists.txt). A file may include headers of its own
 part or of a lower level, never of a higher level nor of another part of its level. The
 README's Layout table must list every folder that holds sources, and nothing else that does
 not exist. No engine source (kernels/, host/) fills a `char why[...]` message buffer: library
