@@ -149,8 +149,19 @@ if command -v mpirun >/dev/null && [ "${DT_HAVE_MPI:-0}" = 1 ]; then
     same_digest micro2-cpu ranks
     check "each rank took its local rank's GPU: parallel.rank_gpus = [0, 1]" \
         test "$(json_get "$DT_TMP/run-ranks/manifest.json" "m['parallel']['rank_gpus']")" = "[0, 1]"
+    # One GPU bound to each task, as Slurm's --gpus-per-task=1 does (each task sees its GPU as
+    # device 0): every rank trains on its device 0, whatever its local rank.
     checks=$((checks + 1))
-    DTEMU_DEVICES=1 timeout 300 mpirun -np 2 -x DTEMU_DEVICES -x ASAN_OPTIONS "$DETRAIN" train "$configs/tiny.json" $m2 --device cuda \
+    if DTEMU_DEVICES=1 CUDA_VISIBLE_DEVICES=0 timeout 600 mpirun -np 2 -x DTEMU_DEVICES -x CUDA_VISIBLE_DEVICES -x ASAN_OPTIONS \
+        "$DETRAIN" train "$configs/tiny.json" $m2 --device cuda --quiet --out "$DT_TMP/run-bound" \
+        >"$DT_TMP/bound.out" 2>"$DT_TMP/bound.err"; then
+        echo "ok   2 ranks, each bound to one GPU (CUDA_VISIBLE_DEVICES of one), trained"
+    else fail "2 ranks, one GPU each: $(tail -c 400 "$DT_TMP/bound.err")"; fi
+    same_digest micro2-cpu bound
+    check "each bound rank took its one GPU: parallel.rank_gpus = [0, 0]" \
+        test "$(json_get "$DT_TMP/run-bound/manifest.json" "m['parallel']['rank_gpus']")" = "[0, 0]"
+    checks=$((checks + 1))
+    DTEMU_DEVICES=1 timeout 300 env -u CUDA_VISIBLE_DEVICES mpirun -np 2 -x DTEMU_DEVICES -x ASAN_OPTIONS "$DETRAIN" train "$configs/tiny.json" $m2 --device cuda \
         --quiet --out "$DT_TMP/run-too-many" >"$DT_TMP/too-many.out" 2>"$DT_TMP/too-many.err"
     rc=$?
     if [ $rc != 0 ] && grep -q "GPU 1 does not exist: this machine has 1" "$DT_TMP/too-many.err"; then

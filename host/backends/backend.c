@@ -3,6 +3,8 @@
 #include "backend.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #ifdef DT_HAVE_CUDA
 #include "cuda/cuda_info.h"
@@ -27,6 +29,11 @@ static dt_status gpu_check(int gpu_index, int *n_gpus, dt_error *err) {
                    cudaGetErrorName(checked));
 }
 #endif
+
+int dt_backend_default_gpu(int local_rank) {
+    const char *visible = getenv("CUDA_VISIBLE_DEVICES");
+    return visible && visible[0] && !strchr(visible, ',') ? 0 : local_rank;
+}
 
 dt_status dt_backend_select(dt_device_kind device, int gpu_index, const dt_backend_ops **ops, char *note,
                             size_t note_size, dt_error *err) {
@@ -55,8 +62,8 @@ dt_status dt_backend_select(dt_device_kind device, int gpu_index, const dt_backe
          * others' share on the CPU would hide the mistake; say it instead. */
         if (n_gpus > 0 && gpu_index >= n_gpus)
             return dt_fail(err, DT_DEVICE,
-                           "--device auto: %s; run at most %d ranks per machine, choose one with runtime.gpu, or use "
-                           "--device cpu",
+                           "--device auto: %s; run at most %d ranks per machine, bind one GPU to each rank "
+                           "(CUDA_VISIBLE_DEVICES), choose one with runtime.gpu, or use --device cpu",
                            reason.message, n_gpus);
         snprintf(note, note_size, "device auto: using the CPU (%s)", reason.message);
     }

@@ -121,6 +121,12 @@ extern const dt_backend_ops dt_cpu_backend;
 /* The CUDA implementation (builds with DT_HAVE_CUDA only). */
 extern const dt_backend_ops dt_cuda_backend;
 
+/* The GPU a rank takes when the config names none (runtime.gpu -1): the one device this
+ * process sees when CUDA_VISIBLE_DEVICES lists exactly one (Slurm's --gpus-per-task=1 binds
+ * each task to its own GPU, seen as device 0 whatever the task's local rank), else the GPU of
+ * its local rank. */
+int dt_backend_default_gpu(int local_rank);
+
 /* The backend for a device setting: cpu, cuda, or auto (cuda when GPU `gpu_index` exists and
  * has a kernel image in this build, else cpu, saying why in `note`). DT_DEVICE when cuda is
  * asked for and that GPU is unusable, or when auto finds GPUs but not this process's (more

@@ -266,7 +266,8 @@ static dt_status check_ranks(const run_state *r, dt_error *err) {
 }
 
 /* What this process runs with where the config leaves it to the machine (the bits depend on
- * neither): ranks on one machine share its cores, and each takes the GPU of its local rank.
+ * neither): ranks on one machine share its cores, and each takes the GPU of its local rank,
+ * or the one GPU it sees (dt_backend_default_gpu).
  * r->cfg becomes a copy with them when they differ from the config's. After the net is built. */
 static dt_status rank_config(run_state *r, dt_error *err) {
     const dt_config *cfg = r->cfg;
@@ -275,7 +276,7 @@ static dt_status rank_config(run_state *r, dt_error *err) {
     const int cores_each = dt_available_cores() / local_size > 0 ? dt_available_cores() / local_size : 1;
     const int threads = cfg->runtime.threads == 0 ? auto_threads(cfg, r->net.n_params, cores_each)
                                                   : cfg->runtime.threads;
-    const int gpu = cfg->runtime.gpu < 0 ? local_rank : cfg->runtime.gpu;
+    const int gpu = cfg->runtime.gpu < 0 ? dt_backend_default_gpu(local_rank) : cfg->runtime.gpu;
     if (threads == cfg->runtime.threads && gpu == cfg->runtime.gpu) return DT_OK;
     r->rank_cfg = malloc(sizeof *r->rank_cfg);
     if (!r->rank_cfg) return dt_fail(err, DT_NOMEM, "out of memory");
