@@ -90,6 +90,10 @@ typedef struct {
     dt_status (*grads_load)(dt_backend *be, int slot, dt_error *err);
     /* Replaces the gradient on every rank by its sum over ranks in the fixed tree (comm.h). */
     dt_status (*reduce_grads)(dt_backend *be, dt_comm *comm, dt_error *err);
+    /* Readies reduce_grads before the first step of a run of several ranks (a communicator,
+     * buffers), so no step allocates and a rank that cannot join fails first. Every rank calls
+     * it (it may be collective). NULL: reduce_grads needs nothing made in advance. */
+    dt_status (*join_ranks)(dt_backend *be, dt_comm *comm, dt_error *err);
     /* Clipping and the optimizer update with the current gradient (after gradients, or the
      * tree of microbatches and ranks); sets result->grad_norm when clipping. */
     dt_status (*apply_update)(dt_backend *be, const dt_optim_scalars *scalars, dt_step_result *result, dt_error *err);

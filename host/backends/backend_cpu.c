@@ -522,6 +522,7 @@ const dt_backend_ops dt_cpu_backend = {
     .grads_add = cpu_grads_add,
     .grads_load = cpu_grads_load,
     .reduce_grads = cpu_reduce_grads,
+    .join_ranks = NULL, /* the exchange works in place in host memory */
     .apply_update = cpu_apply_update,
     .collect_results = cpu_collect_results,
     .evaluate = cpu_evaluate,

@@ -91,6 +91,7 @@ struct dt_backend {
     cudaEvent_t timing_start, timing_stop; /* benchmarks: the device's own clock */
     float slot_divisor[DT_RESULT_LOG + 1]; /* each ring slot's loss divisor (host side) */
     float *host_grads;          /* pinned (n_params): the rank exchange over MPI */
+    int nccl_joined;            /* this backend made the NCCL communicator: destroy releases it */
 };
 
 /* ---- helpers -------------------------------------------------------------------------- */
@@ -202,6 +203,7 @@ static void cuda_destroy(dt_backend *be) {
     for (int i = 0; i < be->layout.tree_depth; i++)
         if (be->tree_sum[i]) cudaFree(be->tree_sum[i]);
     if (be->host_grads) cudaFreeHost(be->host_grads);
+    if (be->nccl_joined) dt_cuda_nccl_release();
     if (be->ring) cudaFreeHost(be->ring);
     if (be->timing_start) cudaEventDestroy(be->timing_start);
     if (be->timing_stop) cudaEventDestroy(be->timing_stop);
@@ -601,14 +603,29 @@ cleanup:
     return status;
 }
 
+/* What the rank exchange needs, made before the first step: the NCCL communicator and its
+ * buffers, or the pinned host copy of the gradient that MPI exchanges. */
+static dt_status cuda_join_ranks(dt_backend *be, dt_comm *comm, dt_error *err) {
+    dt_status status = DT_OK;
+    if (dt_comm_size(comm) == 1) return DT_OK;
+    if (dt_cuda_nccl_available()) {
+        be->nccl_joined = 1;
+        return dt_cuda_nccl_prepare(comm, be->net.n_params, err);
+    }
+    if (!be->host_grads)
+        DT_CUDA_TRY(cudaHostAlloc((void **)&be->host_grads, (size_t)be->net.n_params * sizeof(float), cudaHostAllocDefault));
+cleanup:
+    return status;
+}
+
 /* The rank exchange: NCCL between GPUs when the build has it (comm_nccl.cu), else through
  * host memory and MPI. Either way the fixed tree over ranks. */
 static dt_status cuda_reduce_grads(dt_backend *be, dt_comm *comm, dt_error *err) {
     dt_status status = DT_OK;
     const size_t bytes = (size_t)be->net.n_params * sizeof(float);
     if (dt_comm_size(comm) == 1) return DT_OK;
+    DT_TRY(cuda_join_ranks(be, comm, err)); /* made already when the host called join_ranks */
     if (dt_cuda_nccl_available()) return dt_cuda_nccl_tree_sum(comm, be->grads, be->net.n_params, be->stream, err);
-    if (!be->host_grads) DT_CUDA_TRY(cudaHostAlloc((void **)&be->host_grads, bytes, cudaHostAllocDefault));
     DT_CUDA_TRY(cudaMemcpyAsync(be->host_grads, be->grads, bytes, cudaMemcpyDeviceToHost, be->stream));
     DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
     DT_TRY(dt_comm_tree_sum(comm, be->host_grads, be->net.n_params, err));
@@ -720,6 +737,7 @@ extern "C" const dt_backend_ops dt_cuda_backend = {
     .grads_add = cuda_grads_add,
     .grads_load = cuda_grads_load,
     .reduce_grads = cuda_reduce_grads,
+    .join_ranks = cuda_join_ranks,
     .apply_update = cuda_apply_update,
     .collect_results = cuda_collect_results,
     .evaluate = cuda_evaluate,

@@ -28,7 +28,8 @@ extern "C" {
         }                                                                                                \
     } while (0)
 
-/* One communicator per process (one GPU per rank), made on first use. */
+/* One communicator per process (one GPU per rank), made before the first step
+ * (dt_cuda_nccl_prepare) and destroyed with the backend (dt_cuda_nccl_release). */
 static ncclComm_t nccl_comm = NULL;
 static float *shards = NULL;      /* (P, stride) received shards; row 0 also gathers */
 static float *gathered = NULL;    /* (P * stride) */
@@ -56,21 +57,64 @@ cleanup:
     return status;
 }
 
+/* Frees the exchange buffers. */
+static void free_buffers(void) {
+    if (shards) cudaFree(shards);
+    if (gathered) cudaFree(gathered);
+    shards = gathered = NULL;
+    shards_stride = 0;
+}
+
+/* The (P, stride) buffers of an exchange of n floats over `size` ranks, grown when needed. */
+static dt_status ensure_buffers(int64_t stride, int size, dt_error *err) {
+    dt_status status = DT_OK;
+    if (stride <= shards_stride) return DT_OK;
+    free_buffers();
+    DT_CUDA_TRY(cudaMalloc((void **)&shards, (size_t)(stride * size) * sizeof(float)));
+    DT_CUDA_TRY(cudaMalloc((void **)&gathered, (size_t)(stride * size) * sizeof(float)));
+    shards_stride = stride;
+    return DT_OK;
+cleanup:
+    free_buffers();
+    return status;
+}
+
+/* An error NCCL met in the background (a peer gone, a network failure) since the last call:
+ * the communicator is aborted, so no later call waits on it, and the error is reported. */
+static dt_status check_async_error(dt_error *err) {
+    dt_status status = DT_OK;
+    ncclResult_t async = ncclSuccess;
+    DT_NCCL_TRY(ncclCommGetAsyncError(nccl_comm, &async));
+    if (async == ncclSuccess || async == ncclInProgress) return DT_OK;
+    ncclCommAbort(nccl_comm);
+    nccl_comm = NULL;
+    return dt_cuda_fail(err, "ncclCommGetAsyncError", __FILE__, __LINE__, ncclGetErrorString(async), NULL);
+cleanup:
+    return status;
+}
+
+extern "C" dt_status dt_cuda_nccl_prepare(dt_comm *comm, int64_t n, dt_error *err) {
+    const int size = dt_comm_size(comm);
+    if (size == 1) return DT_OK;
+    const dt_status status = ensure_comm(comm, err);
+    return status == DT_OK ? ensure_buffers((n + size - 1) / size, size, err) : status;
+}
+
+extern "C" void dt_cuda_nccl_release(void) {
+    if (nccl_comm) ncclCommDestroy(nccl_comm);
+    nccl_comm = NULL;
+    free_buffers();
+}
+
 extern "C" dt_status dt_cuda_nccl_tree_sum(dt_comm *comm, float *dev, int64_t n, cudaStream_t stream, dt_error *err) {
     const int size = dt_comm_size(comm), rank = dt_comm_rank(comm);
     const int64_t stride = (n + size - 1) / size; /* shard s is [s * stride, min((s + 1) * stride, n)) */
     dt_status status = DT_OK;
     int in_group = 0;
     if (size == 1 || n == 0) return DT_OK;
-    DT_TRY(ensure_comm(comm, err));
-    if (stride > shards_stride) {
-        if (shards) cudaFree(shards);
-        if (gathered) cudaFree(gathered);
-        shards = gathered = NULL;
-        DT_CUDA_TRY(cudaMalloc((void **)&shards, (size_t)(stride * size) * sizeof(float)));
-        DT_CUDA_TRY(cudaMalloc((void **)&gathered, (size_t)(stride * size) * sizeof(float)));
-        shards_stride = stride;
-    }
+    DT_TRY(ensure_comm(comm, err)); /* made by dt_cuda_nccl_prepare before the first step */
+    DT_TRY(check_async_error(err));
+    DT_TRY(ensure_buffers(stride, size, err));
     {
         const int64_t my_begin = stride * rank;
         const int64_t my_len = my_begin >= n ? 0 : (my_begin + stride <= n ? stride : n - my_begin);
@@ -97,9 +141,6 @@ cleanup:
     /* Close a group a failed call left open (its error is already in err), and let the
      * buffers go: the run ends with this error, and nothing may stay half-made. */
     if (in_group) ncclGroupEnd();
-    if (shards) cudaFree(shards);
-    if (gathered) cudaFree(gathered);
-    shards = gathered = NULL;
-    shards_stride = 0;
+    free_buffers();
     return status;
 }

@@ -24,6 +24,12 @@ int dt_cuda_nccl_available(void);
  * (docs/numerics.md). DT_OK, or DT_DEVICE naming the NCCL or CUDA call that failed (a failed
  * broadcast of the communicator's id: that call's status). */
 dt_status dt_cuda_nccl_tree_sum(struct dt_comm *comm, float *dev, int64_t n, cudaStream_t stream, dt_error *err);
+/* Makes the communicator (rank 0's id over MPI: collective, every rank calls it) and the
+ * exchange buffers for n floats, so a run's first step allocates nothing and a rank that
+ * cannot join fails before training. DT_OK without NCCL (nothing to make). */
+dt_status dt_cuda_nccl_prepare(struct dt_comm *comm, int64_t n, dt_error *err);
+/* Destroys the communicator and frees the exchange buffers (after the last exchange). */
+void dt_cuda_nccl_release(void);
 /* The NCCL version ("2.27.7"), or "" without NCCL. */
 const char *dt_cuda_nccl_version(void);
 

@@ -310,6 +310,7 @@ static dt_status start_backend(run_state *r, dt_error *err) {
                              err));
     DT_TRY(check_memory(r, cfg, dt_steps_per_epoch(cfg, r->train.n_samples) * cfg->train.epochs, err));
     DT_TRY(r->ops->create(&r->backend, &r->net, cfg, err));
+    if (r->world > 1 && r->ops->join_ranks) DT_TRY(r->ops->join_ranks(r->backend, r->comm, err));
     DT_TRY(r->ops->set_data(r->backend, &r->train, &r->test, r->has_validation ? &r->validation : NULL, err));
     r->ops->describe(r->backend, r->backend_text, sizeof r->backend_text);
     r->simd = r->ops->simd ? r->ops->simd(r->backend) : "";
