@@ -117,7 +117,10 @@ elif command -v compute-sanitizer >/dev/null; then
     for run in racecheck:portable memcheck:portable memcheck:deterministic; do
         tool=${run%:*} mode=${run#*:}
         rc=0
-        limited 90 compute-sanitizer --tool "$tool" --error-exitcode 9 "$PWD/$bin/detrain" train "$fm" \
+        # racecheck instruments only detrain's kernels (every one is named *_kernel); memcheck all
+        filter=()
+        [ "$tool" = racecheck ] && filter=(--kernel-name kns=_kernel)
+        limited 90 compute-sanitizer --tool "$tool" "${filter[@]}" --error-exitcode 9 "$PWD/$bin/detrain" train "$fm" \
             --device cuda --mode "$mode" $short --out "$work/san-$tool-$mode" >"$log/sanitizer-$tool-$mode.log" 2>&1 || rc=$?
         if [ $rc = 0 ]; then
             record "compute-sanitizer $tool ($mode)" PASS "$(grep -m1 'ERROR SUMMARY' "$log/sanitizer-$tool-$mode.log")"
