@@ -14,6 +14,7 @@
 
 #include "backends/backend.h"
 #include "backends/blas.h"
+#include "bench_gate.h"
 #include "bench_parts.h"
 #include "bench_stats.h"
 #include "cpu/matmul.h"
@@ -66,9 +67,15 @@ const char dt_bench_help_text[] =
     "  --json FILE        write every figure, the environment and the versions as JSON\n"
     "  --svg FILE         write a chart of step time and overhead per mode and shape\n"
     "  --quiet            no progress lines on stderr\n"
+    "  --max-ratio R      a CI gate on what determinism costs: every deterministic / fast and\n"
+    "                     portable / deterministic step-time ratio must stay at most R over\n"
+    "                     all the repeats (the ratios are printed after the table either way)\n"
     "\n"
-    "Exit codes: 0 every promise held, 1 a deterministic or portable row gave more than one\n"
-    "digest (or a GPU portable digest differs from the CPU's), 2 bad input or no such device.\n";
+    "Exit codes: 0 every promise held (and every ratio within --max-ratio), 1 a deterministic\n"
+    "or portable row gave more than one digest (or a GPU portable digest differs from the\n"
+    "CPU's), or a ratio is above --max-ratio over every repeat, 2 bad input, no such device,\n"
+    "or a ratio whose repeats straddle --max-ratio (inconclusive: more --repeats or\n"
+    "--min-time).\n";
 
 /* Whether the backend runs on a GPU: a GPU backend describes its device (backend.h), the
  * CPU's does not; bench never branches on a backend's name. */
@@ -241,6 +248,14 @@ static dt_status read_min_time(dt_bench_opts *o, const char *option, const char 
     return DT_OK;
 }
 
+static dt_status read_max_ratio(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
+    char *end;
+    const double r = strtod(value, &end);
+    if (end == value || *end || !(r > 0 && r <= 1e6)) return bad_value(err, option, value, "a ratio above 0");
+    o->max_ratio = r;
+    return DT_OK;
+}
+
 static dt_status read_threads(dt_bench_opts *o, const char *option, const char *value, dt_error *err) {
     const long long count = parse_count(value, 1024);
     if (count < 0) return bad_value(err, option, value, "0 to 1024");
@@ -293,7 +308,7 @@ static const struct {
 } value_options[] = {
     {"--device", read_device},   {"--modes", read_modes},     {"--sizes", read_sizes},
     {"--batches", read_batches}, {"--repeats", read_repeats}, {"--steps", read_steps},
-    {"--warmup", read_warmup},   {"--min-time", read_min_time}, {"--threads", read_threads},
+    {"--warmup", read_warmup},   {"--min-time", read_min_time}, {"--max-ratio", read_max_ratio}, {"--threads", read_threads},
     {"--seed", read_seed},       {"--matmul", read_matmul},   {"--peers", read_peers},
     {"--python", read_python},   {"--bench-dir", read_bench_dir}, {"--json", read_json},
     {"--svg", read_svg},
@@ -779,6 +794,32 @@ dt_status dt_bench_main(const dt_bench_opts *opts, dt_error *err) {
     return dt_bench_main_with(opts, ops, err);
 }
 
+/* Prints the headline ratios after the table; with --max-ratio, DT_MISMATCH naming the first
+ * ratio above the gate, or DT_INCONCLUSIVE the first whose repeats straddle it, else DT_OK. */
+static dt_status print_ratios(const dt_bench_report *r, dt_error *err) {
+    dt_bench_ratio *ratios = malloc((size_t)(r->n_rows > 0 ? r->n_rows : 1) * sizeof *ratios);
+    if (!ratios) return dt_fail(err, DT_NOMEM, "out of memory");
+    const double gate = r->opts.max_ratio;
+    const int n = dt_bench_ratios(r, gate, ratios);
+    dt_bench_print_ratios(ratios, n, gate, stdout);
+    const dt_ratio_verdict verdict = dt_bench_gate(ratios, n);
+    dt_status status = DT_OK;
+    for (int i = 0; i < n && verdict != DT_RATIO_WITHIN; i++) {
+        const dt_bench_ratio *q = &ratios[i];
+        if (q->verdict != verdict) continue;
+        status = dt_fail(err, verdict == DT_RATIO_ABOVE ? DT_MISMATCH : DT_INCONCLUSIVE,
+                         "bench: --max-ratio %g: %s / %s on %s, batch %lld is %.3f [%.3f, %.3f] over the repeats: %s",
+                         gate, q->num->mode, q->den->mode, q->num->shape, (long long)q->num->batch, q->median, q->low,
+                         q->high, verdict == DT_RATIO_ABOVE ? "above the gate"
+                                                             : "inconclusive (more --repeats or --min-time)");
+        break;
+    }
+    if (gate > 0 && n == 0)
+        status = dt_fail(err, DT_INCONCLUSIVE, "bench: --max-ratio %g: no ratio to judge (it needs two of the modes)", gate);
+    free(ratios);
+    return status;
+}
+
 dt_status dt_bench_main_with(const dt_bench_opts *opts, const dt_backend_ops *ops, dt_error *err) {
     dt_status status = DT_OK;
     dt_bench_report report;
@@ -800,12 +841,16 @@ dt_status dt_bench_main_with(const dt_bench_opts *opts, const dt_backend_ops *op
             snprintf(report.device_text, sizeof report.device_text, "%s", report.rows[r].route);
     report.seconds = dt_now_seconds() - t_start;
     dt_bench_print(&report, stdout);
+    dt_error gate_err = {{0}};
+    const dt_status gate = print_ratios(&report, &gate_err);
     fflush(stdout);
     if (opts->json_path[0]) DT_TRY(dt_bench_write_json(&report, opts->json_path, err));
     if (opts->svg_path[0]) DT_TRY(dt_bench_write_svg(&report, opts->svg_path, err));
     if (report.n_broken)
         status = dt_fail(err, DT_MISMATCH, "bench: %d promise%s broken; first: %s", report.n_broken,
                          report.n_broken == 1 ? "" : "s", report.first_broken);
+    else if (gate != DT_OK)
+        status = dt_fail(err, gate, "%s", gate_err.message);
 cleanup:
     dt_bench_report_free(&report);
     return status;

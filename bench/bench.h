@@ -47,6 +47,8 @@ typedef struct {
     char json_path[DT_PATH_MAX];              /* "" = no JSON */
     char svg_path[DT_PATH_MAX];               /* "" = no SVG */
     int quiet;                                /* no progress lines on stderr */
+    double max_ratio;                         /* --max-ratio: the gate on the headline ratios
+                                                 (bench_gate.h); 0 = no gate */
 } dt_bench_opts;
 
 /* One training row: a detrain mode or a peer on one shape and batch size. */

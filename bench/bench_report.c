@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_gate.h"
 #include "bench_parts.h"
 #include "bench_stats.h"
 #include "core/fsutil.h"
@@ -263,6 +264,7 @@ static cJSON *options_json(const dt_bench_opts *o) {
     cJSON_AddNumberToObject(j, "steps", o->steps);
     cJSON_AddNumberToObject(j, "warmup", o->warmup);
     cJSON_AddNumberToObject(j, "min_time", o->min_time);
+    cJSON_AddNumberToObject(j, "max_ratio", o->max_ratio);
     cJSON_AddNumberToObject(j, "threads", o->threads);
     cJSON_AddNumberToObject(j, "seed", (double)o->seed);
     cJSON *squares = cJSON_AddArrayToObject(j, "matmul_squares");
@@ -395,6 +397,12 @@ dt_status dt_bench_write_json(const dt_bench_report *r, const char *path, dt_err
         cJSON_AddStringToObject(x, "state", goal_state(goals[i].state));
         cJSON_AddStringToObject(x, "detail", goals[i].detail);
         cJSON_AddItemToArray(gj, x);
+    }
+    dt_bench_ratio *ratios = malloc((size_t)(r->n_rows > 0 ? r->n_rows : 1) * sizeof *ratios);
+    if (ratios) {
+        const int n_ratios = dt_bench_ratios(r, r->opts.max_ratio, ratios);
+        cJSON_AddItemToObject(root, "ratios", dt_bench_ratios_json(ratios, n_ratios, r->opts.max_ratio));
+        free(ratios);
     }
     cJSON_AddNumberToObject(root, "broken_promises", r->n_broken);
     char *text = cJSON_Print(root);

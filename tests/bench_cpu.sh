@@ -103,6 +103,21 @@ check "bench --sizes alone runs no square products (they are --matmul's)" \
     /usr/bin/python3 -c "import json,sys; m=json.load(open(sys.argv[1]))['matmul']
 assert len(m) == 16 and not [r for r in m if r['shape'].startswith('square')], m" "$out-sizes.json"
 
+# --max-ratio: the headline ratios gate the run (the gate's own logic: test_bench.c).
+gate_args=(--sizes "$DT_SOURCE_DIR/tests/configs/bench-tiny.json" --modes fast,deterministic,portable --repeats 3
+           --steps 2 --min-time 0 --matmul none --peers none --quiet)
+run_code gate_wide 0 "$DETRAIN" bench "${gate_args[@]}" --max-ratio 1000000 --json "$out-gate.json"
+check "bench prints the two headline ratios and judges them within a wide gate" \
+    bash -c "grep -q 'deterministic / fast .* within 1e+06' '$DT_TMP/gate_wide.out' &&
+             grep -q 'portable / deterministic .* within 1e+06' '$DT_TMP/gate_wide.out'"
+check "the JSON holds the ratios with their range and verdict" /usr/bin/python3 -c "import json,sys
+q = json.load(open(sys.argv[1]))['ratios']
+assert [x['ratio'] for x in q] == ['deterministic/fast', 'portable/deterministic'], q
+assert all(x['low'] <= x['median'] <= x['high'] and x['verdict'] == 'within' for x in q), q" "$out-gate.json"
+expect_error gate_tight 1 "bench: --max-ratio 1e-06: .* above the gate" -- "$DETRAIN" bench "${gate_args[@]}" --max-ratio 0.000001
+expect_error gate_one_mode 2 "no ratio to judge" -- "$DETRAIN" bench "${gate_args[@]}" --modes fast --max-ratio 2
+expect_error gate_bad 2 "--max-ratio 'x': expected a ratio above 0" -- "$DETRAIN" bench --max-ratio x
+
 # The peer, when PyTorch is importable: the same data and initial parameters as detrain.
 if "$py" -c "import torch, numpy" 2>/dev/null; then
     checks=$((checks + 1))

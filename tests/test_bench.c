@@ -4,7 +4,8 @@
  * buffer comparisons, the synthetic data (known answers, shared with the PyTorch peer), the
  * fast route (close to portable, fixed order with one thread, both product routes), the
  * matrix-product microbenchmark's checks, option and shape-file errors, and that a backend
- * whose repeats differ makes `bench` fail with DT_MISMATCH while the real one passes. */
+ * whose repeats differ makes `bench` fail with DT_MISMATCH while the real one passes; the
+ * headline ratios and the --max-ratio gate on rows with made-up repeat times. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "backends/backend.h"
 #include "backends/blas.h"
 #include "bench.h"
+#include "bench_gate.h"
 #include "bench_stats.h"
 #include "core/digest.h"
 #include "gemm_bench.h"
@@ -310,6 +312,51 @@ static void test_verdict(void) {
     CHECK(bench_on(tiny, "fast", &drifting, &err) == DT_OK);
 }
 
+/* A detrain row of `mode` on shape "s", batch 8, whose three repeats took t0, t1, t2 seconds. */
+static dt_bench_row timed_row(const char *mode, double t0, double t1, double t2) {
+    dt_bench_row x;
+    memset(&x, 0, sizeof x);
+    snprintf(x.shape, sizeof x.shape, "s");
+    snprintf(x.engine, sizeof x.engine, "detrain");
+    snprintf(x.mode, sizeof x.mode, "%s", mode);
+    x.batch = 8;
+    x.repeats = 3;
+    x.step_s[0] = t0, x.step_s[1] = t1, x.step_s[2] = t2;
+    double sorted[3] = {t0, t1, t2};
+    x.median_s = dt_median(sorted, 3);
+    return x;
+}
+
+/* The ratios pair the modes of one shape and batch; the gate says within, above, or
+ * inconclusive from the repeats' extremes; a skipped row or another batch gives no ratio. */
+static void test_ratios(void) {
+    dt_bench_row rows[5] = {timed_row("fast", 1.0, 1.1, 1.2), timed_row("deterministic", 2.0, 2.2, 2.4),
+                            timed_row("portable", 4.0, 4.4, 4.8), timed_row("fast", 1, 1, 1),
+                            timed_row("deterministic", 9, 9, 9)};
+    rows[3].batch = rows[4].batch = 16;
+    rows[3].skipped = 1; /* batch 16: its fast row did not run, so no deterministic / fast there */
+    dt_bench_report r;
+    memset(&r, 0, sizeof r);
+    r.rows = rows, r.n_rows = 5;
+    dt_bench_ratio q[5];
+    CHECK(dt_bench_ratios(&r, 0, q) == 2);
+    CHECK(q[0].num == &rows[1] && q[0].den == &rows[0] && q[1].num == &rows[2] && q[1].den == &rows[1]);
+    CHECK(fabs(q[0].median - 2.2 / 1.1) < 1e-12);
+    CHECK(fabs(q[0].low - 2.0 / 1.2) < 1e-12 && fabs(q[0].high - 2.4 / 1.0) < 1e-12);
+    CHECK(q[0].verdict == DT_RATIO_WITHIN && dt_bench_gate(q, 2) == DT_RATIO_WITHIN); /* no gate */
+    CHECK(dt_bench_ratios(&r, 2.5, q) == 2 && dt_bench_gate(q, 2) == DT_RATIO_WITHIN);  /* highs 2.4, 2.4 */
+    CHECK(dt_bench_ratios(&r, 2.0, q) == 2 && q[0].verdict == DT_RATIO_INCONCLUSIVE);  /* [1.67, 2.4] */
+    CHECK(dt_bench_gate(q, 2) == DT_RATIO_INCONCLUSIVE);
+    CHECK(dt_bench_ratios(&r, 1.5, q) == 2 && q[0].verdict == DT_RATIO_ABOVE && dt_bench_gate(q, 2) == DT_RATIO_ABOVE);
+    rows[0].step_s[2] = 2.5; /* a slow repeat of fast: deterministic / fast now straddles 1.5 */
+    CHECK(dt_bench_ratios(&r, 1.5, q) == 2 && q[0].verdict == DT_RATIO_INCONCLUSIVE);
+    cJSON *json = dt_bench_ratios_json(q, 2, 1.5);
+    CHECK(json && cJSON_GetArraySize(json) == 2);
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(json, 0), "ratio")), "deterministic/fast"));
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(json, 0), "verdict")), "inconclusive"));
+    cJSON_Delete(json);
+}
+
 int main(void) {
     test_stats();
     test_synthetic();
@@ -318,5 +365,6 @@ int main(void) {
     test_options();
     test_shape_files();
     test_verdict();
+    test_ratios();
     return TEST_EXIT();
 }

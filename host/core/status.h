@@ -21,6 +21,7 @@
     X(NOMEM,       1, "out of memory")                          \
     X(NUMERIC,     1, "numerical failure")                      \
     X(MISMATCH,    1, "results differ")                         \
+    X(INCONCLUSIVE, 2, "inconclusive measurement")              \
     X(NETWORK,     1, "server unreachable or refused")          \
     X(INTERRUPTED, 130, "interrupted")                          \
     X(INTERNAL,    1, "internal error")
