@@ -382,7 +382,8 @@ static dt_status collect(const repeat_ctx *c, int count, float *first, float *la
 }
 
 /* From the initial state: warmup + steps steps (the last `steps` timed); the final state
- * lands in c->state. Step s trains on the rows [(s mod 2) * batch, + batch). */
+ * lands in c->state. Step s trains on the rows [(s mod 2) * batch, + batch), named by their
+ * place in the order set once (open_backend) where the backend keeps one, as in training. */
 static dt_status one_repeat(const repeat_ctx *c, double *step_s, float *first_loss, float *last_loss, dt_error *err) {
     dt_status status = DT_OK;
     const size_t bytes = (size_t)c->net->n_params * sizeof(float);
@@ -401,6 +402,7 @@ static dt_status one_repeat(const repeat_ctx *c, double *step_s, float *first_lo
         dt_step_desc step;
         memset(&step, 0, sizeof step);
         step.sample_index = c->index + (s % 2) * c->batch;
+        step.order_offset = c->ops->set_order ? (s % 2) * c->batch : -1; /* as train.c's steps */
         step.batch = (int32_t)c->batch;
         step.step = (uint64_t)s;
         dt_optim_next(c->cfg, dt_schedule_lr(c->cfg, (uint64_t)s, (uint64_t)total), &counters, &step.scalars);
@@ -441,6 +443,9 @@ static dt_status open_backend(const dt_backend_ops *ops, const group_ctx *g, con
     *be = NULL;
     DT_TRY(ops->create(be, &g->net, cfg, err));
     DT_TRY(ops->set_data(*be, &g->data, &g->data, NULL, err));
+    /* The order once, as training sets an epoch's: the timed steps take the training path,
+     * which sends no indices per step (see one_repeat). */
+    if (ops->set_order) DT_TRY(ops->set_order(*be, g->index, 2 * g->batch, err));
     DT_TRY(dt_host_state_alloc(state, &g->net, err));
 cleanup:
     return status;
