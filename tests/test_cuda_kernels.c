@@ -1,5 +1,6 @@
 /* test_cuda_kernels.c — each portable CUDA kernel against the CPU kernel, bit for bit, on
  * random shapes (1, primes, sizes off the tile and vector widths, P across many p-tiles):
+ * the product in each tile shape, with operands whose sums end as -0 or subnormal,
  * the product with and without epilogue in the three layouts of a dense layer, the activations
  * on signed zeros, infinities, NaN and subnormals, bias gradients, activation backward with
  * dropout, losses, the fixed-order sum, the gradient norm and the optimizers; a failed
@@ -43,12 +44,16 @@ static int same_as_device(const float *host, const float *dev, int64_t n) {
     return same;
 }
 
-static void check_gemm(int64_t M, int64_t N, int64_t P, int layout, int epilogue) {
+static const dt_cuda_tiles all_tiles[] = {DT_CUDA_TILES_AUTO, DT_CUDA_TILES_LARGE, DT_CUDA_TILES_SMALL};
+
+/* The product of A (M, P) and B (P, N) in one of the three layouts of a dense layer, with
+ * each tile shape, against the CPU reference; `fill` draws the operands' values. */
+static void check_gemm_filled(int64_t M, int64_t N, int64_t P, int layout, int epilogue, float (*fill)(int is_b)) {
     float *A = malloc(sizeof(float) * (size_t)(M * P + 1)), *B = malloc(sizeof(float) * (size_t)(P * N + 1));
     float *bias = malloc(sizeof(float) * (size_t)(N + 1));
     float *C = malloc(sizeof(float) * (size_t)(M * N + 1)), *Y = malloc(sizeof(float) * (size_t)(M * N + 1));
-    for (int64_t i = 0; i < M * P; i++) A[i] = next_float();
-    for (int64_t i = 0; i < P * N; i++) B[i] = next_float();
+    for (int64_t i = 0; i < M * P; i++) A[i] = fill(0);
+    for (int64_t i = 0; i < P * N; i++) B[i] = fill(1);
     for (int64_t j = 0; j < N; j++) bias[j] = next_float();
     dt_gemm_args g = {.M = M, .N = N, .P = P, .A = A, .B = B, .C = C, .ldc = N};
     if (layout == 0) g.a_row = P, g.a_col = 1, g.b_row = 1, g.b_col = P;
@@ -62,13 +67,16 @@ static void check_gemm(int64_t M, int64_t N, int64_t P, int layout, int epilogue
     d.bias = epilogue ? to_device(bias, N) : NULL;
     d.C = to_device(NULL, M * N);
     d.Y = epilogue ? to_device(NULL, M * N) : NULL;
-    CHECK_CUDA(dt_cuda_gemm_portable(NULL, &d));
-    CHECK(cudaDeviceSynchronize() == cudaSuccess);
-    const int same = same_as_device(C, d.C, M * N) && (!epilogue || same_as_device(Y, d.Y, M * N));
-    if (!same)
-        fprintf(stderr, "gemm differs: M=%lld N=%lld P=%lld layout %d epilogue %d\n", (long long)M, (long long)N,
-                (long long)P, layout, epilogue);
-    CHECK(same);
+    for (size_t t = 0; t < sizeof all_tiles / sizeof all_tiles[0]; t++) {
+        CHECK(cudaMemset(d.C, 0xff, (size_t)(M * N) * sizeof(float)) == cudaSuccess);
+        CHECK_CUDA(dt_cuda_gemm_portable_tiles(NULL, &d, all_tiles[t]));
+        CHECK(cudaDeviceSynchronize() == cudaSuccess);
+        const int same = same_as_device(C, d.C, M * N) && (!epilogue || same_as_device(Y, d.Y, M * N));
+        if (!same)
+            fprintf(stderr, "gemm differs: M=%lld N=%lld P=%lld layout %d epilogue %d tiles %d\n", (long long)M,
+                    (long long)N, (long long)P, layout, epilogue, (int)all_tiles[t]);
+        CHECK(same);
+    }
     cudaFree((void *)d.A);
     cudaFree((void *)d.B);
     cudaFree((void *)d.bias);
@@ -79,6 +87,41 @@ static void check_gemm(int64_t M, int64_t N, int64_t P, int layout, int epilogue
     free(bias);
     free(C);
     free(Y);
+}
+
+static float any_float(int is_b) {
+    (void)is_b;
+    return next_float();
+}
+
+static void check_gemm(int64_t M, int64_t N, int64_t P, int layout, int epilogue) {
+    check_gemm_filled(M, N, P, layout, epilogue, any_float);
+}
+
+/* Values whose products round to signed zeros and subnormals: sums that end as -0 show
+ * a k-tail padded with +0 * +0 (which turns a -0 sum into +0) or a flush to zero. */
+static float next_tiny(int is_b) {
+    (void)is_b;
+    static const float values[] = {-0.0f, 0.0f, 1e-30f, -1e-30f, 0x1p-149f, -0x1p-149f, 0x1p-126f, -0x1p-70f};
+    return values[next_u32() % (sizeof values / sizeof values[0])];
+}
+static float tiny_of_opposite_signs(int is_b) { return is_b ? -1e-30f : 1e-30f; }
+
+/* All-(-0) outputs: A = 1e-30, B = -1e-30, each product rounds to -0 and every chain stays
+ * -0 (the reference's bits say so first, so the check can fail), P off the k-tile. */
+static void check_gemm_signed_zero(void) {
+    const int64_t M = 33, N = 70, P = 13;
+    float A[33 * 13], B[13 * 70], C[33 * 70];
+    for (int64_t i = 0; i < M * P; i++) A[i] = tiny_of_opposite_signs(0);
+    for (int64_t i = 0; i < P * N; i++) B[i] = tiny_of_opposite_signs(1);
+    dt_gemm_args g = {.M = M, .N = N, .P = P, .A = A, .B = B, .C = C, .ldc = N, .a_row = P, .a_col = 1, .b_row = N,
+                      .b_col = 1};
+    dt_gemm_reference(&g);
+    int all_minus_zero = 1;
+    for (int64_t i = 0; i < M * N; i++) all_minus_zero &= C[i] == 0.0f && signbit(C[i]);
+    CHECK(all_minus_zero);
+    for (int layout = 0; layout < 3; layout++) check_gemm_filled(M, N, P, layout, 0, tiny_of_opposite_signs);
+    for (int t = 0; t < 6; t++) check_gemm_filled(1 + t * 37, 3 + t * 29, 1 + t * 5, t % 3, t & 1, next_tiny);
 }
 
 /* The activations where a GPU's code could part from the CPU's: relu's z > 0 ? z : 0 on -0 and
@@ -223,6 +266,7 @@ int main(void) {
     check_gemm(128, 256, 784, 0, 1);
     check_gemm(256, 784, 128, 2, 0);
     check_gemm(1024, 1024, 1024, 1, 0);
+    check_gemm_signed_zero();
     check_special_values();
     check_elementwise(128, 10);
     check_elementwise(37, 257);

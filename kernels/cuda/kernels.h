@@ -26,6 +26,14 @@ extern "C" {
  * the device (the backend gathers the batch first) and must be NULL: else cudaErrorInvalidValue. */
 cudaError_t dt_cuda_gemm_portable(cudaStream_t stream, const dt_gemm_args *g);
 
+/* The tile shapes of the portable product (kernels/cuda/gemm.cu). AUTO takes the large
+ * tiles when they give the GPU enough blocks, else the small ones; the bits are the same. */
+typedef enum { DT_CUDA_TILES_AUTO, DT_CUDA_TILES_LARGE, DT_CUDA_TILES_SMALL } dt_cuda_tiles;
+
+/* dt_cuda_gemm_portable with the tile shape chosen by the caller (tests and bench prove
+ * and time each shape); another value is cudaErrorInvalidValue. */
+cudaError_t dt_cuda_gemm_portable_tiles(cudaStream_t stream, const dt_gemm_args *g, dt_cuda_tiles tiles);
+
 /* The epilogue alone over C (M, N): C += bias; Y = act(C) (after a cuBLAS product). */
 cudaError_t dt_cuda_bias_act(cudaStream_t stream, const dt_gemm_args *g);
 

@@ -29,6 +29,12 @@
 #define __noinline__ __attribute__((noinline))
 #define __launch_bounds__(...)
 #define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
+
+/* CUDA's 128-bit vector; kernels read it from float arrays, which may_alias makes defined. */
+struct __attribute__((aligned(16), may_alias)) float4 {
+    float x, y, z, w;
+};
 
 struct uint3 {
     unsigned int x, y, z;
