@@ -11,14 +11,18 @@
 
 #define DT_REDUCE_BLOCK 1024
 
+/* acc + x[0] + x[1] + ... + x[n-1], added in that order: the one chain of plain adds. */
+DT_HD float dt_add_chain(float acc, const float *x, int64_t n) {
+    for (int64_t e = 0; e < n; e++) acc += x[e];
+    return acc;
+}
+
 /* Sum of x[0..n) (plain adds) in block order. */
 DT_HD float dt_sum_blocks(const float *x, int64_t n) {
     float total = 0.0f;
     for (int64_t e0 = 0; e0 < n; e0 += DT_REDUCE_BLOCK) {
         const int64_t e1 = e0 + DT_REDUCE_BLOCK < n ? e0 + DT_REDUCE_BLOCK : n;
-        float block = 0.0f;
-        for (int64_t e = e0; e < e1; e++) block += x[e];
-        total += block;
+        total += dt_add_chain(0.0f, x + e0, e1 - e0);
     }
     return total;
 }

@@ -27,9 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ["kernels/cuda/gemm.cu", "kernels/cuda/ops.cu", "kernels/cuda/math_check.cu"]
 DEFAULT_FLAGS = "--fmad=false -prec-div=true -prec-sqrt=true -ftz=false -std=c++20"
 WRAPPER = "dt_audit_fmaf"  # the function of tests/ptx_audit_fmaf.h
-# Kernels of the `fast` mode, which promises no bits (docs/numerics.md): they sum with
-# atomics in arrival order by design, so they are excused from every rule, and only they.
-FAST_KERNELS = {"bias_grad_atomic_kernel", "sum_atomic_kernel"}
 # The flags that set the numerics; --expect-fail replaces them with a contracting flag.
 NUMERIC_FLAG = re.compile(r"^--?(fmad|prec-div|prec_div|prec-sqrt|prec_sqrt|ftz|use_fast_math|use-fast-math)(=|$)")
 BAD_BUILDS = [("--fmad=true", {"unrounded", "contracted"}), ("--use_fast_math", {"ftz", "approx"})]
@@ -74,15 +71,6 @@ def demangler(names):
     run = subprocess.run([tool], input="\n".join(names) + "\n", capture_output=True, text=True)
     out = run.stdout.splitlines()
     return dict(zip(names, out)) if run.returncode == 0 and len(out) == len(names) else {n: n for n in names}
-
-
-def base_name(mangled, readable):
-    """The bare identifier of a function (bias_grad_kernel), from the demangled form when it
-    has one, else from the length-prefixed Itanium name, else the (extern "C") name."""
-    if "(" in readable:
-        return readable.split("(")[0].split("<")[0].split("::")[-1].strip()
-    m = re.match(r"_Z(\d+)", mangled)
-    return mangled[m.end():m.end() + int(m.group(1))] if m else mangled
 
 
 def functions(ptx_text):
@@ -143,9 +131,6 @@ def audit_ptx(ptx_path, fmaf_build):
         stats["functions"] += 1
         if WRAPPER in name:
             continue  # the one place where the source's fmaf lives
-        if base_name(name, readable[name]) in FAST_KERNELS:
-            stats["excepted"] += 1
-            continue
         for number, stmt in body:
             stats["fmaf_calls"] += WRAPPER in stmt
             stats["float"] += bool(set(stmt.split()[0].split(".")[1:]) & FLOAT_TYPES)
@@ -185,7 +170,7 @@ def summary_lines(results, root):
     """One line per source: functions, float instructions and fmaf calls checked, findings."""
     for src, (findings, normal, fmaf) in results.items():
         yield (f"  {os.path.relpath(src, root)}: {normal['functions']} functions"
-               f" ({normal['excepted']} fast-mode excepted), {normal['float']} float instructions,"
+               f", {normal['float']} float instructions,"
                f" {fmaf['fmaf_calls']} fmaf calls from the source, {len(findings)} findings")
 
 

@@ -3,7 +3,8 @@
  * the product in each tile shape, with operands whose sums end as -0 or subnormal,
  * the product with and without epilogue in the three layouts of a dense layer, the activations
  * on signed zeros, infinities, NaN and subnormals, bias gradients, activation backward with
- * dropout, losses, the fixed-order sum, the gradient norm and the optimizers; a failed
+ * dropout, losses, the fixed-order sum over one and several blocks, the gradient norm and the
+ * optimizers, the fast mode's tree sums within a rounding bound; a failed
  * precondition is cudaErrorInvalidValue. Skips (77) without a GPU. */
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -209,6 +210,51 @@ static void check_elementwise(int64_t batch, int64_t n) {
     free(dz), free(z), free(y), free(db), free(ids), free(labels);
 }
 
+/* The fixed-order sum over n values (several staged blocks when n > DT_REDUCE_BLOCK) with
+ * its counts, and the bias gradient of (batch, cols); the fast variants (trees, no promise)
+ * within a rounding bound of the ordered results, their counts exact. */
+static void check_sums(int64_t n, int64_t batch, int64_t cols) {
+    float *x = malloc(sizeof(float) * (size_t)(n + 1));
+    int32_t *counts = malloc(sizeof(int32_t) * (size_t)(n + 1));
+    double magnitude = 0.0;
+    long long want_count = 0;
+    for (int64_t e = 0; e < n; e++) {
+        x[e] = next_float(), counts[e] = (int32_t)(next_u32() % 2);
+        magnitude += fabs(x[e]), want_count += counts[e];
+    }
+    const float want = dt_cpu_sum_fixed(x, n) / 3.0f;
+    float *d_x = to_device(x, n), *d_sum = to_device(NULL, 1);
+    int32_t *d_counts = to_device_bytes(counts, sizeof(int32_t) * (size_t)n);
+    long long *d_count = to_device_bytes(NULL, sizeof(long long)), count = -1;
+    for (int fast = 0; fast < 2; fast++) {
+        float got = NAN;
+        CHECK_CUDA(dt_cuda_sum_fixed(NULL, d_x, d_counts, n, 3.0f, d_sum, d_count, fast));
+        cudaMemcpy(&got, d_sum, sizeof got, cudaMemcpyDeviceToHost);
+        cudaMemcpy(&count, d_count, sizeof count, cudaMemcpyDeviceToHost);
+        if (!fast) CHECK(memcmp(&got, &want, sizeof got) == 0);
+        else CHECK(fabs((double)got - (double)want) <= 1e-6 * magnitude + 1e-30);
+        CHECK_EQ_INT(count, want_count);
+    }
+    cudaFree(d_x), cudaFree(d_sum), cudaFree(d_counts), cudaFree(d_count);
+    free(x), free(counts);
+
+    const dt_cpu_ops *cpu = dt_cpu_ops_for(DT_SIMD_SCALAR);
+    float *dz = malloc(sizeof(float) * (size_t)(batch * cols + 1)), *db = malloc(sizeof(float) * (size_t)cols);
+    float *fast_db = malloc(sizeof(float) * (size_t)cols);
+    for (int64_t e = 0; e < batch * cols; e++) dz[e] = next_float();
+    cpu->bias_grad_cols(dz, batch, cols, db, 0, cols);
+    float *d_dz = to_device(dz, batch * cols), *d_db = to_device(NULL, cols);
+    CHECK_CUDA(dt_cuda_bias_grad(NULL, d_dz, batch, cols, d_db, 0));
+    CHECK(same_as_device(db, d_db, cols));
+    CHECK_CUDA(dt_cuda_bias_grad(NULL, d_dz, batch, cols, d_db, 1));
+    cudaMemcpy(fast_db, d_db, sizeof(float) * (size_t)cols, cudaMemcpyDeviceToHost);
+    int close = 1;
+    for (int64_t j = 0; j < cols; j++) close &= fabsf(fast_db[j] - db[j]) <= 1e-6f * (float)batch;
+    CHECK(close);
+    cudaFree(d_dz), cudaFree(d_db);
+    free(dz), free(db), free(fast_db);
+}
+
 /* Gradient norm and the three optimizers over a flat buffer. */
 static void check_optimizer(int64_t n) {
     const dt_cpu_ops *cpu = dt_cpu_ops_for(DT_SIMD_SCALAR);
@@ -271,7 +317,12 @@ int main(void) {
     check_elementwise(128, 10);
     check_elementwise(37, 257);
     check_elementwise(1000, 3);
+    check_sums(1, 1, 1);
+    check_sums(1024, 64, 32);
+    check_sums(1025, 65, 33);
+    check_sums(10000, 1000, 257);
     check_optimizer(235146);
+    check_optimizer(1100000); /* 1075 norm blocks: the finish stages them in two rounds */
     check_optimizer(1000);
     check_preconditions();
     return TEST_EXIT();

@@ -397,9 +397,7 @@ static float grad_norm(dt_backend *be) {
     if (be->fast) return sqrtf(dt_fast_sumsq(be->pool, be->grads, be->net.n_params));
     const int64_t n = be->net.n_params, blocks = (n + DT_REDUCE_BLOCK - 1) / DT_REDUCE_BLOCK;
     dt_pool_run(be->pool, blocks, 16, sumsq_run, be);
-    float total = 0.0f;
-    for (int64_t k = 0; k < blocks; k++) total += be->norm_partial[k];
-    return sqrtf(total);
+    return sqrtf(dt_add_chain(0.0f, be->norm_partial, blocks));
 }
 
 static dt_status cpu_gradients(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err) {

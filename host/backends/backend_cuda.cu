@@ -3,7 +3,8 @@
  *   portable       detrain's kernels (kernels/cuda): the CPU's bits on any GPU
  *   deterministic  cuBLAS (TF32 off unless runtime.tf32, atomics off, fixed workspace, one
  *                  stream) for the products, detrain's fixed-order kernels for the rest
- *   fast           cuBLAS with TF32 tensor ops, atomics for bias gradients and sums
+ *   fast           cuBLAS with TF32 tensor ops and atomics, tree sums for bias gradients
+ *                  and losses (no more launches than deterministic)
  *
  * The datasets live on the GPU when they fit (else batches are gathered on the host into
  * pinned memory); the epoch's order is uploaded once per epoch; a step copies nothing to

@@ -48,8 +48,8 @@ cudaError_t dt_cuda_dropout(cudaStream_t stream, float *y, int64_t batch, int64_
 cudaError_t dt_cuda_act_backward(cudaStream_t stream, float *dy, const float *z, const float *y, int64_t batch,
                                  int64_t n, int act, const dt_dropout *drop);
 
-/* db[j] = sum over b ascending of dz[b][j] from +0 (one thread per column), or with
- * atomics in any order when `fast` (no promise). */
+/* db[j] = sum over b ascending of dz[b][j] from +0 (rows staged in shared memory, one
+ * thread per column), or as a tree over row groups when `fast` (no promise). One launch. */
 cudaError_t dt_cuda_bias_grad(cudaStream_t stream, const float *dz, int64_t batch, int64_t n, float *db, int fast);
 
 /* Per-row losses (and gradient when grad is not NULL) into row_loss (batch) and
@@ -58,7 +58,8 @@ cudaError_t dt_cuda_loss_rows(cudaStream_t stream, const dt_loss_args *a, int64_
                               int32_t *row_correct);
 
 /* out[0] = sum of x[0..n) in the contract's block order, divided by `divisor`;
- * out_count[0] = sum of counts[0..n) when counts is not NULL. fast: atomics, any order. */
+ * out_count[0] = sum of counts[0..n) when counts is not NULL. fast: a tree, any order.
+ * One launch of one block, nothing to zero first. */
 cudaError_t dt_cuda_sum_fixed(cudaStream_t stream, const float *x, const int32_t *counts, int64_t n, float divisor,
                               float *out, long long *out_count, int fast);
 

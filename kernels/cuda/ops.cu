@@ -2,8 +2,11 @@
  *
  * Formulas come from the shared headers (activation.h, loss.h, optim_rules.h, rng.h), the
  * same code the CPU runs. Reductions in the portable and deterministic modes follow the
- * contract's orders (docs/numerics.md): one thread runs each ordered chain, so the bits
- * equal the CPU's. The `fast` variants use atomics and promise nothing. */
+ * contract's orders (docs/numerics.md): the whole block loads the values into shared memory,
+ * coalesced, and one thread runs each ordered chain from there (chains over independent
+ * outputs run side by side), so the bits equal the CPU's. The `fast` variants sum in
+ * parallel trees whose shape follows the launch, and promise nothing. Every reduction is
+ * one launch in every mode, with nothing to zero first. */
 #include "activation.h"
 #include "cuda_check.h"
 #include "kernels.h"
@@ -14,8 +17,28 @@
 #include "rng.h"
 
 #define THREADS 256
+#define BIAS_COLS 32 /* columns of a bias-gradient block: one warp's 128-byte row segment */
+#define BIAS_ROWS 64 /* rows of dz staged at a time */
 
 static unsigned blocks_for(int64_t n) { return (unsigned)((n + THREADS - 1) / THREADS); }
+
+/* ---- device helpers ------------------------------------------------------------------- */
+
+/* The whole block copies x[0..n) (n <= DT_REDUCE_BLOCK) into stage, coalesced, and waits. */
+__device__ void stage_in(const float *x, int64_t n, float *stage) {
+    for (int64_t e = threadIdx.x; e < n; e += blockDim.x) stage[e] = x[e];
+    __syncthreads();
+}
+
+/* The sum of part[0..blockDim.x) left in part[0]: a tree over a power-of-two block, exact
+ * for integers (any order gives the same), any order for floats (the fast mode). */
+template <class V> __device__ void tree_sum(V *part) {
+    for (unsigned width = blockDim.x / 2; width > 0; width /= 2) {
+        __syncthreads();
+        if (threadIdx.x < width) part[threadIdx.x] = part[threadIdx.x] + part[threadIdx.x + width];
+    }
+    __syncthreads();
+}
 
 /* ---- kernels -------------------------------------------------------------------------- */
 
@@ -52,25 +75,42 @@ __global__ void act_backward_kernel(float *dy, const float *z, const float *y, i
     }
 }
 
-/* One thread per column: b ascending from +0, as the CPU. */
+/* A block owns BIAS_COLS columns: it stages BIAS_ROWS rows of them at a time (row segments
+ * of 128 bytes), and its first BIAS_COLS threads run the columns' chains over b ascending
+ * from +0, as the CPU. */
 __global__ void bias_grad_kernel(const float *dz, int64_t batch, int64_t n, float *db) {
-    const int64_t j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (j >= n) return;
+    __shared__ float stage[BIAS_ROWS][BIAS_COLS];
+    const int64_t j0 = (int64_t)blockIdx.x * BIAS_COLS;
     float acc = 0.0f;
-    for (int64_t b = 0; b < batch; b++) acc += dz[b * n + j];
-    db[j] = acc;
+    for (int64_t b0 = 0; b0 < batch; b0 += BIAS_ROWS) {
+        const int rows = (int)(batch - b0 < BIAS_ROWS ? batch - b0 : BIAS_ROWS);
+        for (int e = threadIdx.x; e < BIAS_ROWS * BIAS_COLS; e += blockDim.x) {
+            const int r = e / BIAS_COLS, c = e % BIAS_COLS;
+            stage[r][c] = (r < rows && j0 + c < n) ? dz[(b0 + r) * n + j0 + c] : 0.0f;
+        }
+        __syncthreads();
+        if (threadIdx.x < BIAS_COLS)
+            for (int r = 0; r < rows; r++) acc += stage[r][threadIdx.x];
+        __syncthreads();
+    }
+    if (threadIdx.x < BIAS_COLS && j0 + threadIdx.x < n) db[j0 + threadIdx.x] = acc;
 }
 
-__global__ void zero_kernel(float *x, int64_t n) {
-    const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (e < n) x[e] = 0.0f;
-}
-
-/* fast: any order. */
-__global__ void bias_grad_atomic_kernel(const float *dz, int64_t batch, int64_t n, float *db) {
-    const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (e >= batch * n) return;
-    atomicAdd(&db[e % n], dz[e]);
+/* fast: each of the block's THREADS / BIAS_COLS row groups sums every that-many-th row of
+ * its column, then a tree over the groups. */
+__global__ void bias_grad_tree_kernel(const float *dz, int64_t batch, int64_t n, float *db) {
+    __shared__ float part[THREADS];
+    const int c = threadIdx.x % BIAS_COLS, group = threadIdx.x / BIAS_COLS, groups = THREADS / BIAS_COLS;
+    const int64_t j = (int64_t)blockIdx.x * BIAS_COLS + c;
+    float acc = 0.0f;
+    if (j < n)
+        for (int64_t b = group; b < batch; b += groups) acc += dz[b * n + j];
+    part[threadIdx.x] = acc;
+    for (int width = groups / 2; width > 0; width /= 2) {
+        __syncthreads();
+        if (group < width) part[threadIdx.x] = part[threadIdx.x] + part[threadIdx.x + width * BIAS_COLS];
+    }
+    if (group == 0 && j < n) db[j] = part[c];
 }
 
 __global__ void loss_rows_kernel(dt_loss_args a, int64_t first, int32_t batch, int32_t *row_correct) {
@@ -89,36 +129,71 @@ __global__ void loss_rows_kernel(dt_loss_args a, int64_t first, int32_t batch, i
     }
 }
 
-/* The contract's block order on one thread: blocks of DT_REDUCE_BLOCK ascending, block sums
- * ascending. Used for batch losses and test losses (n up to a dataset: still cheap). */
+/* The contract's block order: each block of DT_REDUCE_BLOCK values staged, summed ascending
+ * by thread 0, block sums added ascending; batch losses and test losses (n up to a dataset:
+ * blocks one after another). Counts are integers: a tree, exact. One block of THREADS. */
 __global__ void sum_fixed_kernel(const float *x, const int32_t *counts, int64_t n, float divisor, float *out,
                                  long long *out_count) {
-    if (blockIdx.x != 0 || threadIdx.x != 0) return;
-    out[0] = dt_sum_blocks(x, n) / divisor;
+    __shared__ float stage[DT_REDUCE_BLOCK];
+    __shared__ long long count_part[THREADS];
+    float total = 0.0f;
+    for (int64_t e0 = 0; e0 < n; e0 += DT_REDUCE_BLOCK) {
+        const int64_t len = n - e0 < DT_REDUCE_BLOCK ? n - e0 : DT_REDUCE_BLOCK;
+        stage_in(x + e0, len, stage);
+        if (threadIdx.x == 0) total += dt_add_chain(0.0f, stage, len);
+        __syncthreads();
+    }
     if (counts) {
         long long c = 0;
-        for (int64_t e = 0; e < n; e++) c += counts[e];
-        out_count[0] = c;
+        for (int64_t e = threadIdx.x; e < n; e += blockDim.x) c += counts[e];
+        count_part[threadIdx.x] = c;
+        tree_sum(count_part);
     }
+    if (threadIdx.x != 0) return;
+    out[0] = total / divisor;
+    if (counts) out_count[0] = count_part[0];
 }
 
-__global__ void sum_atomic_kernel(const float *x, const int32_t *counts, int64_t n, float divisor, float *out,
-                                  long long *out_count) {
-    const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (e >= n) return;
-    atomicAdd(out, x[e] / divisor);
-    if (counts) atomicAdd((unsigned long long *)out_count, (unsigned long long)counts[e]);
+/* fast: strided partials, then trees (one block of THREADS). */
+__global__ void sum_tree_kernel(const float *x, const int32_t *counts, int64_t n, float divisor, float *out,
+                                long long *out_count) {
+    __shared__ float part[THREADS];
+    __shared__ long long count_part[THREADS];
+    float acc = 0.0f;
+    long long c = 0;
+    for (int64_t e = threadIdx.x; e < n; e += blockDim.x) {
+        acc += x[e];
+        if (counts) c += counts[e];
+    }
+    part[threadIdx.x] = acc;
+    count_part[threadIdx.x] = c;
+    tree_sum(part);
+    tree_sum(count_part);
+    if (threadIdx.x != 0) return;
+    out[0] = part[0] / divisor;
+    if (counts) out_count[0] = count_part[0];
 }
 
-__global__ void sumsq_blocks_kernel(const float *g, int64_t n, float *partial, int64_t blocks) {
-    const int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (k < blocks) partial[k] = dt_sumsq_block(g, n, k);
+/* Block k of the gradient norm's squares: staged, then one fmaf chain (one CUDA block each). */
+__global__ void sumsq_blocks_kernel(const float *g, int64_t n, float *partial) {
+    __shared__ float stage[DT_REDUCE_BLOCK];
+    const int64_t k = blockIdx.x, e0 = k * DT_REDUCE_BLOCK;
+    const int64_t len = n - e0 < DT_REDUCE_BLOCK ? n - e0 : DT_REDUCE_BLOCK;
+    stage_in(g + e0, len, stage);
+    if (threadIdx.x == 0) partial[k] = dt_sumsq_block(stage, len, 0);
 }
 
+/* The block sums ascending from +0 (staged DT_REDUCE_BLOCK at a time), sqrtf, the scale. */
 __global__ void norm_finish_kernel(const float *partial, int64_t blocks, float clip, float *norm, float *scale) {
-    if (blockIdx.x != 0 || threadIdx.x != 0) return;
+    __shared__ float stage[DT_REDUCE_BLOCK];
     float total = 0.0f;
-    for (int64_t k = 0; k < blocks; k++) total += partial[k];
+    for (int64_t k0 = 0; k0 < blocks; k0 += DT_REDUCE_BLOCK) {
+        const int64_t len = blocks - k0 < DT_REDUCE_BLOCK ? blocks - k0 : DT_REDUCE_BLOCK;
+        stage_in(partial + k0, len, stage);
+        if (threadIdx.x == 0) total = dt_add_chain(total, stage, len);
+        __syncthreads();
+    }
+    if (threadIdx.x != 0) return;
     const float value = sqrtf(total);
     norm[0] = value;
     scale[0] = (clip > 0.0f && value > clip) ? clip / value : 1.0f;
@@ -189,20 +264,11 @@ extern "C" cudaError_t dt_cuda_act_backward(cudaStream_t stream, float *dy, cons
 
 extern "C" cudaError_t dt_cuda_bias_grad(cudaStream_t stream, const float *dz, int64_t batch, int64_t n, float *db,
                                          int fast) {
-    cudaError_t error = cudaSuccess;
     if (n == 0) return cudaSuccess;
-    if (!fast) {
-        DT_CUDA_LAUNCH(bias_grad_kernel, blocks_for(n), THREADS, 0, stream)(dz, batch, n, db);
-        return cudaGetLastError();
-    }
-    DT_CUDA_LAUNCH(zero_kernel, blocks_for(n), THREADS, 0, stream)(db, n);
-    DT_CUDA_CHECK(cudaGetLastError());
-    if (batch * n > 0) {
-        DT_CUDA_LAUNCH(bias_grad_atomic_kernel, blocks_for(batch * n), THREADS, 0, stream)(dz, batch, n, db);
-        DT_CUDA_CHECK(cudaGetLastError());
-    }
-cleanup:
-    return error;
+    const unsigned blocks = (unsigned)((n + BIAS_COLS - 1) / BIAS_COLS);
+    if (fast) DT_CUDA_LAUNCH(bias_grad_tree_kernel, blocks, THREADS, 0, stream)(dz, batch, n, db);
+    else DT_CUDA_LAUNCH(bias_grad_kernel, blocks, THREADS, 0, stream)(dz, batch, n, db);
+    return cudaGetLastError();
 }
 
 extern "C" cudaError_t dt_cuda_loss_rows(cudaStream_t stream, const dt_loss_args *a, int64_t first, int32_t batch,
@@ -214,19 +280,9 @@ extern "C" cudaError_t dt_cuda_loss_rows(cudaStream_t stream, const dt_loss_args
 
 extern "C" cudaError_t dt_cuda_sum_fixed(cudaStream_t stream, const float *x, const int32_t *counts, int64_t n,
                                          float divisor, float *out, long long *out_count, int fast) {
-    cudaError_t error = cudaSuccess;
-    if (!fast) {
-        DT_CUDA_LAUNCH(sum_fixed_kernel, 1, 1, 0, stream)(x, counts, n, divisor, out, out_count);
-        return cudaGetLastError();
-    }
-    DT_CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(float), stream));
-    if (counts) DT_CUDA_CHECK(cudaMemsetAsync(out_count, 0, sizeof(long long), stream));
-    if (n > 0) {
-        DT_CUDA_LAUNCH(sum_atomic_kernel, blocks_for(n), THREADS, 0, stream)(x, counts, n, divisor, out, out_count);
-        DT_CUDA_CHECK(cudaGetLastError());
-    }
-cleanup:
-    return error;
+    if (fast) DT_CUDA_LAUNCH(sum_tree_kernel, 1, THREADS, 0, stream)(x, counts, n, divisor, out, out_count);
+    else DT_CUDA_LAUNCH(sum_fixed_kernel, 1, THREADS, 0, stream)(x, counts, n, divisor, out, out_count);
+    return cudaGetLastError();
 }
 
 extern "C" cudaError_t dt_cuda_grad_norm(cudaStream_t stream, const float *g, int64_t n, float *partial, float clip,
@@ -234,10 +290,10 @@ extern "C" cudaError_t dt_cuda_grad_norm(cudaStream_t stream, const float *g, in
     const int64_t blocks = (n + DT_REDUCE_BLOCK - 1) / DT_REDUCE_BLOCK;
     cudaError_t error = cudaSuccess;
     if (blocks > 0) {
-        DT_CUDA_LAUNCH(sumsq_blocks_kernel, blocks_for(blocks), THREADS, 0, stream)(g, n, partial, blocks);
+        DT_CUDA_LAUNCH(sumsq_blocks_kernel, (unsigned)blocks, THREADS, 0, stream)(g, n, partial);
         DT_CUDA_CHECK(cudaGetLastError());
     }
-    DT_CUDA_LAUNCH(norm_finish_kernel, 1, 1, 0, stream)(partial, blocks, clip, norm, scale);
+    DT_CUDA_LAUNCH(norm_finish_kernel, 1, THREADS, 0, stream)(partial, blocks, clip, norm, scale);
     DT_CUDA_CHECK(cudaGetLastError());
 cleanup:
     return error;

@@ -183,5 +183,6 @@ extern "C" cublasStatus_t cublasSgemm(cublasHandle_t handle, cublasOperation_t t
         fprintf(stderr, "dtemu: cublasSgemm: %s\n", cudaGetErrorString(status));
         return CUBLAS_STATUS_EXECUTION_FAILED; /* "The function failed to launch on the GPU" */
     }
+    dtemu::stats().gemms++;
     return CUBLAS_STATUS_SUCCESS;
 }

@@ -627,6 +627,7 @@ static cudaError_t copy(void *dst, const void *src, size_t count, cudaMemcpyKind
     } else if (synchronous && kind != cudaMemcpyDeviceToDevice) {
         host_waits = true; /* pinned host to device, and device to any host memory */
     }
+    stats().copies++;
     return enqueue(stream, api, accesses, std::move(run), host_waits);
 }
 
@@ -643,6 +644,7 @@ static cudaError_t set(void *ptr, int value, size_t count, cudaStream_t stream, 
     if (inject_failure(api)) return fail(cudaErrorUnknown, std::string(api) + ": failure injected by DTEMU_FAIL");
     if (count == 0) return cudaSuccess;
     if (!on_device(ptr)) return fail(cudaErrorInvalidValue, std::string(api) + ": not device memory of the emulator");
+    stats().memsets++;
     return enqueue(stream, api, {{ptr, count, ACCESS_WRITE, false}}, [ptr, value, count]() { memset(ptr, value, count); },
                    false);
 }

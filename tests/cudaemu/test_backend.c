@@ -3,6 +3,8 @@
  *   - deferred train_step results survive the synchronous calls that follow them (gradients,
  *     apply_update, evaluate write their own result slot);
  *   - a second set_data replaces the data and forgets the order that indexed the first;
+ *   - what a training step submits in each mode (kernels, cuBLAS calls, memsets, copies):
+ *     fast no more than deterministic, portable no cuBLAS, no upload in a step;
  *   - each call of cudaMalloc, cudaMemsetAsync, cudaMemcpyAsync, cudaHostAlloc,
  *     cudaStreamCreate, a kernel launch, cublasCreate and cublasSgemm made over a backend's
  *     life fails in turn: every failure is a DT_DEVICE naming the call, and the backend is
@@ -140,6 +142,59 @@ static void test_second_set_data(void) {
     fixture_free(&f);
 }
 
+/* What one training step submits in `mode` (the small net: 3 layers, Adam, clipping), as the
+ * emulator counts it over 4 steps after a warm-up step. */
+static dtemu_stats work_per_step(dt_mode mode) {
+    fixture f;
+    fixture_init(&f, mode);
+    dt_error err = {{0}};
+    dtemu_stats per_step = {0};
+    dt_backend *be = started(&f, &err);
+    CHECK(be != NULL);
+    if (!be) return per_step;
+    dt_optim_counters counters = dt_optim_counters_start();
+    dt_step_desc step = step_at(&f, 0, &counters);
+    CHECK(dt_cuda_backend.train_step(be, &step, NULL, &err) == DT_OK);
+    CHECK(cudaDeviceSynchronize() == cudaSuccess); /* kernels are counted when they run */
+    const dtemu_stats before = dtemu_get_stats();
+    for (int64_t s = 1; s <= 4; s++) {
+        step = step_at(&f, s, &counters);
+        CHECK(dt_cuda_backend.train_step(be, &step, NULL, &err) == DT_OK);
+    }
+    CHECK(cudaDeviceSynchronize() == cudaSuccess);
+    const dtemu_stats after = dtemu_get_stats();
+    dt_step_result results[5];
+    CHECK(dt_cuda_backend.collect_results(be, results, 5, &err) == DT_OK);
+    dt_cuda_backend.destroy(be);
+    fixture_free(&f);
+    per_step.launches = (after.launches - before.launches) / 4;
+    per_step.gemms = (after.gemms - before.gemms) / 4;
+    per_step.memsets = (after.memsets - before.memsets) / 4;
+    per_step.copies = (after.copies - before.copies) / 4;
+    return per_step;
+}
+
+/* The work a step submits in each mode: the fast mode submits no more than the deterministic
+ * one (its reductions are one launch each, nothing to zero first), the portable mode calls
+ * no cuBLAS, and a step copies only its result scalars (no upload: the order is on the GPU). */
+static void test_work_per_step(void) {
+    const dt_mode modes[] = {DT_MODE_PORTABLE, DT_MODE_DETERMINISTIC, DT_MODE_FAST};
+    const char *names[] = {"portable", "deterministic", "fast"};
+    dtemu_stats work[3];
+    printf("%-14s %8s %8s %8s %8s  (per training step, small net, Adam, clipping)\n", "mode", "kernels", "cuBLAS",
+           "memsets", "copies");
+    for (int m = 0; m < 3; m++) {
+        work[m] = work_per_step(modes[m]);
+        printf("%-14s %8llu %8llu %8llu %8llu\n", names[m], (unsigned long long)work[m].launches,
+               (unsigned long long)work[m].gemms, (unsigned long long)work[m].memsets,
+               (unsigned long long)work[m].copies);
+    }
+    CHECK(work[0].gemms == 0 && work[1].gemms > 0);
+    CHECK(work[2].launches + work[2].memsets <= work[1].launches + work[1].memsets);
+    CHECK(work[2].gemms == work[1].gemms);
+    for (int m = 0; m < 3; m++) CHECK(work[m].copies <= 2);
+}
+
 /* A backend's whole life: every call the backend makes, in deterministic mode (cuBLAS). */
 static dt_status lifetime(fixture *f, dt_error *err) {
     dt_status status = DT_OK;
@@ -204,6 +259,7 @@ int main(void) {
     }
     test_deferred_results();
     test_second_set_data();
+    test_work_per_step();
     test_failures();
     return TEST_EXIT();
 }

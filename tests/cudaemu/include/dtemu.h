@@ -27,6 +27,9 @@ typedef struct {
     uint64_t fiber_switches; /* switches between fibers and the scheduler */
     uint64_t barriers;       /* __syncthreads() rounds completed by whole blocks */
     uint64_t unordered;      /* accesses refused for want of ordering between streams */
+    uint64_t copies;         /* cudaMemcpy and cudaMemcpyAsync calls queued */
+    uint64_t memsets;        /* cudaMemset and cudaMemsetAsync calls queued */
+    uint64_t gemms;          /* cublasSgemm calls queued */
 } dtemu_stats;
 dtemu_stats dtemu_get_stats(void);
 
