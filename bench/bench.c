@@ -365,6 +365,7 @@ typedef struct {
     const int64_t *index;     /* (2 * batch) rows of the synthetic set */
     int64_t batch;
     int warmup, steps;
+    dt_work_counts *work;     /* receives what the timed steps submitted (backends that count) */
 } repeat_ctx;
 
 /* Collects the last `count` deferred step results: the first one's loss into *first (when
@@ -397,8 +398,12 @@ static dt_status one_repeat(const repeat_ctx *c, double *step_s, float *first_lo
      * results are collected (which waits) before the timed region ends. */
     const int deferred = c->ops->collect_results != NULL;
     double t0 = 0.0, seconds = 0.0;
+    dt_work_counts w0 = {0}, w1 = {0};
     for (int s = 0; s < total; s++) {
-        if (s == c->warmup) DT_TRY(timing_begin(c->ops, c->be, &t0, err));
+        if (s == c->warmup) {
+            if (c->ops->work_counts) c->ops->work_counts(c->be, &w0);
+            DT_TRY(timing_begin(c->ops, c->be, &t0, err));
+        }
         dt_step_desc step;
         memset(&step, 0, sizeof step);
         step.sample_index = c->index + (s % 2) * c->batch;
@@ -417,6 +422,11 @@ static dt_status one_repeat(const repeat_ctx *c, double *step_s, float *first_lo
         DT_TRY(collect(c, total % DT_RESULT_LOG, total < DT_RESULT_LOG ? first_loss : NULL, last_loss, err));
     DT_TRY(timing_end(c->ops, c->be, t0, &seconds, err));
     *step_s = seconds / c->steps;
+    if (c->ops->work_counts && c->work) {
+        c->ops->work_counts(c->be, &w1);
+        *c->work = (dt_work_counts){w1.kernels - w0.kernels, w1.library_calls - w0.library_calls,
+                                    w1.copies - w0.copies, w1.syncs - w0.syncs};
+    }
     DT_TRY(c->ops->get_state(c->be, c->state, err));
 cleanup:
     return status;
@@ -469,7 +479,8 @@ static dt_status run_mode(dt_bench_report *report, const dt_backend_ops *ops, co
     DT_TRY(dt_bench_shape_config(g->shape, o, g->batch, mode, cfg, err));
     DT_TRY(open_backend(ops, g, cfg, &be, &state, err));
     ops->describe(be, row->route, sizeof row->route);
-    repeat_ctx c = {ops, be, cfg, &g->net, g->init, &state, g->index, g->batch, o->warmup, o->steps};
+    repeat_ctx c = {ops, be, cfg, &g->net, g->init, &state, g->index, g->batch, o->warmup, o->steps, &row->work};
+    row->has_work = ops->work_counts != NULL;
     for (int r = 0; r < o->repeats; r++) {
         float first = 0.0f, last = 0.0f;
         DT_TRY(one_repeat(&c, &row->step_s[r], &first, &last, err));
@@ -495,7 +506,7 @@ static dt_status run_mode(dt_bench_report *report, const dt_backend_ops *ops, co
         row->n_digests += !seen;
     }
     snprintf(row->digest, sizeof row->digest, "%s", digests[0]);
-    row->steps = c.steps;
+    row->steps = row->work_steps = c.steps;
     const dt_float_diff d = dt_compare_floats(lo, hi, (int64_t)n_params);
     row->max_abs_diff = d.max_abs_diff;
     row->max_ulp = d.max_ulp;
@@ -519,7 +530,7 @@ static dt_status cpu_digest(dt_bench_report *report, const group_ctx *g, int ste
     if (!cfg) return dt_fail(err, DT_NOMEM, "out of memory");
     DT_TRY(dt_bench_shape_config(g->shape, &o, g->batch, DT_MODE_PORTABLE, cfg, err));
     DT_TRY(open_backend(&dt_cpu_backend, g, cfg, &be, &state, err));
-    repeat_ctx c = {&dt_cpu_backend, be, cfg, &g->net, g->init, &state, g->index, g->batch, o.warmup, steps};
+    repeat_ctx c = {&dt_cpu_backend, be, cfg, &g->net, g->init, &state, g->index, g->batch, o.warmup, steps, NULL};
     double step_s;
     float first, last;
     DT_TRY(one_repeat(&c, &step_s, &first, &last, err));

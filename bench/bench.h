@@ -78,6 +78,9 @@ typedef struct {
     int cross_equal;
     char cross_digest[65];                    /* the CPU's digest for the same steps */
     float first_loss, last_loss;              /* first repeat: the first and the last step's loss */
+    int has_work;                             /* the backend counts what it submits (a GPU) */
+    dt_work_counts work;                      /* submitted by the last repeat's timed steps */
+    int work_steps;                           /* ... over this many steps */
 } dt_bench_row;
 
 /* Everything one `detrain bench` run measured. */

@@ -224,6 +224,24 @@ static void print_routes(const dt_bench_report *r, FILE *out) {
     if (r->peer_note[0]) fprintf(out, "  %s\n", r->peer_note);
 }
 
+/* What each GPU row's timed steps submitted, per step (kernels/cuda/counts.h). */
+static void print_work(const dt_bench_report *r, FILE *out) {
+    int any = 0;
+    for (int i = 0; i < r->n_rows; i++) any |= r->rows[i].has_work && !r->rows[i].skipped;
+    if (!any) return;
+    fprintf(out, "\nwork per step, counted where it is submitted:\n");
+    fprintf(out, "  %-7s %6s %-13s %8s %8s %8s %8s\n", "shape", "batch", "mode", "kernels", "cuBLAS", "copies",
+            "waits");
+    for (int i = 0; i < r->n_rows; i++) {
+        const dt_bench_row *x = &r->rows[i];
+        if (!x->has_work || x->skipped || x->work_steps <= 0) continue;
+        const double n = x->work_steps;
+        fprintf(out, "  %-7s %6lld %-13s %8.1f %8.1f %8.2f %8.3f\n", x->shape, (long long)x->batch, x->mode,
+                (double)x->work.kernels / n, (double)x->work.library_calls / n, (double)x->work.copies / n,
+                (double)x->work.syncs / n);
+    }
+}
+
 void dt_bench_print(const dt_bench_report *r, FILE *out) {
     print_heading(r, out);
     for (int i = 0; i < r->n_rows; i++) {
@@ -233,6 +251,7 @@ void dt_bench_print(const dt_bench_report *r, FILE *out) {
         print_row(x, out);
     }
     print_routes(r, out);
+    print_work(r, out);
     if (r->n_gemm || r->gemm_note[0]) {
         fputc('\n', out);
         dt_gemm_bench_print(r->gemm, r->n_gemm, r->opts.repeats, out);
@@ -327,6 +346,14 @@ static cJSON *row_json(const dt_bench_row *x) {
     cJSON_AddStringToObject(v, "text", verdict(x));
     cJSON_AddNumberToObject(j, "first_loss", x->first_loss);
     cJSON_AddNumberToObject(j, "last_loss", x->last_loss);
+    if (x->has_work && x->work_steps > 0) {
+        const double n = x->work_steps;
+        cJSON *w = cJSON_AddObjectToObject(j, "work_per_step");
+        cJSON_AddNumberToObject(w, "kernels", (double)x->work.kernels / n);
+        cJSON_AddNumberToObject(w, "library_calls", (double)x->work.library_calls / n);
+        cJSON_AddNumberToObject(w, "copies", (double)x->work.copies / n);
+        cJSON_AddNumberToObject(w, "host_waits", (double)x->work.syncs / n);
+    }
     return j;
 }
 

@@ -111,12 +111,27 @@ check "resume --device on a deterministic run says why" grep -q "only portable r
 # ---- bench: the GPU side of detrain bench (events, the matrix-product microbenchmark) ----------
 checks=$((checks + 1))
 if "$DETRAIN" bench --device cuda --sizes "$configs/bench-tiny.json" --batches 16 --repeats 3 --steps 3 --warmup 1 \
-    --min-time 0 --matmul 40 --peers none --quiet >"$DT_TMP/bench.txt" 2>"$DT_TMP/bench.err"; then
+    --min-time 0 --matmul 40 --peers none --quiet --json "$DT_TMP/bench.json" >"$DT_TMP/bench.txt" \
+    2>"$DT_TMP/bench.err"; then
     echo "ok   bench --device cuda ran"
 else fail "bench --device cuda: $(tail -c 300 "$DT_TMP/bench.err")"; fi
 check "bench: the deterministic and portable rows hold on the emulated GPU" test "$(grep -c ' holds' "$DT_TMP/bench.txt")" = 2
 check "bench: the GPU's portable products = the scalar reference" grep -q "^cuda .*detrain portable .*bit for bit" "$DT_TMP/bench.txt"
 check "bench: reference cuBLAS FP32 = the portable kernel" grep -q "^cuda .*cuBLAS FP32 .* 0 ULP from portable" "$DT_TMP/bench.txt"
+# The work a step submits, as the backend counts it (kernels/cuda/counts.h): fast no more than
+# deterministic, portable without cuBLAS, one result copy and no upload per step.
+work() { # MODE FIELD: the row's work_per_step field
+    /usr/bin/python3 -c 'import json, sys
+rows = [r for r in json.load(open(sys.argv[1]))["rows"] if r["engine"] == "detrain" and r["mode"] == sys.argv[2]]
+print(rows[0]["work_per_step"][sys.argv[3]])' "$DT_TMP/bench.json" "$1" "$2"
+}
+check "bench: work per step in the text" grep -q "^work per step, counted where it is submitted" "$DT_TMP/bench.txt"
+check "bench: fast launches no more kernels a step than deterministic" \
+    /usr/bin/python3 -c "import sys; sys.exit(not ($(work fast kernels) <= $(work deterministic kernels)))"
+check "bench: the same cuBLAS calls in fast and deterministic, none in portable" /usr/bin/python3 -c \
+    "import sys; sys.exit(not ($(work fast library_calls) == $(work deterministic library_calls) > 0 == $(work portable library_calls)))"
+check "bench: one copy a step (the result scalars), no upload" \
+    /usr/bin/python3 -c "import sys; sys.exit(not ($(work portable copies) == 1))"
 
 # ---- devices ----------------------------------------------------------------------------------
 DTEMU_CC=7.0 train auto-no-image "$configs/tiny.json" --device auto

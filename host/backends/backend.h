@@ -44,6 +44,12 @@ typedef struct {
     int64_t correct, n_samples;  /* accuracy = correct / n_samples (classification) */
 } dt_eval_result;
 
+/* Work a GPU backend submitted (kernels/cuda/counts.h): kernels, library calls (cuBLAS),
+ * copies and memsets, host waits. */
+typedef struct {
+    uint64_t kernels, library_calls, copies, syncs;
+} dt_work_counts;
+
 typedef struct dt_backend dt_backend;
 
 /* The datasets a backend holds, by index (evaluate's `which`). */
@@ -118,6 +124,9 @@ typedef struct {
      * marks as the device measured them (CUDA events). */
     dt_status (*timing_begin)(dt_backend *be, dt_error *err);
     dt_status (*timing_end)(dt_backend *be, double *seconds, dt_error *err);
+    /* What the backend has submitted to its device so far (optional; NULL: it submits
+     * nothing, the CPU backend): read before and after steps, the work they submitted. */
+    void (*work_counts)(dt_backend *be, dt_work_counts *counts);
 } dt_backend_ops;
 
 /* The CPU implementation. */

@@ -26,6 +26,7 @@
 
 extern "C" {
 #include "backend.h"
+#include "cuda/counts.h"
 #include "cuda/cuda_info.h"
 #include "core/optim.h"
 #include "rng.h"
@@ -109,7 +110,7 @@ static dt_status alloc_zeroed(dt_backend *be, void **ptr, size_t n, size_t size,
     dt_status status = DT_OK;
     *ptr = NULL;
     DT_CUDA_TRY(cudaMalloc(ptr, n * size + 16));
-    DT_CUDA_TRY(cudaMemsetAsync(*ptr, 0, n * size + 16, be->stream));
+    DT_CUDA_TRY(dt_cuda_fill(*ptr, 0, n * size + 16, be->stream));
     return DT_OK;
 cleanup:
     if (*ptr) cudaFree(*ptr);
@@ -154,8 +155,9 @@ static dt_status gemm(dt_backend *be, const dt_gemm_args *g, dt_error *err) {
             return dt_fail(err, DT_DEVICE, "gemm: an operand without a unit stride, which cuBLAS cannot read");
         if (g->M > 0 && g->N > 0) {
             if (g->P == 0) {
-                DT_CUDA_TRY(cudaMemsetAsync(g->C, 0, (size_t)(g->M * g->ldc) * sizeof(float), be->stream));
+                DT_CUDA_TRY(dt_cuda_fill(g->C, 0, (size_t)(g->M * g->ldc) * sizeof(float), be->stream));
             } else {
+                dt_cuda_counted(DT_CUDA_LIBRARY_CALLS);
                 DT_CUBLAS_TRY(cublasSgemm(be->cublas, op_b, op_a, (int)g->N, (int)g->M, (int)g->P, &one, g->B, ld_b,
                                           g->A, ld_a, &zero, g->C, (int)g->ldc));
             }
@@ -170,7 +172,7 @@ cleanup:
  * second set_data starts clean and forgets the previous order. Release paths ignore errors:
  * nothing more can be done about them. */
 static void release_data(dt_backend *be) {
-    if (be->stream) cudaStreamSynchronize(be->stream);
+    if (be->stream) dt_cuda_wait(be->stream);
     for (int d = 0; d < DT_N_SETS; d++) {
         if (be->features[d]) cudaFree(be->features[d]);
         if (be->labels[d]) cudaFree(be->labels[d]);
@@ -293,7 +295,7 @@ static dt_status upload_dataset(dt_backend *be, int d, const dt_dataset *ds, dt_
     be->n_samples[d] = ds->n_samples;
     if (be->resident) {
         DT_CUDA_TRY(cudaMalloc((void **)&be->features[d], n_feat * sizeof(float) + 16));
-        DT_CUDA_TRY(cudaMemcpyAsync(be->features[d], ds->features, n_feat * sizeof(float), cudaMemcpyHostToDevice,
+        DT_CUDA_TRY(dt_cuda_copy(be->features[d], ds->features, n_feat * sizeof(float), cudaMemcpyHostToDevice,
                                     be->stream));
     } else {
         be->host_features[d] = (float *)malloc(n_feat * sizeof(float) + 16);
@@ -303,12 +305,12 @@ static dt_status upload_dataset(dt_backend *be, int d, const dt_dataset *ds, dt_
     }
     if (ds->labels) {
         DT_CUDA_TRY(cudaMalloc((void **)&be->labels[d], n * sizeof(int32_t) + 16));
-        DT_CUDA_TRY(cudaMemcpyAsync(be->labels[d], ds->labels, n * sizeof(int32_t), cudaMemcpyHostToDevice,
+        DT_CUDA_TRY(dt_cuda_copy(be->labels[d], ds->labels, n * sizeof(int32_t), cudaMemcpyHostToDevice,
                                     be->stream));
     }
     if (ds->targets) {
         DT_CUDA_TRY(cudaMalloc((void **)&be->targets[d], n * (size_t)ds->n_targets * sizeof(float) + 16));
-        DT_CUDA_TRY(cudaMemcpyAsync(be->targets[d], ds->targets, n * (size_t)ds->n_targets * sizeof(float),
+        DT_CUDA_TRY(dt_cuda_copy(be->targets[d], ds->targets, n * (size_t)ds->n_targets * sizeof(float),
                                     cudaMemcpyHostToDevice, be->stream));
     }
 cleanup:
@@ -340,7 +342,7 @@ static dt_status cuda_set_data(dt_backend *be, const dt_dataset *train, const dt
     DT_TRY(alloc_zeroed(be, (void **)&be->eval_loss, most, sizeof(float), err));
     DT_TRY(alloc_zeroed(be, (void **)&be->eval_correct, most, sizeof(int32_t), err));
     DT_TRY(alloc_zeroed(be, (void **)&be->order, (size_t)train->n_samples, sizeof(int64_t), err));
-    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
+    DT_CUDA_TRY(dt_cuda_wait(be->stream));
 cleanup:
     return status;
 }
@@ -353,10 +355,10 @@ static dt_status copy_state(dt_backend *be, const dt_host_state *state, int to_d
     float *dev[3] = {be->params, be->opt_m, be->opt_v};
     float *host[3] = {state->params, state->opt_m, state->opt_v};
     for (int i = 0; i < 3; i++) {
-        if (to_device) DT_CUDA_TRY(cudaMemcpyAsync(dev[i], host[i], bytes, cudaMemcpyHostToDevice, be->stream));
-        else DT_CUDA_TRY(cudaMemcpyAsync(host[i], dev[i], bytes, cudaMemcpyDeviceToHost, be->stream));
+        if (to_device) DT_CUDA_TRY(dt_cuda_copy(dev[i], host[i], bytes, cudaMemcpyHostToDevice, be->stream));
+        else DT_CUDA_TRY(dt_cuda_copy(host[i], dev[i], bytes, cudaMemcpyDeviceToHost, be->stream));
     }
-    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
+    DT_CUDA_TRY(dt_cuda_wait(be->stream));
 cleanup:
     return status;
 }
@@ -373,9 +375,9 @@ static dt_status cuda_set_order(dt_backend *be, const int64_t *order, int64_t n,
     dt_status status = DT_OK;
     if (n != be->n_samples[0]) return dt_fail(err, DT_INTERNAL, "set_order: %lld indices for %lld samples", (long long)n,
                                               (long long)be->n_samples[0]);
-    DT_CUDA_TRY(cudaMemcpyAsync(be->order, order, (size_t)n * sizeof(int64_t), cudaMemcpyHostToDevice, be->stream));
+    DT_CUDA_TRY(dt_cuda_copy(be->order, order, (size_t)n * sizeof(int64_t), cudaMemcpyHostToDevice, be->stream));
     /* the host may change `order` after we return */
-    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
+    DT_CUDA_TRY(dt_cuda_wait(be->stream));
     be->order_set = 1;
 cleanup:
     return status;
@@ -390,13 +392,13 @@ static dt_status gather_batch(dt_backend *be, int d, const int64_t *device_index
                                         be->input));
     } else {
         /* Not resident: gather on the host into pinned memory (after the last copy from it). */
-        DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
+        DT_CUDA_TRY(dt_cuda_wait(be->stream));
         for (int32_t b = 0; b < batch; b++) {
             const int64_t row = host_index ? host_index[b] : first + b;
             memcpy(be->staging + (size_t)b * be->n_features, be->host_features[d] + (size_t)row * be->n_features,
                    (size_t)be->n_features * sizeof(float));
         }
-        DT_CUDA_TRY(cudaMemcpyAsync(be->input, be->staging, (size_t)batch * be->n_features * sizeof(float),
+        DT_CUDA_TRY(dt_cuda_copy(be->input, be->staging, (size_t)batch * be->n_features * sizeof(float),
                                     cudaMemcpyHostToDevice, be->stream));
     }
 cleanup:
@@ -474,7 +476,7 @@ static dt_status compute_gradients(dt_backend *be, const dt_step_desc *step, int
     if (step->order_offset >= 0 && be->order_set && step->order_offset + batch <= be->n_samples[0]) {
         ids = be->order + step->order_offset; /* uploaded once per epoch */
     } else {
-        DT_CUDA_TRY(cudaMemcpyAsync(be->index_scratch, step->sample_index, (size_t)batch * sizeof(int64_t),
+        DT_CUDA_TRY(dt_cuda_copy(be->index_scratch, step->sample_index, (size_t)batch * sizeof(int64_t),
                                     cudaMemcpyHostToDevice, be->stream));
         ids = be->index_scratch;
     }
@@ -508,7 +510,7 @@ static void slot_result(const dt_backend *be, int slot, dt_step_result *result) 
 /* Queues the copy of slot's scalars to the pinned ring. */
 static dt_status queue_slot_copy(dt_backend *be, int slot, dt_error *err) {
     dt_status status = DT_OK;
-    DT_CUDA_TRY(cudaMemcpyAsync(&be->ring[slot], &be->step_out[slot], sizeof(step_scalars), cudaMemcpyDeviceToHost,
+    DT_CUDA_TRY(dt_cuda_copy(&be->ring[slot], &be->step_out[slot], sizeof(step_scalars), cudaMemcpyDeviceToHost,
                                 be->stream));
 cleanup:
     return status;
@@ -518,7 +520,7 @@ static dt_status cuda_gradients(dt_backend *be, const dt_step_desc *step, dt_ste
     dt_status status = DT_OK;
     DT_TRY(compute_gradients(be, step, SYNC_SLOT, err));
     DT_TRY(queue_slot_copy(be, SYNC_SLOT, err));
-    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
+    DT_CUDA_TRY(dt_cuda_wait(be->stream));
     slot_result(be, SYNC_SLOT, result);
     result->grad_norm = NAN;
 cleanup:
@@ -527,9 +529,9 @@ cleanup:
 
 static dt_status cuda_get_grads(dt_backend *be, float *grads, dt_error *err) {
     dt_status status = DT_OK;
-    DT_CUDA_TRY(cudaMemcpyAsync(grads, be->grads, (size_t)be->net.n_params * sizeof(float), cudaMemcpyDeviceToHost,
+    DT_CUDA_TRY(dt_cuda_copy(grads, be->grads, (size_t)be->net.n_params * sizeof(float), cudaMemcpyDeviceToHost,
                                 be->stream));
-    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
+    DT_CUDA_TRY(dt_cuda_wait(be->stream));
 cleanup:
     return status;
 }
@@ -543,7 +545,7 @@ static dt_status queue_update(dt_backend *be, const dt_optim_scalars *scalars, i
     if (clip > 0.0f) {
         DT_CUDA_TRY(dt_cuda_grad_norm(be->stream, be->grads, be->net.n_params, be->norm_partial, clip, be->norm,
                                       be->scale));
-        DT_CUDA_TRY(cudaMemcpyAsync(&be->step_out[slot].grad_norm, be->norm, sizeof(float), cudaMemcpyDeviceToDevice,
+        DT_CUDA_TRY(dt_cuda_copy(&be->step_out[slot].grad_norm, be->norm, sizeof(float), cudaMemcpyDeviceToDevice,
                                     be->stream));
         scale = be->scale;
     }
@@ -557,9 +559,9 @@ static dt_status cuda_apply_update(dt_backend *be, const dt_optim_scalars *scala
                                    dt_error *err) {
     dt_status status = DT_OK;
     DT_TRY(queue_update(be, scalars, SYNC_SLOT, err));
-    DT_CUDA_TRY(cudaMemcpyAsync(&be->ring[SYNC_SLOT].grad_norm, &be->step_out[SYNC_SLOT].grad_norm, sizeof(float),
+    DT_CUDA_TRY(dt_cuda_copy(&be->ring[SYNC_SLOT].grad_norm, &be->step_out[SYNC_SLOT].grad_norm, sizeof(float),
                                 cudaMemcpyDeviceToHost, be->stream));
-    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
+    DT_CUDA_TRY(dt_cuda_wait(be->stream));
     result->grad_norm = be->set.clip_norm > 0.0f ? be->ring[SYNC_SLOT].grad_norm : NAN;
 cleanup:
     return status;
@@ -573,7 +575,7 @@ static dt_status cuda_train_step(dt_backend *be, const dt_step_desc *step, dt_st
     DT_TRY(queue_slot_copy(be, slot, err));
     be->steps_done++;
     if (result) {
-        DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
+        DT_CUDA_TRY(dt_cuda_wait(be->stream));
         slot_result(be, slot, result);
     }
 cleanup:
@@ -583,7 +585,7 @@ cleanup:
 /* The microbatch tree's partial sums; the host says which and when (dt_grad_tree). */
 static dt_status cuda_grads_save(dt_backend *be, int slot, dt_error *err) {
     dt_status status = DT_OK;
-    DT_CUDA_TRY(cudaMemcpyAsync(be->tree_sum[slot], be->grads, (size_t)be->net.n_params * sizeof(float),
+    DT_CUDA_TRY(dt_cuda_copy(be->tree_sum[slot], be->grads, (size_t)be->net.n_params * sizeof(float),
                                 cudaMemcpyDeviceToDevice, be->stream));
 cleanup:
     return status;
@@ -598,7 +600,7 @@ cleanup:
 
 static dt_status cuda_grads_load(dt_backend *be, int slot, dt_error *err) {
     dt_status status = DT_OK;
-    DT_CUDA_TRY(cudaMemcpyAsync(be->grads, be->tree_sum[slot], (size_t)be->net.n_params * sizeof(float),
+    DT_CUDA_TRY(dt_cuda_copy(be->grads, be->tree_sum[slot], (size_t)be->net.n_params * sizeof(float),
                                 cudaMemcpyDeviceToDevice, be->stream));
 cleanup:
     return status;
@@ -627,10 +629,10 @@ static dt_status cuda_reduce_grads(dt_backend *be, dt_comm *comm, dt_error *err)
     if (dt_comm_size(comm) == 1) return DT_OK;
     DT_TRY(cuda_join_ranks(be, comm, err)); /* made already when the host called join_ranks */
     if (dt_cuda_nccl_available()) return dt_cuda_nccl_tree_sum(comm, be->grads, be->net.n_params, be->stream, err);
-    DT_CUDA_TRY(cudaMemcpyAsync(be->host_grads, be->grads, bytes, cudaMemcpyDeviceToHost, be->stream));
-    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
+    DT_CUDA_TRY(dt_cuda_copy(be->host_grads, be->grads, bytes, cudaMemcpyDeviceToHost, be->stream));
+    DT_CUDA_TRY(dt_cuda_wait(be->stream));
     DT_TRY(dt_comm_tree_sum(comm, be->host_grads, be->net.n_params, err));
-    DT_CUDA_TRY(cudaMemcpyAsync(be->grads, be->host_grads, bytes, cudaMemcpyHostToDevice, be->stream));
+    DT_CUDA_TRY(dt_cuda_copy(be->grads, be->host_grads, bytes, cudaMemcpyHostToDevice, be->stream));
 cleanup:
     return status;
 }
@@ -639,7 +641,7 @@ static dt_status cuda_collect_results(dt_backend *be, dt_step_result *results, i
     dt_status status = DT_OK;
     if (count < 0 || count > DT_RESULT_LOG || count > be->steps_done)
         return dt_fail(err, DT_INTERNAL, "collect_results: %d steps asked, %lld kept", count, (long long)be->steps_done);
-    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
+    DT_CUDA_TRY(dt_cuda_wait(be->stream));
     for (int i = 0; i < count; i++) slot_result(be, (int)((be->steps_done - count + i) % DT_RESULT_LOG), &results[i]);
 cleanup:
     return status;
@@ -665,8 +667,8 @@ static dt_status cuda_evaluate(dt_backend *be, int which, dt_eval_result *result
     }
     DT_CUDA_TRY(dt_cuda_sum_fixed(be->stream, be->eval_loss, be->eval_correct, n, (float)n, &dst->loss_sum,
                                   &dst->correct, be->mode == DT_MODE_FAST));
-    DT_CUDA_TRY(cudaMemcpyAsync(&host, dst, sizeof host, cudaMemcpyDeviceToHost, be->stream));
-    DT_CUDA_TRY(cudaStreamSynchronize(be->stream));
+    DT_CUDA_TRY(dt_cuda_copy(&host, dst, sizeof host, cudaMemcpyDeviceToHost, be->stream));
+    DT_CUDA_TRY(dt_cuda_wait(be->stream));
     result->loss = (double)host.loss_sum; /* already divided by n on the device, as the CPU does */
     result->correct = be->net.loss == DT_LOSS_MSE ? 0 : host.correct;
     result->n_samples = n;
@@ -689,11 +691,20 @@ static dt_status cuda_timing_end(dt_backend *be, double *seconds, dt_error *err)
     dt_status status = DT_OK;
     float ms = 0.0f;
     DT_CUDA_TRY(cudaEventRecord(be->timing_stop, be->stream));
-    DT_CUDA_TRY(cudaEventSynchronize(be->timing_stop));
+    DT_CUDA_TRY(dt_cuda_wait_event(be->timing_stop));
     DT_CUDA_TRY(cudaEventElapsedTime(&ms, be->timing_start, be->timing_stop));
     *seconds = (double)ms * 1e-3;
 cleanup:
     return status;
+}
+
+/* The process's counters (kernels/cuda/counts.h): one backend at a time submits work. */
+static void cuda_work_counts(dt_backend *be, dt_work_counts *counts) {
+    (void)be;
+    counts->kernels = dt_cuda_count_of(DT_CUDA_KERNELS);
+    counts->library_calls = dt_cuda_count_of(DT_CUDA_LIBRARY_CALLS);
+    counts->copies = dt_cuda_count_of(DT_CUDA_COPIES);
+    counts->syncs = dt_cuda_count_of(DT_CUDA_SYNCS);
 }
 
 static void cuda_gpu_info(dt_backend *be, dt_gpu_info *info) {
@@ -748,4 +759,5 @@ extern "C" const dt_backend_ops dt_cuda_backend = {
     .destroy = cuda_destroy,
     .timing_begin = cuda_timing_begin,
     .timing_end = cuda_timing_end,
+    .work_counts = cuda_work_counts,
 };

@@ -15,6 +15,7 @@ extern "C" {
 #include "comm.h"
 }
 #include "comm_nccl.h"
+#include "cuda/counts.h"
 #include "cuda/kernels.h"
 #include "core/cuda_status.h"
 
@@ -134,7 +135,7 @@ extern "C" dt_status dt_cuda_nccl_tree_sum(dt_comm *comm, float *dev, int64_t n,
             DT_CUDA_TRY(dt_cuda_tree_level(stream, shards, stride, my_len, size, width));
         /* 3. every reduced shard to every rank (padded to stride), then back into dev */
         DT_NCCL_TRY(ncclAllGather(shards, gathered, (size_t)stride, ncclFloat, nccl_comm, stream));
-        DT_CUDA_TRY(cudaMemcpyAsync(dev, gathered, (size_t)n * sizeof(float), cudaMemcpyDeviceToDevice, stream));
+        DT_CUDA_TRY(dt_cuda_copy(dev, gathered, (size_t)n * sizeof(float), cudaMemcpyDeviceToDevice, stream));
     }
     return DT_OK;
 cleanup:

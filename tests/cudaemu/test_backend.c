@@ -4,7 +4,8 @@
  *     apply_update, evaluate write their own result slot);
  *   - a second set_data replaces the data and forgets the order that indexed the first;
  *   - what a training step submits in each mode (kernels, cuBLAS calls, memsets, copies):
- *     fast no more than deterministic, portable no cuBLAS, no upload in a step;
+ *     fast no more than deterministic, portable no cuBLAS, no upload in a step, and the
+ *     backend's own counters (kernels/cuda/counts.h) equal the emulator's;
  *   - each call of cudaMalloc, cudaMemsetAsync, cudaMemcpyAsync, cudaHostAlloc,
  *     cudaStreamCreate, a kernel launch, cublasCreate and cublasSgemm made over a backend's
  *     life fails in turn: every failure is a DT_DEVICE naming the call, and the backend is
@@ -157,10 +158,13 @@ static dtemu_stats work_per_step(dt_mode mode) {
     CHECK(dt_cuda_backend.train_step(be, &step, NULL, &err) == DT_OK);
     CHECK(cudaDeviceSynchronize() == cudaSuccess); /* kernels are counted when they run */
     const dtemu_stats before = dtemu_get_stats();
+    dt_work_counts own_before, own_after;
+    dt_cuda_backend.work_counts(be, &own_before);
     for (int64_t s = 1; s <= 4; s++) {
         step = step_at(&f, s, &counters);
         CHECK(dt_cuda_backend.train_step(be, &step, NULL, &err) == DT_OK);
     }
+    dt_cuda_backend.work_counts(be, &own_after);
     CHECK(cudaDeviceSynchronize() == cudaSuccess);
     const dtemu_stats after = dtemu_get_stats();
     dt_step_result results[5];
@@ -171,6 +175,12 @@ static dtemu_stats work_per_step(dt_mode mode) {
     per_step.gemms = (after.gemms - before.gemms) / 4;
     per_step.memsets = (after.memsets - before.memsets) / 4;
     per_step.copies = (after.copies - before.copies) / 4;
+    /* the backend's own counters (kernels/cuda/counts.h, what bench reports on hardware) agree */
+    CHECK_EQ_INT(own_after.kernels - own_before.kernels, after.launches - before.launches);
+    CHECK_EQ_INT(own_after.library_calls - own_before.library_calls, after.gemms - before.gemms);
+    CHECK_EQ_INT(own_after.copies - own_before.copies,
+                 (after.copies - before.copies) + (after.memsets - before.memsets));
+    CHECK_EQ_INT(own_after.syncs - own_before.syncs, 0); /* deferred steps: no host wait */
     return per_step;
 }
 
