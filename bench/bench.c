@@ -461,9 +461,10 @@ cleanup:
     return status;
 }
 
-/* Runs one detrain mode: R repeats, digests, envelope of the parameters. */
+/* Runs one detrain mode (with cuBLAS's TF32 when `tf32`): R repeats, digests, envelope of
+ * the parameters. */
 static dt_status run_mode(dt_bench_report *report, const dt_backend_ops *ops, const group_ctx *g, dt_mode mode,
-                          dt_bench_row *row, dt_error *err) {
+                          int tf32, dt_bench_row *row, dt_error *err) {
     dt_status status = DT_OK;
     const dt_bench_opts *o = &report->opts;
     dt_config *cfg = calloc(1, sizeof *cfg);
@@ -477,6 +478,7 @@ static dt_status run_mode(dt_bench_report *report, const dt_backend_ops *ops, co
         goto cleanup;
     }
     DT_TRY(dt_bench_shape_config(g->shape, o, g->batch, mode, cfg, err));
+    cfg->runtime.tf32 = tf32;
     DT_TRY(open_backend(ops, g, cfg, &be, &state, err));
     ops->describe(be, row->route, sizeof row->route);
     repeat_ctx c = {ops, be, cfg, &g->net, g->init, &state, g->index, g->batch, o->warmup, o->steps, &row->work};
@@ -598,38 +600,52 @@ static void broken(dt_bench_report *report, const dt_bench_row *row, const char 
                  (long long)row->batch, row->mode, what);
 }
 
-/* All rows of one shape x batch: every mode, the cross-check, the peers. */
+/* One detrain row of the group: `mode` (with TF32 when `tf32`), timed, its promise checked
+ * (and the portable digest against the CPU's where asked). */
+static dt_status mode_row(dt_bench_report *report, const dt_backend_ops *ops, group_ctx *g, dt_mode mode, int tf32,
+                          dt_error *err) {
+    const dt_bench_opts *o = &report->opts;
+    dt_bench_row *row = dt_bench_row_add(report);
+    if (!row) return dt_fail(err, DT_NOMEM, "out of memory");
+    const int row_index = report->n_rows - 1;
+    snprintf(row->shape, sizeof row->shape, "%s", g->shape->name);
+    snprintf(row->layers, sizeof row->layers, "%s", g->layers);
+    snprintf(row->engine, sizeof row->engine, "detrain");
+    snprintf(row->mode, sizeof row->mode, "%s%s", dt_mode_name(mode), tf32 ? "+tf32" : "");
+    snprintf(row->device, sizeof row->device, "%s", ops->name);
+    row->batch = g->batch;
+    row->repeats = o->repeats, row->steps = o->steps, row->warmup = o->warmup;
+    row->n_params = g->net.n_params;
+    row->flops_per_step = 6.0 * (double)g->batch * (double)dt_net_macs_per_sample(&g->net);
+    row->promise = mode != DT_MODE_FAST;
+    const dt_status status = run_mode(report, ops, g, mode, tf32, row, err);
+    if (status != DT_OK) return status;
+    row = &report->rows[row_index];
+    dt_bench_row_finish(row);
+    const int cross = o->cross_check == 1 || (o->cross_check == -1 && on_gpu(ops));
+    if (mode == DT_MODE_PORTABLE && cross) {
+        const dt_status checked = cpu_digest(report, g, row->steps, row->cross_digest, err);
+        if (checked != DT_OK) return checked;
+        row = &report->rows[row_index];
+        row->cross_checked = 1;
+        row->cross_equal = !strcmp(row->cross_digest, row->digest);
+        if (!row->cross_equal) broken(report, row, "the portable digest differs from the CPU's");
+    }
+    if (row->promise && row->n_digests != 1) broken(report, row, "more than one digest across the repeats");
+    note(report, "%s batch %lld %-18s %9.3f ms/step  %d digest%s", row->shape, (long long)row->batch, row->mode,
+         row->median_s * 1e3, row->n_digests, row->n_digests == 1 ? "" : "s");
+    return DT_OK;
+}
+
+/* All rows of one shape x batch: every mode (on a GPU also deterministic with TF32, what
+ * fast gains from TF32 alone), the cross-check, the peers. */
 static dt_status run_group(dt_bench_report *report, const dt_backend_ops *ops, group_ctx *g, dt_error *err) {
     dt_status status = DT_OK;
     const dt_bench_opts *o = &report->opts;
     const int first_row = report->n_rows;
     for (int m = 0; m < o->n_modes; m++) {
-        dt_bench_row *row = dt_bench_row_add(report);
-        if (!row) return dt_fail(err, DT_NOMEM, "out of memory");
-        snprintf(row->shape, sizeof row->shape, "%s", g->shape->name);
-        snprintf(row->layers, sizeof row->layers, "%s", g->layers);
-        snprintf(row->engine, sizeof row->engine, "detrain");
-        snprintf(row->mode, sizeof row->mode, "%s", dt_mode_name(o->modes[m]));
-        snprintf(row->device, sizeof row->device, "%s", ops->name);
-        row->batch = g->batch;
-        row->repeats = o->repeats, row->steps = o->steps, row->warmup = o->warmup;
-        row->n_params = g->net.n_params;
-        row->flops_per_step = 6.0 * (double)g->batch * (double)dt_net_macs_per_sample(&g->net);
-        row->promise = o->modes[m] != DT_MODE_FAST;
-        const int row_index = report->n_rows - 1;
-        DT_TRY(run_mode(report, ops, g, o->modes[m], row, err));
-        row = &report->rows[row_index];
-        dt_bench_row_finish(row);
-        const int cross = o->cross_check == 1 || (o->cross_check == -1 && on_gpu(ops));
-        if (o->modes[m] == DT_MODE_PORTABLE && cross) {
-            DT_TRY(cpu_digest(report, g, row->steps, row->cross_digest, err));
-            row->cross_checked = 1;
-            row->cross_equal = !strcmp(row->cross_digest, row->digest);
-            if (!row->cross_equal) broken(report, row, "the portable digest differs from the CPU's");
-        }
-        if (row->promise && row->n_digests != 1) broken(report, row, "more than one digest across the repeats");
-        note(report, "%s batch %lld %-13s %9.3f ms/step  %d digest%s", row->shape, (long long)row->batch, row->mode,
-             row->median_s * 1e3, row->n_digests, row->n_digests == 1 ? "" : "s");
+        DT_TRY(mode_row(report, ops, g, o->modes[m], 0, err));
+        if (o->modes[m] == DT_MODE_DETERMINISTIC && on_gpu(ops)) DT_TRY(mode_row(report, ops, g, o->modes[m], 1, err));
     }
     if (o->peers && !report->peer_note[0] && !g->adam)
         snprintf(report->peer_note, sizeof report->peer_note, "pytorch: skipped: %s: the peer runs plain Adam from he_uniform only",

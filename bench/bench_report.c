@@ -183,7 +183,7 @@ static void print_heading(const dt_bench_report *r, FILE *out) {
             (unsigned long long)o->seed);
     fprintf(out, "  step time: median over the repeats; spread: (max - min) / median; TFLOP/s from %s\n\n",
             "6 x batch x MACs per step (forward 2, backward 4)");
-    fprintf(out, "%-7s %-24s %6s %-8s %-13s %6s %10s %7s %11s %8s %8s %7s %10s %7s  %s\n", "shape", "layers", "batch",
+    fprintf(out, "%-7s %-24s %6s %-8s %-18s %6s %10s %7s %11s %8s %8s %7s %10s %7s  %s\n", "shape", "layers", "batch",
             "engine", "mode", "steps", "ms/step", "spread", "samples/s", "TFLOP/s", "vs fast", "digests", "max|diff|", "max ULP",
             "verdict");
 }
@@ -191,7 +191,7 @@ static void print_heading(const dt_bench_report *r, FILE *out) {
 /* One row of the table (a skipped row says why). */
 static void print_row(const dt_bench_row *x, FILE *out) {
     if (x->skipped) {
-        fprintf(out, "%-7s %-24s %6lld %-8s %-13s skipped: %s\n", x->shape, x->layers, (long long)x->batch, x->engine,
+        fprintf(out, "%-7s %-24s %6lld %-8s %-18s skipped: %s\n", x->shape, x->layers, (long long)x->batch, x->engine,
                 x->mode, x->note);
         return;
     }
@@ -199,7 +199,7 @@ static void print_row(const dt_bench_row *x, FILE *out) {
     if (!isnan(x->overhead) && !(strcmp(x->engine, "detrain") == 0 && strcmp(x->mode, "fast") == 0))
         snprintf(overhead, sizeof overhead, "%+.1f%%", 100.0 * x->overhead);
     dt_format_diff(x->max_abs_diff, diff, sizeof diff);
-    fprintf(out, "%-7s %-24s %6lld %-8s %-13s %6d %10.3f %6.1f%% %11.0f %8.3f %8s %7d %10s %7lld  %s\n", x->shape,
+    fprintf(out, "%-7s %-24s %6lld %-8s %-18s %6d %10.3f %6.1f%% %11.0f %8.3f %8s %7d %10s %7lld  %s\n", x->shape,
             x->layers, (long long)x->batch, x->engine, x->mode, x->steps, x->median_s * 1e3,
             x->median_s > 0 ? 100.0 * (x->max_s - x->min_s) / x->median_s : 0.0, x->samples_per_s, x->tflops, overhead,
             x->n_digests, diff, (long long)x->max_ulp, verdict(x));
@@ -213,7 +213,7 @@ static void print_routes(const dt_bench_report *r, FILE *out) {
         int first = 1;
         for (int k = 0; k < i; k++)
             first &= strcmp(r->rows[k].engine, x->engine) || strcmp(r->rows[k].mode, x->mode);
-        if (first && !x->skipped) fprintf(out, "  %-8s %-13s %s\n", x->engine, x->mode, x->route);
+        if (first && !x->skipped) fprintf(out, "  %-8s %-18s %s\n", x->engine, x->mode, x->route);
     }
     if (r->opts.device == DT_DEVICE_CPU)
         fprintf(out, "  (on a CPU the fixed-order kernels are the deterministic route: deterministic = portable)\n");
@@ -230,13 +230,13 @@ static void print_work(const dt_bench_report *r, FILE *out) {
     for (int i = 0; i < r->n_rows; i++) any |= r->rows[i].has_work && !r->rows[i].skipped;
     if (!any) return;
     fprintf(out, "\nwork per step, counted where it is submitted:\n");
-    fprintf(out, "  %-7s %6s %-13s %8s %8s %8s %8s\n", "shape", "batch", "mode", "kernels", "cuBLAS", "copies",
+    fprintf(out, "  %-7s %6s %-18s %8s %8s %8s %8s\n", "shape", "batch", "mode", "kernels", "cuBLAS", "copies",
             "waits");
     for (int i = 0; i < r->n_rows; i++) {
         const dt_bench_row *x = &r->rows[i];
         if (!x->has_work || x->skipped || x->work_steps <= 0) continue;
         const double n = x->work_steps;
-        fprintf(out, "  %-7s %6lld %-13s %8.1f %8.1f %8.2f %8.3f\n", x->shape, (long long)x->batch, x->mode,
+        fprintf(out, "  %-7s %6lld %-18s %8.1f %8.1f %8.2f %8.3f\n", x->shape, (long long)x->batch, x->mode,
                 (double)x->work.kernels / n, (double)x->work.library_calls / n, (double)x->work.copies / n,
                 (double)x->work.syncs / n);
     }

@@ -115,7 +115,8 @@ if "$DETRAIN" bench --device cuda --sizes "$configs/bench-tiny.json" --batches 1
     2>"$DT_TMP/bench.err"; then
     echo "ok   bench --device cuda ran"
 else fail "bench --device cuda: $(tail -c 300 "$DT_TMP/bench.err")"; fi
-check "bench: the deterministic and portable rows hold on the emulated GPU" test "$(grep -c ' holds' "$DT_TMP/bench.txt")" = 2
+check "bench: the deterministic (FP32 and TF32) and portable rows hold on the emulated GPU" \
+    test "$(grep -c ' holds' "$DT_TMP/bench.txt")" = 3
 check "bench: the GPU's portable products = the scalar reference" grep -q "^cuda .*detrain portable .*bit for bit" "$DT_TMP/bench.txt"
 check "bench: reference cuBLAS FP32 = the portable kernel" grep -q "^cuda .*cuBLAS FP32 .* 0 ULP from portable" "$DT_TMP/bench.txt"
 # The work a step submits, as the backend counts it (kernels/cuda/counts.h): fast no more than
@@ -130,6 +131,8 @@ check "bench: fast launches no more kernels a step than deterministic" \
     /usr/bin/python3 -c "import sys; sys.exit(not ($(work fast kernels) <= $(work deterministic kernels)))"
 check "bench: the same cuBLAS calls in fast and deterministic, none in portable" /usr/bin/python3 -c \
     "import sys; sys.exit(not ($(work fast library_calls) == $(work deterministic library_calls) > 0 == $(work portable library_calls)))"
+check "bench: a deterministic+tf32 row on the GPU, holding its promise" grep -q "detrain  deterministic+tf32 .* holds" \
+    "$DT_TMP/bench.txt"
 check "bench: one copy a step (the result scalars), no upload" \
     /usr/bin/python3 -c "import sys; sys.exit(not ($(work portable copies) == 1))"
 
