@@ -45,9 +45,13 @@ struct dim3 {
     constexpr dim3(unsigned int vx = 1, unsigned int vy = 1, unsigned int vz = 1) : x(vx), y(vy), z(vz) {}
 };
 
-/* The running thread's coordinates, set by the emulator before it runs (or resumes) a fiber. */
-extern thread_local uint3 threadIdx, blockIdx;
-extern thread_local dim3 blockDim, gridDim;
+/* The running thread's coordinates, set by the emulator before it runs (or resumes) a fiber.
+ * __thread, not thread_local: an extern thread_local is read through a check of its weak TLS
+ * init function, and GCC 12 under -fsanitize=null branched on that check's flags as if they
+ * were the null test of the variable's address ("member access within null pointer of type
+ * 'struct uint3'" in a kernel); __thread variables are statically initialised, with no check. */
+extern __thread uint3 threadIdx, blockIdx;
+extern __thread dim3 blockDim, gridDim;
 
 /* Waits until every thread of the block has arrived (or exited): a fiber switch. */
 void __syncthreads(void);
