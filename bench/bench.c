@@ -34,7 +34,8 @@ const char dt_bench_help_text[] =
     "\n"
     "Measures what each numerical guarantee costs and checks, bit for bit, that it held.\n"
     "For every shape x batch size x mode: warm-up steps, then S timed steps, all repeated R\n"
-    "times from the same seed on synthetic data made from it. Each row gives the median step\n"
+    "times from the same seed on synthetic data made from it, the modes taking turns (one\n"
+    "repeat of each per round, each on a fresh backend). Each row gives the median step\n"
     "time and its spread, samples/s, TFLOP/s (6 x batch x MACs per step: forward 2, backward 4),\n"
     "the overhead against fast, and the verdict across the repeats: distinct parameter digests,\n"
     "largest absolute and ULP difference. Then matrix products: detrain's portable kernel\n"
@@ -47,10 +48,10 @@ const char dt_bench_help_text[] =
     "  --sizes LIST       shapes: names in bench/configs (small, medium, large; default all)\n"
     "                     or paths of shape files (.json)\n"
     "  --batches LIST     batch sizes for every shape (default: each shape's own for the device)\n"
-    "  --repeats R        repeats of each row (default 3)\n"
+    "  --repeats R        repeats of each row (default 5)\n"
     "  --steps S          timed steps per repeat (default 10)\n"
     "  --warmup W         untimed steps before them (default 2)\n"
-    "  --min-time T       more timed steps when S would last less than T seconds (default 0.25;\n"
+    "  --min-time T       more timed steps when S would last less than T seconds (default 1;\n"
     "                     0: exactly S), so that short steps are timed over a long enough span\n"
     "  --threads T        CPU threads (default: every available core)\n"
     "  --seed N           seed of the data and the initial parameters (default 1)\n"
@@ -131,7 +132,7 @@ static void default_bench_dir(char *out, size_t size) {
     snprintf(out, size, "%s", DT_BENCH_DIR);
 }
 
-/* The defaults: every mode, the three shapes, the squares, 3 repeats of 10 steps. */
+/* The defaults: every mode, the three shapes, the squares, 5 repeats of 10 steps or 1 s. */
 static void set_defaults(dt_bench_opts *o) {
     memset(o, 0, sizeof *o);
     o->device = DT_DEVICE_CPU;
@@ -141,7 +142,7 @@ static void set_defaults(dt_bench_opts *o) {
     snprintf(o->sizes[0], sizeof o->sizes[0], "small");
     snprintf(o->sizes[1], sizeof o->sizes[1], "medium");
     snprintf(o->sizes[2], sizeof o->sizes[2], "large");
-    o->repeats = 3, o->steps = 10, o->warmup = 2, o->seed = 1, o->min_time = 0.25;
+    o->repeats = 5, o->steps = 10, o->warmup = 2, o->seed = 1, o->min_time = 1.0;
     const int64_t squares[] = {256, 512, 1024, 2048, 4096};
     o->n_squares = 5;
     memcpy(o->squares, squares, sizeof squares);
@@ -384,8 +385,11 @@ static dt_status collect(const repeat_ctx *c, int count, float *first, float *la
 
 /* From the initial state: warmup + steps steps (the last `steps` timed); the final state
  * lands in c->state. Step s trains on the rows [(s mod 2) * batch, + batch), named by their
- * place in the order set once (open_backend) where the backend keeps one, as in training. */
-static dt_status one_repeat(const repeat_ctx *c, double *step_s, float *first_loss, float *last_loss, dt_error *err) {
+ * place in the order set once (open_backend) where the backend keeps one, as in training.
+ * *step_s is the mean timed step by the backend's clock (a GPU's events), *wall_s by the
+ * host's: on a GPU the difference is host time the device did not hide. */
+static dt_status one_repeat(const repeat_ctx *c, double *step_s, double *wall_s, float *first_loss, float *last_loss,
+                            dt_error *err) {
     dt_status status = DT_OK;
     const size_t bytes = (size_t)c->net->n_params * sizeof(float);
     memcpy(c->state->params, c->init, bytes);
@@ -421,6 +425,7 @@ static dt_status one_repeat(const repeat_ctx *c, double *step_s, float *first_lo
     if (deferred && total % DT_RESULT_LOG)
         DT_TRY(collect(c, total % DT_RESULT_LOG, total < DT_RESULT_LOG ? first_loss : NULL, last_loss, err));
     DT_TRY(timing_end(c->ops, c->be, t0, &seconds, err));
+    *wall_s = (dt_now_seconds() - t0) / c->steps;
     *step_s = seconds / c->steps;
     if (c->ops->work_counts && c->work) {
         c->ops->work_counts(c->be, &w1);
@@ -446,9 +451,9 @@ typedef struct {
     int adam;                 /* the optimizer is Adam (the peer knows no other) */
 } group_ctx;
 
-/* Creates a backend for cfg with the group's data and its initial state. */
+/* Creates a backend for cfg with the group's data and its order (*be NULL on failure). */
 static dt_status open_backend(const dt_backend_ops *ops, const group_ctx *g, const dt_config *cfg, dt_backend **be,
-                              dt_host_state *state, dt_error *err) {
+                              dt_error *err) {
     dt_status status = DT_OK;
     *be = NULL;
     DT_TRY(ops->create(be, &g->net, cfg, err));
@@ -456,69 +461,109 @@ static dt_status open_backend(const dt_backend_ops *ops, const group_ctx *g, con
     /* The order once, as training sets an epoch's: the timed steps take the training path,
      * which sends no indices per step (see one_repeat). */
     if (ops->set_order) DT_TRY(ops->set_order(*be, g->index, 2 * g->batch, err));
-    DT_TRY(dt_host_state_alloc(state, &g->net, err));
 cleanup:
+    if (status != DT_OK && *be) {
+        ops->destroy(*be);
+        *be = NULL;
+    }
     return status;
 }
 
-/* Runs one detrain mode (with cuBLAS's TF32 when `tf32`): R repeats, digests, envelope of
- * the parameters. */
-static dt_status run_mode(dt_bench_report *report, const dt_backend_ops *ops, const group_ctx *g, dt_mode mode,
-                          int tf32, dt_bench_row *row, dt_error *err) {
+/* One detrain row of a group while its repeats run. The group's rows take turns, a repeat
+ * each per round, so that a drift of the machine's speed (clocks, heat, a neighbour) falls
+ * on every mode alike instead of on whichever ran last; each repeat opens its own backend,
+ * so no idle backend (a CPU pool's spinning workers) runs beside another's timed steps. */
+typedef struct {
+    int row;                  /* its index in report->rows */
+    dt_config *cfg;           /* the mode's (runtime.tf32 for deterministic+tf32) */
+    dt_host_state state;      /* the last repeat's final state */
+    float *lo, *hi;           /* the envelope of the repeats' final parameters */
+    int steps;                /* timed steps a repeat: --steps, or more for --min-time */
+    char digests[DT_BENCH_MAX_REPEATS][65];
+} mode_run;
+
+static void mode_run_free(mode_run *m) {
+    dt_host_state_free(&m->state);
+    free(m->lo);
+    free(m->hi);
+    free(m->cfg);
+}
+
+/* Adds the row of `mode` (with TF32 when `tf32`) to the report and readies *m to run it. */
+static dt_status mode_run_start(dt_bench_report *report, const dt_backend_ops *ops, const group_ctx *g, dt_mode mode,
+                                int tf32, mode_run *m, dt_error *err) {
+    const dt_bench_opts *o = &report->opts;
+    const size_t n_params = (size_t)g->net.n_params;
+    dt_bench_row *row = dt_bench_row_add(report);
+    m->cfg = calloc(1, sizeof *m->cfg);
+    m->lo = malloc(n_params * sizeof(float) + 1), m->hi = malloc(n_params * sizeof(float) + 1);
+    if (!row || !m->cfg || !m->lo || !m->hi) return dt_fail(err, DT_NOMEM, "out of memory for the %s rows", g->shape->name);
+    m->row = report->n_rows - 1, m->steps = o->steps;
+    snprintf(row->shape, sizeof row->shape, "%s", g->shape->name);
+    snprintf(row->layers, sizeof row->layers, "%s", g->layers);
+    snprintf(row->engine, sizeof row->engine, "detrain");
+    snprintf(row->mode, sizeof row->mode, "%s%s", dt_mode_name(mode), tf32 ? "+tf32" : "");
+    snprintf(row->device, sizeof row->device, "%s", ops->name);
+    row->batch = g->batch;
+    row->repeats = o->repeats, row->steps = o->steps, row->warmup = o->warmup;
+    row->n_params = g->net.n_params;
+    row->flops_per_step = 6.0 * (double)g->batch * (double)dt_net_macs_per_sample(&g->net);
+    row->promise = mode != DT_MODE_FAST;
+    row->has_work = ops->work_counts != NULL;
+    row->device_clock = ops->timing_end != NULL;
+    dt_status status = dt_bench_shape_config(g->shape, o, g->batch, mode, m->cfg, err);
+    if (status == DT_OK) m->cfg->runtime.tf32 = tf32;
+    return status == DT_OK ? dt_host_state_alloc(&m->state, &g->net, err) : status;
+}
+
+/* Repeat r of the row: a fresh backend, warm-up and timed steps from the initial state, the
+ * digest and envelope of the final parameters. The first repeat also sets how many steps
+ * every repeat times: when --steps last less than --min-time, enough to last that long (and
+ * that repeat runs again with them). */
+static dt_status mode_repeat(dt_bench_report *report, const dt_backend_ops *ops, const group_ctx *g, mode_run *m,
+                             int r, dt_error *err) {
     dt_status status = DT_OK;
     const dt_bench_opts *o = &report->opts;
-    dt_config *cfg = calloc(1, sizeof *cfg);
     dt_backend *be = NULL;
-    dt_host_state state = {0};
-    const size_t n_params = (size_t)g->net.n_params;
-    float *lo = malloc(n_params * sizeof(float) + 1), *hi = malloc(n_params * sizeof(float) + 1);
-    char digests[DT_BENCH_MAX_REPEATS][65];
-    if (!cfg || !lo || !hi) {
-        status = dt_fail(err, DT_NOMEM, "out of memory for the %s rows", g->shape->name);
-        goto cleanup;
+    DT_TRY(open_backend(ops, g, m->cfg, &be, err));
+    dt_bench_row *row = &report->rows[m->row];
+    if (r == 0) ops->describe(be, row->route, sizeof row->route);
+    repeat_ctx c = {ops, be, m->cfg, &g->net, g->init, &m->state, g->index, g->batch, o->warmup, m->steps, &row->work};
+    float first = 0.0f, last = 0.0f;
+    DT_TRY(one_repeat(&c, &row->step_s[r], &row->wall_s[r], &first, &last, err));
+    if (r == 0 && row->step_s[0] * c.steps < o->min_time) {
+        const double want = ceil(o->min_time / (row->step_s[0] > 0 ? row->step_s[0] : 1e-9));
+        c.steps = m->steps = want > 1000000 ? 1000000 : (int)want;
+        DT_TRY(one_repeat(&c, &row->step_s[r], &row->wall_s[r], &first, &last, err));
     }
-    DT_TRY(dt_bench_shape_config(g->shape, o, g->batch, mode, cfg, err));
-    cfg->runtime.tf32 = tf32;
-    DT_TRY(open_backend(ops, g, cfg, &be, &state, err));
-    ops->describe(be, row->route, sizeof row->route);
-    repeat_ctx c = {ops, be, cfg, &g->net, g->init, &state, g->index, g->batch, o->warmup, o->steps, &row->work};
-    row->has_work = ops->work_counts != NULL;
-    for (int r = 0; r < o->repeats; r++) {
-        float first = 0.0f, last = 0.0f;
-        DT_TRY(one_repeat(&c, &row->step_s[r], &first, &last, err));
-        if (r == 0 && c.steps == o->steps && row->step_s[0] * c.steps < o->min_time) {
-            /* Too short to time well: enough steps for min_time, and every repeat again. */
-            const double want = ceil(o->min_time / (row->step_s[0] > 0 ? row->step_s[0] : 1e-9));
-            c.steps = want > 1000000 ? 1000000 : (int)want;
-            r = -1;
-            continue;
-        }
-        if (r == 0) {
-            row->first_loss = first, row->last_loss = last;
-            dt_envelope_start(lo, hi, state.params, (int64_t)n_params);
-        } else {
-            dt_envelope_add(lo, hi, state.params, (int64_t)n_params);
-        }
-        dt_params_sha256(&g->net, state.params, digests[r]);
+    const int64_t n = g->net.n_params;
+    if (r == 0) {
+        row->first_loss = first, row->last_loss = last;
+        dt_envelope_start(m->lo, m->hi, m->state.params, n);
+    } else {
+        dt_envelope_add(m->lo, m->hi, m->state.params, n);
     }
-    row->n_digests = 0;
-    for (int r = 0; r < o->repeats; r++) {
-        int seen = 0;
-        for (int q = 0; q < r; q++) seen |= !strcmp(digests[q], digests[r]);
-        row->n_digests += !seen;
-    }
-    snprintf(row->digest, sizeof row->digest, "%s", digests[0]);
-    row->steps = row->work_steps = c.steps;
-    const dt_float_diff d = dt_compare_floats(lo, hi, (int64_t)n_params);
-    row->max_abs_diff = d.max_abs_diff;
-    row->max_ulp = d.max_ulp;
+    dt_params_sha256(&g->net, m->state.params, m->digests[r]);
 cleanup:
     if (be) ops->destroy(be);
-    dt_host_state_free(&state);
-    free(lo);
-    free(hi);
-    free(cfg);
     return status;
+}
+
+/* After the last round: the row's verdict over its repeats (distinct digests, envelope). */
+static void mode_run_summarize(dt_bench_report *report, const mode_run *m) {
+    dt_bench_row *row = &report->rows[m->row];
+    row->n_digests = 0;
+    for (int r = 0; r < report->opts.repeats; r++) {
+        int seen = 0;
+        for (int q = 0; q < r; q++) seen |= !strcmp(m->digests[q], m->digests[r]);
+        row->n_digests += !seen;
+    }
+    snprintf(row->digest, sizeof row->digest, "%s", m->digests[0]);
+    row->steps = row->work_steps = m->steps;
+    const dt_float_diff d = dt_compare_floats(m->lo, m->hi, (int64_t)row->n_params);
+    row->max_abs_diff = d.max_abs_diff;
+    row->max_ulp = d.max_ulp;
+    dt_bench_row_finish(row);
 }
 
 /* The CPU's portable digest for the same steps as a row (one repeat). */
@@ -531,11 +576,12 @@ static dt_status cpu_digest(dt_bench_report *report, const group_ctx *g, int ste
     dt_host_state state = {0};
     if (!cfg) return dt_fail(err, DT_NOMEM, "out of memory");
     DT_TRY(dt_bench_shape_config(g->shape, &o, g->batch, DT_MODE_PORTABLE, cfg, err));
-    DT_TRY(open_backend(&dt_cpu_backend, g, cfg, &be, &state, err));
+    DT_TRY(dt_host_state_alloc(&state, &g->net, err));
+    DT_TRY(open_backend(&dt_cpu_backend, g, cfg, &be, err));
     repeat_ctx c = {&dt_cpu_backend, be, cfg, &g->net, g->init, &state, g->index, g->batch, o.warmup, steps, NULL};
-    double step_s;
+    double step_s, wall_s;
     float first, last;
-    DT_TRY(one_repeat(&c, &step_s, &first, &last, err));
+    DT_TRY(one_repeat(&c, &step_s, &wall_s, &first, &last, err));
     dt_params_sha256(&g->net, state.params, digest);
 cleanup:
     if (be) dt_cpu_backend.destroy(be);
@@ -577,6 +623,8 @@ void dt_bench_row_finish(dt_bench_row *row) {
     row->median_s = dt_median(sorted, row->repeats);
     row->min_s = sorted[0];
     row->max_s = sorted[row->repeats - 1];
+    memcpy(sorted, row->wall_s, (size_t)row->repeats * sizeof(double));
+    row->wall_median_s = dt_median(sorted, row->repeats);
     row->samples_per_s = row->median_s > 0 ? (double)row->batch / row->median_s : 0.0;
     row->tflops = row->median_s > 0 ? row->flops_per_step / row->median_s * 1e-12 : 0.0;
 }
@@ -600,33 +648,19 @@ static void broken(dt_bench_report *report, const dt_bench_row *row, const char 
                  (long long)row->batch, row->mode, what);
 }
 
-/* One detrain row of the group: `mode` (with TF32 when `tf32`), timed, its promise checked
- * (and the portable digest against the CPU's where asked). */
-static dt_status mode_row(dt_bench_report *report, const dt_backend_ops *ops, group_ctx *g, dt_mode mode, int tf32,
-                          dt_error *err) {
+/* A finished row's promise: the portable digest against the CPU's where asked, one digest
+ * across the repeats where one is promised. */
+static dt_status check_promise(dt_bench_report *report, const dt_backend_ops *ops, const group_ctx *g, int row_index,
+                               dt_error *err) {
     const dt_bench_opts *o = &report->opts;
-    dt_bench_row *row = dt_bench_row_add(report);
-    if (!row) return dt_fail(err, DT_NOMEM, "out of memory");
-    const int row_index = report->n_rows - 1;
-    snprintf(row->shape, sizeof row->shape, "%s", g->shape->name);
-    snprintf(row->layers, sizeof row->layers, "%s", g->layers);
-    snprintf(row->engine, sizeof row->engine, "detrain");
-    snprintf(row->mode, sizeof row->mode, "%s%s", dt_mode_name(mode), tf32 ? "+tf32" : "");
-    snprintf(row->device, sizeof row->device, "%s", ops->name);
-    row->batch = g->batch;
-    row->repeats = o->repeats, row->steps = o->steps, row->warmup = o->warmup;
-    row->n_params = g->net.n_params;
-    row->flops_per_step = 6.0 * (double)g->batch * (double)dt_net_macs_per_sample(&g->net);
-    row->promise = mode != DT_MODE_FAST;
-    const dt_status status = run_mode(report, ops, g, mode, tf32, row, err);
-    if (status != DT_OK) return status;
-    row = &report->rows[row_index];
-    dt_bench_row_finish(row);
+    dt_bench_row *row = &report->rows[row_index];
     const int cross = o->cross_check == 1 || (o->cross_check == -1 && on_gpu(ops));
-    if (mode == DT_MODE_PORTABLE && cross) {
-        const dt_status checked = cpu_digest(report, g, row->steps, row->cross_digest, err);
+    if (!strcmp(row->mode, dt_mode_name(DT_MODE_PORTABLE)) && cross) {
+        char digest[65];
+        const dt_status checked = cpu_digest(report, g, row->steps, digest, err);
         if (checked != DT_OK) return checked;
         row = &report->rows[row_index];
+        snprintf(row->cross_digest, sizeof row->cross_digest, "%s", digest);
         row->cross_checked = 1;
         row->cross_equal = !strcmp(row->cross_digest, row->digest);
         if (!row->cross_equal) broken(report, row, "the portable digest differs from the CPU's");
@@ -638,14 +672,25 @@ static dt_status mode_row(dt_bench_report *report, const dt_backend_ops *ops, gr
 }
 
 /* All rows of one shape x batch: every mode (on a GPU also deterministic with TF32, what
- * fast gains from TF32 alone), the cross-check, the peers. */
+ * fast gains from TF32 alone), their repeats interleaved round by round (mode_run), the
+ * cross-check, the peers. */
 static dt_status run_group(dt_bench_report *report, const dt_backend_ops *ops, group_ctx *g, dt_error *err) {
     dt_status status = DT_OK;
     const dt_bench_opts *o = &report->opts;
     const int first_row = report->n_rows;
+    mode_run runs[sizeof o->modes / sizeof o->modes[0] + 1]; /* + deterministic+tf32 */
+    memset(runs, 0, sizeof runs);
+    int n_runs = 0;
     for (int m = 0; m < o->n_modes; m++) {
-        DT_TRY(mode_row(report, ops, g, o->modes[m], 0, err));
-        if (o->modes[m] == DT_MODE_DETERMINISTIC && on_gpu(ops)) DT_TRY(mode_row(report, ops, g, o->modes[m], 1, err));
+        DT_TRY(mode_run_start(report, ops, g, o->modes[m], 0, &runs[n_runs++], err));
+        if (o->modes[m] == DT_MODE_DETERMINISTIC && on_gpu(ops))
+            DT_TRY(mode_run_start(report, ops, g, o->modes[m], 1, &runs[n_runs++], err));
+    }
+    for (int r = 0; r < o->repeats; r++)
+        for (int k = 0; k < n_runs; k++) DT_TRY(mode_repeat(report, ops, g, &runs[k], r, err));
+    for (int k = 0; k < n_runs; k++) {
+        mode_run_summarize(report, &runs[k]);
+        DT_TRY(check_promise(report, ops, g, runs[k].row, err));
     }
     if (o->peers && !report->peer_note[0] && !g->adam)
         snprintf(report->peer_note, sizeof report->peer_note, "pytorch: skipped: %s: the peer runs plain Adam from he_uniform only",
@@ -663,6 +708,7 @@ static dt_status run_group(dt_bench_report *report, const dt_backend_ops *ops, g
     }
     set_overheads(report, first_row);
 cleanup:
+    for (int k = 0; k < n_runs; k++) mode_run_free(&runs[k]);
     return status;
 }
 

@@ -63,8 +63,11 @@ typedef struct {
     int skipped;
     char note[256];                           /* why skipped, or a remark (the OpenMP wait policy used) */
     int repeats, steps, warmup;               /* steps: as run (--steps, or more for --min-time) */
-    double step_s[DT_BENCH_MAX_REPEATS];      /* mean step time of each repeat */
+    double step_s[DT_BENCH_MAX_REPEATS];      /* mean step time of each repeat (device_clock) */
     double median_s, min_s, max_s;            /* over the repeats */
+    int device_clock;                         /* step_s is the device's own clock (GPU events) */
+    double wall_s[DT_BENCH_MAX_REPEATS];      /* mean step time of each repeat by the host's clock */
+    double wall_median_s;                     /* over the repeats; 0 when not measured (peers) */
     double samples_per_s, tflops;             /* from the median */
     double flops_per_step;                    /* 6 * batch * MACs per sample */
     int64_t n_params;

@@ -181,7 +181,11 @@ static void print_heading(const dt_bench_report *r, FILE *out) {
                  "synthetic data\n",
             o->repeats, o->repeats == 1 ? "" : "s", o->steps, o->min_time, o->warmup, o->warmup == 1 ? "" : "s",
             (unsigned long long)o->seed);
-    fprintf(out, "  step time: median over the repeats; spread: (max - min) / median; TFLOP/s from %s\n\n",
+    int device_clock = 0;
+    for (int i = 0; i < r->n_rows; i++) device_clock |= r->rows[i].device_clock;
+    fprintf(out, "  repeats interleaved: each round runs one repeat of every mode, each on a fresh backend\n");
+    fprintf(out, "  step time: median over the repeats%s; spread: (max - min) / median; TFLOP/s from %s\n\n",
+            device_clock ? " (a GPU's own clock: CUDA events; wall time in the work table)" : "",
             "6 x batch x MACs per step (forward 2, backward 4)");
     fprintf(out, "%-7s %-24s %6s %-8s %-18s %6s %10s %7s %11s %8s %8s %7s %10s %7s  %s\n", "shape", "layers", "batch",
             "engine", "mode", "steps", "ms/step", "spread", "samples/s", "TFLOP/s", "vs fast", "digests", "max|diff|", "max ULP",
@@ -224,21 +228,22 @@ static void print_routes(const dt_bench_report *r, FILE *out) {
     if (r->peer_note[0]) fprintf(out, "  %s\n", r->peer_note);
 }
 
-/* What each GPU row's timed steps submitted, per step (kernels/cuda/counts.h). */
+/* What each GPU row's timed steps submitted, per step (kernels/cuda/counts.h), and its step
+ * time by the device's clock and the host's: wall above device is host time not hidden. */
 static void print_work(const dt_bench_report *r, FILE *out) {
     int any = 0;
     for (int i = 0; i < r->n_rows; i++) any |= r->rows[i].has_work && !r->rows[i].skipped;
     if (!any) return;
     fprintf(out, "\nwork per step, counted where it is submitted:\n");
-    fprintf(out, "  %-7s %6s %-18s %8s %8s %8s %8s\n", "shape", "batch", "mode", "kernels", "cuBLAS", "copies",
-            "waits");
+    fprintf(out, "  %-7s %6s %-18s %8s %8s %8s %8s %10s %10s\n", "shape", "batch", "mode", "kernels", "cuBLAS",
+            "copies", "waits", "device ms", "wall ms");
     for (int i = 0; i < r->n_rows; i++) {
         const dt_bench_row *x = &r->rows[i];
         if (!x->has_work || x->skipped || x->work_steps <= 0) continue;
         const double n = x->work_steps;
-        fprintf(out, "  %-7s %6lld %-18s %8.1f %8.1f %8.2f %8.3f\n", x->shape, (long long)x->batch, x->mode,
-                (double)x->work.kernels / n, (double)x->work.library_calls / n, (double)x->work.copies / n,
-                (double)x->work.syncs / n);
+        fprintf(out, "  %-7s %6lld %-18s %8.1f %8.1f %8.2f %8.3f %10.3f %10.3f\n", x->shape, (long long)x->batch,
+                x->mode, (double)x->work.kernels / n, (double)x->work.library_calls / n, (double)x->work.copies / n,
+                (double)x->work.syncs / n, x->median_s * 1e3, x->wall_median_s * 1e3);
     }
 }
 
@@ -327,6 +332,13 @@ static cJSON *row_json(const dt_bench_row *x) {
     cJSON_AddNumberToObject(j, "median_step_seconds", x->median_s);
     cJSON_AddNumberToObject(j, "min_step_seconds", x->min_s);
     cJSON_AddNumberToObject(j, "max_step_seconds", x->max_s);
+    if (x->wall_median_s > 0) {
+        /* step_seconds by the device's clock (GPU events) or the host's; wall: the host's */
+        cJSON_AddStringToObject(j, "step_clock", x->device_clock ? "device" : "host");
+        cJSON *walls = cJSON_AddArrayToObject(j, "wall_step_seconds");
+        for (int i = 0; i < x->repeats; i++) cJSON_AddItemToArray(walls, cJSON_CreateNumber(x->wall_s[i]));
+        cJSON_AddNumberToObject(j, "median_wall_step_seconds", x->wall_median_s);
+    }
     cJSON_AddItemToObject(j, "spread", json_number_or_null(x->median_s > 0 ? (x->max_s - x->min_s) / x->median_s : NAN));
     cJSON_AddNumberToObject(j, "samples_per_second", x->samples_per_s);
     cJSON_AddNumberToObject(j, "flops_per_step", x->flops_per_step);
@@ -378,6 +390,10 @@ static cJSON *gemm_json(const dt_gemm_row *m) {
     cJSON_AddNumberToObject(j, "median_seconds", m->median_s);
     cJSON_AddNumberToObject(j, "best_seconds", m->best_s);
     cJSON_AddNumberToObject(j, "gflops", m->gflops);
+    if (m->peak_gflops > 0) {
+        cJSON_AddNumberToObject(j, "fp32_peak_gflops", m->peak_gflops);
+        cJSON_AddNumberToObject(j, "fp32_peak_percent", 100.0 * m->gflops / m->peak_gflops);
+    }
     cJSON_AddNumberToObject(j, "portable_over_this", m->portable_ratio);
     cJSON *c = cJSON_AddObjectToObject(j, "check");
     cJSON_AddStringToObject(c, "against", !strcmp(m->variant, "detrain portable") ? "scalar reference" : "portable");

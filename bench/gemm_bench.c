@@ -168,6 +168,7 @@ dt_status dt_gemm_bench_run(const dt_gemm_bench_ops *ops, const dt_gemm_shape *s
      * machine the two fight for the cores). */
     float **portable = calloc((size_t)n_shapes + 1, sizeof *portable);
     if (!portable) return dt_fail(err, DT_NOMEM, "out of memory");
+    const double peak = ops->fp32_peak_gflops ? ops->fp32_peak_gflops() : 0.0;
     for (int v = 0; v < ops->n_variants && status == DT_OK; v++)
         for (int s = 0; s < n_shapes && status == DT_OK; s++) {
             dt_gemm_row *row = &rows[(size_t)s * (size_t)ops->n_variants + (size_t)v];
@@ -176,6 +177,7 @@ dt_status dt_gemm_bench_run(const dt_gemm_bench_ops *ops, const dt_gemm_shape *s
             snprintf(row->device, sizeof row->device, "%s", ops->device);
             snprintf(row->variant, sizeof row->variant, "%s", ops->variants[v]);
             ops->describe(v, threads, row->library, sizeof row->library);
+            row->peak_gflops = peak;
             char why[160];
             if (!ops->available(v, why, sizeof why)) skip(row, why);
             else status = measure_shape(ops, v, threads, repeats, seed, &portable[s], row, err);
@@ -194,8 +196,8 @@ dt_status dt_gemm_bench_run(const dt_gemm_bench_ops *ops, const dt_gemm_shape *s
 
 void dt_gemm_bench_print(const dt_gemm_row *rows, int n_rows, int repeats, FILE *out) {
     fprintf(out, "matrix products: GFLOP/s, median of %d timings; each result checked before it is timed\n", repeats);
-    fprintf(out, "%-6s %-26s %6s %6s %6s  %-17s %9s %9s  %s\n", "device", "shape", "M", "N", "P", "variant", "GFLOP/s",
-            "port/this", "check");
+    fprintf(out, "%-6s %-26s %6s %6s %6s  %-17s %9s %6s %9s  %s\n", "device", "shape", "M", "N", "P", "variant",
+            "GFLOP/s", "%peak", "port/this", "check");
     for (int i = 0; i < n_rows; i++) {
         const dt_gemm_row *m = &rows[i];
         if (m->skipped) {
@@ -210,11 +212,14 @@ void dt_gemm_bench_print(const dt_gemm_row *rows, int n_rows, int repeats, FILE 
                      (long long)m->checked_rows, m->checked_rows == 1 ? "" : "s");
         else
             snprintf(check, sizeof check, "max |diff| %s, %lld ULP from portable", diff, (long long)m->max_ulp);
-        fprintf(out, "%-6s %-26s %6lld %6lld %6lld  %-17s %9.1f %9.2f  %s\n", m->device, m->shape.name,
-                (long long)m->shape.M, (long long)m->shape.N, (long long)m->shape.P, m->variant, m->gflops,
+        char peak[16] = "-";
+        if (m->peak_gflops > 0) snprintf(peak, sizeof peak, "%.1f%%", 100.0 * m->gflops / m->peak_gflops);
+        fprintf(out, "%-6s %-26s %6lld %6lld %6lld  %-17s %9.1f %6s %9.2f  %s\n", m->device, m->shape.name,
+                (long long)m->shape.M, (long long)m->shape.N, (long long)m->shape.P, m->variant, m->gflops, peak,
                 m->portable_ratio, check);
     }
-    fprintf(out, "  port/this: the portable kernel's GFLOP/s over the variant's\n");
+    fprintf(out, "  %%peak: of the device's FP32 FMA peak (SMs x FP32 lanes x 2 x clock; TF32 may pass it); "
+                 "port/this: the portable kernel's GFLOP/s over the variant's\n");
     for (int i = 0; i < n_rows; i++) {
         int first = !rows[i].skipped;
         for (int k = 0; k < i && first; k++) first = strcmp(rows[k].library, rows[i].library) != 0;

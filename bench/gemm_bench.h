@@ -52,6 +52,9 @@ typedef struct dt_gemm_bench_ops {
     /* Copies C (M * N floats) of the last run to host memory. */
     dt_status (*result)(dt_gemm_bench *b, float *C, dt_error *err);
     void (*release)(dt_gemm_bench *b);
+    /* The device's FP32 FMA peak in GFLOP/s, 0 when unknown; NULL: none is claimed (the CPU's
+     * clock under load is not knowable from here). */
+    double (*fp32_peak_gflops)(void);
 } dt_gemm_bench_ops;
 
 /* The CPU's: detrain's kernels over the thread pool, and OpenBLAS with as many threads. */
@@ -74,6 +77,7 @@ typedef struct {
     int iters, repeats;       /* calls per timing, timings */
     double median_s, best_s;  /* seconds per call */
     double gflops;            /* 2·M·N·P / median_s */
+    double peak_gflops;       /* the device's FP32 FMA peak; 0 when unknown */
     double portable_ratio;    /* the portable kernel's GFLOP/s over this variant's */
     int bitwise;              /* portable: equals the reference on the checked rows; others: equals portable */
     int64_t checked_rows;     /* rows compared with the reference (portable) */

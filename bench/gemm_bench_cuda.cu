@@ -9,6 +9,7 @@
 extern "C" {
 #include "gemm_bench.h"
 }
+#include "cuda/cuda_info.h"
 #include "cuda/kernels.h"
 #include "core/cuda_status.h"
 
@@ -38,6 +39,12 @@ static void gpu_describe(int variant, int threads, char *buf, size_t size) {
     cublasGetProperty(MAJOR_VERSION, &cublas);
     if (variant == GPU_PORTABLE) snprintf(buf, size, "detrain portable kernel on %s", name);
     else snprintf(buf, size, "cuBLAS %d sgemm%s on %s", cublas, variant == GPU_CUBLAS_TF32 ? " (TF32 tensor ops)" : "", name);
+}
+
+/* Device 0's (the one the microbenchmark runs on); 0 when CUDA cannot say. */
+static double gpu_fp32_peak(void) {
+    double gflops = 0.0;
+    return dt_cuda_fp32_peak(0, &gflops) == cudaSuccess ? gflops : 0.0;
 }
 
 static void gpu_release(dt_gemm_bench *b) {
@@ -126,4 +133,5 @@ extern "C" const dt_gemm_bench_ops dt_cuda_gemm_bench = {
     .run = gpu_run,
     .result = gpu_result,
     .release = gpu_release,
+    .fp32_peak_gflops = gpu_fp32_peak,
 };

@@ -119,6 +119,16 @@ check "bench: the deterministic (FP32 and TF32) and portable rows hold on the em
     test "$(grep -c ' holds' "$DT_TMP/bench.txt")" = 3
 check "bench: the GPU's portable products = the scalar reference" grep -q "^cuda .*detrain portable .*bit for bit" "$DT_TMP/bench.txt"
 check "bench: reference cuBLAS FP32 = the portable kernel" grep -q "^cuda .*cuBLAS FP32 .* 0 ULP from portable" "$DT_TMP/bench.txt"
+# % of FP32 peak: the pretend device is an H100 SXM (132 SMs, compute capability 9.0: 128 FP32
+# lanes an SM, 1980 MHz): 132 * 128 * 2 * 1.98 = 66908.16 GFLOP/s.
+check "bench: GPU products as a share of the device's FP32 peak (66908.16 GFLOP/s)" /usr/bin/python3 -c 'import json, sys
+rows = [m for m in json.load(open(sys.argv[1]))["matmul"] if m["device"] == "cuda" and not m["skipped"]]
+sys.exit(not (len(rows) >= 3 and all(abs(m["fp32_peak_gflops"] - 66908.16) < 1e-6
+                                     and abs(m["fp32_peak_percent"] - 100 * m["gflops"] / 66908.16) < 1e-9 for m in rows)))' \
+    "$DT_TMP/bench.json"
+check "bench: no FP32 peak claimed for the CPU" /usr/bin/python3 -c 'import json, sys
+sys.exit(any("fp32_peak_percent" in m for m in json.load(open(sys.argv[1]))["matmul"] if m["device"] == "cpu"))' \
+    "$DT_TMP/bench.json"
 # The work a step submits, as the backend counts it (kernels/cuda/counts.h): fast no more than
 # deterministic, portable without cuBLAS, one result copy and no upload per step.
 work() { # MODE FIELD: the row's work_per_step field
@@ -135,6 +145,14 @@ check "bench: a deterministic+tf32 row on the GPU, holding its promise" grep -q 
     "$DT_TMP/bench.txt"
 check "bench: one copy a step (the result scalars), no upload" \
     /usr/bin/python3 -c "import sys; sys.exit(not ($(work portable copies) == 1))"
+# Step times by the device's events, the host's wall time beside them (never less: the host's
+# clock starts before the first event is recorded and stops after the last is waited for).
+check "bench: GPU rows timed by the device's clock, with their wall time, never less" /usr/bin/python3 -c 'import json, sys
+rows = [r for r in json.load(open(sys.argv[1]))["rows"] if r["engine"] == "detrain"]
+sys.exit(not (len(rows) == 4 and all(r["step_clock"] == "device" and len(r["wall_step_seconds"]) == r["repeats"]
+                                     and all(w >= t for w, t in zip(r["wall_step_seconds"], r["step_seconds"]))
+                                     for r in rows)))' "$DT_TMP/bench.json"
+check "bench: wall time in the work table" grep -q " device ms    wall ms$" "$DT_TMP/bench.txt"
 
 # ---- devices ----------------------------------------------------------------------------------
 DTEMU_CC=7.0 train auto-no-image "$configs/tiny.json" --device auto

@@ -215,7 +215,7 @@ static void test_options(void) {
     int help = 0;
     char *none[] = {NULL};
     CHECK(dt_bench_parse_args(o, 0, none, &help, &err) == DT_OK);
-    CHECK(!help && o->n_modes == 3 && o->n_sizes == 3 && o->repeats == 3 && o->steps == 10 && o->device == DT_DEVICE_CPU);
+    CHECK(!help && o->n_modes == 3 && o->n_sizes == 3 && o->repeats == 5 && o->steps == 10 && o->min_time == 1.0 && o->device == DT_DEVICE_CPU);
     char *bad_mode[] = {"--modes", "fast,exact"};
     CHECK(dt_bench_parse_args(o, 2, bad_mode, &help, &err) == DT_USAGE);
     CHECK_STR_CONTAINS(err.message, "--modes 'fast,exact'");
@@ -312,6 +312,35 @@ static void test_verdict(void) {
     CHECK(bench_on(tiny, "fast", &drifting, &err) == DT_OK);
 }
 
+/* A backend that writes each create (the mode's initial) and destroy ('.') into a trace. */
+static char trace[64];
+static int live_backends, most_live;
+static dt_status traced_create(dt_backend **out, const dt_net *net, const dt_config *cfg, dt_error *err) {
+    const size_t n = strlen(trace);
+    if (n + 1 < sizeof trace) trace[n] = dt_mode_name(cfg->runtime.mode)[0], trace[n + 1] = '\0';
+    if (++live_backends > most_live) most_live = live_backends;
+    return dt_cpu_backend.create(out, net, cfg, err);
+}
+static void traced_destroy(dt_backend *be) {
+    const size_t n = strlen(trace);
+    if (n + 1 < sizeof trace) trace[n] = '.', trace[n + 1] = '\0';
+    live_backends--;
+    dt_cpu_backend.destroy(be);
+}
+
+/* The modes take turns, a repeat each per round, each repeat on its own backend: none idles
+ * beside another's timed steps. */
+static void test_interleaved(void) {
+    dt_error err = {{0}};
+    dt_backend_ops traced = dt_cpu_backend;
+    traced.create = traced_create, traced.destroy = traced_destroy;
+    trace[0] = '\0', live_backends = most_live = 0;
+    CHECK(bench_on("configs/bench-tiny.json", "fast,deterministic,portable", &traced, &err) == DT_OK);
+    CHECK(strcmp(trace, "f.d.p.f.d.p.f.d.p.") == 0);
+    if (strcmp(trace, "f.d.p.f.d.p.f.d.p.")) fprintf(stderr, "trace: %s\n", trace);
+    CHECK(most_live == 1 && live_backends == 0);
+}
+
 /* A detrain row of `mode` on shape "s", batch 8, whose three repeats took t0, t1, t2 seconds. */
 static dt_bench_row timed_row(const char *mode, double t0, double t1, double t2) {
     dt_bench_row x;
@@ -365,6 +394,7 @@ int main(void) {
     test_options();
     test_shape_files();
     test_verdict();
+    test_interleaved();
     test_ratios();
     return TEST_EXIT();
 }

@@ -34,6 +34,31 @@ cleanup:
     return error;
 }
 
+/* FP32 add/multiply/FMA results a clock per SM (the guide's throughput table); 0 unknown. */
+static int fp32_lanes_per_sm(int major, int minor) {
+    switch (major) {
+    case 5: return 128;
+    case 6: return minor == 0 ? 64 : 128;
+    case 7: return 64;
+    case 8: return minor == 0 ? 64 : 128;
+    case 9: case 10: case 12: return 128;
+    default: return 0;
+    }
+}
+
+extern "C" cudaError_t dt_cuda_fp32_peak(int device, double *gflops) {
+    cudaDeviceProp prop;
+    int clock_khz = 0, sms = 0;
+    cudaError_t error = cudaSuccess;
+    *gflops = 0.0;
+    DT_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+    DT_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, device));
+    DT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    *gflops = (double)sms * fp32_lanes_per_sm(prop.major, prop.minor) * 2.0 * clock_khz * 1e-6;
+cleanup:
+    return error;
+}
+
 extern "C" cudaError_t dt_cuda_describe(int device, char *out, size_t size) {
     cudaDeviceProp prop;
     int driver = 0, runtime = 0;

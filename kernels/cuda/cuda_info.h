@@ -34,6 +34,11 @@ cudaError_t dt_cuda_device_check(int device, dt_cuda_device *found);
  * runtime versions. cudaSuccess, or the CUDA error with out "". */
 cudaError_t dt_cuda_describe(int device, char *out, size_t size);
 
+/* The FP32 FMA peak of `device` in GFLOP/s into *gflops: SMs x FP32 lanes an SM (by compute
+ * capability, CUDA C++ Programming Guide, "Arithmetic Instructions") x 2 FLOP x its clock;
+ * 0 for a compute capability the table does not know. cudaSuccess, or the CUDA error. */
+cudaError_t dt_cuda_fp32_peak(int device, double *gflops);
+
 /* Functions of kernels/dt_math.h and philox.h evaluated on the GPU, for bitwise comparison
  * with the host. */
 

@@ -438,6 +438,20 @@ extern "C" cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int device)
     return cudaSuccess;
 }
 
+/* The pretend device's clock: an H100 SXM's boost clock, in kHz as CUDA gives it. */
+static const int PRETEND_CLOCK_KHZ = 1980000;
+
+extern "C" cudaError_t cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int device) {
+    cudaDeviceProp prop;
+    if (!value) return cudaErrorInvalidValue;
+    const cudaError_t error = cudaGetDeviceProperties(&prop, device);
+    if (error != cudaSuccess) return error;
+    if (attr == cudaDevAttrClockRate) *value = PRETEND_CLOCK_KHZ;
+    else if (attr == cudaDevAttrMultiProcessorCount) *value = prop.multiProcessorCount;
+    else return cudaErrorInvalidValue;
+    return cudaSuccess;
+}
+
 extern "C" cudaError_t cudaDriverGetVersion(int *version) {
     if (!version) return cudaErrorInvalidValue;
     *version = CUDART_VERSION;

@@ -97,13 +97,14 @@ fi
 # Warm step times: bench times the training step path after warm-up, every mode side by side,
 # and checks each guarantee across the repeats (exit 1 when one did not hold). The launch-bound
 # shapes are cross-checked against the CPU; the compute-bound one (4 x 4096, batch 8192) would
-# take minutes there, so its portable digest is checked across the GPU repeats only.
+# take minutes there, so its portable digest is checked across the GPU repeats only. Fewer and
+# shorter repeats than bench's default (5 of 1 s) keep the check within a lent device's minutes.
 py=$(command -v python3 || echo /usr/bin/python3)
 want bench && for run in "launch-bound:small,medium:--matmul none" "compute-bound:large:--no-cross-check --matmul 4096"; do
     name=${run%%:*} rest=${run#*:}
     sizes=${rest%%:*} extra=${rest#*:}
     rc=0
-    limited 150 "$PWD/$bin/detrain" bench --device cuda --sizes "$sizes" --repeats 3 $extra --bench-dir bench \
+    limited 150 "$PWD/$bin/detrain" bench --device cuda --sizes "$sizes" --repeats 3 --min-time 0.25 $extra --bench-dir bench \
         --python "$py" --json "$log/bench-$name.json" >"$log/bench-$name.txt" 2>"$log/bench-$name.err" || rc=$?
     if [ $rc = 0 ]; then record "bench $name ($sizes): promises held" PASS "bench-$name.txt"
     else record "bench $name ($sizes)" FAIL "exit $rc: $(grep -m1 -iE 'error|differ|fail' "$log/bench-$name.txt" "$log/bench-$name.err" | head -c 200)"; fi
