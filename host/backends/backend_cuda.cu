@@ -7,9 +7,10 @@
  *                  and losses (no more launches than deterministic)
  *
  * The datasets live on the GPU when they fit (else batches are gathered on the host into
- * pinned memory); the epoch's order is uploaded once per epoch; a step copies nothing to
- * the host except its result scalars, asynchronously, into a pinned ring that
- * collect_results reads. Every CUDA and cuBLAS call, and every launcher of kernels/cuda, is
+ * pinned memory); the epoch's order is uploaded once per epoch; a step copies nothing: its
+ * result scalars stay in a device ring (step_out) until collect_results brings the steps
+ * it asks for to the host in one or two copies (a step that returns its result copies its
+ * own slot). Every CUDA and cuBLAS call, and every launcher of kernels/cuda, is
  * checked where it is made (DT_CUDA_TRY, DT_CUBLAS_TRY: cuda_status.h) and reported with the
  * call, file, line and device. All buffers are allocated at creation or set_data.
  *
@@ -67,8 +68,8 @@ struct dt_backend {
     float *row_loss;            /* (max_batch) */
     int32_t *row_correct;       /* (max_batch) */
     float *norm_partial;        /* (n_params / DT_REDUCE_BLOCK + 1) */
-    float *norm, *scale;        /* device scalars of the gradient norm and clipping factor */
-    step_scalars *step_out;     /* (DT_RESULT_LOG + 1) device copies of step results; the last: SYNC_SLOT */
+    float *scale;               /* device scalar: the clipping factor */
+    step_scalars *step_out;     /* (DT_RESULT_LOG + 1) device step results; the last: SYNC_SLOT */
     float *eval_loss;           /* (max samples) */
     int32_t *eval_correct;      /* (max samples) */
     int64_t *order;             /* (n_train) the epoch's order */
@@ -85,7 +86,7 @@ struct dt_backend {
     float *host_features[DT_N_SETS]; /* host copies when not resident */
     float *staging;             /* pinned (max_batch, input_size) when not resident */
 
-    step_scalars *ring;         /* pinned (DT_RESULT_LOG + 1) */
+    step_scalars *ring;         /* pinned (DT_RESULT_LOG + 1): step_out's slots as last copied */
     int64_t steps_done;
 
     float *tree_sum[DT_GRAD_TREE_MAX]; /* (layout.tree_depth) device buffers of n_params: the
@@ -199,7 +200,7 @@ static void cuda_destroy(dt_backend *be) {
     release_data(be);
     void *device_ptrs[] = {be->params,   be->grads,       be->opt_m,        be->opt_v, be->acts,
                            be->input,    be->delta_a,     be->delta_b,      be->row_loss, be->row_correct,
-                           be->norm_partial, be->norm,    be->scale,        be->step_out, be->index_scratch,
+                           be->norm_partial, be->scale,        be->step_out, be->index_scratch,
                            be->cublas_workspace};
     for (size_t i = 0; i < sizeof device_ptrs / sizeof device_ptrs[0]; i++)
         if (device_ptrs[i]) cudaFree(device_ptrs[i]);
@@ -235,7 +236,6 @@ static dt_status alloc_buffers(dt_backend *be, dt_error *err) {
         {(void **)&be->row_loss, rows, sizeof(float)},
         {(void **)&be->row_correct, rows, sizeof(int32_t)},
         {(void **)&be->norm_partial, n_params / DT_REDUCE_BLOCK + 1, sizeof(float)},
-        {(void **)&be->norm, 1, sizeof(float)},
         {(void **)&be->scale, 1, sizeof(float)},
         {(void **)&be->step_out, DT_RESULT_LOG + 1, sizeof(step_scalars)},
         {(void **)&be->index_scratch, rows, sizeof(int64_t)},
@@ -507,11 +507,11 @@ static void slot_result(const dt_backend *be, int slot, dt_step_result *result) 
     result->grad_norm = be->set.clip_norm > 0.0f ? s->grad_norm : NAN;
 }
 
-/* Queues the copy of slot's scalars to the pinned ring. */
-static dt_status queue_slot_copy(dt_backend *be, int slot, dt_error *err) {
+/* Queues the copy of slots [first, first + count) of step_out to the pinned ring. */
+static dt_status queue_slot_copy(dt_backend *be, int first, int count, dt_error *err) {
     dt_status status = DT_OK;
-    DT_CUDA_TRY(dt_cuda_copy(&be->ring[slot], &be->step_out[slot], sizeof(step_scalars), cudaMemcpyDeviceToHost,
-                                be->stream));
+    DT_CUDA_TRY(dt_cuda_copy(&be->ring[first], &be->step_out[first], (size_t)count * sizeof(step_scalars),
+                             cudaMemcpyDeviceToHost, be->stream));
 cleanup:
     return status;
 }
@@ -519,7 +519,7 @@ cleanup:
 static dt_status cuda_gradients(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err) {
     dt_status status = DT_OK;
     DT_TRY(compute_gradients(be, step, SYNC_SLOT, err));
-    DT_TRY(queue_slot_copy(be, SYNC_SLOT, err));
+    DT_TRY(queue_slot_copy(be, SYNC_SLOT, 1, err));
     DT_CUDA_TRY(dt_cuda_wait(be->stream));
     slot_result(be, SYNC_SLOT, result);
     result->grad_norm = NAN;
@@ -536,17 +536,16 @@ cleanup:
     return status;
 }
 
-/* Clipping (norm into step_out[slot]) and the optimizer update, queued on the stream. */
+/* Clipping (the norm written straight into step_out[slot]) and the optimizer update,
+ * queued on the stream. */
 static dt_status queue_update(dt_backend *be, const dt_optim_scalars *scalars, int slot, dt_error *err) {
     dt_status status = DT_OK;
     const float clip = be->set.clip_norm;
     const float *scale = NULL;
     const dt_update_kind kind = dt_optim_update_kind(be->set.optimizer);
     if (clip > 0.0f) {
-        DT_CUDA_TRY(dt_cuda_grad_norm(be->stream, be->grads, be->net.n_params, be->norm_partial, clip, be->norm,
-                                      be->scale));
-        DT_CUDA_TRY(dt_cuda_copy(&be->step_out[slot].grad_norm, be->norm, sizeof(float), cudaMemcpyDeviceToDevice,
-                                    be->stream));
+        DT_CUDA_TRY(dt_cuda_grad_norm(be->stream, be->grads, be->net.n_params, be->norm_partial, clip,
+                                      &be->step_out[slot].grad_norm, be->scale));
         scale = be->scale;
     }
     DT_CUDA_TRY(dt_cuda_optimizer(be->stream, kind, be->params, be->grads, be->opt_m, be->opt_v, scalars, scale,
@@ -572,9 +571,9 @@ static dt_status cuda_train_step(dt_backend *be, const dt_step_desc *step, dt_st
     const int slot = (int)(be->steps_done % DT_RESULT_LOG);
     DT_TRY(compute_gradients(be, step, slot, err));
     DT_TRY(queue_update(be, &step->scalars, slot, err));
-    DT_TRY(queue_slot_copy(be, slot, err));
     be->steps_done++;
     if (result) {
+        DT_TRY(queue_slot_copy(be, slot, 1, err));
         DT_CUDA_TRY(dt_cuda_wait(be->stream));
         slot_result(be, slot, result);
     }
@@ -641,6 +640,11 @@ static dt_status cuda_collect_results(dt_backend *be, dt_step_result *results, i
     dt_status status = DT_OK;
     if (count < 0 || count > DT_RESULT_LOG || count > be->steps_done)
         return dt_fail(err, DT_INTERNAL, "collect_results: %d steps asked, %lld kept", count, (long long)be->steps_done);
+    /* the asked slots, oldest first, are one range of the ring or two when it wraps */
+    const int first = (int)((be->steps_done - count) % DT_RESULT_LOG);
+    const int head = count < DT_RESULT_LOG - first ? count : DT_RESULT_LOG - first;
+    if (head > 0) DT_TRY(queue_slot_copy(be, first, head, err));
+    if (count > head) DT_TRY(queue_slot_copy(be, 0, count - head, err));
     DT_CUDA_TRY(dt_cuda_wait(be->stream));
     for (int i = 0; i < count; i++) slot_result(be, (int)((be->steps_done - count + i) % DT_RESULT_LOG), &results[i]);
 cleanup:
