@@ -7,12 +7,12 @@
  *                  and losses (no more launches than deterministic)
  *
  * The datasets live on the GPU when they fit (else batches are gathered on the host into
- * pinned memory); the epoch's order is uploaded once per epoch; a step copies nothing: its
- * result scalars stay in a device ring (step_out) until collect_results brings the steps
- * it asks for to the host in one or two copies (a step that returns its result copies its
- * own slot). Every CUDA and cuBLAS call, and every launcher of kernels/cuda, is
- * checked where it is made (DT_CUDA_TRY, DT_CUBLAS_TRY: cuda_status.h) and reported with the
- * call, file, line and device. All buffers are allocated at creation or set_data.
+ * pinned memory); the epoch's order is uploaded once per epoch; a step of one microbatch
+ * on one rank copies nothing: its result scalars stay in a device ring (step_out) until
+ * collect_results brings the steps it asks for to the host in one or two copies (a step
+ * that returns its result copies its own slot). Every CUDA and cuBLAS call, and every
+ * launcher of kernels/cuda, is checked where it is made (DT_CUDA_TRY, DT_CUBLAS_TRY:
+ * cuda_status.h) and reported with the call, file, line and device. All buffers are allocated at creation or set_data.
  *
  * Every operation — memsets, uploads, kernels, cuBLAS, downloads — goes on the backend's one
  * stream. It is a non-blocking stream, which the legacy default stream (cudaMemset,
