@@ -430,7 +430,8 @@ static dt_status one_repeat(const repeat_ctx *c, double *step_s, double *wall_s,
     if (c->ops->work_counts && c->work) {
         c->ops->work_counts(c->be, &w1);
         *c->work = (dt_work_counts){w1.kernels - w0.kernels, w1.library_calls - w0.library_calls,
-                                    w1.copies - w0.copies, w1.syncs - w0.syncs};
+                                    w1.copies - w0.copies,   w1.syncs - w0.syncs,
+                                    w1.graphs - w0.graphs,   w1.graph_nodes - w0.graph_nodes};
     }
     DT_TRY(c->ops->get_state(c->be, c->state, err));
 cleanup:

@@ -228,22 +228,29 @@ static void print_routes(const dt_bench_report *r, FILE *out) {
     if (r->peer_note[0]) fprintf(out, "  %s\n", r->peer_note);
 }
 
+/* The calls the host made for the work counted in w: its own kernels, library calls and
+ * copies, and one a graph launched (whose nodes it did not submit one by one). */
+static uint64_t host_calls(const dt_work_counts *w) {
+    return w->kernels + w->library_calls + w->copies - w->graph_nodes + w->graphs;
+}
+
 /* What each GPU row's timed steps submitted, per step (kernels/cuda/counts.h), and its step
  * time by the device's clock and the host's: wall above device is host time not hidden. */
 static void print_work(const dt_bench_report *r, FILE *out) {
     int any = 0;
     for (int i = 0; i < r->n_rows; i++) any |= r->rows[i].has_work && !r->rows[i].skipped;
     if (!any) return;
-    fprintf(out, "\nwork per step, counted where it is submitted:\n");
-    fprintf(out, "  %-7s %6s %-18s %8s %8s %8s %8s %10s %10s\n", "shape", "batch", "mode", "kernels", "cuBLAS",
-            "copies", "waits", "device ms", "wall ms");
+    fprintf(out, "\nwork per step, counted where it is submitted (a graph's nodes at each launch):\n");
+    fprintf(out, "  %-7s %6s %-18s %8s %8s %8s %8s %8s %10s %10s %10s\n", "shape", "batch", "mode", "graphs", "kernels",
+            "cuBLAS", "copies", "waits", "host calls", "device ms", "wall ms");
     for (int i = 0; i < r->n_rows; i++) {
         const dt_bench_row *x = &r->rows[i];
         if (!x->has_work || x->skipped || x->work_steps <= 0) continue;
         const double n = x->work_steps;
-        fprintf(out, "  %-7s %6lld %-18s %8.1f %8.1f %8.2f %8.3f %10.3f %10.3f\n", x->shape, (long long)x->batch,
-                x->mode, (double)x->work.kernels / n, (double)x->work.library_calls / n, (double)x->work.copies / n,
-                (double)x->work.syncs / n, x->median_s * 1e3, x->wall_median_s * 1e3);
+        fprintf(out, "  %-7s %6lld %-18s %8.2f %8.1f %8.1f %8.2f %8.3f %10.2f %10.3f %10.3f\n", x->shape,
+                (long long)x->batch, x->mode, (double)x->work.graphs / n, (double)x->work.kernels / n,
+                (double)x->work.library_calls / n, (double)x->work.copies / n, (double)x->work.syncs / n,
+                (double)host_calls(&x->work) / n, x->median_s * 1e3, x->wall_median_s * 1e3);
     }
 }
 
@@ -365,6 +372,9 @@ static cJSON *row_json(const dt_bench_row *x) {
         cJSON_AddNumberToObject(w, "library_calls", (double)x->work.library_calls / n);
         cJSON_AddNumberToObject(w, "copies", (double)x->work.copies / n);
         cJSON_AddNumberToObject(w, "host_waits", (double)x->work.syncs / n);
+        cJSON_AddNumberToObject(w, "graphs", (double)x->work.graphs / n);
+        cJSON_AddNumberToObject(w, "graph_nodes", (double)x->work.graph_nodes / n);
+        cJSON_AddNumberToObject(w, "host_calls", (double)host_calls(&x->work) / n);
     }
     return j;
 }

@@ -3,7 +3,8 @@
 #   portable on the emulated GPU = the CPU's params_sha256 and per-step loss bits, for the tiny
 #     configs (dropout, clipping, SGD/Nesterov, MSE, tanh/sigmoid/GELU), 4 microbatches, a
 #     validation split with early stopping (the validation set on the device) and a
-#     Fashion-MNIST slice; also with blocks and threads in a shuffled order, and with the
+#     Fashion-MNIST slice; also with blocks and threads in a shuffled order, without CUDA
+#     graphs (DETRAIN_CUDA_GRAPHS=0, every kernel launched by the host), and with the
 #     dataset too big for the pretend device's memory (batches staged through pinned memory);
 #   deterministic (the reference cuBLAS) = the portable digest; fast trains, and on the
 #     Fashion-MNIST slice within 0.5 accuracy points of portable;
@@ -79,6 +80,11 @@ else fail "the manifest lacks environment.gpu.index 0 or parallel.rank_gpus [0]"
 # ---- the same bits under another order of blocks and threads, and out of device memory ------
 DTEMU_ORDER=shuffle:5 train tiny-shuffled "$configs/tiny.json" --device cuda
 same_digest tiny-cpu tiny-shuffled
+# ... and with every kernel launched by the host instead of the steps' CUDA graphs
+DETRAIN_CUDA_GRAPHS=0 train tiny-eager "$configs/tiny.json" --device cuda
+same_digest tiny-cpu tiny-eager
+DETRAIN_CUDA_GRAPHS=0 train tiny-eager-deterministic "$configs/tiny.json" --device cuda --mode deterministic
+same_digest tiny-deterministic tiny-eager-deterministic
 DTEMU_MEMORY_MB=48 train fashion-staged "$fm" $slice --device cuda # 42 MB go to the model and cuBLAS
 check "a dataset too big for the device is staged through host memory" \
     grep -q "data staged through host memory" "$DT_TMP/run-fashion-staged/manifest.json"
@@ -145,6 +151,11 @@ check "bench: a deterministic+tf32 row on the GPU, holding its promise" grep -q 
     "$DT_TMP/bench.txt"
 check "bench: no copy a step: the results come over in bulk, one copy per collection" \
     /usr/bin/python3 -c "import sys; sys.exit(not (0 < $(work portable copies) < 1))"
+for mode in portable deterministic fast; do
+    check "bench: a $mode step is one CUDA graph launch, the host's only call but the collections' copies" \
+        /usr/bin/python3 -c "import sys; sys.exit(not ($(work $mode graphs) == 1 and $(work $mode graph_nodes) > 10
+            and abs($(work $mode host_calls) - 1 - $(work $mode copies)) < 1e-9))"
+done
 # Step times by the device's events, the host's wall time beside them (never less: the host's
 # clock starts before the first event is recorded and stops after the last is waited for).
 check "bench: GPU rows timed by the device's clock, with their wall time, never less" /usr/bin/python3 -c 'import json, sys

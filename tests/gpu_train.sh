@@ -2,7 +2,8 @@
 #   portable: 2 epochs of Fashion-MNIST give the CPU's final digest and per-step loss bits;
 #   deterministic: three runs give one digest; fast: trains, accuracy within 0.5 points of portable;
 #   the tiny configs (dropout, clipping, SGD/Nesterov, MSE, tanh/sigmoid/GELU, 4 microbatches) in
-#   every mode: portable = the CPU's digest and loss bits, deterministic twice = one digest;
+#   every mode: portable = the CPU's digest and loss bits, deterministic twice = one digest, and
+#   the same without CUDA graphs (DETRAIN_CUDA_GRAPHS=0, every kernel launched by the host);
 #   a portable run interrupted on the GPU and resumed on the CPU ends with the CPU's digest.
 # tests/cudaemu_train.sh runs the same on the CPU emulator, where deterministic (the reference
 # cuBLAS) must also equal portable; on hardware cuBLAS sums in its own order.
@@ -59,6 +60,7 @@ for c in tiny tiny-sgd tiny-micro4 tiny-early; do
     tiny_run "$c-portable" $config "${extra[@]}" --device cuda --mode portable
     tiny_run "$c-det1" $config "${extra[@]}" --device cuda --mode deterministic
     tiny_run "$c-det2" $config "${extra[@]}" --device cuda --mode deterministic
+    DETRAIN_CUDA_GRAPHS=0 tiny_run "$c-det-eager" $config "${extra[@]}" --device cuda --mode deterministic
     tiny_run "$c-fast" $config "${extra[@]}" --device cuda --mode fast
     checks=$((checks + 1))
     if [ -n "$(digest_of "$DT_TMP/$c-cpu.out")" ] && [ "$(digest_of "$DT_TMP/$c-cpu.out")" = "$(digest_of "$DT_TMP/$c-portable.out")" ] &&
@@ -69,6 +71,10 @@ for c in tiny tiny-sgd tiny-micro4 tiny-early; do
     if [ -n "$(digest_of "$DT_TMP/$c-det1.out")" ] && [ "$(digest_of "$DT_TMP/$c-det1.out")" = "$(digest_of "$DT_TMP/$c-det2.out")" ]; then
         echo "ok   $c: deterministic twice, one digest"
     else fail "$c: deterministic runs differ or failed"; fi
+    checks=$((checks + 1))
+    if [ "$(digest_of "$DT_TMP/$c-det1.out")" = "$(digest_of "$DT_TMP/$c-det-eager.out")" ]; then
+        echo "ok   $c: deterministic steps as CUDA graphs = launched one by one (DETRAIN_CUDA_GRAPHS=0)"
+    else fail "$c: deterministic with graphs $(digest_of "$DT_TMP/$c-det1.out") vs without $(digest_of "$DT_TMP/$c-det-eager.out")"; fi
     checks=$((checks + 1))
     if [ -n "$(digest_of "$DT_TMP/$c-fast.out")" ]; then echo "ok   $c: fast trained"; else fail "$c: fast gave no digest"; fi
 done

@@ -164,6 +164,10 @@ static void check_elementwise(int64_t batch, int64_t n) {
 
     int64_t *d_ids = to_device_bytes(ids, sizeof(int64_t) * (size_t)batch);
     float *d_z = to_device(z, total), *d_y = to_device(y, total);
+    /* a training step's form: the counter read from a device step descriptor, the by-value
+     * one wrong, so a kernel that read it would differ */
+    const dt_cuda_step now = {.order_offset = 0, .step = 77};
+    dt_cuda_step *d_now = to_device_bytes(&now, sizeof now);
     for (int act = 0; act < 5; act++) {
         dt_dropout drop = {act % 2 ? 0.25f : 0.0f, dt_rng_key(5, DT_RNG_DROPOUT, 1), 77, ids};
         float *host_dy = malloc(sizeof(float) * (size_t)total);
@@ -172,13 +176,21 @@ static void check_elementwise(int64_t batch, int64_t n) {
         float *d_dy = to_device(dz, total);
         dt_dropout d_drop = drop;
         d_drop.sample_id = d_ids;
-        CHECK_CUDA(dt_cuda_act_backward(NULL, d_dy, d_z, d_y, batch, n, act, &d_drop));
+        dt_dropout wrong_step = d_drop;
+        wrong_step.step = drop.step + 1;
+        CHECK_CUDA(dt_cuda_act_backward(NULL, d_dy, d_z, d_y, batch, n, act, &d_drop, NULL));
+        CHECK(same_as_device(host_dy, d_dy, total));
+        cudaMemcpy(d_dy, dz, sizeof(float) * (size_t)total, cudaMemcpyHostToDevice);
+        CHECK_CUDA(dt_cuda_act_backward(NULL, d_dy, d_z, d_y, batch, n, act, &wrong_step, d_now));
         CHECK(same_as_device(host_dy, d_dy, total));
         /* dropout forward */
         memcpy(host_dy, y, sizeof(float) * (size_t)total);
         if (drop.p > 0.0f) cpu->dropout_rows(host_dy, n, &drop, 0, batch);
         cudaMemcpy(d_dy, y, sizeof(float) * (size_t)total, cudaMemcpyHostToDevice);
-        CHECK_CUDA(dt_cuda_dropout(NULL, d_dy, batch, n, &d_drop));
+        CHECK_CUDA(dt_cuda_dropout(NULL, d_dy, batch, n, &d_drop, NULL));
+        CHECK(same_as_device(host_dy, d_dy, total));
+        cudaMemcpy(d_dy, y, sizeof(float) * (size_t)total, cudaMemcpyHostToDevice);
+        CHECK_CUDA(dt_cuda_dropout(NULL, d_dy, batch, n, &wrong_step, d_now));
         CHECK(same_as_device(host_dy, d_dy, total));
         cudaFree(d_dy);
         free(host_dy);
@@ -206,7 +218,7 @@ static void check_elementwise(int64_t batch, int64_t n) {
         free(row_loss);
         free(grad);
     }
-    cudaFree(d_dz), cudaFree(d_db), cudaFree(d_ids), cudaFree(d_z), cudaFree(d_y);
+    cudaFree(d_dz), cudaFree(d_db), cudaFree(d_ids), cudaFree(d_z), cudaFree(d_y), cudaFree(d_now);
     free(dz), free(z), free(y), free(db), free(ids), free(labels);
 }
 
@@ -281,13 +293,59 @@ static void check_optimizer(int64_t n) {
             memcpy(hv, v, sizeof(float) * (size_t)n);
         cpu->optimizer_range((dt_update_kind)kind, hp, g, hm, hv, &s, 0, n);
         float *d_p = to_device(p, n), *d_m = to_device(m, n), *d_v = to_device(v, n);
-        CHECK_CUDA(dt_cuda_optimizer(NULL, (dt_update_kind)kind, d_p, d_g, d_m, d_v, &s, d_scale, n));
+        CHECK_CUDA(dt_cuda_optimizer(NULL, (dt_update_kind)kind, d_p, d_g, d_m, d_v, &s, NULL, d_scale, n));
         CHECK(same_as_device(hp, d_p, n) && same_as_device(hm, d_m, n) && same_as_device(hv, d_v, n));
         cudaFree(d_p), cudaFree(d_m), cudaFree(d_v);
+        /* a training step's form: the scalars from the device descriptor, none by value */
+        const dt_cuda_step now = {0, 0, s};
+        dt_cuda_step *d_now = to_device_bytes(&now, sizeof now);
+        d_p = to_device(p, n), d_m = to_device(m, n), d_v = to_device(v, n);
+        CHECK_CUDA(dt_cuda_optimizer(NULL, (dt_update_kind)kind, d_p, d_g, d_m, d_v, NULL, d_now, d_scale, n));
+        CHECK(same_as_device(hp, d_p, n) && same_as_device(hm, d_m, n) && same_as_device(hv, d_v, n));
+        cudaFree(d_p), cudaFree(d_m), cudaFree(d_v), cudaFree(d_now);
         free(hp), free(hm), free(hv);
     }
     cudaFree(d_g), cudaFree(d_partial), cudaFree(d_norm), cudaFree(d_scale);
     free(p), free(g), free(m), free(v), free(partial);
+}
+
+/* A step's first and last kernels: the entry of the table the counter names (table in pinned
+ * host memory, as the backend's), its rows of the order, the result into the counter's slot,
+ * the counter advanced; an entry without an order offset leaves the rows alone. */
+static void check_step_kernels(void) {
+    enum { ENTRIES = 3, BATCH = 300 };
+    dt_cuda_step *table = NULL;
+    CHECK_CUDA(cudaHostAlloc((void **)&table, sizeof(dt_cuda_step) * ENTRIES, cudaHostAllocMapped));
+    for (int i = 0; i < ENTRIES; i++) table[i] = (dt_cuda_step){.order_offset = i == 2 ? -1 : 10 * i, .step = 100 + (uint64_t)i};
+    table[1].scalars.lr = 0.5f;
+    int64_t order[BATCH + 10], rows[BATCH];
+    for (int i = 0; i < BATCH + 10; i++) order[i] = 1000 + i;
+    const unsigned long long start = 4; /* entry 4 % 3 = 1 */
+    const dt_cuda_step_result result = {1.5f, 2.5f, 7};
+    unsigned long long *d_counter = to_device_bytes(&start, sizeof start);
+    int64_t *d_order = to_device_bytes(order, sizeof order), *d_rows = to_device_bytes(NULL, sizeof rows);
+    dt_cuda_step *d_now = to_device_bytes(NULL, sizeof(dt_cuda_step));
+    dt_cuda_step_result *d_result = to_device_bytes(&result, sizeof result);
+    dt_cuda_step_result *d_ring = to_device_bytes(NULL, sizeof(dt_cuda_step_result) * ENTRIES);
+    CHECK_CUDA(dt_cuda_step_begin(NULL, table, ENTRIES, d_counter, d_order, BATCH, d_rows, d_now));
+    CHECK_CUDA(dt_cuda_step_end(NULL, d_result, d_ring, ENTRIES, d_counter));
+    dt_cuda_step now;
+    dt_cuda_step_result ring[ENTRIES];
+    unsigned long long counter = 0;
+    cudaMemcpy(&now, d_now, sizeof now, cudaMemcpyDeviceToHost);
+    cudaMemcpy(rows, d_rows, sizeof rows, cudaMemcpyDeviceToHost);
+    cudaMemcpy(ring, d_ring, sizeof ring, cudaMemcpyDeviceToHost);
+    cudaMemcpy(&counter, d_counter, sizeof counter, cudaMemcpyDeviceToHost);
+    CHECK(now.order_offset == 10 && now.step == 101 && now.scalars.lr == 0.5f);
+    CHECK(rows[0] == 1010 && rows[BATCH - 1] == 1010 + BATCH - 1);
+    CHECK(ring[1].loss_sum == 1.5f && ring[1].grad_norm == 2.5f && ring[1].correct == 7 && counter == 5);
+    /* entry 5 % 3 = 2: no order offset, the rows stay as they are */
+    CHECK_CUDA(dt_cuda_step_begin(NULL, table, ENTRIES, d_counter, d_order, BATCH, d_rows, d_now));
+    cudaMemcpy(&now, d_now, sizeof now, cudaMemcpyDeviceToHost);
+    cudaMemcpy(rows, d_rows, sizeof rows, cudaMemcpyDeviceToHost);
+    CHECK(now.step == 102 && rows[0] == 1010);
+    cudaFree(d_counter), cudaFree(d_order), cudaFree(d_rows), cudaFree(d_now), cudaFree(d_result), cudaFree(d_ring);
+    cudaFreeHost(table);
 }
 
 /* A launcher whose precondition fails launches nothing and says cudaErrorInvalidValue. */
@@ -324,6 +382,7 @@ int main(void) {
     check_optimizer(235146);
     check_optimizer(1100000); /* 1075 norm blocks: the finish stages them in two rounds */
     check_optimizer(1000);
+    check_step_kernels();
     check_preconditions();
     return TEST_EXIT();
 }

@@ -45,9 +45,12 @@ typedef struct {
 } dt_eval_result;
 
 /* Work a GPU backend submitted (kernels/cuda/counts.h): kernels, library calls (cuBLAS),
- * copies and memsets, host waits. */
+ * copies and memsets, host waits; CUDA graphs launched, and graph_nodes: of the kernels,
+ * library calls and copies, those the graphs submitted (the host's own calls are the rest,
+ * plus one a graph). */
 typedef struct {
     uint64_t kernels, library_calls, copies, syncs;
+    uint64_t graphs, graph_nodes;
 } dt_work_counts;
 
 typedef struct dt_backend dt_backend;

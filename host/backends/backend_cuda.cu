@@ -7,10 +7,14 @@
  *                  and losses (no more launches than deterministic)
  *
  * The datasets live on the GPU when they fit (else batches are gathered on the host into
- * pinned memory); the epoch's order is uploaded once per epoch; a step of one microbatch
- * on one rank copies nothing: its result scalars stay in a device ring (step_out) until
- * collect_results brings the steps it asks for to the host in one or two copies (a step
- * that returns its result copies its own slot). Every CUDA and cuBLAS call, and every
+ * pinned memory); the epoch's order is uploaded once per epoch. A step of one microbatch
+ * on one rank (train_step) is one CUDA graph launch and copies nothing: the values that
+ * change from step to step (the rows' place in the order, the dropout counter, the
+ * optimizer's scalars) are read by its kernels from a table in mapped pinned memory that
+ * the host fills (dt_cuda_step), so its launches are the same every step and are captured
+ * once per batch shape and replayed; its result scalars stay in a device ring (step_out)
+ * until collect_results brings the steps it asks for to the host in one or two copies (a
+ * step that returns its result copies its own slot). Every CUDA and cuBLAS call, and every
  * launcher of kernels/cuda, is checked where it is made (DT_CUDA_TRY, DT_CUBLAS_TRY:
  * cuda_status.h) and reported with the call, file, line and device. All buffers are allocated at creation or set_data.
  *
@@ -41,13 +45,24 @@ extern "C" {
 /* The result slot of the synchronous calls (gradients, apply_update, evaluate): after the
  * DT_RESULT_LOG slots of deferred train_step results, which it must not overwrite. */
 #define SYNC_SLOT DT_RESULT_LOG
+/* Where a train_step's kernels write its result, which its last kernel copies to the
+ * step's slot of the ring (the slot changes every step; this address does not). */
+#define NOW_SLOT (DT_RESULT_LOG + 1)
 
-/* One step's scalars, written on the device and copied to the pinned ring. */
+/* Batch shapes (batch size, loss divisor) whose steps run as a captured graph: the config's
+ * batch and an epoch's smaller last batch, with room; more shapes run launch by launch. */
+#define STEP_GRAPHS 4
+
+/* A training step's launches for one batch shape, captured as a CUDA graph. */
 typedef struct {
-    float loss_sum;             /* the rows' losses in block order */
-    float grad_norm;
-    long long correct;
-} step_scalars;
+    int32_t batch;
+    float divisor;
+    int64_t steps;              /* steps of this shape so far: the first runs eagerly (a warm-up) */
+    cudaGraphExec_t exec;       /* captured and instantiated at the second */
+    uint64_t counts[DT_CUDA_N_COUNTS]; /* what it submits at each launch (counts.h) */
+} step_graph;
+
+typedef dt_cuda_step_result step_scalars;
 
 struct dt_backend {
     dt_net net;
@@ -69,12 +84,17 @@ struct dt_backend {
     int32_t *row_correct;       /* (max_batch) */
     float *norm_partial;        /* (n_params / DT_REDUCE_BLOCK + 1) */
     float *scale;               /* device scalar: the clipping factor */
-    step_scalars *step_out;     /* (DT_RESULT_LOG + 1) device step results; the last: SYNC_SLOT */
+    step_scalars *step_out;     /* (DT_RESULT_LOG + 2) device step results, then SYNC_SLOT, NOW_SLOT */
     float *eval_loss;           /* (max samples) */
     int32_t *eval_correct;      /* (max samples) */
     int64_t *order;             /* (n_train) the epoch's order */
     int order_set;              /* set_order was called */
-    int64_t *index_scratch;     /* (max_batch) indices of a step given without set_order */
+    int64_t *index_scratch;     /* (max_batch) a train_step's rows (step_begin copies them from
+                                   the order), or those of a step given without set_order */
+    dt_cuda_step *step_table;   /* mapped pinned (DT_RESULT_LOG): train_step k's values at k % DT_RESULT_LOG */
+    const dt_cuda_step *step_table_device; /* the same memory as the device addresses it */
+    dt_cuda_step *step_now;     /* device: the running train_step's values (step_begin) */
+    unsigned long long *step_counter; /* device: train_steps begun; its ring slot is this % DT_RESULT_LOG */
 
     /* data: features on the device when resident, else staged from host copies */
     int resident;
@@ -87,7 +107,11 @@ struct dt_backend {
     float *staging;             /* pinned (max_batch, input_size) when not resident */
 
     step_scalars *ring;         /* pinned (DT_RESULT_LOG + 1): step_out's slots as last copied */
-    int64_t steps_done;
+    int64_t steps_done;         /* train_steps submitted */
+    int64_t steps_waited;       /* train_steps the host has waited for (their table entries are free) */
+    int use_graphs;             /* DETRAIN_CUDA_GRAPHS is not 0 */
+    step_graph graphs[STEP_GRAPHS];
+    int n_graphs;
 
     float *tree_sum[DT_GRAD_TREE_MAX]; /* (layout.tree_depth) device buffers of n_params: the
                                           microbatch tree's partial sums, by slot */
@@ -201,7 +225,7 @@ static void cuda_destroy(dt_backend *be) {
     void *device_ptrs[] = {be->params,   be->grads,       be->opt_m,        be->opt_v, be->acts,
                            be->input,    be->delta_a,     be->delta_b,      be->row_loss, be->row_correct,
                            be->norm_partial, be->scale,        be->step_out, be->index_scratch,
-                           be->cublas_workspace};
+                           be->step_now, be->step_counter, be->cublas_workspace};
     for (size_t i = 0; i < sizeof device_ptrs / sizeof device_ptrs[0]; i++)
         if (device_ptrs[i]) cudaFree(device_ptrs[i]);
     for (int i = 0; i < be->layout.tree_depth; i++)
@@ -209,6 +233,9 @@ static void cuda_destroy(dt_backend *be) {
     if (be->host_grads) cudaFreeHost(be->host_grads);
     if (be->nccl_joined) dt_cuda_nccl_release();
     if (be->ring) cudaFreeHost(be->ring);
+    if (be->step_table) cudaFreeHost(be->step_table);
+    for (int i = 0; i < be->n_graphs; i++)
+        if (be->graphs[i].exec) cudaGraphExecDestroy(be->graphs[i].exec);
     if (be->timing_start) cudaEventDestroy(be->timing_start);
     if (be->timing_stop) cudaEventDestroy(be->timing_stop);
     if (be->cublas) cublasDestroy(be->cublas);
@@ -237,8 +264,10 @@ static dt_status alloc_buffers(dt_backend *be, dt_error *err) {
         {(void **)&be->row_correct, rows, sizeof(int32_t)},
         {(void **)&be->norm_partial, n_params / DT_REDUCE_BLOCK + 1, sizeof(float)},
         {(void **)&be->scale, 1, sizeof(float)},
-        {(void **)&be->step_out, DT_RESULT_LOG + 1, sizeof(step_scalars)},
+        {(void **)&be->step_out, DT_RESULT_LOG + 2, sizeof(step_scalars)},
         {(void **)&be->index_scratch, rows, sizeof(int64_t)},
+        {(void **)&be->step_now, 1, sizeof(dt_cuda_step)},
+        {(void **)&be->step_counter, 1, sizeof(unsigned long long)},
     };
     dt_status status = DT_OK;
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
@@ -278,6 +307,13 @@ static dt_status cuda_create(dt_backend **out, const dt_net *net, const dt_confi
     DT_TRY(start_device(be, err));
     DT_TRY(alloc_buffers(be, err));
     DT_CUDA_TRY(cudaHostAlloc((void **)&be->ring, (DT_RESULT_LOG + 1) * sizeof(step_scalars), cudaHostAllocDefault));
+    /* mapped: the step kernels read it where it is */
+    DT_CUDA_TRY(cudaHostAlloc((void **)&be->step_table, DT_RESULT_LOG * sizeof(dt_cuda_step), cudaHostAllocMapped));
+    DT_CUDA_TRY(cudaHostGetDevicePointer((void **)&be->step_table_device, be->step_table, 0));
+    {
+        const char *graphs = getenv("DETRAIN_CUDA_GRAPHS");
+        be->use_graphs = !(graphs && !strcmp(graphs, "0"));
+    }
     if (dt_cuda_describe(be->device, be->device_text, sizeof be->device_text) != cudaSuccess)
         snprintf(be->device_text, sizeof be->device_text, "device %d", be->device);
     *out = be;
@@ -405,9 +441,10 @@ cleanup:
     return status;
 }
 
-/* Forward through every layer; dropout only when training. *out: the output (batch, n_outputs). */
-static dt_status forward(dt_backend *be, int32_t batch, int training, uint64_t step, const int64_t *sample_id,
-                         const float **out, dt_error *err) {
+/* Forward through every layer; dropout only when training, its counter `step` or now->step.
+ * *out: the output (batch, n_outputs). */
+static dt_status forward(dt_backend *be, int32_t batch, int training, uint64_t step, const dt_cuda_step *now,
+                         const int64_t *sample_id, const float **out, dt_error *err) {
     dt_status status = DT_OK;
     const float *x = be->input;
     for (int l = 0; l < be->net.n_layers; l++) {
@@ -423,7 +460,7 @@ static dt_status forward(dt_backend *be, int32_t batch, int training, uint64_t s
         DT_TRY(gemm(be, &g, err));
         if (training && layer->dropout > 0.0f) {
             dt_dropout drop = {layer->dropout, dt_rng_key(be->set.seed, DT_RNG_DROPOUT, (uint32_t)l), step, sample_id};
-            DT_CUDA_TRY(dt_cuda_dropout(be->stream, y, batch, layer->n_out, &drop));
+            DT_CUDA_TRY(dt_cuda_dropout(be->stream, y, batch, layer->n_out, &drop, now));
         }
         x = y;
     }
@@ -432,7 +469,8 @@ cleanup:
     return status;
 }
 
-static dt_status backward(dt_backend *be, int32_t batch, uint64_t step, const int64_t *sample_id, dt_error *err) {
+static dt_status backward(dt_backend *be, int32_t batch, uint64_t step, const dt_cuda_step *now,
+                          const int64_t *sample_id, dt_error *err) {
     dt_status status = DT_OK;
     float *delta = be->delta_a, *other = be->delta_b;
     const int fast = be->mode == DT_MODE_FAST;
@@ -441,7 +479,7 @@ static dt_status backward(dt_backend *be, int32_t batch, uint64_t step, const in
         const float *z = be->acts + be->layout.z_offset[l], *y = be->acts + be->layout.y_offset[l];
         const float *x = l > 0 ? be->acts + be->layout.y_offset[l - 1] : be->input;
         dt_dropout drop = {layer->dropout, dt_rng_key(be->set.seed, DT_RNG_DROPOUT, (uint32_t)l), step, sample_id};
-        DT_CUDA_TRY(dt_cuda_act_backward(be->stream, delta, z, y, batch, layer->n_out, layer->activation, &drop));
+        DT_CUDA_TRY(dt_cuda_act_backward(be->stream, delta, z, y, batch, layer->n_out, layer->activation, &drop, now));
         dt_gemm_args gw;
         memset(&gw, 0, sizeof gw);
         gw.M = layer->n_out, gw.N = layer->n_in, gw.P = batch;
@@ -467,32 +505,34 @@ cleanup:
     return status;
 }
 
-/* Forward, loss (into step_out[slot]) and backward for a step. */
-static dt_status compute_gradients(dt_backend *be, const dt_step_desc *step, int slot, dt_error *err) {
+/* Whether a step's rows are a range of the epoch's order on the device (set_order). */
+static int rows_in_order(const dt_backend *be, const dt_step_desc *step) {
+    return step->order_offset >= 0 && be->order_set && step->order_offset + step->batch <= be->n_samples[0];
+}
+
+/* The loss divisor of a step: its own, or its batch. */
+static float divisor_of(const dt_step_desc *step) {
+    return step->loss_divisor > 0.0f ? step->loss_divisor : (float)step->batch;
+}
+
+/* Forward, loss (its sum into *result) and backward of `batch` training rows: ids on the
+ * device (host_ids the same rows in host memory, for data that is not resident). The
+ * dropout counter is `step`, or now->step when now is not NULL (a train_step). */
+static dt_status batch_gradients(dt_backend *be, int32_t batch, float divisor, const int64_t *ids,
+                                 const int64_t *host_ids, uint64_t step, const dt_cuda_step *now, step_scalars *result,
+                                 dt_error *err) {
     dt_status status = DT_OK;
-    const int32_t batch = step->batch;
-    const int64_t *ids = NULL;
     const float *out = NULL;
-    if (step->order_offset >= 0 && be->order_set && step->order_offset + batch <= be->n_samples[0]) {
-        ids = be->order + step->order_offset; /* uploaded once per epoch */
-    } else {
-        DT_CUDA_TRY(dt_cuda_copy(be->index_scratch, step->sample_index, (size_t)batch * sizeof(int64_t),
-                                    cudaMemcpyHostToDevice, be->stream));
-        ids = be->index_scratch;
-    }
-    DT_TRY(gather_batch(be, 0, ids, step->sample_index, 0, batch, err));
-    DT_TRY(forward(be, batch, 1, step->step, ids, &out, err));
+    DT_TRY(gather_batch(be, 0, ids, host_ids, 0, batch, err));
+    DT_TRY(forward(be, batch, 1, step, now, ids, &out, err));
     {
-        const float divisor = step->loss_divisor > 0.0f ? step->loss_divisor : (float)batch;
-        be->slot_divisor[slot] = divisor;
         dt_loss_args a = {out,     be->net.n_outputs, be->net.loss == DT_LOSS_MSE, be->labels[0], be->targets[0], ids,
                           divisor, be->row_loss,      be->delta_a};
         DT_CUDA_TRY(dt_cuda_loss_rows(be->stream, &a, 0, batch, be->row_correct));
-        step_scalars *dst = be->step_out + slot;
-        /* the sum in block order (divisor 1), then / divisor on the host (read_slot) */
-        DT_CUDA_TRY(dt_cuda_sum_fixed(be->stream, be->row_loss, be->row_correct, batch, 1.0f, &dst->loss_sum,
-                                      &dst->correct, be->mode == DT_MODE_FAST));
-        DT_TRY(backward(be, batch, step->step, ids, err));
+        /* the sum in block order (divisor 1), then / divisor on the host (slot_result) */
+        DT_CUDA_TRY(dt_cuda_sum_fixed(be->stream, be->row_loss, be->row_correct, batch, 1.0f, &result->loss_sum,
+                                      &result->correct, be->mode == DT_MODE_FAST));
+        DT_TRY(backward(be, batch, step, now, ids, err));
     }
 cleanup:
     return status;
@@ -518,7 +558,17 @@ cleanup:
 
 static dt_status cuda_gradients(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err) {
     dt_status status = DT_OK;
-    DT_TRY(compute_gradients(be, step, SYNC_SLOT, err));
+    const int64_t *ids = be->index_scratch;
+    if (rows_in_order(be, step)) {
+        ids = be->order + step->order_offset; /* uploaded once per epoch */
+    } else {
+        DT_CUDA_TRY(dt_cuda_copy(be->index_scratch, step->sample_index, (size_t)step->batch * sizeof(int64_t),
+                                 cudaMemcpyHostToDevice, be->stream));
+        ids = be->index_scratch;
+    }
+    be->slot_divisor[SYNC_SLOT] = divisor_of(step);
+    DT_TRY(batch_gradients(be, step->batch, divisor_of(step), ids, step->sample_index, step->step, NULL,
+                           &be->step_out[SYNC_SLOT], err));
     DT_TRY(queue_slot_copy(be, SYNC_SLOT, 1, err));
     DT_CUDA_TRY(dt_cuda_wait(be->stream));
     slot_result(be, SYNC_SLOT, result);
@@ -536,19 +586,21 @@ cleanup:
     return status;
 }
 
-/* Clipping (the norm written straight into step_out[slot]) and the optimizer update,
- * queued on the stream. */
-static dt_status queue_update(dt_backend *be, const dt_optim_scalars *scalars, int slot, dt_error *err) {
+/* Clipping (the norm written straight into result->grad_norm) and the optimizer update,
+ * queued on the stream; the scalars from `scalars`, or from now->scalars when now is not
+ * NULL (a train_step). */
+static dt_status queue_update(dt_backend *be, const dt_optim_scalars *scalars, const dt_cuda_step *now,
+                              step_scalars *result, dt_error *err) {
     dt_status status = DT_OK;
     const float clip = be->set.clip_norm;
     const float *scale = NULL;
     const dt_update_kind kind = dt_optim_update_kind(be->set.optimizer);
     if (clip > 0.0f) {
         DT_CUDA_TRY(dt_cuda_grad_norm(be->stream, be->grads, be->net.n_params, be->norm_partial, clip,
-                                      &be->step_out[slot].grad_norm, be->scale));
+                                      &result->grad_norm, be->scale));
         scale = be->scale;
     }
-    DT_CUDA_TRY(dt_cuda_optimizer(be->stream, kind, be->params, be->grads, be->opt_m, be->opt_v, scalars, scale,
+    DT_CUDA_TRY(dt_cuda_optimizer(be->stream, kind, be->params, be->grads, be->opt_m, be->opt_v, scalars, now, scale,
                                   be->net.n_params));
 cleanup:
     return status;
@@ -557,7 +609,7 @@ cleanup:
 static dt_status cuda_apply_update(dt_backend *be, const dt_optim_scalars *scalars, dt_step_result *result,
                                    dt_error *err) {
     dt_status status = DT_OK;
-    DT_TRY(queue_update(be, scalars, SYNC_SLOT, err));
+    DT_TRY(queue_update(be, scalars, NULL, &be->step_out[SYNC_SLOT], err));
     DT_CUDA_TRY(dt_cuda_copy(&be->ring[SYNC_SLOT].grad_norm, &be->step_out[SYNC_SLOT].grad_norm, sizeof(float),
                                 cudaMemcpyDeviceToHost, be->stream));
     DT_CUDA_TRY(dt_cuda_wait(be->stream));
@@ -566,15 +618,98 @@ cleanup:
     return status;
 }
 
+/* A train_step's launches, the same for every step of a batch shape (batch, divisor): the
+ * step's values come from its table entry through step_now (step_begin), its rows from the
+ * order into index_scratch, its result goes to step_out[NOW_SLOT] and then to its slot of
+ * the ring (step_end). host_ids: the rows in host memory, read only when the data is not
+ * resident (then the step is never captured). */
+static dt_status queue_step(dt_backend *be, int32_t batch, float divisor, const int64_t *host_ids, dt_error *err) {
+    dt_status status = DT_OK;
+    step_scalars *result = &be->step_out[NOW_SLOT];
+    DT_CUDA_TRY(dt_cuda_step_begin(be->stream, be->step_table_device, DT_RESULT_LOG, be->step_counter, be->order,
+                                   batch, be->index_scratch, be->step_now));
+    DT_TRY(batch_gradients(be, batch, divisor, be->index_scratch, host_ids, 0, be->step_now, result, err));
+    DT_TRY(queue_update(be, NULL, be->step_now, result, err));
+    DT_CUDA_TRY(dt_cuda_step_end(be->stream, result, be->step_out, DT_RESULT_LOG, be->step_counter));
+cleanup:
+    return status;
+}
+
+/* Captures queue_step for g's shape into a graph and instantiates it. What it launches is
+ * counted into the graph's counts, submitted at each launch (counts.h), not now. The capture
+ * is ended whatever happens, so the stream takes work again. */
+static dt_status capture_step(dt_backend *be, step_graph *g, dt_error *err) {
+    dt_status status = DT_OK;
+    cudaGraph_t graph = NULL;
+    DT_CUDA_TRY(cudaStreamBeginCapture(be->stream, cudaStreamCaptureModeThreadLocal));
+    dt_cuda_capture_begin(g->counts);
+    status = queue_step(be, g->batch, g->divisor, NULL, err);
+    dt_cuda_capture_end();
+    if (status != DT_OK) {
+        cudaStreamEndCapture(be->stream, &graph);
+        goto cleanup;
+    }
+    DT_CUDA_TRY(cudaStreamEndCapture(be->stream, &graph));
+    DT_CUDA_TRY(cudaGraphInstantiate(&g->exec, graph, 0));
+cleanup:
+    if (graph) cudaGraphDestroy(graph);
+    return status;
+}
+
+/* The graph of a batch shape, made on first sight; NULL when STEP_GRAPHS shapes are taken. */
+static step_graph *graph_of(dt_backend *be, int32_t batch, float divisor) {
+    for (int i = 0; i < be->n_graphs; i++)
+        if (be->graphs[i].batch == batch && be->graphs[i].divisor == divisor) return &be->graphs[i];
+    if (be->n_graphs == STEP_GRAPHS) return NULL;
+    step_graph *g = &be->graphs[be->n_graphs++];
+    memset(g, 0, sizeof *g);
+    g->batch = batch;
+    g->divisor = divisor;
+    return g;
+}
+
+/* A train_step whose rows are in the resident order, as a graph: the first step of a shape
+ * runs launch by launch (a warm-up: cuBLAS's first call may allocate, which a capture
+ * forbids), the second is captured, every step of the shape then launches the graph. */
+static dt_status graph_step(dt_backend *be, int32_t batch, float divisor, dt_error *err) {
+    dt_status status = DT_OK;
+    step_graph *g = graph_of(be, batch, divisor);
+    if (!g || g->steps++ == 0) return queue_step(be, batch, divisor, NULL, err);
+    if (!g->exec) DT_TRY(capture_step(be, g, err));
+    DT_CUDA_TRY(dt_cuda_graph_launch(g->exec, g->counts, be->stream));
+cleanup:
+    return status;
+}
+
+/* Before the host writes train_step k's table entry (k % DT_RESULT_LOG): step k - DT_RESULT_LOG,
+ * which used it, must have read it. A host wait since then proves it; else the host waits
+ * now (a run collects results every DT_RESULT_LOG steps, so training never waits here). */
+static dt_status free_table_entry(dt_backend *be, dt_error *err) {
+    dt_status status = DT_OK;
+    if (be->steps_done - be->steps_waited < DT_RESULT_LOG) return DT_OK;
+    DT_CUDA_TRY(dt_cuda_wait(be->stream));
+    be->steps_waited = be->steps_done;
+cleanup:
+    return status;
+}
+
 static dt_status cuda_train_step(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err) {
     dt_status status = DT_OK;
     const int slot = (int)(be->steps_done % DT_RESULT_LOG);
-    DT_TRY(compute_gradients(be, step, slot, err));
-    DT_TRY(queue_update(be, &step->scalars, slot, err));
+    const int in_order = rows_in_order(be, step);
+    DT_TRY(free_table_entry(be, err));
+    be->step_table[slot] = (dt_cuda_step){in_order ? step->order_offset : -1, step->step, step->scalars};
+    be->slot_divisor[slot] = divisor_of(step);
+    if (!in_order)
+        DT_CUDA_TRY(dt_cuda_copy(be->index_scratch, step->sample_index, (size_t)step->batch * sizeof(int64_t),
+                                 cudaMemcpyHostToDevice, be->stream));
+    if (in_order && be->resident && be->use_graphs) DT_TRY(graph_step(be, step->batch, divisor_of(step), err));
+    else DT_TRY(queue_step(be, step->batch, divisor_of(step), step->sample_index, err));
     be->steps_done++;
     if (result) {
         DT_TRY(queue_slot_copy(be, slot, 1, err));
         DT_CUDA_TRY(dt_cuda_wait(be->stream));
+        be->steps_waited = be->steps_done;
         slot_result(be, slot, result);
     }
 cleanup:
@@ -646,6 +781,7 @@ static dt_status cuda_collect_results(dt_backend *be, dt_step_result *results, i
     if (head > 0) DT_TRY(queue_slot_copy(be, first, head, err));
     if (count > head) DT_TRY(queue_slot_copy(be, 0, count - head, err));
     DT_CUDA_TRY(dt_cuda_wait(be->stream));
+    be->steps_waited = be->steps_done;
     for (int i = 0; i < count; i++) slot_result(be, (int)((be->steps_done - count + i) % DT_RESULT_LOG), &results[i]);
 cleanup:
     return status;
@@ -664,7 +800,7 @@ static dt_status cuda_evaluate(dt_backend *be, int which, dt_eval_result *result
         const int32_t batch = (int32_t)(n - start < eval_batch ? n - start : eval_batch);
         const float *out = NULL;
         DT_TRY(gather_batch(be, d, NULL, NULL, start, batch, err));
-        DT_TRY(forward(be, batch, 0, 0, NULL, &out, err));
+        DT_TRY(forward(be, batch, 0, 0, NULL, NULL, &out, err));
         dt_loss_args a = {out,          be->net.n_outputs,   be->net.loss == DT_LOSS_MSE, be->labels[d], be->targets[d],
                           NULL,         (float)batch,        be->eval_loss + start,       NULL};
         DT_CUDA_TRY(dt_cuda_loss_rows(be->stream, &a, start, batch, be->eval_correct + start));
@@ -709,6 +845,8 @@ static void cuda_work_counts(dt_backend *be, dt_work_counts *counts) {
     counts->library_calls = dt_cuda_count_of(DT_CUDA_LIBRARY_CALLS);
     counts->copies = dt_cuda_count_of(DT_CUDA_COPIES);
     counts->syncs = dt_cuda_count_of(DT_CUDA_SYNCS);
+    counts->graphs = dt_cuda_count_of(DT_CUDA_GRAPHS);
+    counts->graph_nodes = dt_cuda_count_of(DT_CUDA_GRAPH_NODES);
 }
 
 static void cuda_gpu_info(dt_backend *be, dt_gpu_info *info) {

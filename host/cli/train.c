@@ -38,7 +38,10 @@ const char dt_cli_train_help[] =
     "  --stop-after-steps N   testing aid: behave as if SIGINT arrived during step N\n"
     "\n"
     "Exit codes: 0 done, 1 failure during training, 2 bad input (usage, config, data),\n"
-    "130 interrupted.\n";
+    "130 interrupted.\n"
+    "\n"
+    "Environment: DETRAIN_CUDA_GRAPHS=0 launches a GPU step's kernels one by one from the host\n"
+    "instead of as one CUDA graph (a profiler's per-launch view; the same bits).\n";
 
 const char dt_cli_resume_help[] =
     "usage: detrain resume RUN_DIR [options]\n"

@@ -1,13 +1,33 @@
 /* counts.cu — the counters of counts.h. */
 #include <cuda_runtime.h>
+#include <string.h>
 
 #include "counts.h"
 
 static uint64_t counts[DT_CUDA_N_COUNTS];
+static uint64_t *capture_into; /* during a capture: the graph's counts */
 
 extern "C" int dt_cuda_counted(dt_cuda_count which) {
-    counts[which]++;
+    if (capture_into) capture_into[which]++;
+    else counts[which]++;
     return 1;
+}
+
+extern "C" void dt_cuda_capture_begin(uint64_t *graph_counts) {
+    memset(graph_counts, 0, sizeof(uint64_t) * DT_CUDA_N_COUNTS);
+    capture_into = graph_counts;
+}
+
+extern "C" void dt_cuda_capture_end(void) { capture_into = NULL; }
+
+extern "C" cudaError_t dt_cuda_graph_launch(cudaGraphExec_t exec, const uint64_t *graph_counts, cudaStream_t stream) {
+    counts[DT_CUDA_GRAPHS]++;
+    const dt_cuda_count submitted[] = {DT_CUDA_KERNELS, DT_CUDA_LIBRARY_CALLS, DT_CUDA_COPIES};
+    for (int i = 0; i < 3; i++) {
+        counts[submitted[i]] += graph_counts[submitted[i]];
+        counts[DT_CUDA_GRAPH_NODES] += graph_counts[submitted[i]];
+    }
+    return cudaGraphLaunch(exec, stream);
 }
 
 extern "C" uint64_t dt_cuda_count_of(dt_cuda_count which) { return counts[which]; }

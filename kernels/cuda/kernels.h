@@ -41,12 +41,43 @@ cudaError_t dt_cuda_bias_act(cudaStream_t stream, const dt_gemm_args *g);
 cudaError_t dt_cuda_gather_rows(cudaStream_t stream, const float *features, int64_t n_features,
                                 const int64_t *index, int64_t first, int32_t batch, float *rows);
 
-/* y = keep ? y * (1 / (1 - p)) : 0 on (batch, n); sample ids are device pointers. */
-cudaError_t dt_cuda_dropout(cudaStream_t stream, float *y, int64_t batch, int64_t n, const dt_dropout *drop);
+/* The values that change from one training step to the next, read by the step's kernels
+ * from device memory rather than passed by value, so that a step's launches are the same
+ * every step and can be captured once as a CUDA graph and replayed (backend_cuda.cu). The
+ * host writes them into a table in mapped pinned memory; dt_cuda_step_begin copies the
+ * step's entry to the device. */
+typedef struct {
+    int64_t order_offset;       /* the batch's rows are order[order_offset ..]; -1: already in ids */
+    uint64_t step;              /* 0-based global step: the dropout counter */
+    dt_optim_scalars scalars;   /* the optimizer's (grad_scale: 1, or the clipping factor) */
+} dt_cuda_step;
 
-/* The activation backward in place on dy (batch, n), as dt_cpu_ops.act_backward_rows. */
+/* A training step's result scalars, as the device writes them. */
+typedef struct {
+    float loss_sum;             /* the rows' losses in block order */
+    float grad_norm;
+    long long correct;
+} dt_cuda_step_result;
+
+/* A step's first launch: *now = table[*counter % n_table] and, when its order_offset is not
+ * negative, ids[b] = order[order_offset + b] for b < batch. table may be mapped host memory. */
+cudaError_t dt_cuda_step_begin(cudaStream_t stream, const dt_cuda_step *table, int n_table,
+                               const unsigned long long *counter, const int64_t *order, int32_t batch, int64_t *ids,
+                               dt_cuda_step *now);
+
+/* A step's last launch: ring[*counter % n_ring] = *result, then ++*counter. */
+cudaError_t dt_cuda_step_end(cudaStream_t stream, const dt_cuda_step_result *result, dt_cuda_step_result *ring,
+                             int n_ring, unsigned long long *counter);
+
+/* y = keep ? y * (1 / (1 - p)) : 0 on (batch, n); sample ids are device pointers. With `now`
+ * not NULL the dropout counter is now->step (drop->step is not read). */
+cudaError_t dt_cuda_dropout(cudaStream_t stream, float *y, int64_t batch, int64_t n, const dt_dropout *drop,
+                            const dt_cuda_step *now);
+
+/* The activation backward in place on dy (batch, n), as dt_cpu_ops.act_backward_rows; the
+ * dropout counter from `now` as dt_cuda_dropout. */
 cudaError_t dt_cuda_act_backward(cudaStream_t stream, float *dy, const float *z, const float *y, int64_t batch,
-                                 int64_t n, int act, const dt_dropout *drop);
+                                 int64_t n, int act, const dt_dropout *drop, const dt_cuda_step *now);
 
 /* db[j] = sum over b ascending of dz[b][j] from +0 (rows staged in shared memory, one
  * thread per column), or as a tree over row groups when `fast` (no promise). One launch. */
@@ -68,10 +99,11 @@ cudaError_t dt_cuda_sum_fixed(cudaStream_t stream, const float *x, const int32_t
 cudaError_t dt_cuda_grad_norm(cudaStream_t stream, const float *g, int64_t n, float *partial, float clip,
                               float *norm, float *scale);
 
-/* The optimizer step over the flat buffers; grad_scale is read from the device scalar
- * `scale` (1 when NULL), the other scalars from s. */
+/* The optimizer step over the flat buffers; the scalars from now->scalars when `now` is not
+ * NULL, else from s; grad_scale then from the device scalar `scale` when it is not NULL. */
 cudaError_t dt_cuda_optimizer(cudaStream_t stream, dt_update_kind kind, float *params, const float *grads, float *m,
-                              float *v, const dt_optim_scalars *s, const float *scale, int64_t n);
+                              float *v, const dt_optim_scalars *s, const dt_cuda_step *now, const float *scale,
+                              int64_t n);
 
 /* dst[e] = dst[e] + src[e] for e < n (one node of the microbatch tree: left + right). */
 cudaError_t dt_cuda_add(cudaStream_t stream, float *dst, const float *src, int64_t n);

@@ -51,23 +51,40 @@ __global__ void gather_rows_kernel(const float *features, int64_t n_features, co
     rows[e] = features[src * n_features + f];
 }
 
-__global__ void dropout_kernel(float *y, int64_t batch, int64_t n, dt_dropout drop) {
+/* A step's first kernel: its entry of the host's table, and its rows of the epoch's order. */
+__global__ void step_begin_kernel(const dt_cuda_step *table, int n_table, const unsigned long long *counter,
+                                  const int64_t *order, int32_t batch, int64_t *ids, dt_cuda_step *now) {
+    const int64_t b = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    const dt_cuda_step *entry = &table[*counter % (unsigned long long)n_table];
+    if (entry->order_offset >= 0 && b < batch) ids[b] = order[entry->order_offset + b];
+    if (b == 0) *now = *entry;
+}
+
+/* A step's last kernel (one thread): its result into the ring, the step counted. */
+__global__ void step_end_kernel(const dt_cuda_step_result *result, dt_cuda_step_result *ring, int n_ring,
+                                unsigned long long *counter) {
+    ring[*counter % (unsigned long long)n_ring] = *result;
+    *counter += 1;
+}
+
+__global__ void dropout_kernel(float *y, int64_t batch, int64_t n, dt_dropout drop, const dt_cuda_step *now) {
     const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (e >= batch * n) return;
     const int64_t r = e / n, j = e % n;
     const float scale = 1.0f / (1.0f - drop.p);
-    y[e] = dt_rng_dropout_keep(drop.key, drop.step, (uint32_t)drop.sample_id[r], (uint32_t)j, drop.p) ? y[e] * scale
-                                                                                                       : 0.0f;
+    const uint64_t step = now ? now->step : drop.step;
+    y[e] = dt_rng_dropout_keep(drop.key, step, (uint32_t)drop.sample_id[r], (uint32_t)j, drop.p) ? y[e] * scale : 0.0f;
 }
 
 __global__ void act_backward_kernel(float *dy, const float *z, const float *y, int64_t batch, int64_t n, int act,
-                                    dt_dropout drop, int use_dropout) {
+                                    dt_dropout drop, const dt_cuda_step *now, int use_dropout) {
     const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (e >= batch * n) return;
     if (use_dropout) {
         const int64_t r = e / n, j = e % n;
         const float scale = 1.0f / (1.0f - drop.p);
-        const int keep = dt_rng_dropout_keep(drop.key, drop.step, (uint32_t)drop.sample_id[r], (uint32_t)j, drop.p);
+        const uint64_t step = now ? now->step : drop.step;
+        const int keep = dt_rng_dropout_keep(drop.key, step, (uint32_t)drop.sample_id[r], (uint32_t)j, drop.p);
         const float g = keep ? dy[e] * scale : 0.0f;
         dy[e] = g * dt_act_derivative(act, z[e], dt_act_forward(act, z[e]));
     } else {
@@ -200,9 +217,10 @@ __global__ void norm_finish_kernel(const float *partial, int64_t blocks, float c
 }
 
 __global__ void optimizer_kernel(dt_update_kind kind, float *params, const float *grads, float *m, float *v,
-                                 dt_optim_scalars s, const float *scale, int64_t n) {
+                                 dt_optim_scalars s, const dt_cuda_step *now, const float *scale, int64_t n) {
     const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (e >= n) return;
+    if (now) s = now->scalars;
     if (scale) s.grad_scale = scale[0];
     if (kind == DT_UPDATE_SGD) dt_sgd_update(&params[e], grads[e], &m[e], &s);
     else dt_adam_update(&params[e], grads[e], &m[e], &v[e], &s, kind == DT_UPDATE_ADAMW);
@@ -247,18 +265,35 @@ extern "C" cudaError_t dt_cuda_gather_rows(cudaStream_t stream, const float *fea
     return cudaGetLastError();
 }
 
+extern "C" cudaError_t dt_cuda_step_begin(cudaStream_t stream, const dt_cuda_step *table, int n_table,
+                                          const unsigned long long *counter, const int64_t *order, int32_t batch,
+                                          int64_t *ids, dt_cuda_step *now) {
+    if (n_table <= 0 || batch < 0) return cudaErrorInvalidValue;
+    const unsigned blocks = batch > 0 ? blocks_for(batch) : 1;
+    DT_CUDA_LAUNCH(step_begin_kernel, blocks, THREADS, 0, stream)(table, n_table, counter, order, batch, ids, now);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t dt_cuda_step_end(cudaStream_t stream, const dt_cuda_step_result *result,
+                                        dt_cuda_step_result *ring, int n_ring, unsigned long long *counter) {
+    if (n_ring <= 0) return cudaErrorInvalidValue;
+    DT_CUDA_LAUNCH(step_end_kernel, 1, 1, 0, stream)(result, ring, n_ring, counter);
+    return cudaGetLastError();
+}
+
 extern "C" cudaError_t dt_cuda_dropout(cudaStream_t stream, float *y, int64_t batch, int64_t n,
-                                       const dt_dropout *drop) {
+                                       const dt_dropout *drop, const dt_cuda_step *now) {
     if (batch * n == 0 || drop->p <= 0.0f) return cudaSuccess;
-    DT_CUDA_LAUNCH(dropout_kernel, blocks_for(batch * n), THREADS, 0, stream)(y, batch, n, *drop);
+    DT_CUDA_LAUNCH(dropout_kernel, blocks_for(batch * n), THREADS, 0, stream)(y, batch, n, *drop, now);
     return cudaGetLastError();
 }
 
 extern "C" cudaError_t dt_cuda_act_backward(cudaStream_t stream, float *dy, const float *z, const float *y,
-                                            int64_t batch, int64_t n, int act, const dt_dropout *drop) {
+                                            int64_t batch, int64_t n, int act, const dt_dropout *drop,
+                                            const dt_cuda_step *now) {
     if (batch * n == 0) return cudaSuccess;
     DT_CUDA_LAUNCH(act_backward_kernel, blocks_for(batch * n), THREADS, 0, stream)(dy, z, y, batch, n, act, *drop,
-                                                                                   drop->p > 0.0f);
+                                                                                   now, drop->p > 0.0f);
     return cudaGetLastError();
 }
 
@@ -300,9 +335,13 @@ cleanup:
 }
 
 extern "C" cudaError_t dt_cuda_optimizer(cudaStream_t stream, dt_update_kind kind, float *params, const float *grads,
-                                         float *m, float *v, const dt_optim_scalars *s, const float *scale,
-                                         int64_t n) {
+                                         float *m, float *v, const dt_optim_scalars *s, const dt_cuda_step *now,
+                                         const float *scale, int64_t n) {
     if (n == 0) return cudaSuccess;
-    DT_CUDA_LAUNCH(optimizer_kernel, blocks_for(n), THREADS, 0, stream)(kind, params, grads, m, v, *s, scale, n);
+    if (!s && !now) return cudaErrorInvalidValue;
+    dt_optim_scalars by_value = {}; /* not read when `now` is given */
+    if (s) by_value = *s;
+    DT_CUDA_LAUNCH(optimizer_kernel, blocks_for(n), THREADS, 0, stream)(kind, params, grads, m, v, by_value, now,
+                                                                        scale, n);
     return cudaGetLastError();
 }

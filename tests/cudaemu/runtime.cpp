@@ -173,6 +173,23 @@ static vclock host_clock;
 
 } // namespace dtemu
 
+/* ---- graphs ------------------------------------------------------------------------------ */
+
+/* A captured operation: what enqueue was given, to be queued again at every launch. */
+struct graph_node {
+    std::string what;
+    std::vector<dtemu::mem_access> accesses;
+    std::function<void()> run;
+};
+
+struct CUgraph_st {
+    std::vector<graph_node> nodes;
+};
+
+struct CUgraphExec_st {
+    std::vector<graph_node> nodes;
+};
+
 /* ---- streams ----------------------------------------------------------------------------- */
 
 struct CUstream_st {
@@ -181,6 +198,9 @@ struct CUstream_st {
     bool legacy = false;   /* the device's legacy default stream (the NULL stream) */
     bool blocking = true;  /* synchronizes with the legacy stream (not cudaStreamNonBlocking) */
     bool destroyed = false;
+    CUgraph_st *capture = nullptr; /* capturing into this graph (cudaStreamBeginCapture) */
+    cudaStreamCaptureMode capture_mode = cudaStreamCaptureModeGlobal;
+    bool capture_invalid = false;  /* an operation the capture cannot hold was asked for */
     uint64_t issued = 0, done = 0;
     dtemu::vclock clock;   /* ordered after: its last operation's dependencies */
     struct op {
@@ -270,6 +290,19 @@ static void host_waits_for(CUstream_st *s) {
     host_clock.join(s->clock);
 }
 
+/* cudaSuccess, or — when a stream captures in a mode other than Relaxed — the capture made
+ * invalid and cudaErrorStreamCaptureUnsupported: `api` (an allocation, a free, a
+ * synchronization) is not allowed while a capture is under way. */
+static cudaError_t unsafe_during_capture(const char *api) {
+    for (CUstream_st *s : streams)
+        if (s->capture && !s->destroyed && s->capture_mode != cudaStreamCaptureModeRelaxed) {
+            s->capture_invalid = true;
+            return fail(cudaErrorStreamCaptureUnsupported,
+                        std::string(api) + ": operation not permitted when stream is capturing (" + stream_text(s) + ")");
+        }
+    return cudaSuccess;
+}
+
 void synchronize_device(int device) {
     for (CUstream_st *s : streams)
         if (s->device == device && !s->destroyed) host_waits_for(s);
@@ -343,6 +376,15 @@ cudaError_t enqueue(cudaStream_t handle, const std::string &what, const std::vec
     if (s->device != device_now)
         return fail(cudaErrorInvalidResourceHandle,
                     what + ": " + stream_text(s) + " used while device " + std::to_string(device_now) + " is current");
+    if (s->capture) { /* recorded as it is, checked when a launch of the graph queues it */
+        if (host_waits) {
+            s->capture_invalid = true;
+            return fail(cudaErrorStreamCaptureUnsupported, what + ": the host would wait for " + stream_text(s) +
+                                                               ", which is capturing");
+        }
+        s->capture->nodes.push_back({what, accesses, std::move(run)});
+        return cudaSuccess;
+    }
     /* What the operation is ordered after: its stream, the host, and the legacy stream's rules. */
     vclock clock = s->clock;
     clock.join(host_clock);
@@ -462,6 +504,7 @@ extern "C" cudaError_t cudaRuntimeGetVersion(int *version) { return cudaDriverGe
 
 extern "C" cudaError_t cudaDeviceSynchronize(void) {
     if (current_device() < 0) return cudaErrorNoDevice;
+    if (unsafe_during_capture("cudaDeviceSynchronize") != cudaSuccess) return cudaErrorStreamCaptureUnsupported;
     synchronize_device(device_now);
     return cudaSuccess;
 }
@@ -505,6 +548,7 @@ extern "C" const char *cudaGetErrorName(cudaError_t error) {
         NAME(cudaErrorInvalidMemcpyDirection) NAME(cudaErrorNoDevice) NAME(cudaErrorInvalidDevice)
         NAME(cudaErrorNoKernelImageForDevice) NAME(cudaErrorInvalidResourceHandle) NAME(cudaErrorNotReady)
         NAME(cudaErrorIllegalAddress) NAME(cudaErrorLaunchFailure) NAME(cudaErrorUnknown)
+        NAME(cudaErrorIllegalState) NAME(cudaErrorStreamCaptureUnsupported) NAME(cudaErrorStreamCaptureInvalidated)
         NAME(cudaErrorEmulatorUnorderedAccess)
 #undef NAME
     }
@@ -523,6 +567,9 @@ extern "C" const char *cudaGetErrorString(cudaError_t error) {
     case cudaErrorNoKernelImageForDevice: return "no kernel image is available for execution on the device";
     case cudaErrorInvalidResourceHandle: return "invalid resource handle";
     case cudaErrorNotReady: return "device not ready";
+    case cudaErrorIllegalState: return "operation not permitted in the current state";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
     case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
     case cudaErrorEmulatorUnorderedAccess: return "unordered access between streams (CPU emulator)";
     default: return "unknown error";
@@ -544,6 +591,7 @@ extern "C" cudaError_t cudaMalloc(void **ptr, size_t size) {
     if (!ptr) return cudaErrorInvalidValue;
     *ptr = nullptr;
     if (current_device() < 0) return cudaErrorNoDevice;
+    if (unsafe_during_capture("cudaMalloc") != cudaSuccess) return cudaErrorStreamCaptureUnsupported;
     if (inject_failure("cudaMalloc")) return fail(cudaErrorMemoryAllocation, "out of memory (injected by DTEMU_FAIL)");
     if (size == 0) return cudaSuccess;
     size_t free_bytes = 0, total = 0;
@@ -562,6 +610,7 @@ extern "C" cudaError_t cudaFree(void *ptr) {
     if (!ptr) return cudaSuccess;
     allocation *a = find(ptr);
     if (!a || a->base != (uintptr_t)ptr || a->device < 0) return cudaErrorInvalidValue;
+    if (unsafe_during_capture("cudaFree") != cudaSuccess) return cudaErrorStreamCaptureUnsupported;
     synchronize_device(a->device); /* cudaFree waits for the device, as cuBLAS's documentation relies on */
     device_bytes[a->device] -= a->size;
     allocations.erase(a->base);
@@ -572,6 +621,7 @@ extern "C" cudaError_t cudaFree(void *ptr) {
 extern "C" cudaError_t cudaHostAlloc(void **ptr, size_t size, unsigned int flags) {
     if (!ptr) return cudaErrorInvalidValue;
     *ptr = nullptr;
+    if (unsafe_during_capture("cudaHostAlloc") != cudaSuccess) return cudaErrorStreamCaptureUnsupported;
     if (inject_failure("cudaHostAlloc")) return fail(cudaErrorMemoryAllocation, "out of memory (injected by DTEMU_FAIL)");
     void *p = nullptr;
     if (posix_memalign(&p, 256, size ? size : 1) != 0) return cudaErrorMemoryAllocation;
@@ -583,10 +633,19 @@ extern "C" cudaError_t cudaHostAlloc(void **ptr, size_t size, unsigned int flags
 
 extern "C" cudaError_t cudaMallocHost(void **ptr, size_t size) { return cudaHostAlloc(ptr, size, 0); }
 
+extern "C" cudaError_t cudaHostGetDevicePointer(void **device_ptr, void *host_ptr, unsigned int flags) {
+    allocation *a = find(host_ptr);
+    if (!device_ptr || flags != 0 || !a || a->device >= 0)
+        return fail(cudaErrorInvalidValue, "cudaHostGetDevicePointer: not pinned host memory of the emulator");
+    *device_ptr = host_ptr;
+    return cudaSuccess;
+}
+
 extern "C" cudaError_t cudaFreeHost(void *ptr) {
     if (!ptr) return cudaSuccess;
     allocation *a = find(ptr);
     if (!a || a->base != (uintptr_t)ptr || a->device >= 0) return cudaErrorInvalidValue;
+    if (unsafe_during_capture("cudaFreeHost") != cudaSuccess) return cudaErrorStreamCaptureUnsupported;
     for (int d = 0; d < settings().devices; d++) synchronize_device(d);
     allocations.erase(a->base);
     free(ptr);
@@ -626,6 +685,15 @@ static cudaError_t copy(void *dst, const void *src, size_t count, cudaMemcpyKind
     if ((from_device && !on_device(src)) || (to_device && !on_device(dst)))
         return fail(cudaErrorInvalidValue, std::string(api) + ": the " + (from_device && !on_device(src) ? "source" : "destination") +
                                                " is not device memory of the emulator, as the direction says it is");
+    if (synchronous && unsafe_during_capture(api) != cudaSuccess) return cudaErrorStreamCaptureUnsupported;
+    if (kind == cudaMemcpyHostToDevice && !pinned(src) && current_device() >= 0) {
+        CUstream_st *s = resolve(stream);
+        if (s && s->capture) {
+            s->capture_invalid = true;
+            return fail(cudaErrorStreamCaptureUnsupported,
+                        std::string(api) + ": a copy from pageable host memory into a stream that is capturing");
+        }
+    }
     bool host_waits = false;
     std::function<void()> run = [dst, src, count]() { memmove(dst, src, count); };
     if (kind == cudaMemcpyHostToDevice && !pinned(src)) {
@@ -664,6 +732,7 @@ static cudaError_t set(void *ptr, int value, size_t count, cudaStream_t stream, 
 }
 
 extern "C" cudaError_t cudaMemset(void *ptr, int value, size_t count) {
+    if (unsafe_during_capture("cudaMemset") != cudaSuccess) return cudaErrorStreamCaptureUnsupported;
     return set(ptr, value, count, nullptr, "cudaMemset");
 }
 
@@ -693,6 +762,8 @@ extern "C" cudaError_t cudaStreamDestroy(cudaStream_t stream) {
     CUstream_st *s = resolve(stream);
     if (!s || s->legacy) return cudaErrorInvalidResourceHandle;
     run_until(s, s->issued); /* its work still completes, as in CUDA */
+    delete s->capture;       /* an unfinished capture is dropped */
+    s->capture = nullptr;
     s->destroyed = true;     /* kept: ids index the clocks */
     return cudaSuccess;
 }
@@ -700,6 +771,11 @@ extern "C" cudaError_t cudaStreamDestroy(cudaStream_t stream) {
 extern "C" cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
     CUstream_st *s = resolve(stream);
     if (!s) return current_device() < 0 ? cudaErrorNoDevice : cudaErrorInvalidResourceHandle;
+    if (s->capture) {
+        s->capture_invalid = true;
+        return fail(cudaErrorStreamCaptureUnsupported, "cudaStreamSynchronize: " + stream_text(s) + " is capturing");
+    }
+    if (unsafe_during_capture("cudaStreamSynchronize") != cudaSuccess) return cudaErrorStreamCaptureUnsupported;
     host_waits_for(s);
     return cudaSuccess;
 }
@@ -743,6 +819,8 @@ extern "C" cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
     CUevent_st *e = event_of(event);
     CUstream_st *s = resolve(stream);
     if (!e || !s) return cudaErrorInvalidResourceHandle;
+    if (s->capture) /* CUDA records it as a node, for joins of captured streams: not emulated */
+        return fail(cudaErrorStreamCaptureUnsupported, "cudaEventRecord into a capturing stream (not emulated)");
     const uint64_t record = ++e->records;
     e->done = false;
     const cudaError_t status = enqueue(stream, "cudaEventRecord", {}, [e, record]() {
@@ -762,6 +840,7 @@ extern "C" cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
 extern "C" cudaError_t cudaEventSynchronize(cudaEvent_t event) {
     CUevent_st *e = event_of(event);
     if (!e) return cudaErrorInvalidResourceHandle;
+    if (unsafe_during_capture("cudaEventSynchronize") != cudaSuccess) return cudaErrorStreamCaptureUnsupported;
     if (!e->recorded) return cudaSuccess;
     run_until(streams[e->stream], e->seq);
     host_clock.join(e->clock);
@@ -774,6 +853,85 @@ extern "C" cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEv
     if (!a->timing || !b->timing || !a->recorded || !b->recorded) return cudaErrorInvalidResourceHandle;
     if (!a->done || !b->done) return cudaErrorNotReady;
     *ms = (float)((b->time - a->time) * 1e3);
+    return cudaSuccess;
+}
+
+/* ---- graphs ------------------------------------------------------------------------------ */
+
+static registry<CUgraph_st> graphs;
+static registry<CUgraphExec_st> graph_execs;
+
+extern "C" cudaError_t cudaStreamBeginCapture(cudaStream_t stream, enum cudaStreamCaptureMode mode) {
+    CUstream_st *s = resolve(stream);
+    if (!s) return cudaErrorInvalidResourceHandle;
+    if (s->legacy) return fail(cudaErrorStreamCaptureUnsupported, "cudaStreamBeginCapture: the legacy stream cannot capture");
+    if (s->capture) return fail(cudaErrorIllegalState, "cudaStreamBeginCapture: " + stream_text(s) + " is capturing already");
+    if (inject_failure("cudaStreamBeginCapture"))
+        return fail(cudaErrorUnknown, "cudaStreamBeginCapture: failure injected by DTEMU_FAIL");
+    s->capture = new CUgraph_st;
+    s->capture_mode = mode;
+    s->capture_invalid = false;
+    return cudaSuccess;
+}
+
+extern "C" cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t *graph) {
+    CUstream_st *s = resolve(stream);
+    if (!s || !graph) return cudaErrorInvalidResourceHandle;
+    *graph = nullptr;
+    if (!s->capture) return fail(cudaErrorIllegalState, "cudaStreamEndCapture: " + stream_text(s) + " is not capturing");
+    CUgraph_st *g = s->capture;
+    const bool invalid = s->capture_invalid;
+    s->capture = nullptr;
+    s->capture_invalid = false;
+    if (invalid) {
+        delete g;
+        return fail(cudaErrorStreamCaptureInvalidated, "cudaStreamEndCapture: the capture was invalidated by an "
+                                                       "operation it cannot hold");
+    }
+    graphs.push_back(g);
+    *graph = g;
+    return cudaSuccess;
+}
+
+extern "C" cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t graph, unsigned long long flags) {
+    if (!exec || flags != 0 || std::find(graphs.begin(), graphs.end(), graph) == graphs.end())
+        return cudaErrorInvalidValue;
+    if (unsafe_during_capture("cudaGraphInstantiate") != cudaSuccess) return cudaErrorStreamCaptureUnsupported;
+    if (inject_failure("cudaGraphInstantiate"))
+        return fail(cudaErrorUnknown, "cudaGraphInstantiate: failure injected by DTEMU_FAIL");
+    CUgraphExec_st *e = new CUgraphExec_st{graph->nodes};
+    graph_execs.push_back(e);
+    *exec = e;
+    return cudaSuccess;
+}
+
+extern "C" cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
+    if (std::find(graph_execs.begin(), graph_execs.end(), exec) == graph_execs.end())
+        return cudaErrorInvalidResourceHandle;
+    CUstream_st *s = resolve(stream);
+    if (s && s->capture) return fail(cudaErrorStreamCaptureUnsupported, "cudaGraphLaunch into a capturing stream (not emulated)");
+    if (inject_failure("cudaGraphLaunch")) return fail(cudaErrorUnknown, "cudaGraphLaunch: failure injected by DTEMU_FAIL");
+    stats().graph_launches++;
+    for (const graph_node &node : exec->nodes) {
+        const cudaError_t status = enqueue(stream, node.what + " (graph node)", node.accesses, node.run, false);
+        if (status != cudaSuccess) return status;
+    }
+    return cudaSuccess;
+}
+
+extern "C" cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+    auto it = std::find(graph_execs.begin(), graph_execs.end(), exec);
+    if (it == graph_execs.end()) return cudaErrorInvalidResourceHandle;
+    graph_execs.erase(it);
+    delete exec;
+    return cudaSuccess;
+}
+
+extern "C" cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+    auto it = std::find(graphs.begin(), graphs.end(), graph);
+    if (it == graphs.end()) return cudaErrorInvalidResourceHandle;
+    graphs.erase(it);
+    delete graph;
     return cudaSuccess;
 }
 

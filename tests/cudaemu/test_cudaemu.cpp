@@ -1,6 +1,7 @@
 /* test_cudaemu.cpp — the CPU emulator of CUDA can fail: each check below gives it a program
  * that is wrong on real hardware (an unordered access between streams, a race between threads,
- * a bad launch, memory of the wrong device, a cuBLAS call real cuBLAS rejects) and asserts that
+ * a bad launch, memory of the wrong device, a cuBLAS call real cuBLAS rejects, a graph capture
+ * of what a capture cannot hold) and asserts that
  * the emulator says so, beside the corrected program that it must accept. Run with
  * DTEMU_DEVICES=2 (CTest sets it). */
 #include <cmath>
@@ -183,6 +184,82 @@ static void test_queues_and_events(void) {
     cudaStreamDestroy(s);
     cudaFreeHost(pinned);
     cudaFree(buf);
+}
+
+/* ---- graphs ------------------------------------------------------------------------------- */
+
+__global__ void add_one_kernel(float *x) { x[0] += 1.0f; }
+
+/* A capture records without running; a launch runs what was recorded with the values it had
+ * (a by-value argument changed later is not seen); what a capture cannot hold invalidates it;
+ * a launch is checked for ordering like any work. */
+static void test_graphs(void) {
+    float *x = device_floats(4), *y = device_floats(4);
+    cudaStream_t s, other;
+    CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) == cudaSuccess);
+    CHECK(cudaStreamCreateWithFlags(&other, cudaStreamNonBlocking) == cudaSuccess);
+    CHECK(cudaMemsetAsync(x, 0, 4 * sizeof(float), s) == cudaSuccess);
+    CHECK(cudaStreamSynchronize(s) == cudaSuccess);
+    const dtemu_stats before = dtemu_get_stats();
+
+    float value = 5.0f;
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal) == cudaSuccess);
+    DT_CUDA_LAUNCH(fill_kernel, 1, 32, 0, s)(y, value, 4);
+    DT_CUDA_LAUNCH(add_one_kernel, 1, 1, 0, s)(x);
+    expect_launch(cudaSuccess, nullptr);
+    CHECK(cudaStreamEndCapture(s, &graph) == cudaSuccess && graph != nullptr);
+    CHECK(cudaStreamSynchronize(s) == cudaSuccess);
+    CHECK(dtemu_get_stats().launches == before.launches); /* recorded, not run */
+    CHECK(cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess);
+    value = 7.0f; /* the graph keeps 5 */
+    CHECK(cudaGraphLaunch(exec, s) == cudaSuccess);
+    CHECK(cudaGraphLaunch(exec, s) == cudaSuccess);
+    CHECK(cudaStreamSynchronize(s) == cudaSuccess);
+    CHECK(download(x, 1)[0] == 2.0f && download(y, 4)[3] == 5.0f);
+    CHECK(dtemu_get_stats().launches == before.launches + 4 && dtemu_get_stats().graph_launches == before.graph_launches + 2);
+
+    /* a launch of a graph that reads what another stream writes, unordered: caught */
+    DT_CUDA_LAUNCH(fill_kernel, 1, 32, 0, other)(x, 1.0f, 4);
+    CHECK_EQ_INT(cudaGraphLaunch(exec, s), cudaErrorEmulatorUnorderedAccess);
+    CHECK(cudaStreamSynchronize(other) == cudaSuccess);
+    CHECK(cudaGraphLaunch(exec, s) == cudaSuccess);
+    CHECK(cudaStreamSynchronize(s) == cudaSuccess);
+
+    /* waiting for the capturing stream, a pageable upload into it, an allocation: refused,
+     * and the capture is invalid at its end; the stream works again after */
+    std::vector<float> pageable(4, 1.0f);
+    float *extra = nullptr;
+    for (int what = 0; what < 3; what++) {
+        CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal) == cudaSuccess);
+        DT_CUDA_LAUNCH(add_one_kernel, 1, 1, 0, s)(x);
+        if (what == 0) CHECK_EQ_INT(cudaStreamSynchronize(s), cudaErrorStreamCaptureUnsupported);
+        if (what == 1)
+            CHECK_EQ_INT(cudaMemcpyAsync(x, pageable.data(), 4 * sizeof(float), cudaMemcpyHostToDevice, s),
+                         cudaErrorStreamCaptureUnsupported);
+        if (what == 2) CHECK_EQ_INT(cudaMalloc((void **)&extra, 64), cudaErrorStreamCaptureUnsupported);
+        cudaGraph_t broken = nullptr;
+        CHECK_EQ_INT(cudaStreamEndCapture(s, &broken), cudaErrorStreamCaptureInvalidated);
+        CHECK(broken == nullptr);
+    }
+    /* Relaxed mode allows the allocation */
+    CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&extra, 64) == cudaSuccess);
+    cudaGraph_t relaxed = nullptr;
+    CHECK(cudaStreamEndCapture(s, &relaxed) == cudaSuccess);
+    CHECK_EQ_INT(cudaStreamEndCapture(s, &relaxed), cudaErrorIllegalState); /* not capturing */
+    CHECK(cudaStreamSynchronize(s) == cudaSuccess);
+    CHECK(download(x, 1)[0] == 2.0f); /* 1 from the other stream, + 1; none of the invalid captures ran */
+
+    cudaGraphDestroy(relaxed);
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+    cudaFree(extra);
+    cudaStreamDestroy(s);
+    cudaStreamDestroy(other);
+    cudaFree(x);
+    cudaFree(y);
 }
 
 /* ---- launches and devices ------------------------------------------------------------------ */
@@ -404,6 +481,7 @@ int main(void) {
     }
     test_stream_order();
     test_queues_and_events();
+    test_graphs();
     test_launch_configuration();
     test_devices();
     test_races();

@@ -29,7 +29,8 @@ typedef struct {
     uint64_t unordered;      /* accesses refused for want of ordering between streams */
     uint64_t copies;         /* cudaMemcpy and cudaMemcpyAsync calls queued */
     uint64_t memsets;        /* cudaMemset and cudaMemsetAsync calls queued */
-    uint64_t gemms;          /* cublasSgemm calls queued */
+    uint64_t gemms;          /* cublasSgemm calls run */
+    uint64_t graph_launches; /* cudaGraphLaunch calls */
 } dtemu_stats;
 dtemu_stats dtemu_get_stats(void);
 
