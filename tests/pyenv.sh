@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/pyenv.sh BUILD_DIR — the Python environment of the tests labelled mlflow: a virtual
 # environment at BUILD_DIR/pyenv with MLflow, ONNX (mlflow.onnx loads models with it), ONNX
-# Runtime and safetensors pinned from PyPI (tests/python/requirements.txt). It sees Debian's
+# Runtime and safetensors pinned from PyPI (tests/python/requirements.txt), and NVIDIA's
+# nvdisasm wheel, which the SASS audit of the GEMM reads (gemm_sass_audit). It sees Debian's
 # site packages, so PyTorch is Debian's python3-torch: PyPI's torch wheel for Linux brings
 # gigabytes of CUDA libraries a CPU test does not use. Does nothing when the environment
 # already matches the requirements.

@@ -370,6 +370,8 @@ int main(void) {
     check_gemm(128, 256, 784, 0, 1);
     check_gemm(256, 784, 128, 2, 0);
     check_gemm(1024, 1024, 1024, 1, 0);
+    /* every tile inside C, P a multiple of 8, aligned operands: the 128-bit loads, each layout */
+    for (int layout = 0; layout < 3; layout++) check_gemm(128, 256, 64, layout, layout != 1);
     check_gemm_signed_zero();
     check_special_values();
     check_elementwise(128, 10);

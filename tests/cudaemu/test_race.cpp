@@ -52,7 +52,8 @@ int main(void) {
         return TEST_SKIP;
     }
     const char *orders[] = {"forward", "reverse", "shuffle:3", "shuffle:4"};
-    const int64_t shapes[][3] = {{70, 130, 37}, {129, 5, 300}, {1, 257, 17}};
+    /* partial tiles (the edge loader), and tiles all inside C (the 128-bit loader) */
+    const int64_t shapes[][3] = {{70, 130, 37}, {129, 5, 300}, {1, 257, 17}, {128, 128, 24}};
     const struct {
         dt_cuda_tiles tiles;
         const char *name;
