@@ -672,9 +672,21 @@ static dt_status check_promise(dt_bench_report *report, const dt_backend_ops *op
     return DT_OK;
 }
 
+/* The peer's job for a group, after its rows' first round: as many timed steps as the
+ * group's longest row (widths: room for the input and every layer). */
+static dt_bench_peer_job peer_job(const group_ctx *g, const mode_run *runs, int n_runs, int32_t *widths) {
+    widths[0] = g->net.input_size;
+    for (int l = 0; l < g->net.n_layers; l++) widths[l + 1] = g->net.layers[l].n_out;
+    int steps = 1;
+    for (int k = 0; k < n_runs; k++)
+        if (runs[k].steps > steps) steps = runs[k].steps;
+    return (dt_bench_peer_job){g->shape->name, widths, g->net.n_layers + 1, g->batch, steps, g->lr,
+                               g->init_sha256, g->data_sha256};
+}
+
 /* All rows of one shape x batch: every mode (on a GPU also deterministic with TF32, what
- * fast gains from TF32 alone), their repeats interleaved round by round (mode_run), the
- * cross-check, the peers. */
+ * fast gains from TF32 alone) and the peer's, their repeats interleaved round by round
+ * (mode_run, dt_bench_peer_round), the cross-check. */
 static dt_status run_group(dt_bench_report *report, const dt_backend_ops *ops, group_ctx *g, dt_error *err) {
     dt_status status = DT_OK;
     const dt_bench_opts *o = &report->opts;
@@ -682,34 +694,34 @@ static dt_status run_group(dt_bench_report *report, const dt_backend_ops *ops, g
     mode_run runs[sizeof o->modes / sizeof o->modes[0] + 1]; /* + deterministic+tf32 */
     memset(runs, 0, sizeof runs);
     int n_runs = 0;
+    int32_t widths[DT_MAX_LAYERS + 1];
+    dt_bench_peer_job job;
+    dt_bench_peer_run *peer = NULL;
+    if (o->peers && !report->peer_note[0] && !g->adam)
+        snprintf(report->peer_note, sizeof report->peer_note, "pytorch: skipped: %s: the peer runs plain Adam from he_uniform only",
+                 g->shape->name);
     for (int m = 0; m < o->n_modes; m++) {
         DT_TRY(mode_run_start(report, ops, g, o->modes[m], 0, &runs[n_runs++], err));
         if (o->modes[m] == DT_MODE_DETERMINISTIC && on_gpu(ops))
             DT_TRY(mode_run_start(report, ops, g, o->modes[m], 1, &runs[n_runs++], err));
     }
-    for (int r = 0; r < o->repeats; r++)
+    for (int r = 0; r < o->repeats; r++) {
         for (int k = 0; k < n_runs; k++) DT_TRY(mode_repeat(report, ops, g, &runs[k], r, err));
+        if (r == 0 && o->peers) { /* the first round set the steps the peer times */
+            job = peer_job(g, runs, n_runs, widths);
+            DT_TRY(dt_bench_peer_start(report, &job, &peer, err));
+        }
+        if (peer) DT_TRY(dt_bench_peer_round(report, peer, r, err));
+    }
     for (int k = 0; k < n_runs; k++) {
         mode_run_summarize(report, &runs[k]);
         DT_TRY(check_promise(report, ops, g, runs[k].row, err));
     }
-    if (o->peers && !report->peer_note[0] && !g->adam)
-        snprintf(report->peer_note, sizeof report->peer_note, "pytorch: skipped: %s: the peer runs plain Adam from he_uniform only",
-                 g->shape->name);
-    if (o->peers && !report->peer_note[0]) {
-        int32_t widths[DT_MAX_LAYERS + 1];
-        widths[0] = g->net.input_size;
-        for (int l = 0; l < g->net.n_layers; l++) widths[l + 1] = g->net.layers[l].n_out;
-        int steps = o->steps; /* as many as the group's longest detrain row */
-        for (int r = first_row; r < report->n_rows; r++)
-            if (report->rows[r].steps > steps) steps = report->rows[r].steps;
-        const dt_bench_peer_job job = {g->shape->name, widths, g->net.n_layers + 1, g->batch, steps, g->lr,
-                                       g->init_sha256, g->data_sha256};
-        DT_TRY(dt_bench_run_peer(report, &job, err));
-    }
+    if (peer) DT_TRY(dt_bench_peer_finish(report, peer, err));
     set_overheads(report, first_row);
 cleanup:
     for (int k = 0; k < n_runs; k++) mode_run_free(&runs[k]);
+    dt_bench_peer_free(peer);
     return status;
 }
 

@@ -46,10 +46,19 @@ typedef struct {
     const char *data_sha256;                  /* features, which the peer must reproduce */
 } dt_bench_peer_job;
 
-/* Runs the PyTorch peer on one shape and batch and appends its rows (CPU: one, with the
- * better OpenMP wait policy; GPU: without and with deterministic algorithms). When the peer
- * cannot run, sets report->peer_note and appends nothing; later calls then do nothing. */
-dt_status dt_bench_run_peer(dt_bench_report *report, const dt_bench_peer_job *job, dt_error *err);
+/* The PyTorch peer of one shape and batch, its repeats run round by round beside detrain's
+ * (bench_peer.c). When the peer cannot run, report->peer_note says why, and the calls below
+ * do nothing more (no rows). */
+typedef struct dt_bench_peer_run dt_bench_peer_run;
+/* Readies a run of job (which must outlive it); *run NULL when a peer note stops peers. */
+dt_status dt_bench_peer_start(dt_bench_report *report, const dt_bench_peer_job *job, dt_bench_peer_run **run,
+                              dt_error *err);
+/* Round r: one repeat of each variant (CPU: two OpenMP wait policies; GPU: without and with
+ * deterministic algorithms). */
+dt_status dt_bench_peer_round(dt_bench_report *report, dt_bench_peer_run *run, int r, dt_error *err);
+/* After the last round: appends the rows (CPU: the better variant; GPU: both). */
+dt_status dt_bench_peer_finish(dt_bench_report *report, dt_bench_peer_run *run, dt_error *err);
+void dt_bench_peer_free(dt_bench_peer_run *run);
 
 /* A new zeroed row at the end of the report; NULL when out of memory. */
 dt_bench_row *dt_bench_row_add(dt_bench_report *report);

@@ -118,16 +118,28 @@ expect_error gate_tight 1 "bench: --max-ratio 1e-06: .* above the gate" -- "$DET
 expect_error gate_one_mode 2 "no ratio to judge" -- "$DETRAIN" bench "${gate_args[@]}" --modes fast --max-ratio 2
 expect_error gate_bad 2 "--max-ratio 'x': expected a ratio above 0" -- "$DETRAIN" bench --max-ratio x
 
-# The peer, when PyTorch is importable: the same data and initial parameters as detrain.
+# The peer, when PyTorch is importable: the same data and initial parameters as detrain; its
+# repeats taken round by round beside detrain's, one process a round for each of its two
+# variants (OpenMP wait policies), each round's parameters read back and removed.
 if "$py" -c "import torch, numpy" 2>/dev/null; then
     checks=$((checks + 1))
+    printf '#!/bin/sh\necho "$*" >>"%s"\nexec "%s" "$@"\n' "$DT_TMP/peer-calls.log" "$(command -v "$py")" >"$DT_TMP/logpy"
+    chmod +x "$DT_TMP/logpy"
+    left_before=$(ls -d /tmp/dtpeer-* 2>/dev/null | wc -l)
     "$DETRAIN" bench --sizes "$DT_SOURCE_DIR/tests/configs/bench-tiny.json" --modes portable --repeats 2 --steps 2 \
-        --min-time 0 --matmul none --quiet --json "$out-peer.json" >"$out-peer.txt" 2>&1 || true
+        --min-time 0 --matmul none --quiet --python "$DT_TMP/logpy" --json "$out-peer.json" >"$out-peer.txt" 2>&1 || true
     if grep -q 'pytorch tiny b96 default: .*same synthetic data and initial parameters as detrain' "$out-peer.txt"; then
         echo "ok   pytorch peer: same data, same initial parameters"
     else
         fail "pytorch peer: $(cat "$out-peer.txt")"
     fi
+    check "pytorch peer: 2 rounds x 2 variants, one repeat a process, parameters read back" /usr/bin/python3 -c 'import json, sys
+calls = open(sys.argv[2]).read().splitlines()
+rows = [r for r in json.load(open(sys.argv[1]))["rows"] if r["engine"] == "pytorch"]
+assert len(calls) == 4 and all("--repeats 1 " in c and "--params-out /tmp/dtpeer-" in c for c in calls), calls
+assert len(rows) == 1 and rows[0]["repeats"] == 2 and len(rows[0]["step_seconds"]) == 2, rows' \
+        "$out-peer.json" "$DT_TMP/peer-calls.log"
+    check "pytorch peer: no parameters file left in /tmp" test "$(ls -d /tmp/dtpeer-* 2>/dev/null | wc -l)" = "$left_before"
 else
     echo "note: PyTorch is not importable; the peer is not checked"
 fi

@@ -19,12 +19,15 @@ Two uses:
    (SHA-256 of float32, layer by layer, weight (out, in) then bias: detrain's layout).
 
      pytorch_mlp.py --bench --widths 784,256,128,10 --batch 128 --steps 10 --warmup 2 \\
-         --repeats 3 --threads 2 --seed 1 --device cpu|cuda [--deterministic] [--lr 0.001]
+         --repeats 3 --threads 2 --seed 1 --device cpu|cuda [--deterministic] [--lr 0.001] \\
+         [--params-out FILE]
 
    Prints one JSON line: step_seconds (one mean per repeat), digests, max_abs_diff and
    max_ulp between repeats, first and last loss, versions. On failure: {"error": "..."}
    and exit status 3. --deterministic calls torch.use_deterministic_algorithms(True) (set
-   CUBLAS_WORKSPACE_CONFIG=:4096:8 for cuBLAS); TF32 is always off.
+   CUBLAS_WORKSPACE_CONFIG=:4096:8 for cuBLAS); TF32 is always off. --params-out writes the
+   last repeat's final parameters there, raw little-endian float32 in the digest's order
+   (detrain bench runs one repeat a process and compares the rounds itself).
 """
 import argparse, gzip, hashlib, json, os, struct, sys, time
 
@@ -160,6 +163,9 @@ def bench(args):
         flat = np.concatenate([t.detach().cpu().numpy().reshape(-1)
                                for lin in linears for t in (lin.weight, lin.bias)]).astype(np.float32)
         digests.append(hashlib.sha256(flat.tobytes()).hexdigest())
+        if args.params_out and r == args.repeats - 1:
+            with open(args.params_out, "wb") as out:
+                out.write(flat.astype("<f4").tobytes())
         if lo is None:
             lo, hi = flat.copy(), flat.copy()
         else:
@@ -248,6 +254,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--deterministic", action="store_true")
+    ap.add_argument("--params-out", help="bench: the last repeat's final parameters (float32) to this file")
     args = ap.parse_args()
     if args.bench:
         try:
