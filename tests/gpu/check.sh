@@ -110,6 +110,7 @@ want bench && for run in "launch-bound:small,medium:--matmul none" "compute-boun
     else record "bench $name ($sizes)" FAIL "exit $rc: $(grep -m1 -iE 'error|differ|fail' "$log/bench-$name.txt" "$log/bench-$name.err" | head -c 200)"; fi
     grep -E '^cuda ' "$log/bench-$name.txt" | grep -vE ' (fc[0-9]|square) ' | head -14 | sed 's/^/    /'
     grep -E 'portable kernel|cuBLAS|square 4096' "$log/bench-$name.txt" | head -6 | sed 's/^/    /'
+    grep -A9 '^work per step' "$log/bench-$name.txt" | sed 's/^/    /' # graphs, kernels, host calls a step
 done
 
 short="--set data.train.limit=512 --set data.test.limit=256 --set train.epochs=1 --quiet"
