@@ -193,11 +193,19 @@ cleanup:
     return status;
 }
 
+/* Forgets the captured steps: they hold the addresses of the data and the order. */
+static void drop_graphs(dt_backend *be) {
+    for (int i = 0; i < be->n_graphs; i++)
+        if (be->graphs[i].exec) cudaGraphExecDestroy(be->graphs[i].exec);
+    be->n_graphs = 0;
+}
+
 /* Frees what set_data made (datasets, their staging and evaluation buffers, the order), so a
- * second set_data starts clean and forgets the previous order. Release paths ignore errors:
- * nothing more can be done about them. */
+ * second set_data starts clean and forgets the previous order and the steps captured with
+ * them. Release paths ignore errors: nothing more can be done about them. */
 static void release_data(dt_backend *be) {
     if (be->stream) dt_cuda_wait(be->stream);
+    drop_graphs(be);
     for (int d = 0; d < DT_N_SETS; d++) {
         if (be->features[d]) cudaFree(be->features[d]);
         if (be->labels[d]) cudaFree(be->labels[d]);
@@ -234,8 +242,6 @@ static void cuda_destroy(dt_backend *be) {
     if (be->nccl_joined) dt_cuda_nccl_release();
     if (be->ring) cudaFreeHost(be->ring);
     if (be->step_table) cudaFreeHost(be->step_table);
-    for (int i = 0; i < be->n_graphs; i++)
-        if (be->graphs[i].exec) cudaGraphExecDestroy(be->graphs[i].exec);
     if (be->timing_start) cudaEventDestroy(be->timing_start);
     if (be->timing_stop) cudaEventDestroy(be->timing_stop);
     if (be->cublas) cublasDestroy(be->cublas);
@@ -697,8 +703,11 @@ static dt_status cuda_train_step(dt_backend *be, const dt_step_desc *step, dt_st
     dt_status status = DT_OK;
     const int slot = (int)(be->steps_done % DT_RESULT_LOG);
     const int in_order = rows_in_order(be, step);
+    dt_cuda_step *entry = &be->step_table[slot];
     DT_TRY(free_table_entry(be, err));
-    be->step_table[slot] = (dt_cuda_step){in_order ? step->order_offset : -1, step->step, step->scalars};
+    entry->order_offset = in_order ? step->order_offset : -1;
+    entry->step = step->step;
+    entry->scalars = step->scalars;
     be->slot_divisor[slot] = divisor_of(step);
     if (!in_order)
         DT_CUDA_TRY(dt_cuda_copy(be->index_scratch, step->sample_index, (size_t)step->batch * sizeof(int64_t),

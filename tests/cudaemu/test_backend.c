@@ -10,7 +10,8 @@
  *     graphs one graph launch and nothing else, and the backend's own counters
  *     (kernels/cuda/counts.h) equal what the emulator ran;
  *   - steps replayed as CUDA graphs give the bits of steps launched one by one, in every
- *     mode, over two batch shapes and a step table reused without a wait;
+ *     mode, over two batch shapes and a step table reused without a wait, and after a
+ *     second set_data (which forgets the graphs captured with the old data);
  *   - each call of cudaMalloc, cudaMemsetAsync, cudaMemcpyAsync, cudaHostAlloc,
  *     cudaStreamCreate, a kernel launch, cublasCreate, cublasSgemm and the graph calls
  *     (capture, instantiate, launch) made over a backend's
@@ -190,6 +191,41 @@ static void test_second_set_data(void) {
 /* CUDA graphs on or off for the backends created from now on (backend_cuda.cu reads
  * DETRAIN_CUDA_GRAPHS at creation). */
 static void use_graphs(int on) { setenv("DETRAIN_CUDA_GRAPHS", on ? "1" : "0", 1); }
+
+/* Steps, then a second set_data (other data) and its order, then steps again, graphs on or
+ * off: the results of the last 4 steps. */
+static void run_across_set_data(fixture *f, int graphs, dt_step_result *results) {
+    dt_error err = {{0}};
+    use_graphs(graphs);
+    dt_backend *be = started(f, &err);
+    CHECK(be != NULL);
+    if (!be) return;
+    dt_optim_counters counters = dt_optim_counters_start();
+    for (int64_t s = 0; s < 8; s++) {
+        if (s == 4) {
+            CHECK(dt_cuda_backend.set_data(be, &f->other, &f->other, NULL, &err) == DT_OK);
+            CHECK(dt_cuda_backend.set_order(be, f->order, 256, &err) == DT_OK);
+        }
+        dt_step_desc step = step_at(f, s, &counters);
+        CHECK(dt_cuda_backend.train_step(be, &step, s >= 4 ? &results[s - 4] : NULL, &err) == DT_OK);
+    }
+    dt_cuda_backend.destroy(be);
+    use_graphs(1);
+}
+
+/* A second set_data forgets the steps captured before it (they hold the old data's and
+ * order's addresses): after it, steps as graphs equal steps launched one by one. */
+static void test_graphs_across_set_data(void) {
+    fixture f;
+    fixture_init(&f, DT_MODE_PORTABLE);
+    dt_step_result eager[4], graphed[4];
+    run_across_set_data(&f, 0, eager);
+    run_across_set_data(&f, 1, graphed);
+    int differ = 0;
+    for (int i = 0; i < 4; i++) differ += memcmp(&eager[i].loss_sum, &graphed[i].loss_sum, sizeof(float)) != 0;
+    CHECK_EQ_INT(differ, 0);
+    fixture_free(&f);
+}
 
 /* What one training step submits in `mode` (the small net: 3 layers, Adam, clipping), as the
  * emulator counts it over 4 steps after two warm-up steps (with graphs: the eager first step
@@ -435,6 +471,7 @@ int main(void) {
     test_second_set_data();
     test_work_per_step();
     test_graphs_equal_eager();
+    test_graphs_across_set_data();
     test_failures();
     return TEST_EXIT();
 }
