@@ -516,6 +516,15 @@ static int rows_in_order(const dt_backend *be, const dt_step_desc *step) {
     return step->order_offset >= 0 && be->order_set && step->order_offset + step->batch <= be->n_samples[0];
 }
 
+/* A step's rows given by index (not a range of the order): copied into index_scratch. */
+static dt_status upload_rows(dt_backend *be, const dt_step_desc *step, dt_error *err) {
+    dt_status status = DT_OK;
+    DT_CUDA_TRY(dt_cuda_copy(be->index_scratch, step->sample_index, (size_t)step->batch * sizeof(int64_t),
+                             cudaMemcpyHostToDevice, be->stream));
+cleanup:
+    return status;
+}
+
 /* The loss divisor of a step: its own, or its batch. */
 static float divisor_of(const dt_step_desc *step) {
     return step->loss_divisor > 0.0f ? step->loss_divisor : (float)step->batch;
@@ -565,13 +574,8 @@ cleanup:
 static dt_status cuda_gradients(dt_backend *be, const dt_step_desc *step, dt_step_result *result, dt_error *err) {
     dt_status status = DT_OK;
     const int64_t *ids = be->index_scratch;
-    if (rows_in_order(be, step)) {
-        ids = be->order + step->order_offset; /* uploaded once per epoch */
-    } else {
-        DT_CUDA_TRY(dt_cuda_copy(be->index_scratch, step->sample_index, (size_t)step->batch * sizeof(int64_t),
-                                 cudaMemcpyHostToDevice, be->stream));
-        ids = be->index_scratch;
-    }
+    if (rows_in_order(be, step)) ids = be->order + step->order_offset; /* uploaded once per epoch */
+    else DT_TRY(upload_rows(be, step, err));
     be->slot_divisor[SYNC_SLOT] = divisor_of(step);
     DT_TRY(batch_gradients(be, step->batch, divisor_of(step), ids, step->sample_index, step->step, NULL,
                            &be->step_out[SYNC_SLOT], err));
@@ -709,9 +713,7 @@ static dt_status cuda_train_step(dt_backend *be, const dt_step_desc *step, dt_st
     entry->step = step->step;
     entry->scalars = step->scalars;
     be->slot_divisor[slot] = divisor_of(step);
-    if (!in_order)
-        DT_CUDA_TRY(dt_cuda_copy(be->index_scratch, step->sample_index, (size_t)step->batch * sizeof(int64_t),
-                                 cudaMemcpyHostToDevice, be->stream));
+    if (!in_order) DT_TRY(upload_rows(be, step, err));
     if (in_order && be->resident && be->use_graphs) DT_TRY(graph_step(be, step->batch, divisor_of(step), err));
     else DT_TRY(queue_step(be, step->batch, divisor_of(step), step->sample_index, err));
     be->steps_done++;
