@@ -624,7 +624,18 @@ static void test_docs(void) {
     free(docs);
 }
 
+/* Every error message is one line, also when it quotes a value holding line breaks (a
+ * damaged file's attribute), and after a prefix is added. */
+static void test_one_line_messages(void) {
+    dt_error err = {""};
+    CHECK(dt_fail(&err, DT_CHECKPOINT, "x.h5: format '%s'", "a\nb\r\x01" "c\x7f") == DT_CHECKPOINT);
+    CHECK(!strcmp(err.message, "x.h5: format 'a b  c '"));
+    CHECK(dt_fail_prefix(&err, DT_CHECKPOINT, "run\n1") == DT_CHECKPOINT);
+    CHECK(!strcmp(err.message, "run 1: x.h5: format 'a b  c '"));
+}
+
 int main(void) {
+    test_one_line_messages();
     test_minimal_defaults();
     test_full();
     test_overrides();

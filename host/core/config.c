@@ -360,13 +360,6 @@ typedef struct {
     char override_path[DT_MAX_OVERRIDES][CANON_MAX];      /* the JSON path each one set */
 } parse_ctx;
 
-/* Replaces control characters so that a message stays one line. */
-static void make_one_line(dt_error *err) {
-    if (!err) return;
-    for (char *c = err->message; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
-}
-
 /* Whether JSON path `outer` is `inner` or one of its ancestors ("a.b" covers "a.b[1].c"). */
 static bool path_covers(const char *outer, const char *inner) {
     size_t n = strlen(outer);
@@ -403,7 +396,6 @@ static dt_status fail_at(parse_ctx *ctx, const char *path, const char *related, 
         dt_fail(ctx->err, DT_CONFIG, "--set %s: %s: %s", ctx->override_text[who], path, problem);
     else
         dt_fail(ctx->err, DT_CONFIG, "%s: %s: %s", ctx->origin, path, problem);
-    make_one_line(ctx->err);
     return DT_CONFIG;
 }
 
@@ -890,7 +882,6 @@ static dt_status fail_syntax(dt_error *err, const char *origin, const char *text
         dt_fail(err, DT_CONFIG, "%s:%d:%d: JSON syntax error at end of input", origin, line, column);
     else
         dt_fail(err, DT_CONFIG, "%s:%d:%d: JSON syntax error near '%.*s'", origin, line, column, (int)n, at);
-    make_one_line(err);
     return DT_CONFIG;
 }
 
@@ -970,7 +961,6 @@ static dt_status fail_override(parse_ctx *ctx, int which, const char *path, cons
     vsnprintf(problem, sizeof problem, fmt, args);
     va_end(args);
     dt_fail(ctx->err, DT_CONFIG, "--set %s: %s: %s", ctx->override_text[which], path, problem);
-    make_one_line(ctx->err);
     return DT_CONFIG;
 }
 
@@ -1075,7 +1065,6 @@ static dt_status record_overrides(parse_ctx *ctx, dt_config *cfg, int n_override
         if (problem) {
             dt_fail(ctx->err, DT_USAGE, "--set '%.200s%s': expected path=value%s", overrides[i],
                     strlen(overrides[i]) > 200 ? "..." : "", problem);
-            make_one_line(ctx->err);
             return DT_USAGE;
         }
         snprintf(cfg->overrides[i], DT_PATH_MAX, "%s", overrides[i]);
@@ -1159,7 +1148,6 @@ dt_status dt_config_load(dt_config *cfg, const char *path, int n_overrides, char
     dt_status status = read_file(path, &text, &size, err);
     if (status != DT_OK) {
         memset(cfg, 0, sizeof *cfg);
-        make_one_line(err);
         return status;
     }
     char base_dir[DT_PATH_MAX] = "";

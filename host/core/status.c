@@ -26,12 +26,20 @@ int dt_status_exit_code(dt_status status) {
     return (unsigned)status < DT_STATUS_COUNT ? status_table[status].exit_code : 1;
 }
 
+/* Control characters (a line break in a value quoted from a damaged file) become spaces:
+ * a message is one line. */
+static void one_line(dt_error *err) {
+    for (char *c = err->message; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
+}
+
 dt_status dt_fail(dt_error *err, dt_status status, const char *fmt, ...) {
     if (err) {
         va_list args;
         va_start(args, fmt);
         vsnprintf(err->message, sizeof err->message, fmt, args);
         va_end(args);
+        one_line(err);
     }
     return status;
 }
@@ -46,6 +54,7 @@ dt_status dt_fail_prefix(dt_error *err, dt_status status, const char *prefix) {
             memcpy(err->message + n, old, len);
             err->message[(size_t)n + len] = '\0';
         }
+        one_line(err);
     }
     return status;
 }

@@ -47,12 +47,14 @@ const char *dt_status_text(dt_status status);
 /* Process exit code for a status: 0 ok, 2 bad input, 130 interrupted, 1 otherwise. */
 int dt_status_exit_code(dt_status status);
 
-/* Formats the message into err (printf-style; err may be NULL) and returns status.
+/* Formats the message into err (printf-style; err may be NULL) and returns status. The
+ * message is one line: control characters in it (from a quoted damaged value) become spaces.
  * Usage: return dt_fail(err, DT_CONFIG, "%s: must be > 0, got %g", path, v); */
 dt_status dt_fail(dt_error *err, dt_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Prefixes the existing message with "prefix: " (for adding a file name). Returns status. */
+/* Prefixes the existing message with "prefix: " (for adding a file name), one line as
+ * dt_fail's. Returns status. */
 dt_status dt_fail_prefix(dt_error *err, dt_status status, const char *prefix);
 
 /* Evaluates a dt_status expression; on failure jumps to the function's cleanup label. */

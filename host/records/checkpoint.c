@@ -525,6 +525,21 @@ static dt_status read_str_into(reader *r, const char *object, const char *name, 
     return status;
 }
 
+/* A digest attribute into buf (65 bytes): refused unless it is 64 lowercase hex digits, so a
+ * damaged one is named, never printed (it may hold any bytes, line breaks too). */
+static dt_status read_sha_into(reader *r, const char *object, const char *name, char *buf) {
+    char *value = NULL;
+    dt_status status = read_strs(r, object, name, 1, &value);
+    if (status != DT_OK) return status;
+    size_t n = 0;
+    while ((value[n] >= '0' && value[n] <= '9') || (value[n] >= 'a' && value[n] <= 'f')) n++;
+    if (n == 64 && value[n] == '\0') memcpy(buf, value, 65);
+    else status = dt_fail(r->err, DT_CHECKPOINT, "%s: attribute '%s' of '%s' is not a SHA-256 (64 hex digits)",
+                          r->path, name, object);
+    free(value);
+    return status;
+}
+
 /* Checks the open tensor `name` (its type and dataspace): little-endian float of `elem` bytes
  * (`dtype` in messages), of `rank` dimensions equal to dims; *n_elements: their product. */
 static dt_status check_tensor(reader *r, const char *name, hid_t type, hid_t space, size_t elem, const char *dtype,
@@ -587,7 +602,7 @@ static dt_status read_tensor(reader *r, dt_checkpoint *ck, const char *name, int
     {
         char object[128];
         snprintf(object, sizeof object, "/%s", name);
-        DT_TRY(read_str_into(r, object, "sha256", info->recorded_sha256, sizeof info->recorded_sha256));
+        DT_TRY(read_sha_into(r, object, "sha256", info->recorded_sha256));
     }
     if (dt_sha256_hex(out, n_elements * elem, info->computed_sha256) != 0)
         status = dt_fail(err, DT_NOMEM, "out of memory hashing '%s'", name);
@@ -642,8 +657,8 @@ static dt_status read_root(reader *r, dt_checkpoint *ck) {
         ck->git_dirty = dirty != 0;
     }
     DT_TRY(read_strs(r, ".", "config", 1, &ck->config_json));
-    DT_TRY(read_str_into(r, ".", "config_sha256", ck->config_sha256, sizeof ck->config_sha256));
-    DT_TRY(read_str_into(r, ".", "params_sha256", ck->params_sha256, sizeof ck->params_sha256));
+    DT_TRY(read_sha_into(r, ".", "config_sha256", ck->config_sha256));
+    DT_TRY(read_sha_into(r, ".", "params_sha256", ck->params_sha256));
     dt_sha256_hex(ck->config_json, strlen(ck->config_json), sha);
     if (strcmp(sha, ck->config_sha256) != 0) {
         status = dt_fail(err, DT_CHECKPOINT, "%s: the stored config does not match its config_sha256 (recorded %.12s..., computed %.12s...)",
@@ -834,8 +849,7 @@ static dt_status read_optional(reader *r, dt_checkpoint *ck) {
         DT_TRY(read_data_set(r, "/data/validation", &ck->n_val_files, ck->val_files));
         DT_TRY(read_i64(r, "/data/validation", "samples", &ck->val_samples));
         DT_TRY(has_object(r, "/data/validation_split", &found));
-        if (found) DT_TRY(read_str_into(r, "/data/validation_split", "indices_sha256", ck->val_indices_sha256,
-                                        sizeof ck->val_indices_sha256));
+        if (found) DT_TRY(read_sha_into(r, "/data/validation_split", "indices_sha256", ck->val_indices_sha256));
     }
     DT_TRY(has_object(r, "/selection", &found));
     if (!found) goto cleanup;
