@@ -553,12 +553,7 @@ cleanup:
 /* After the last round: the row's verdict over its repeats (distinct digests, envelope). */
 static void mode_run_summarize(dt_bench_report *report, const mode_run *m) {
     dt_bench_row *row = &report->rows[m->row];
-    row->n_digests = 0;
-    for (int r = 0; r < report->opts.repeats; r++) {
-        int seen = 0;
-        for (int q = 0; q < r; q++) seen |= !strcmp(m->digests[q], m->digests[r]);
-        row->n_digests += !seen;
-    }
+    row->n_digests = dt_distinct_digests((const char(*)[65])m->digests, report->opts.repeats);
     snprintf(row->digest, sizeof row->digest, "%s", m->digests[0]);
     row->steps = row->work_steps = m->steps;
     const dt_float_diff d = dt_compare_floats(m->lo, m->hi, (int64_t)row->n_params);

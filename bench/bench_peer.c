@@ -143,17 +143,18 @@ static int take_round(dt_bench_peer_run *run, peer_variant *v, int r, const cJSO
                  (long long)run->n_params);
         return 0;
     }
-    if (r == 0) dt_envelope_start(v->lo, v->hi, run->params, run->n_params);
-    else dt_envelope_add(v->lo, v->hi, run->params, run->n_params);
-    if (r == 0) {
-        if (cJSON_IsString(x = cJSON_GetObjectItemCaseSensitive(json, "version")))
-            snprintf(v->version, sizeof v->version, "%s", x->valuestring);
-        if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(json, "first_loss"))) v->first_loss = (float)x->valuedouble;
-        if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(json, "last_loss"))) v->last_loss = (float)x->valuedouble;
-        if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(json, "threads"))) v->threads = x->valueint;
-        v->same_start = cJSON_IsString(init) && cJSON_IsString(data) &&
-                        !strcmp(init->valuestring, run->job.init_sha256) && !strcmp(data->valuestring, run->job.data_sha256);
+    if (r > 0) {
+        dt_envelope_add(v->lo, v->hi, run->params, run->n_params);
+        return 1;
     }
+    dt_envelope_start(v->lo, v->hi, run->params, run->n_params);
+    if (cJSON_IsString(x = cJSON_GetObjectItemCaseSensitive(json, "version")))
+        snprintf(v->version, sizeof v->version, "%s", x->valuestring);
+    if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(json, "first_loss"))) v->first_loss = (float)x->valuedouble;
+    if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(json, "last_loss"))) v->last_loss = (float)x->valuedouble;
+    if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(json, "threads"))) v->threads = x->valueint;
+    v->same_start = cJSON_IsString(init) && cJSON_IsString(data) && !strcmp(init->valuestring, run->job.init_sha256) &&
+                    !strcmp(data->valuestring, run->job.data_sha256);
     return 1;
 }
 
@@ -217,12 +218,7 @@ static dt_status add_row(dt_bench_report *report, const dt_bench_peer_run *run, 
     row->repeats = v->rounds, row->steps = run->job.steps, row->warmup = report->opts.warmup;
     memcpy(row->step_s, v->step_s, sizeof row->step_s);
     row->flops_per_step = run->flops;
-    row->n_digests = 0;
-    for (int r = 0; r < v->rounds; r++) {
-        int seen = 0;
-        for (int q = 0; q < r; q++) seen |= !strcmp(v->digests[q], v->digests[r]);
-        row->n_digests += !seen;
-    }
+    row->n_digests = dt_distinct_digests((const char(*)[65])v->digests, v->rounds);
     snprintf(row->digest, sizeof row->digest, "%s", v->digests[0]);
     const dt_float_diff d = dt_compare_floats(v->lo, v->hi, run->n_params);
     row->max_abs_diff = d.max_abs_diff;

@@ -64,3 +64,13 @@ void dt_format_diff(double value, char *buf, size_t size) {
     if (value == 0) snprintf(buf, size, "0");
     else snprintf(buf, size, "%.2g", value);
 }
+
+int dt_distinct_digests(const char (*digests)[65], int n) {
+    int distinct = 0;
+    for (int r = 0; r < n; r++) {
+        int seen = 0;
+        for (int q = 0; q < r; q++) seen |= !strcmp(digests[q], digests[r]);
+        distinct += !seen;
+    }
+    return distinct;
+}

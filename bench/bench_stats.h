@@ -31,6 +31,9 @@ dt_float_diff dt_compare_floats(const float *a, const float *b, int64_t n);
 void dt_envelope_start(float *lo, float *hi, const float *first, int64_t n);
 void dt_envelope_add(float *lo, float *hi, const float *next, int64_t n);
 
+/* How many of digests[0 .. n) are distinct (hex strings of 64 digits). */
+int dt_distinct_digests(const char (*digests)[65], int n);
+
 /* A difference for a table: "0" when it is zero, else two significant digits ("1.2e-07"). */
 void dt_format_diff(double value, char *buf, size_t size);
 

@@ -62,7 +62,6 @@ typedef struct {
     uint64_t counts[DT_CUDA_N_COUNTS]; /* what it submits at each launch (counts.h) */
 } step_graph;
 
-typedef dt_cuda_step_result step_scalars;
 
 struct dt_backend {
     dt_net net;
@@ -84,7 +83,7 @@ struct dt_backend {
     int32_t *row_correct;       /* (max_batch) */
     float *norm_partial;        /* (n_params / DT_REDUCE_BLOCK + 1) */
     float *scale;               /* device scalar: the clipping factor */
-    step_scalars *step_out;     /* (DT_RESULT_LOG + 2) device step results, then SYNC_SLOT, NOW_SLOT */
+    dt_cuda_step_result *step_out; /* (DT_RESULT_LOG + 2) device step results, then SYNC_SLOT, NOW_SLOT */
     float *eval_loss;           /* (max samples) */
     int32_t *eval_correct;      /* (max samples) */
     int64_t *order;             /* (n_train) the epoch's order */
@@ -106,7 +105,7 @@ struct dt_backend {
     float *host_features[DT_N_SETS]; /* host copies when not resident */
     float *staging;             /* pinned (max_batch, input_size) when not resident */
 
-    step_scalars *ring;         /* pinned (DT_RESULT_LOG + 1): step_out's slots as last copied */
+    dt_cuda_step_result *ring; /* pinned (DT_RESULT_LOG + 1): step_out's slots as last copied */
     int64_t steps_done;         /* train_steps submitted */
     int64_t steps_waited;       /* train_steps the host has waited for (their table entries are free) */
     int use_graphs;             /* DETRAIN_CUDA_GRAPHS is not 0 */
@@ -270,7 +269,7 @@ static dt_status alloc_buffers(dt_backend *be, dt_error *err) {
         {(void **)&be->row_correct, rows, sizeof(int32_t)},
         {(void **)&be->norm_partial, n_params / DT_REDUCE_BLOCK + 1, sizeof(float)},
         {(void **)&be->scale, 1, sizeof(float)},
-        {(void **)&be->step_out, DT_RESULT_LOG + 2, sizeof(step_scalars)},
+        {(void **)&be->step_out, DT_RESULT_LOG + 2, sizeof(dt_cuda_step_result)},
         {(void **)&be->index_scratch, rows, sizeof(int64_t)},
         {(void **)&be->step_now, 1, sizeof(dt_cuda_step)},
         {(void **)&be->step_counter, 1, sizeof(unsigned long long)},
@@ -312,7 +311,8 @@ static dt_status cuda_create(dt_backend **out, const dt_net *net, const dt_confi
     dt_net_layout_of(net, cfg, &be->layout);
     DT_TRY(start_device(be, err));
     DT_TRY(alloc_buffers(be, err));
-    DT_CUDA_TRY(cudaHostAlloc((void **)&be->ring, (DT_RESULT_LOG + 1) * sizeof(step_scalars), cudaHostAllocDefault));
+    DT_CUDA_TRY(cudaHostAlloc((void **)&be->ring, (DT_RESULT_LOG + 1) * sizeof(dt_cuda_step_result),
+                              cudaHostAllocDefault));
     /* mapped: the step kernels read it where it is */
     DT_CUDA_TRY(cudaHostAlloc((void **)&be->step_table, DT_RESULT_LOG * sizeof(dt_cuda_step), cudaHostAllocMapped));
     DT_CUDA_TRY(cudaHostGetDevicePointer((void **)&be->step_table_device, be->step_table, 0));
@@ -534,8 +534,8 @@ static float divisor_of(const dt_step_desc *step) {
  * device (host_ids the same rows in host memory, for data that is not resident). The
  * dropout counter is `step`, or now->step when now is not NULL (a train_step). */
 static dt_status batch_gradients(dt_backend *be, int32_t batch, float divisor, const int64_t *ids,
-                                 const int64_t *host_ids, uint64_t step, const dt_cuda_step *now, step_scalars *result,
-                                 dt_error *err) {
+                                 const int64_t *host_ids, uint64_t step, const dt_cuda_step *now,
+                                 dt_cuda_step_result *result, dt_error *err) {
     dt_status status = DT_OK;
     const float *out = NULL;
     DT_TRY(gather_batch(be, 0, ids, host_ids, 0, batch, err));
@@ -555,7 +555,7 @@ cleanup:
 
 /* The result of ring slot `slot` (its copy must have completed). */
 static void slot_result(const dt_backend *be, int slot, dt_step_result *result) {
-    const step_scalars *s = &be->ring[slot];
+    const dt_cuda_step_result *s = &be->ring[slot];
     result->loss_sum = s->loss_sum;
     result->loss = s->loss_sum / be->slot_divisor[slot];
     result->correct = s->correct;
@@ -565,7 +565,7 @@ static void slot_result(const dt_backend *be, int slot, dt_step_result *result) 
 /* Queues the copy of slots [first, first + count) of step_out to the pinned ring. */
 static dt_status queue_slot_copy(dt_backend *be, int first, int count, dt_error *err) {
     dt_status status = DT_OK;
-    DT_CUDA_TRY(dt_cuda_copy(&be->ring[first], &be->step_out[first], (size_t)count * sizeof(step_scalars),
+    DT_CUDA_TRY(dt_cuda_copy(&be->ring[first], &be->step_out[first], (size_t)count * sizeof(dt_cuda_step_result),
                              cudaMemcpyDeviceToHost, be->stream));
 cleanup:
     return status;
@@ -600,7 +600,7 @@ cleanup:
  * queued on the stream; the scalars from `scalars`, or from now->scalars when now is not
  * NULL (a train_step). */
 static dt_status queue_update(dt_backend *be, const dt_optim_scalars *scalars, const dt_cuda_step *now,
-                              step_scalars *result, dt_error *err) {
+                              dt_cuda_step_result *result, dt_error *err) {
     dt_status status = DT_OK;
     const float clip = be->set.clip_norm;
     const float *scale = NULL;
@@ -635,7 +635,7 @@ cleanup:
  * resident (then the step is never captured). */
 static dt_status queue_step(dt_backend *be, int32_t batch, float divisor, const int64_t *host_ids, dt_error *err) {
     dt_status status = DT_OK;
-    step_scalars *result = &be->step_out[NOW_SLOT];
+    dt_cuda_step_result *result = &be->step_out[NOW_SLOT];
     DT_CUDA_TRY(dt_cuda_step_begin(be->stream, be->step_table_device, DT_RESULT_LOG, be->step_counter, be->order,
                                    batch, be->index_scratch, be->step_now));
     DT_TRY(batch_gradients(be, batch, divisor, be->index_scratch, host_ids, 0, be->step_now, result, err));
@@ -805,8 +805,8 @@ static dt_status cuda_evaluate(dt_backend *be, int which, dt_eval_result *result
         return dt_fail(err, DT_INTERNAL, "evaluate: no dataset %d", which);
     const int64_t n = be->n_samples[d];
     const int32_t eval_batch = be->set.eval_batch;
-    step_scalars *dst = be->step_out + SYNC_SLOT;
-    step_scalars host;
+    dt_cuda_step_result *dst = be->step_out + SYNC_SLOT;
+    dt_cuda_step_result host;
     for (int64_t start = 0; start < n; start += eval_batch) {
         const int32_t batch = (int32_t)(n - start < eval_batch ? n - start : eval_batch);
         const float *out = NULL;

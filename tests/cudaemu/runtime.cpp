@@ -229,6 +229,15 @@ template <class T> struct registry : std::vector<T *> {
     ~registry() {
         for (T *x : *this) delete x;
     }
+    bool holds(const T *x) const { return std::find(this->begin(), this->end(), x) != this->end(); }
+    /* Frees x now; false when the registry does not hold it (an unknown handle). */
+    bool release(T *x) {
+        auto it = std::find(this->begin(), this->end(), x);
+        if (it == this->end()) return false;
+        this->erase(it);
+        delete x;
+        return true;
+    }
 };
 
 static registry<CUstream_st> streams; /* by id; ids never reused */
@@ -808,11 +817,7 @@ extern "C" cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int
 extern "C" cudaError_t cudaEventCreate(cudaEvent_t *event) { return cudaEventCreateWithFlags(event, 0); }
 
 extern "C" cudaError_t cudaEventDestroy(cudaEvent_t event) {
-    auto it = std::find(events.begin(), events.end(), event);
-    if (it == events.end()) return cudaErrorInvalidResourceHandle;
-    events.erase(it);
-    delete event;
-    return cudaSuccess;
+    return events.release(event) ? cudaSuccess : cudaErrorInvalidResourceHandle;
 }
 
 extern "C" cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
@@ -894,7 +899,7 @@ extern "C" cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t *gr
 }
 
 extern "C" cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t graph, unsigned long long flags) {
-    if (!exec || flags != 0 || std::find(graphs.begin(), graphs.end(), graph) == graphs.end())
+    if (!exec || flags != 0 || !graphs.holds(graph))
         return cudaErrorInvalidValue;
     if (unsafe_during_capture("cudaGraphInstantiate") != cudaSuccess) return cudaErrorStreamCaptureUnsupported;
     if (inject_failure("cudaGraphInstantiate"))
@@ -906,8 +911,7 @@ extern "C" cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t g
 }
 
 extern "C" cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
-    if (std::find(graph_execs.begin(), graph_execs.end(), exec) == graph_execs.end())
-        return cudaErrorInvalidResourceHandle;
+    if (!graph_execs.holds(exec)) return cudaErrorInvalidResourceHandle;
     CUstream_st *s = resolve(stream);
     if (s && s->capture) return fail(cudaErrorStreamCaptureUnsupported, "cudaGraphLaunch into a capturing stream (not emulated)");
     if (inject_failure("cudaGraphLaunch")) return fail(cudaErrorUnknown, "cudaGraphLaunch: failure injected by DTEMU_FAIL");
@@ -920,19 +924,11 @@ extern "C" cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream
 }
 
 extern "C" cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
-    auto it = std::find(graph_execs.begin(), graph_execs.end(), exec);
-    if (it == graph_execs.end()) return cudaErrorInvalidResourceHandle;
-    graph_execs.erase(it);
-    delete exec;
-    return cudaSuccess;
+    return graph_execs.release(exec) ? cudaSuccess : cudaErrorInvalidResourceHandle;
 }
 
 extern "C" cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
-    auto it = std::find(graphs.begin(), graphs.end(), graph);
-    if (it == graphs.end()) return cudaErrorInvalidResourceHandle;
-    graphs.erase(it);
-    delete graph;
-    return cudaSuccess;
+    return graphs.release(graph) ? cudaSuccess : cudaErrorInvalidResourceHandle;
 }
 
 extern "C" dtemu_stats dtemu_get_stats(void) { return stats(); }
