@@ -13,6 +13,9 @@
 #   bench: `detrain bench --device cuda` times every mode with the device's events, its
 #     deterministic and portable rows hold, and the GPU's matrix-product rows (portable kernel,
 #     reference cuBLAS FP32 and TF32) check out;
+#   bisect: the CPU's run and the emulated GPU's are identical, and a one-ULP fault in one GPU
+#     kernel's output (DETRAIN_TEST_PERTURB) is named, op and step, with the GPU side replayed
+#     on the emulated GPU;
 #   devices: --device auto falls back to the CPU when the GPU has no kernel image in this build;
 #     runtime.gpu picks the GPU and the manifest says which; under mpirun each rank takes the
 #     GPU of its local rank, and more ranks than GPUs is refused.
@@ -113,6 +116,26 @@ resume_case resume-cpu-gpu cpu cuda
     --out "$DT_TMP/run-det-move" >/dev/null 2>&1
 run_code resume-deterministic-elsewhere 2 "$DETRAIN" resume "$DT_TMP/run-det-move" --device cpu
 check "resume --device on a deterministic run says why" grep -q "only portable runs may move" "$DT_TMP/resume-deterministic-elsewhere.err"
+
+# ---- bisect: the CPU against the emulated GPU, with and without an altered kernel -----------
+# tiny-cpu and tiny-portable ran above. A one-ULP fault in the GPU's bias-gradient sum of layer
+# 0 at step 3 (DETRAIN_TEST_PERTURB ...:cuda, recorded in the run) stands for a changed kernel:
+# bisect replays the CPU side on the CPU and the GPU side on the emulated GPU and names it.
+run_code bisect-same 0 "$DETRAIN" bisect "$DT_TMP/run-tiny-cpu" "$DT_TMP/run-tiny-portable"
+train tiny-traced "$configs/tiny.json" --device cuda --dump-ops 5   # traced kernel by kernel, no graphs
+same_digest tiny-portable tiny-traced
+run_code bisect-dump 0 "$DETRAIN" bisect "$DT_TMP/run-tiny-cpu" "$DT_TMP/run-tiny-traced/ops-5.json"
+DETRAIN_TEST_PERTURB='mb0/1.layer0.bias_grad.bias@3:cuda' train tiny-altered "$configs/tiny.json" --device cuda
+run_code bisect-altered 1 "$DETRAIN" bisect "$DT_TMP/run-tiny-cpu" "$DT_TMP/run-tiny-altered"
+check "bisect: the altered GPU kernel's op and step are named" \
+    grep -q 'first differing operation: step 3, mb0/1.layer0.bias_grad.bias$' "$DT_TMP/bisect-altered.out"
+check "bisect: the GPU side was replayed on the emulated GPU" grep -Eq 'replayed here on cuda' "$DT_TMP/bisect-altered.out"
+check "bisect: one ULP" grep -Eq 'max 1 ULP' "$DT_TMP/bisect-altered.out"
+# Without the GPU here, the GPU side is replayed on the CPU (said), where the fault does not
+# act: the difference is reported, not localized, with the way to a dump from B's machine.
+DTEMU_DEVICES=0 run_code bisect-no-gpu 1 "$DETRAIN" bisect "$DT_TMP/run-tiny-cpu" "$DT_TMP/run-tiny-altered"
+check "bisect without the GPU: said, and not localized" grep -q 'no usable GPU here' "$DT_TMP/bisect-no-gpu.out"
+check "bisect without the GPU: the way to a dump" grep -q -- '--dump-only --out ops-B.json' "$DT_TMP/bisect-no-gpu.out"
 
 # ---- bench: the GPU side of detrain bench (events, the matrix-product microbenchmark) ----------
 checks=$((checks + 1))

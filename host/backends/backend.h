@@ -18,6 +18,7 @@
 #include "data/data.h"
 #include "core/model.h"
 #include "optim_rules.h"
+#include "records/optrace.h"
 #include "records/sysinfo.h"
 #include "core/status.h"
 
@@ -130,6 +131,12 @@ typedef struct {
     /* What the backend has submitted to its device so far (optional; NULL: it submits
      * nothing, the CPU backend): read before and after steps, the work they submitted. */
     void (*work_counts)(dt_backend *be, dt_work_counts *counts);
+    /* Hands every operation's output of the steps the trace records (or perturbs) to it
+     * (records/optrace.h), in execution order: gradients' forward, loss and backward, and
+     * apply_update's gradient, norm and updated state; NULL stops. Traced steps may run slower
+     * (a device backend copies each output out, kernel by kernel). The host reports the state
+     * entering each step and the microbatch. */
+    void (*set_trace)(dt_backend *be, dt_op_trace *trace);
 } dt_backend_ops;
 
 /* The CPU implementation. */

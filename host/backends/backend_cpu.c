@@ -54,6 +54,7 @@ struct dt_backend {
     float **tree_sum;           /* (layout.tree_depth) buffers of n_params: the microbatch
                                    tree's partial sums, by slot (grads_save, grads_add) */
     int64_t steps_done;
+    dt_op_trace *trace;         /* set_trace: the steps' operations are reported to it, or NULL */
 };
 
 /* ---- parallel helpers: each splits over outputs only ---------------------------------- */
@@ -327,10 +328,14 @@ static const float *forward(dt_backend *be, int d, const int64_t *index, int32_t
                           .bias = be->params + layer->bias_offset, .Y = y, .ldy = layer->n_out,
                           .act = layer->activation};
         product(be, &g);
+        dt_op_trace *trace = training ? be->trace : NULL;
+        dt_op_trace_see(trace, DT_OP_LINEAR, l, "z", z, (int64_t)batch * layer->n_out);
+        dt_op_trace_see(trace, DT_OP_ACTIVATION, l, "y", y, (int64_t)batch * layer->n_out);
         if (training && layer->dropout > 0.0f) {
             dt_dropout drop = {layer->dropout, dt_rng_key(be->set.seed, DT_RNG_DROPOUT, (uint32_t)l), step, index};
             rows_task t = {.be = be, .y = y, .n = layer->n_out, .drop = &drop};
             dt_pool_run(be->pool, batch, 8, dropout_task, &t);
+            dt_op_trace_see(trace, DT_OP_DROPOUT, l, "y", y, (int64_t)batch * layer->n_out);
         }
         x = y;
         x_index = NULL;
@@ -362,6 +367,7 @@ static void backward(dt_backend *be, const int64_t *index, int32_t batch, uint64
         rows_task t = {.be = be, .y = (float *)y, .dy = delta, .z = z, .n = layer->n_out, .act = layer->activation,
                        .drop = &drop};
         dt_pool_run(be->pool, batch, 8, act_backward_task, &t);
+        dt_op_trace_see(be->trace, DT_OP_ACT_BACKWARD, l, "dz", delta, (int64_t)batch * layer->n_out);
         /* dW (n_out, n_in) = dzᵀ · x: A(i, p) = dz[p][i], B(p, j) = x[row p][j]. */
         dt_gemm_args gw = {.M = layer->n_out, .N = layer->n_in, .P = batch, .A = delta, .a_row = 1,
                            .a_col = layer->n_out, .C = be->grads + layer->weight_offset, .ldc = layer->n_in};
@@ -378,13 +384,17 @@ static void backward(dt_backend *be, const int64_t *index, int32_t batch, uint64
         gw.b_row = layer->n_in;
         gw.b_col = 1;
         product(be, &gw);
+        dt_op_trace_see(be->trace, DT_OP_WEIGHT_GRAD, l, "weight", be->grads + layer->weight_offset,
+                        (int64_t)layer->n_out * layer->n_in);
         bias_grad(be, delta, batch, layer->n_out, be->grads + layer->bias_offset);
+        dt_op_trace_see(be->trace, DT_OP_BIAS_GRAD, l, "bias", be->grads + layer->bias_offset, layer->n_out);
         if (l > 0) {
             /* dx (batch, n_in) = dz · W: B(p, j) = W[p][j]. */
             dt_gemm_args gx = {.M = batch, .N = layer->n_in, .P = layer->n_out, .A = delta, .a_row = layer->n_out,
                                .a_col = 1, .B = be->params + layer->weight_offset, .b_row = layer->n_in, .b_col = 1,
                                .C = other, .ldc = layer->n_in};
             product(be, &gx);
+            dt_op_trace_see(be->trace, DT_OP_INPUT_GRAD, l, "dx", other, (int64_t)batch * layer->n_in);
             float *swap = delta;
             delta = other;
             other = swap;
@@ -405,7 +415,10 @@ static dt_status cpu_gradients(dt_backend *be, const dt_step_desc *step, dt_step
     const float divisor = step->loss_divisor > 0.0f ? step->loss_divisor : (float)batch;
     const float *out = forward(be, 0, step->sample_index, batch, 1, step->step);
     result->correct = compute_loss(be, 0, step->sample_index, batch, divisor, out, be->delta_a, be->row_loss);
+    dt_op_trace_see(be->trace, DT_OP_LOSS, -1, "rows", be->row_loss, batch);
+    dt_op_trace_see(be->trace, DT_OP_LOSS, -1, "grad", be->delta_a, (int64_t)batch * be->net.n_outputs);
     result->loss_sum = sum_losses(be, be->row_loss, batch);
+    dt_op_trace_see(be->trace, DT_OP_LOSS_SUM, -1, "sum", &result->loss_sum, 1);
     result->loss = result->loss_sum / divisor;
     result->grad_norm = NAN;
     backward(be, step->sample_index, batch, step->step, be->delta_a);
@@ -422,13 +435,18 @@ static dt_status cpu_apply_update(dt_backend *be, const dt_optim_scalars *scalar
     dt_optim_scalars s = *scalars;
     const float clip = be->set.clip_norm;
     result->grad_norm = NAN;
+    dt_op_trace_see_layers(be->trace, DT_OP_GRADIENT, "", &be->net, be->grads);
     if (clip > 0.0f) {
         result->grad_norm = grad_norm(be);
+        dt_op_trace_see(be->trace, DT_OP_GRAD_NORM, -1, "norm", &result->grad_norm, 1);
         if (result->grad_norm > clip) s.grad_scale = clip / result->grad_norm;
     }
     const dt_update_kind kind = dt_optim_update_kind(be->set.optimizer);
     optim_task ot = {be, kind, &s};
     dt_pool_run(be->pool, be->net.n_params, 1024, optim_run, &ot);
+    dt_op_trace_see_layers(be->trace, DT_OP_UPDATE, "", &be->net, be->params);
+    dt_op_trace_see_layers(be->trace, DT_OP_UPDATE, "m.", &be->net, be->opt_m);
+    if (be->set.optimizer != DT_OPT_SGD) dt_op_trace_see_layers(be->trace, DT_OP_UPDATE, "v.", &be->net, be->opt_v);
     return DT_OK;
 }
 
@@ -492,6 +510,8 @@ static dt_status cpu_evaluate(dt_backend *be, int which, dt_eval_result *result,
     return DT_OK;
 }
 
+static void cpu_set_trace(dt_backend *be, dt_op_trace *trace) { be->trace = trace; }
+
 static const char *cpu_simd(dt_backend *be) { return dt_simd_name(be->simd); }
 
 static void cpu_describe(dt_backend *be, char *buf, size_t size) {
@@ -528,4 +548,5 @@ const dt_backend_ops dt_cpu_backend = {
     .simd = cpu_simd,
     .describe = cpu_describe,
     .destroy = cpu_destroy,
+    .set_trace = cpu_set_trace,
 };

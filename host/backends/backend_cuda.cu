@@ -118,6 +118,9 @@ struct dt_backend {
     float slot_divisor[DT_RESULT_LOG + 1]; /* each ring slot's loss divisor (host side) */
     float *host_grads;          /* pinned (n_params): the rank exchange over MPI */
     int nccl_joined;            /* this backend made the NCCL communicator: destroy releases it */
+    dt_op_trace *trace;         /* set_trace: the steps' operations are reported to it (no graphs), or NULL */
+    float *trace_host;          /* (trace_floats) host copy of a traced output, made at its first use */
+    size_t trace_floats;
 };
 
 /* ---- helpers -------------------------------------------------------------------------- */
@@ -238,6 +241,7 @@ static void cuda_destroy(dt_backend *be) {
     for (int i = 0; i < be->layout.tree_depth; i++)
         if (be->tree_sum[i]) cudaFree(be->tree_sum[i]);
     if (be->host_grads) cudaFreeHost(be->host_grads);
+    free(be->trace_host);
     if (be->nccl_joined) dt_cuda_nccl_release();
     if (be->ring) cudaFreeHost(be->ring);
     if (be->step_table) cudaFreeHost(be->step_table);
@@ -447,6 +451,41 @@ cleanup:
     return status;
 }
 
+/* ---- traced steps (records/optrace.h) ----------------------------------------------------- */
+
+/* The host copy of traced outputs: the largest is the flat state (n_params) or a batch's
+ * activations (max_batch, max_width). */
+static dt_status trace_buffer(dt_backend *be, dt_error *err) {
+    if (be->trace_host) return DT_OK;
+    const size_t acts = (size_t)be->layout.max_batch * (size_t)be->net.max_width, params = (size_t)be->net.n_params;
+    be->trace_floats = acts > params ? acts : params;
+    if (!(be->trace_host = (float *)malloc(be->trace_floats * sizeof(float) + 1)))
+        return dt_fail(err, DT_NOMEM, "out of memory for a traced output of %zu floats", be->trace_floats);
+    return DT_OK;
+}
+
+/* Reports `count` floats at `device` to the trace when its step is traced: waits for the
+ * stream, copies them out, and back when the trace changed them (its test-only fault). With
+ * `layers`, they are the flat state of the net's layout, reported layer by layer. */
+static dt_status trace_device(dt_backend *be, dt_op_kind kind, int layer, const char *tensor, float *device,
+                              int64_t count, int layers, dt_error *err) {
+    dt_status status = DT_OK;
+    if (!dt_op_trace_active(be->trace)) return DT_OK;
+    DT_TRY(trace_buffer(be, err));
+    DT_CUDA_TRY(dt_cuda_copy(be->trace_host, device, (size_t)count * sizeof(float), cudaMemcpyDeviceToHost, be->stream));
+    DT_CUDA_TRY(dt_cuda_wait(be->stream));
+    if (layers ? dt_op_trace_see_layers(be->trace, kind, tensor, &be->net, be->trace_host)
+               : dt_op_trace_see(be->trace, kind, layer, tensor, be->trace_host, count)) {
+        DT_CUDA_TRY(dt_cuda_copy(device, be->trace_host, (size_t)count * sizeof(float), cudaMemcpyHostToDevice,
+                                 be->stream));
+        DT_CUDA_TRY(dt_cuda_wait(be->stream));
+    }
+cleanup:
+    return status;
+}
+
+static void cuda_set_trace(dt_backend *be, dt_op_trace *trace) { be->trace = trace; }
+
 /* Forward through every layer; dropout only when training, its counter `step` or now->step.
  * *out: the output (batch, n_outputs). */
 static dt_status forward(dt_backend *be, int32_t batch, int training, uint64_t step, const dt_cuda_step *now,
@@ -464,9 +503,13 @@ static dt_status forward(dt_backend *be, int32_t batch, int training, uint64_t s
         g.C = z, g.ldc = layer->n_out, g.bias = be->params + layer->bias_offset, g.Y = y, g.ldy = layer->n_out;
         g.act = layer->activation;
         DT_TRY(gemm(be, &g, err));
+        const int64_t n = (int64_t)batch * layer->n_out;
+        if (training) DT_TRY(trace_device(be, DT_OP_LINEAR, l, "z", z, n, 0, err));
+        if (training) DT_TRY(trace_device(be, DT_OP_ACTIVATION, l, "y", y, n, 0, err));
         if (training && layer->dropout > 0.0f) {
             dt_dropout drop = {layer->dropout, dt_rng_key(be->set.seed, DT_RNG_DROPOUT, (uint32_t)l), step, sample_id};
             DT_CUDA_TRY(dt_cuda_dropout(be->stream, y, batch, layer->n_out, &drop, now));
+            DT_TRY(trace_device(be, DT_OP_DROPOUT, l, "y", y, n, 0, err));
         }
         x = y;
     }
@@ -486,6 +529,7 @@ static dt_status backward(dt_backend *be, int32_t batch, uint64_t step, const dt
         const float *x = l > 0 ? be->acts + be->layout.y_offset[l - 1] : be->input;
         dt_dropout drop = {layer->dropout, dt_rng_key(be->set.seed, DT_RNG_DROPOUT, (uint32_t)l), step, sample_id};
         DT_CUDA_TRY(dt_cuda_act_backward(be->stream, delta, z, y, batch, layer->n_out, layer->activation, &drop, now));
+        DT_TRY(trace_device(be, DT_OP_ACT_BACKWARD, l, "dz", delta, (int64_t)batch * layer->n_out, 0, err));
         dt_gemm_args gw;
         memset(&gw, 0, sizeof gw);
         gw.M = layer->n_out, gw.N = layer->n_in, gw.P = batch;
@@ -493,7 +537,10 @@ static dt_status backward(dt_backend *be, int32_t batch, uint64_t step, const dt
         gw.B = x, gw.b_row = layer->n_in, gw.b_col = 1;
         gw.C = be->grads + layer->weight_offset, gw.ldc = layer->n_in;
         DT_TRY(gemm(be, &gw, err));
+        DT_TRY(trace_device(be, DT_OP_WEIGHT_GRAD, l, "weight", be->grads + layer->weight_offset,
+                            (int64_t)layer->n_out * layer->n_in, 0, err));
         DT_CUDA_TRY(dt_cuda_bias_grad(be->stream, delta, batch, layer->n_out, be->grads + layer->bias_offset, fast));
+        DT_TRY(trace_device(be, DT_OP_BIAS_GRAD, l, "bias", be->grads + layer->bias_offset, layer->n_out, 0, err));
         if (l > 0) {
             dt_gemm_args gx;
             memset(&gx, 0, sizeof gx);
@@ -502,6 +549,7 @@ static dt_status backward(dt_backend *be, int32_t batch, uint64_t step, const dt
             gx.B = be->params + layer->weight_offset, gx.b_row = layer->n_in, gx.b_col = 1;
             gx.C = other, gx.ldc = layer->n_in;
             DT_TRY(gemm(be, &gx, err));
+            DT_TRY(trace_device(be, DT_OP_INPUT_GRAD, l, "dx", other, (int64_t)batch * layer->n_in, 0, err));
             float *swap = delta;
             delta = other;
             other = swap;
@@ -544,9 +592,12 @@ static dt_status batch_gradients(dt_backend *be, int32_t batch, float divisor, c
         dt_loss_args a = {out,     be->net.n_outputs, be->net.loss == DT_LOSS_MSE, be->labels[0], be->targets[0], ids,
                           divisor, be->row_loss,      be->delta_a};
         DT_CUDA_TRY(dt_cuda_loss_rows(be->stream, &a, 0, batch, be->row_correct));
+        DT_TRY(trace_device(be, DT_OP_LOSS, -1, "rows", be->row_loss, batch, 0, err));
+        DT_TRY(trace_device(be, DT_OP_LOSS, -1, "grad", be->delta_a, (int64_t)batch * be->net.n_outputs, 0, err));
         /* the sum in block order (divisor 1), then / divisor on the host (slot_result) */
         DT_CUDA_TRY(dt_cuda_sum_fixed(be->stream, be->row_loss, be->row_correct, batch, 1.0f, &result->loss_sum,
                                       &result->correct, be->mode == DT_MODE_FAST));
+        DT_TRY(trace_device(be, DT_OP_LOSS_SUM, -1, "sum", &result->loss_sum, 1, 0, err));
         DT_TRY(backward(be, batch, step, now, ids, err));
     }
 cleanup:
@@ -605,13 +656,19 @@ static dt_status queue_update(dt_backend *be, const dt_optim_scalars *scalars, c
     const float clip = be->set.clip_norm;
     const float *scale = NULL;
     const dt_update_kind kind = dt_optim_update_kind(be->set.optimizer);
+    const int64_t n = be->net.n_params;
+    DT_TRY(trace_device(be, DT_OP_GRADIENT, -1, "", be->grads, n, 1, err));
     if (clip > 0.0f) {
         DT_CUDA_TRY(dt_cuda_grad_norm(be->stream, be->grads, be->net.n_params, be->norm_partial, clip,
                                       &result->grad_norm, be->scale));
         scale = be->scale;
+        DT_TRY(trace_device(be, DT_OP_GRAD_NORM, -1, "norm", &result->grad_norm, 1, 0, err));
     }
     DT_CUDA_TRY(dt_cuda_optimizer(be->stream, kind, be->params, be->grads, be->opt_m, be->opt_v, scalars, now, scale,
                                   be->net.n_params));
+    DT_TRY(trace_device(be, DT_OP_UPDATE, -1, "", be->params, n, 1, err));
+    DT_TRY(trace_device(be, DT_OP_UPDATE, -1, "m.", be->opt_m, n, 1, err));
+    if (be->set.optimizer != DT_OPT_SGD) DT_TRY(trace_device(be, DT_OP_UPDATE, -1, "v.", be->opt_v, n, 1, err));
 cleanup:
     return status;
 }
@@ -714,7 +771,7 @@ static dt_status cuda_train_step(dt_backend *be, const dt_step_desc *step, dt_st
     entry->scalars = step->scalars;
     be->slot_divisor[slot] = divisor_of(step);
     if (!in_order) DT_TRY(upload_rows(be, step, err));
-    if (in_order && be->resident && be->use_graphs) DT_TRY(graph_step(be, step->batch, divisor_of(step), err));
+    if (in_order && be->resident && be->use_graphs && !be->trace) DT_TRY(graph_step(be, step->batch, divisor_of(step), err));
     else DT_TRY(queue_step(be, step->batch, divisor_of(step), step->sample_index, err));
     be->steps_done++;
     if (result) {
@@ -913,4 +970,5 @@ extern "C" const dt_backend_ops dt_cuda_backend = {
     .timing_begin = cuda_timing_begin,
     .timing_end = cuda_timing_end,
     .work_counts = cuda_work_counts,
+    .set_trace = cuda_set_trace,
 };

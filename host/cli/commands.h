@@ -45,6 +45,10 @@ int dt_cli_sweep(int argc, char **argv);
 extern const char dt_cli_plot_help[];
 int dt_cli_plot(int argc, char **argv);
 
+/* bisect.c: detrain bisect A B (why two runs differ, down to the operation). */
+extern const char dt_cli_bisect_help[];
+int dt_cli_bisect(int argc, char **argv);
+
 /* mlflow.c: detrain mlflow sync RUN_DIR [--mlflow URI]. */
 extern const char dt_cli_mlflow_help[];
 int dt_cli_mlflow(int argc, char **argv);

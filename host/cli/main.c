@@ -22,6 +22,7 @@ static const char usage_text[] =
     "  resume RUN_DIR             continue an interrupted run from its newest checkpoint\n"
     "  verify RUN_DIR             re-run a recorded run and compare it bit for bit with its record\n"
     "  diff RUN_A RUN_B           what differs between two runs: config, code, data, machine, results\n"
+    "  bisect A B                 why two runs of one config differ, down to the operation\n"
     "  inspect FILE.h5            a checkpoint's metadata, tensors and digests (each one verified)\n"
     "  eval CHECKPOINT            loss and accuracy of a checkpoint on the test set or other data\n"
     "  predict CHECKPOINT         predictions for new samples (CSV or JSON lines)\n"
@@ -57,7 +58,7 @@ static const dt_cli_help_entry help_table[] = {
     {"predict", dt_cli_predict_help}, {"export", dt_cli_export_help},   {"bench", dt_bench_help_text},
     {"init", dt_cli_init_help},       {"runs", dt_cli_runs_help},       {"registry", dt_cli_registry_help},
     {"lineage", dt_cli_lineage_help}, {"sweep", dt_cli_sweep_help},     {"plot", dt_cli_plot_help},
-    {"mlflow", dt_cli_mlflow_help}};
+    {"mlflow", dt_cli_mlflow_help},   {"bisect", dt_cli_bisect_help}};
 #define N_HELP ((int)(sizeof help_table / sizeof help_table[0]))
 
 /* The help text of a command, or NULL. */
@@ -94,7 +95,7 @@ static const struct {
                 {"eval", dt_cli_eval},         {"predict", dt_cli_predict}, {"export", dt_cli_export},
                 {"bench", dt_cli_bench},       {"init", dt_cli_init},       {"runs", dt_cli_runs},
                 {"registry", dt_cli_registry}, {"lineage", dt_cli_lineage}, {"sweep", dt_cli_sweep},
-                {"plot", dt_cli_plot},         {"mlflow", dt_cli_mlflow}};
+                {"plot", dt_cli_plot},         {"mlflow", dt_cli_mlflow},   {"bisect", dt_cli_bisect}};
 
 /* SIGHUP, SIGINT or SIGTERM outside a run (a run stops at a checkpoint instead: train.c):
  * the process ends as the signal says, without leaving its temporary folders or a half-written

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/args.h"
+#include "cli/bisect.h"
 #include "comm/comm.h"
 #include "core/config.h"
 #include "run/train.h"
@@ -36,12 +37,19 @@ const char dt_cli_train_help[] =
     "  --mlflow URI       track the run in the MLflow server at URI (http:// or https://;\n"
     "                     default: the config's tracking.uri, else $MLFLOW_TRACKING_URI)\n"
     "  --stop-after-steps N   testing aid: behave as if SIGINT arrived during step N\n"
+    "  --dump-ops STEP    write every operation's output of step STEP (1 = the first), with its\n"
+    "                     SHA-256, to RUN_DIR/ops-STEP.json, for 'detrain bisect' on another\n"
+    "                     machine; one process only\n"
+    "  --ops-out FILE     where --dump-ops writes\n"
     "\n"
     "Exit codes: 0 done, 1 failure during training, 2 bad input (usage, config, data),\n"
     "130 interrupted.\n"
     "\n"
     "Environment: DETRAIN_CUDA_GRAPHS=0 launches a GPU step's kernels one by one from the host\n"
-    "instead of as one CUDA graph (a profiler's per-launch view; the same bits).\n";
+    "instead of as one CUDA graph (a profiler's per-launch view; the same bits).\n"
+    "DETRAIN_TEST_PERTURB=OP@STEP[:BACKEND] (tests only) moves element 0 of one operation's\n"
+    "output (an op name of --dump-ops, e.g. layer1.state.bias@5:cuda) up by one ULP, standing\n"
+    "for an altered kernel; the run's manifest records it as test_perturb.\n";
 
 const char dt_cli_resume_help[] =
     "usage: detrain resume RUN_DIR [options]\n"
@@ -58,7 +66,10 @@ const char dt_cli_resume_help[] =
     "  --quiet            no progress output\n"
     "  --mlflow URI       track in this MLflow server (default: as the run was, else the\n"
     "                     config's tracking.uri, else $MLFLOW_TRACKING_URI)\n"
-    "  --stop-after-steps N   testing aid: behave as if SIGINT arrived during global step N\n";
+    "  --stop-after-steps N   testing aid: behave as if SIGINT arrived during global step N\n"
+    "  --dump-ops STEP    write every operation's output of step STEP to RUN_DIR/ops-STEP.json\n"
+    "                     (as 'detrain help train' says); STEP must come after the checkpoint\n"
+    "  --ops-out FILE     where --dump-ops writes\n";
 
 /* The MPI job this process belongs to (train and resume under mpirun), or NULL. */
 static dt_comm *job = NULL;
@@ -114,11 +125,12 @@ static int report_run(dt_status status, const dt_train_summary *summary, const d
     return 0;
 }
 
-enum { T_QUIET, T_SET, T_OUT, T_THREADS, T_DEVICE, T_MODE, T_EXPERIMENT, T_STOP, T_MLFLOW };
+enum { T_QUIET, T_SET, T_OUT, T_THREADS, T_DEVICE, T_MODE, T_EXPERIMENT, T_STOP, T_MLFLOW, T_DUMP, T_OPS_OUT };
 static const option_spec train_specs[] = {
     [T_QUIET] = {"--quiet", 0},           [T_SET] = {"--set", 1},       [T_OUT] = {"--out", 1},
     [T_THREADS] = {"--threads", 1},       [T_DEVICE] = {"--device", 1}, [T_MODE] = {"--mode", 1},
-    [T_EXPERIMENT] = {"--experiment", 1}, [T_STOP] = {"--stop-after-steps", 1}, [T_MLFLOW] = {"--mlflow", 1}};
+    [T_EXPERIMENT] = {"--experiment", 1}, [T_STOP] = {"--stop-after-steps", 1}, [T_MLFLOW] = {"--mlflow", 1},
+    [T_DUMP] = {"--dump-ops", 1},         [T_OPS_OUT] = {"--ops-out", 1}};
 
 /* The options that stand for a config key (--threads N is --set runtime.threads=N), in the
  * order of their indices from T_THREADS. */
@@ -146,16 +158,19 @@ static int train_config(int argc, char **argv, const parsed_args *args, char **o
     if (!cfg) return dt_cli_fail(DT_NOMEM, "out of memory");
     dt_error err = {{0}};
     char **record_argv = NULL;
+    dt_cli_trace trace;
     dt_status status = dt_config_load(cfg, args->positional[0], n_overrides, overrides, &err);
-    int rc = status != DT_OK ? dt_cli_fail(status, err.message) : join_job(&argc, &argv);
+    int rc = status != DT_OK ? dt_cli_fail(status, err.message)
+                             : dt_cli_trace_begin(&trace, args->values[T_DUMP], args->values[T_OPS_OUT], "train");
+    if (rc < 0) rc = join_job(&argc, &argv);
     if (rc < 0 && !(record_argv = dt_cli_redacted_argv(argc, argv))) rc = leave_job(dt_cli_fail(DT_NOMEM, "out of memory"));
     if (rc < 0) {
         dt_train_opts opts = {.quiet = args->values[T_QUIET] != NULL, .out_dir = args->values[T_OUT], .argc = argc,
                               .argv = record_argv, .stop_after_steps = stop_after, .comm = job, .track = 1,
-                              .mlflow_uri = args->values[T_MLFLOW]};
+                              .mlflow_uri = args->values[T_MLFLOW], .trace = trace.on ? &trace.trace : NULL};
         dt_train_summary summary;
         status = dt_train(cfg, &opts, &summary, &err);
-        rc = leave_job(report_run(status, &summary, &err));
+        rc = leave_job(dt_cli_trace_end(&trace, report_run(status, &summary, &err), summary.run_dir));
     }
     dt_cli_free_argv(record_argv);
     free(cfg);
@@ -181,10 +196,11 @@ int dt_cli_train(int argc, char **argv) {
 }
 
 int dt_cli_resume(int argc, char **argv) {
-    enum { R_QUIET, R_THREADS, R_STOP, R_DEVICE, R_MLFLOW };
+    enum { R_QUIET, R_THREADS, R_STOP, R_DEVICE, R_MLFLOW, R_DUMP, R_OPS_OUT };
     static const option_spec specs[] = {[R_QUIET] = {"--quiet", 0}, [R_THREADS] = {"--threads", 1},
                                         [R_STOP] = {"--stop-after-steps", 1}, [R_DEVICE] = {"--device", 1},
-                                        [R_MLFLOW] = {"--mlflow", 1}};
+                                        [R_MLFLOW] = {"--mlflow", 1}, [R_DUMP] = {"--dump-ops", 1},
+                                        [R_OPS_OUT] = {"--ops-out", 1}};
     parsed_args args;
     char *scratch[1];
     int rc = parse_simple(argc, argv, "resume", specs, DT_CLI_COUNT(specs), 1, "a run folder", &args, scratch);
@@ -194,15 +210,18 @@ int dt_cli_resume(int argc, char **argv) {
     if ((rc = parse_count("--threads", args.values[R_THREADS], "resume", &threads)) >= 0) return rc;
     if ((rc = parse_count("--stop-after-steps", args.values[R_STOP], "resume", &stop_after)) >= 0) return rc;
     if ((rc = dt_cli_check_mlflow_uri(args.values[R_MLFLOW])) >= 0) return rc;
-    if ((rc = join_job(&argc, &argv)) >= 0) return rc;
+    dt_cli_trace trace;
+    if ((rc = dt_cli_trace_begin(&trace, args.values[R_DUMP], args.values[R_OPS_OUT], "resume")) >= 0) return rc;
+    if ((rc = join_job(&argc, &argv)) >= 0) return dt_cli_trace_end(&trace, rc, NULL);
     char **record_argv = dt_cli_redacted_argv(argc, argv);
     if (!record_argv) return leave_job(dt_cli_fail(DT_NOMEM, "out of memory"));
     dt_train_opts opts = {.quiet = args.values[R_QUIET] != NULL, .argc = argc, .argv = record_argv,
                           .stop_after_steps = stop_after, .threads = (int)threads, .device = args.values[R_DEVICE],
-                          .comm = job, .track = 1, .mlflow_uri = args.values[R_MLFLOW]};
+                          .comm = job, .track = 1, .mlflow_uri = args.values[R_MLFLOW],
+                          .trace = trace.on ? &trace.trace : NULL};
     dt_train_summary summary;
     dt_error err = {{0}};
     dt_status status = dt_resume(args.positional[0], &opts, &summary, &err);
     dt_cli_free_argv(record_argv);
-    return leave_job(report_run(status, &summary, &err));
+    return leave_job(dt_cli_trace_end(&trace, report_run(status, &summary, &err), args.positional[0]));
 }

@@ -291,6 +291,8 @@ dt_status dt_manifest_begin(dt_manifest *m, const char *run_dir, const dt_run_in
     cJSON_AddItemToObject(root, "parallel", parallel_json(info));
     cJSON_AddNumberToObject(root, "parameters", (double)info->net->n_params);
     if (info->started_from) cJSON_AddStringToObject(root, "started_from", info->started_from);
+    /* A run made with DETRAIN_TEST_PERTURB is not a clean run: said, and replayed so (bisect). */
+    if (info->test_perturb && info->test_perturb[0]) cJSON_AddStringToObject(root, "test_perturb", info->test_perturb);
     cJSON_AddItemToObject(root, "epochs", cJSON_CreateArray());
     cJSON_AddItemToObject(root, "checkpoints", cJSON_CreateArray());
     cJSON_AddItemToObject(root, "resumes", cJSON_CreateArray());

@@ -43,6 +43,7 @@ typedef struct {
     const int64_t *rank_gpus;      /* (world_size) each rank's CUDA device index, or NULL (CPU) */
     const char *transport;         /* how gradients move between ranks: "none", "mpi", "nccl" */
     const char *started_from;      /* a checkpoint this run started from (verify --from), or NULL */
+    const char *test_perturb;      /* the test-only fault the run was made with (optrace.h), or NULL */
 } dt_run_info;
 
 typedef struct {

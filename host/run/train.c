@@ -136,6 +136,8 @@ typedef struct {
                                           process runs it with (threads, device, data paths) */
     dt_checkpoint start;               /* the checkpoint the run continues from, until the loop */
     char start_path[DT_PATH_MAX + 64]; /* its path, "" when the run starts at step 0 */
+    dt_op_trace *trace;                /* opts->trace: operations reported, or NULL */
+    char perturb[160];                 /* its test-only fault as text, "" when none */
 } run_state;
 
 /* Frees everything a run_state holds and releases the folder lock. */
@@ -301,6 +303,20 @@ static dt_status gather_rank_gpus(run_state *r, dt_error *err) {
     return DT_OK;
 }
 
+/* Hands the trace (opts->trace) to the backend: one process only (by the contract the bits do
+ * not depend on the number of ranks, so a trace on one process stands for all). */
+static dt_status start_trace(run_state *r, dt_error *err) {
+    if (!r->trace) return DT_OK;
+    if (r->world > 1)
+        return dt_fail(err, DT_USAGE, "tracing operations (--dump-ops, bisect, DETRAIN_TEST_PERTURB) runs in one "
+                       "process; the bits do not depend on the number of ranks");
+    if (!r->ops->set_trace)
+        return dt_fail(err, DT_DEVICE, "the %s backend cannot trace operations", r->ops->name);
+    r->trace->backend = r->ops->name;
+    r->ops->set_trace(r->backend, r->trace);
+    return DT_OK;
+}
+
 /* Picks, checks and starts the backend for the config, with the datasets resident; notes what
  * it says about itself for the record. */
 static dt_status start_backend(run_state *r, dt_error *err) {
@@ -310,6 +326,7 @@ static dt_status start_backend(run_state *r, dt_error *err) {
                              err));
     DT_TRY(check_memory(r, cfg, dt_steps_per_epoch(cfg, r->train.n_samples) * cfg->train.epochs, err));
     DT_TRY(r->ops->create(&r->backend, &r->net, cfg, err));
+    DT_TRY(start_trace(r, err));
     if (r->world > 1 && r->ops->join_ranks) DT_TRY(r->ops->join_ranks(r->backend, r->comm, err));
     DT_TRY(r->ops->set_data(r->backend, &r->train, &r->test, r->has_validation ? &r->validation : NULL, err));
     r->ops->describe(r->backend, r->backend_text, sizeof r->backend_text);
@@ -486,7 +503,8 @@ static dt_run_info run_info(const run_state *r, const dt_train_opts *opts) {
                         .world_size = r->world,
                         .rank_gpus = r->rank_gpus,
                         .transport = r->world == 1 ? "none" : r->has_gpu && r->gpu.nccl[0] ? "nccl" : "mpi",
-                        .started_from = opts->start_checkpoint};
+                        .started_from = opts->start_checkpoint,
+                        .test_perturb = r->perturb};
     return info;
 }
 
@@ -675,6 +693,7 @@ static dt_status tree_step(run_state *r, const dt_step_desc *step, int64_t start
         micro.order_offset = step->order_offset >= 0 ? step->order_offset + lo : -1;
         micro.batch = (int32_t)(hi - lo);
         micro.loss_divisor = (float)step->batch;
+        dt_op_trace_microbatch(r->trace, k0 + k, m);
         dt_step_result part;
         DT_TRY(r->ops->gradients(r->backend, &micro, &part, err));
         DT_TRY(dt_backend_grads_push(r->ops, r->backend, &r->tree, err));
@@ -698,6 +717,22 @@ cleanup:
     return status;
 }
 
+/* Starts the trace's step (1-based) and reports the state entering it, from the backend: a
+ * traced step's first operations. The test-only fault may change it (then uploaded). */
+static dt_status trace_state(run_state *r, int64_t step, dt_error *err) {
+    dt_status status = DT_OK;
+    dt_op_trace_begin_step(r->trace, step);
+    if (!dt_op_trace_active(r->trace)) return DT_OK;
+    DT_TRY(r->ops->get_state(r->backend, &r->state, err));
+    int changed = dt_op_trace_see_layers(r->trace, DT_OP_STATE, "", &r->net, r->state.params);
+    changed |= dt_op_trace_see_layers(r->trace, DT_OP_STATE, "m.", &r->net, r->state.opt_m);
+    if (r->cfg->optimizer.kind != DT_OPT_SGD)
+        changed |= dt_op_trace_see_layers(r->trace, DT_OP_STATE, "v.", &r->net, r->state.opt_v);
+    if (changed) DT_TRY(r->ops->set_state(r->backend, &r->state, err));
+cleanup:
+    return status;
+}
+
 /* One optimizer step on rows [start, start + batch) of the epoch's order. The backend is not
  * waited for: its results are collected in batches (collect). With microbatches or ranks the
  * step is the tree, whose result the host has at once. */
@@ -715,11 +750,14 @@ static dt_status train_one_step(run_state *r, int64_t start, int32_t this_batch,
     p->seen += this_batch;
     p->position = start + cfg->train.batch_size;
     dt_status status = DT_OK;
+    DT_TRY(trace_state(r, global + 1, err));
     if (cfg->train.microbatches > 1 || r->world > 1) {
         DT_TRY(tree_step(r, &step, start, &r->results[0], err));
+        DT_TRY(dt_op_trace_status(r->trace, err));
         return take_results(r, 1, err);
     }
     DT_TRY(r->ops->train_step(r->backend, &step, NULL, err));
+    DT_TRY(dt_op_trace_status(r->trace, err));
     if (++r->pending == DT_RESULT_LOG) DT_TRY(collect(r, err));
 cleanup:
     return status;
@@ -930,6 +968,8 @@ static run_state *run_begin(const dt_train_opts *opts, dt_train_summary *summary
     if (!r) return NULL;
     r->lock_fd = -1;
     r->t_start = dt_now_seconds();
+    r->trace = opts->trace;
+    dt_op_trace_perturbation_text(opts->trace, r->perturb, sizeof r->perturb);
     join_ranks(r, opts);
     dt_progress_init(&r->ui, opts->quiet || !r->writer);
     signals_install(&r->signals);
@@ -973,7 +1013,9 @@ static dt_status train_run(run_state *r, const dt_config *cfg, const dt_train_op
                            dt_error *err) {
     dt_status status = DT_OK;
     DT_TRY(setup(r, cfg, opts->record_config, err));
-    if (opts->start_checkpoint) DT_TRY(start_from_file(r, cfg, opts->start_checkpoint, err));
+    /* The checkpoint must be the recorded run's: checked against the recorded config (the one
+     * run here may differ in how it runs: threads, device, data paths). */
+    if (opts->start_checkpoint) DT_TRY(start_from_file(r, r->record_cfg, opts->start_checkpoint, err));
     else start_fresh(r);
     DT_TRY(r->ops->set_state(r->backend, &r->state, err));
     if (r->writer) {

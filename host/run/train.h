@@ -13,6 +13,7 @@
 #include "comm/comm.h"
 #include "core/config.h"
 #include "records/checkpoint.h"
+#include "records/optrace.h"
 #include "core/status.h"
 
 typedef struct {
@@ -32,6 +33,8 @@ typedef struct {
                                        NULL = cfg */
     int track;                 /* train, resume: track in MLflow when a server is configured */
     const char *mlflow_uri;    /* --mlflow: the MLflow server (an http(s) URL), NULL = config/env */
+    dt_op_trace *trace;        /* the steps' operations are reported to it (records/optrace.h; one
+                                  process only), and its test-only fault applied; NULL = off */
 } dt_train_opts;
 
 typedef struct {

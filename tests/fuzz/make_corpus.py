@@ -12,7 +12,9 @@ the same tree and binary give the same files (checkpoints are byte-reproducible,
 carry no time stamps). Quick: well under 10 s.
 """
 import argparse
+import base64
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -28,7 +30,8 @@ except ImportError:
     h5py = np = None
 
 TARGETS = ["fuzz_config", "fuzz_set", "fuzz_idx", "fuzz_csv", "fuzz_npy", "fuzz_h5data", "fuzz_h5data_structured",
-           "fuzz_checkpoint", "fuzz_checkpoint_structured", "fuzz_record", "fuzz_model_ref", "fuzz_runs", "fuzz_selftest"]
+           "fuzz_checkpoint", "fuzz_checkpoint_structured", "fuzz_record", "fuzz_opdump", "fuzz_model_ref", "fuzz_runs",
+           "fuzz_selftest"]
 
 
 class Corpus:
@@ -540,6 +543,32 @@ def model_ref_seeds(corpus):
         corpus.add("fuzz_model_ref", label, text.encode())
 
 
+def opdump_seeds(corpus):
+    """Op dumps (records/optrace.h) as bisect writes them: digests, some ops with base64 values."""
+    def op(name, kind, values, with_values=True):
+        raw = struct.pack("<%df" % len(values), *values)
+        entry = {"name": name, "kind": kind, "count": len(values), "sha256": hashlib.sha256(raw).hexdigest()}
+        if with_values:
+            entry["values_base64"] = base64.b64encode(raw).decode()
+        return entry
+
+    def dump(steps):
+        return json.dumps({"format": "detrain-opdump/1", "meta": {"mode": "portable"}, "steps": steps}).encode()
+
+    ops = [op("layer0.state.weight", "state", [0.5, -0.25, 1e-30, -0.0]),
+           op("mb0/2.layer0.linear.z", "linear", [1.0, 2.0, 3.0]),
+           op("mb0/2.loss_sum.sum", "loss_sum", [0.75], with_values=False),
+           op("update.grad_norm", "grad_norm", [], with_values=True)]
+    corpus.add("fuzz_opdump", "two-steps", dump([{"step": 1, "ops": ops}, {"step": 2, "ops": ops[:2]}]))
+    corpus.add("fuzz_opdump", "digests-only", dump([{"step": 7, "ops": [op("layer1.gradient.bias", "gradient", [1.5], False)]}]))
+    corpus.add("fuzz_opdump", "no-steps", dump([]))
+    bad = dict(ops[1], sha256="0" * 64)
+    corpus.add("fuzz_opdump", "wrong-digest", dump([{"step": 1, "ops": [bad]}]))
+    corpus.add("fuzz_opdump", "short-values", dump([{"step": 1, "ops": [dict(ops[1], count=4)]}]))
+    corpus.add("fuzz_opdump", "wrong-format", b'{"format": "detrain-opdump/2", "meta": {}, "steps": []}')
+    corpus.add("fuzz_opdump", "not-json", b'{"format": ')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     here = os.path.dirname(os.path.abspath(__file__))
@@ -561,6 +590,7 @@ def main():
         else:
             print("make_corpus.py: no --detrain: no checkpoint seeds from a run", file=sys.stderr)
         record_seeds(corpus, args.source_dir)
+        opdump_seeds(corpus)
         model_ref_seeds(corpus)
         for name in ("tiny", "tiny-sgd"):  # the golden runs' manifests, as `detrain runs` reads them
             with open(os.path.join(args.source_dir, "tests", "golden", "runs", name, "manifest.json"), "rb") as f:
