@@ -8,7 +8,8 @@
 #   - resume continues the same MLflow run; the server killed mid-run: the run completes with
 #     the untracked digest and one warning, then `mlflow sync` completes the MLflow run with no
 #     duplicates (and a second sync sends nothing);
-#   - registry add / alias make the MLflow model version and alias; that version is an MLflow
+#   - registry add / alias make the MLflow model version and alias; a signed registry
+#     reproduce tags it with its certificate (detrain.certificate.N); that version is an MLflow
 #     model (onnx flavour): mlflow.pyfunc.load_model predicts as `detrain predict` (the same
 #     class, probabilities within 1e-6); the TLS opt-out is recorded.
 # Servers that fail and bad input need no MLflow: tests/tracking_faults.sh (label cpu).
@@ -173,6 +174,17 @@ check "registry add made the MLflow model version" grep -q "registered model fas
 "$DT_PYTHON" "$checker" model "$uri" fashion-bridge production "$DT_TMP/tracked" | tee "$DT_TMP/check-model.txt"
 checks=$((checks + 1))
 grep -q '^FAIL' "$DT_TMP/check-model.txt" && fail "the MLflow registered model is not as the registry says"
+# A reproducibility certificate becomes a tag of the MLflow model version (the same JSON as
+# the one export writes beside the model).
+run_code key 0 "$DETRAIN" key generate --out "$DT_TMP/signing.pem"
+DETRAIN_SIGNING_KEY=$DT_TMP/signing.pem run_code reproduce-signed 0 "$DETRAIN" registry reproduce fashion-bridge/1 --quiet
+check "the certificate's tag was set in MLflow" grep -q "tag detrain.certificate.1 set" "$DT_TMP/reproduce-signed.err"
+mkdir -p "$DT_TMP/exported"
+run_code export-certified 0 "$DETRAIN" export fashion-bridge/1 --format safetensors --output "$DT_TMP/exported/model.safetensors"
+"$DT_PYTHON" "$checker" certificates "$uri" fashion-bridge "$DT_TMP/tracked" "$DT_TMP/exported/certificates.json" |
+    tee "$DT_TMP/check-certificates.txt"
+checks=$((checks + 1))
+grep -q '^FAIL' "$DT_TMP/check-certificates.txt" && fail "the MLflow model version lacks the registry's certificate"
 # The version loads as MLflow's users load models, and predicts what detrain predicts.
 version=$(sed -n 's/.*registered model fashion-bridge version \([0-9]*\).*/\1/p' "$DT_TMP/registry-add.err")
 spiral_test=$DT_SOURCE_DIR/tests/data/spiral-test.csv

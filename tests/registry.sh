@@ -258,7 +258,7 @@ check "gc: removes a file no version names, keeps the others" test ! -e "$orphan
 # ---- databases that cannot be used ----------------------------------------------------------------
 cp checkpoints/detrain.sqlite newer.sqlite
 sqlite newer.sqlite "UPDATE meta SET value = '99' WHERE key = 'schema_version'" >/dev/null
-expect_error newer-schema 2 "newer.sqlite: written by a newer detrain \(schema 99; this build knows 1\)" -- \
+expect_error newer-schema 2 "newer.sqlite: written by a newer detrain \(schema 99; this build knows 2\)" -- \
     "$DETRAIN" registry list --registry newer.sqlite
 sqlite foreign.sqlite "CREATE TABLE t(x)" >/dev/null
 expect_error foreign-db 2 "foreign.sqlite: not a detrain database" -- "$DETRAIN" registry list --registry foreign.sqlite

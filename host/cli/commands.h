@@ -37,6 +37,11 @@ extern const char dt_cli_registry_help[], dt_cli_lineage_help[];
 int dt_cli_registry(int argc, char **argv);
 int dt_cli_lineage(int argc, char **argv);
 
+/* certificate.c: detrain key generate|list|add, certificate verify FILE. */
+extern const char dt_cli_key_help[], dt_cli_certificate_help[];
+int dt_cli_key(int argc, char **argv);
+int dt_cli_certificate(int argc, char **argv);
+
 /* sweep.c: detrain sweep CONFIG --grid ... | --random ... (progress on stderr, the table on stdout). */
 extern const char dt_cli_sweep_help[];
 int dt_cli_sweep(int argc, char **argv);

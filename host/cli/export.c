@@ -2,8 +2,10 @@
 #include "cli/commands.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli/args.h"
+#include "cli/certificate.h"
 #include "cli/registry.h"
 #include "export/export.h"
 
@@ -21,6 +23,10 @@ const char dt_cli_export_help[] =
     "               'input' (N, input_size), the raw features; the normalization as detrain\n"
     "               computes it; output 'probabilities' (softmax) for classifiers, else\n"
     "               'outputs'; the same metadata in metadata_props.\n"
+    "A model version's reproducibility certificates ('detrain help certificate') go with it:\n"
+    "in the metadata as detrain.certificates (a JSON array), and beside the output as\n"
+    "certificates.json (the valid ones, when it has any; 'detrain certificate verify' checks\n"
+    "them anywhere).\n"
     "\n"
     "options:\n"
     "  --format F         safetensors or onnx (required)\n"
@@ -44,9 +50,11 @@ int dt_cli_export(int argc, char **argv) {
     dt_export_format format;
     if (dt_export_format_parse(args.values[X_FORMAT], &format, &err) != DT_OK)
         return dt_cli_usage_error(err.message, "export");
-    char path[DT_PATH_MAX + 32];
+    char path[DT_PATH_MAX + 32], *certificates = NULL;
     if ((rc = dt_cli_checkpoint(args.positional[0], path, sizeof path)) >= 0) return rc;
-    dt_status status = dt_export_checkpoint(path, format, args.values[X_OUTPUT], &err);
+    if ((rc = dt_cli_export_certificates(args.positional[0], &certificates)) >= 0) return rc;
+    dt_status status = dt_export_checkpoint(path, format, args.values[X_OUTPUT], certificates, &err);
+    free(certificates);
     if (status != DT_OK) return dt_cli_fail(status, err.message);
     fprintf(stderr, "detrain: wrote %s (%s of %s)\n", args.values[X_OUTPUT], dt_export_format_name(format),
             args.positional[0]);

@@ -34,6 +34,8 @@ static const char usage_text[] =
     "  runs [options]             list, filter and sort the runs of the project's store\n"
     "  registry COMMAND           versions of named models, aliases, lineage, reproduce (see help)\n"
     "  lineage FILE|SHA256        the runs and model versions that used a data file\n"
+    "  key COMMAND                the Ed25519 keys that sign reproducibility certificates\n"
+    "  certificate verify FILE    check signed reproducibility certificates (certificates.json)\n"
     "  sweep CONFIG [options]     train a config over a grid or random draws of its keys\n"
     "  plot RUN_OR_SWEEP...       learning curves of runs and sweeps as SVG or PNG\n"
     "  help [COMMAND]             show help for a command (--man: the man page, --completion:\n"
@@ -58,7 +60,8 @@ static const dt_cli_help_entry help_table[] = {
     {"predict", dt_cli_predict_help}, {"export", dt_cli_export_help},   {"bench", dt_bench_help_text},
     {"init", dt_cli_init_help},       {"runs", dt_cli_runs_help},       {"registry", dt_cli_registry_help},
     {"lineage", dt_cli_lineage_help}, {"sweep", dt_cli_sweep_help},     {"plot", dt_cli_plot_help},
-    {"mlflow", dt_cli_mlflow_help},   {"bisect", dt_cli_bisect_help}};
+    {"mlflow", dt_cli_mlflow_help},   {"bisect", dt_cli_bisect_help},
+    {"key", dt_cli_key_help},         {"certificate", dt_cli_certificate_help}};
 #define N_HELP ((int)(sizeof help_table / sizeof help_table[0]))
 
 /* The help text of a command, or NULL. */
@@ -95,7 +98,8 @@ static const struct {
                 {"eval", dt_cli_eval},         {"predict", dt_cli_predict}, {"export", dt_cli_export},
                 {"bench", dt_cli_bench},       {"init", dt_cli_init},       {"runs", dt_cli_runs},
                 {"registry", dt_cli_registry}, {"lineage", dt_cli_lineage}, {"sweep", dt_cli_sweep},
-                {"plot", dt_cli_plot},         {"mlflow", dt_cli_mlflow},   {"bisect", dt_cli_bisect}};
+                {"plot", dt_cli_plot},         {"mlflow", dt_cli_mlflow},   {"bisect", dt_cli_bisect},
+                {"key", dt_cli_key},           {"certificate", dt_cli_certificate}};
 
 /* SIGHUP, SIGINT or SIGTERM outside a run (a run stops at a checkpoint instead: train.c):
  * the process ends as the signal says, without leaving its temporary folders or a half-written

@@ -159,6 +159,29 @@ cleanup:
     free(text);
 }
 
+void dt_cli_mlflow_tag(const char *manifest_path, const char *name, const char *key, const char *value,
+                       const char *flag_uri) {
+    dt_error err = {""};
+    char *text = NULL;
+    cJSON *manifest = NULL;
+    mlflow_side side;
+    memset(&side, 0, sizeof side);
+    dt_status status = dt_read_text(manifest_path, &text, NULL, &err);
+    if (status == DT_OK && !(manifest = cJSON_Parse(text)))
+        status = dt_fail(&err, DT_CHECKPOINT, "%s: not JSON", manifest_path);
+    if (status == DT_OK) status = open_side(manifest, manifest_path, flag_uri, &side, &err);
+    if (status == DT_OK && side.settings.uri[0] && side.st.run_id[0]) {
+        status = dt_mlflow_version_tag(&side.http, name, side.st.run_id, key, value, &err);
+        if (status == DT_OK)
+            fprintf(stderr, "detrain: MLflow at %s: tag %s set on the version of run %s of %s\n", side.http.shown, key,
+                    side.st.run_id, name);
+    }
+    if (status != DT_OK) fprintf(stderr, "detrain: warning: MLflow: %s; the certificate stands\n", err.message);
+    close_side(&side);
+    cJSON_Delete(manifest);
+    free(text);
+}
+
 int dt_cli_mlflow(int argc, char **argv) {
     enum { M_MLFLOW };
     static const option_spec specs[] = {[M_MLFLOW] = {"--mlflow", 1}};

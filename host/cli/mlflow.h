@@ -12,4 +12,11 @@
 void dt_cli_mlflow_bridge(const char *manifest_path, const char *name, const char *alias, const char *flag_uri,
                           const char *note);
 
+/* The registry bridge after a certificate was added to a version of `name` whose run's stored
+ * manifest is at manifest_path: when tracking is on (as dt_cli_mlflow_bridge finds it), the
+ * MLflow version of that run gets the tag key = value. Prints one line, or one warning; the
+ * certificate stands either way. */
+void dt_cli_mlflow_tag(const char *manifest_path, const char *name, const char *key, const char *value,
+                       const char *flag_uri);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "cli/args.h"
+#include "cli/certificate.h"
 #include "cli/registry.h"
 #include "cli/verify_report.h"
 #include "core/fsutil.h"
@@ -30,9 +31,16 @@ const char dt_cli_verify_help[] =
     "  --tolerance T      fast mode: relative tolerance of the metrics (default 0.01)\n"
     "  --keep             keep the temporary run folder and print where it is\n"
     "  --quiet            no progress output from the re-run\n"
+    "  --key PATH         the Ed25519 private key (PEM) that signs the certificates (default:\n"
+    "                     $DETRAIN_SIGNING_KEY)\n"
+    "\n"
+    "When the run is a registered model version's (its run id, and the version's digest among\n"
+    "its checkpoints), each such version gets a reproducibility certificate, identical or not,\n"
+    "signed with the key ('detrain help certificate'); without a key, a note says none was made.\n"
     "\n"
     "Exit codes: 0 identical, 1 different (a report of the first divergence and its likely\n"
-    "cause on stdout), 2 cannot run (a data file missing or changed, a bad record).\n";
+    "cause on stdout), 2 cannot run (a data file missing or changed, a bad record, a signing\n"
+    "key that is not an Ed25519 key of the registry).\n";
 
 const char dt_cli_diff_help[] =
     "usage: detrain diff RUN_A RUN_B\n"
@@ -54,10 +62,10 @@ const char dt_cli_inspect_help[] =
     "Exit codes: 0 intact, 2 damaged (the first bad tensor named on stderr) or unreadable.\n";
 
 int dt_cli_verify(int argc, char **argv) {
-    enum { V_QUIET, V_FROM, V_THREADS, V_TOLERANCE, V_KEEP };
+    enum { V_QUIET, V_FROM, V_THREADS, V_TOLERANCE, V_KEEP, V_KEY };
     static const option_spec specs[] = {[V_QUIET] = {"--quiet", 0}, [V_FROM] = {"--from", 1},
                                         [V_THREADS] = {"--threads", 1}, [V_TOLERANCE] = {"--tolerance", 1},
-                                        [V_KEEP] = {"--keep", 0}};
+                                        [V_KEEP] = {"--keep", 0}, [V_KEY] = {"--key", 1}};
     parsed_args args;
     char *scratch[1];
     int rc = parse_simple(argc, argv, "verify", specs, DT_CLI_COUNT(specs), 1, "a run folder", &args, scratch);
@@ -76,11 +84,17 @@ int dt_cli_verify(int argc, char **argv) {
     dt_verify_opts opts = {.quiet = args.values[V_QUIET] != NULL, .from_step = from, .threads = (int)threads,
                            .tolerance = tolerance, .keep = args.values[V_KEEP] != NULL, .argc = argc, .argv = argv};
     dt_error err = {{0}};
-    dt_verify_report *report = malloc(sizeof *report);
-    if (!report) return dt_cli_fail(DT_NOMEM, "out of memory");
+    dt_cli_certify_plan plan; /* the certificates of the registered versions of the run */
+    if ((rc = dt_cli_certify_run(args.positional[0], args.values[V_KEY], &plan)) >= 0)
+        return dt_cli_certify_free(&plan), rc;
+    dt_verify_report *report = calloc(1, sizeof *report);
+    if (!report) return dt_cli_certify_free(&plan), dt_cli_fail(DT_NOMEM, "out of memory");
     dt_status status = dt_verify(args.positional[0], &opts, report, &err);
     dt_cli_print_verify_report(args.positional[0], report);
+    rc = dt_cli_certify_finish(&plan, args.positional[0], report, status, from);
+    dt_cli_certify_free(&plan);
     free(report);
+    if (rc >= 0 && status != DT_MISMATCH) return rc;
     if (status == DT_OK) return 0;
     if (status == DT_INTERRUPTED) return fprintf(stderr, "detrain: %s\n", err.message), dt_status_exit_code(status);
     return dt_cli_fail(status, err.message);

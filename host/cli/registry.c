@@ -9,12 +9,14 @@
 #include <sys/stat.h>
 
 #include "cli/args.h"
+#include "cli/certificate.h"
 #include "cli/commands.h"
 #include "cli/mlflow.h"
 #include "cli/verify_report.h"
 #include "core/fsutil.h"
 #include "core/json.h"
 #include "records/runrec.h"
+#include "registry/certificate.h"
 #include "registry/registry.h"
 #include "registry/store.h"
 #include "run/reproduce.h"
@@ -32,27 +34,48 @@ const char dt_cli_registry_help[] =
     "\n"
     "commands:\n"
     "  add RUN_DIR --name NAME [--note TEXT] [--checkpoint best|final]\n"
+    "      [--alias ALIAS [--require-reproduced N]]\n"
     "                                         register the run's best.h5 (when it selected a best\n"
     "                                         epoch) or final.h5, verified, as the next version; the\n"
-    "                                         same file again is the same version\n"
-    "  alias NAME ALIAS VERSION [--note TEXT] point ALIAS (production, staging, ...) at VERSION\n"
+    "                                         same file again is the same version; --alias: then\n"
+    "                                         point ALIAS at it, as alias does (the CI gate:\n"
+    "                                         refused, exit 1, below N certificates)\n"
+    "  alias NAME ALIAS VERSION [--note TEXT] [--require-reproduced N]\n"
+    "                                         point ALIAS (production, staging, ...) at VERSION,\n"
+    "                                         when it meets the alias's policy (and N, once)\n"
+    "  policy NAME ALIAS [--require-reproduced N]\n"
+    "                                         ALIAS moves only to versions reproduced bit for bit,\n"
+    "                                         from the start, on at least N distinct machines (by\n"
+    "                                         valid certificates; 0: no requirement); without N:\n"
+    "                                         the policy\n"
     "  history NAME                           every alias move: when, from, to, who, note\n"
     "  list [NAME] [--json]                   the models, or one model's versions\n"
     "  show REF [--json]                      one version and its lineage (run, config, code,\n"
-    "                                         data files and digests, environment, metrics)\n"
-    "  reproduce REF [--threads N] [--keep]   re-run the version's recorded run and check it\n"
-    "                                         against the registered digest, bit for bit\n"
-    "  verify                                 every stored file against its digest\n"
+    "                                         data files and digests, environment, metrics) and\n"
+    "                                         its certificates, each checked\n"
+    "  reproduce REF [--threads N] [--keep] [--key PRIVATE.pem]\n"
+    "                                         re-run the version's recorded run and check it\n"
+    "                                         against the registered digest, bit for bit; then add\n"
+    "                                         a certificate signed with the key (--key, else\n"
+    "                                         $DETRAIN_SIGNING_KEY; without one, a note says none\n"
+    "                                         was made): 'detrain help certificate', 'help key'\n"
+    "  verify                                 every stored file against its digest, and every\n"
+    "                                         certificate: signed by a key of the registry ('detrain\n"
+    "                                         key'), about its version, and when bit-identical, with\n"
+    "                                         the version's parameter digest\n"
     "  gc [--min-age SECONDS]                 remove stored files no version names (left by an add\n"
     "                                         that died), at least SECONDS old (default 3600)\n"
     "\n"
     "With MLflow tracking on (--mlflow URI, the run's tracking.uri, $MLFLOW_TRACKING_URI, or the\n"
     "server the run was tracked in), add also makes the MLflow registered model's version of\n"
-    "the run's MLflow run, and alias sets the same alias there (a failure there is a warning).\n"
+    "the run's MLflow run, and alias sets the same alias there (a failure there is a warning);\n"
+    "a new certificate becomes that version's tag detrain.certificate.N (its JSON).\n"
     "\n"
-    "Exit codes: 0 done (reproduce: identical; verify: intact), 1 different or damaged,\n"
-    "2 bad input (an unknown name, alias or version, a malformed reference, an unfinished run,\n"
-    "a damaged artifact, a read-only or newer database).\n";
+    "Exit codes: 0 done (reproduce: identical; verify: intact), 1 different or damaged, or an\n"
+    "alias refused by its reproduction requirement, 2 bad input (an unknown name, alias or\n"
+    "version, a malformed reference, an unfinished run, a damaged artifact, a signing key that\n"
+    "is not an Ed25519 key of the registry, a forged or altered certificate, a read-only or\n"
+    "newer database).\n";
 
 const char dt_cli_lineage_help[] =
     "usage: detrain lineage FILE|SHA256 [--root DIR] [--registry PATH] [--json]\n"
@@ -78,6 +101,12 @@ static dt_status registry_path(const char *given, const char **origin, char *out
     return DT_OK;
 }
 
+int dt_cli_registry_db(const char *given, int quiet, char *out, size_t size) {
+    dt_error err = {{0}};
+    if (registry_path(given, NULL, out, size, &err) == DT_OK) return -1;
+    return quiet ? dt_status_exit_code(DT_USAGE) : dt_cli_usage_error(err.message, NULL);
+}
+
 /* "<prefix><db> (<origin>)": where the registry comes from, as registry_path said, or the store
  * (named with where it was found). */
 static void print_origin(const char *prefix, const char *db, const char *origin) {
@@ -93,12 +122,14 @@ static void print_origin(const char *prefix, const char *db, const char *origin)
 
 /* ---- registry COMMAND ----------------------------------------------------------------------- */
 
-enum { O_REGISTRY, O_NAME, O_NOTE, O_JSON, O_THREADS, O_QUIET, O_KEEP, O_MIN_AGE, O_MLFLOW, O_CHECKPOINT };
+enum { O_REGISTRY, O_NAME, O_NOTE, O_JSON, O_THREADS, O_QUIET, O_KEEP, O_MIN_AGE, O_MLFLOW, O_CHECKPOINT, O_KEY,
+       O_REQUIRE, O_ALIAS };
 static const option_spec registry_specs[] = {
     [O_REGISTRY] = {"--registry", 1}, [O_NAME] = {"--name", 1},       [O_NOTE] = {"--note", 1},
     [O_JSON] = {"--json", 0},         [O_THREADS] = {"--threads", 1}, [O_QUIET] = {"--quiet", 0},
     [O_KEEP] = {"--keep", 0},         [O_MIN_AGE] = {"--min-age", 1}, [O_MLFLOW] = {"--mlflow", 1},
-    [O_CHECKPOINT] = {"--checkpoint", 1}};
+    [O_CHECKPOINT] = {"--checkpoint", 1}, [O_KEY] = {"--key", 1},     [O_REQUIRE] = {"--require-reproduced", 1},
+    [O_ALIAS] = {"--alias", 1}};
 
 /* One registry subcommand being run: the database, the parsed arguments and the command line. */
 typedef struct {
@@ -123,10 +154,55 @@ void dt_cli_say_added(const char *name, const dt_registry_added *added) {
                added->checkpoint, added->params_sha256);
 }
 
-/* registry add RUN_DIR --name NAME [--note TEXT] [--checkpoint best|final] [--mlflow URI]. */
+/* The alias gate (registry/certificate.h): -1 when alias of name may move to version, 1 when
+ * too few distinct machines reproduced it (said in one line), else the exit code. */
+static int alias_gate(const registry_call *c, const char *name, const char *alias, const char *version) {
+    long long now = 0;
+    const int rc = parse_count("--require-reproduced", c->args->values[O_REQUIRE], "registry", &now);
+    if (rc >= 0) return rc;
+    int64_t required = 0, machines = 0;
+    int passed = 0;
+    dt_error err = {{0}};
+    const dt_status status = dt_alias_gate(c->db, name, alias, version, now, &required, &machines, &passed, &err);
+    if (status != DT_OK) return registry_exit(status, &err);
+    if (passed) return -1;
+    char message[512];
+    snprintf(message, sizeof message, "refused: %s@%s cannot point at version %s: it must be reproduced bit for bit "
+             "on %lld distinct machine%s, it was on %lld ('registry reproduce %s/%s' with a signing key adds a "
+             "certificate)", name, alias, version, (long long)required, required == 1 ? "" : "s", (long long)machines,
+             name, version);
+    return dt_cli_fail(DT_MISMATCH, message);
+}
+
+/* Moves alias of name to version (a number as text) when its gate lets it; says so; the MLflow
+ * bridge sets it there too. 0, or the exit code. */
+static int move_alias(const registry_call *c, const char *name, const char *alias, const char *version) {
+    const char *const *values = c->args->values;
+    int rc = alias_gate(c, name, alias, version);
+    if (rc >= 0) return rc;
+    dt_error err = {{0}};
+    dt_alias_move move;
+    dt_status status = dt_registry_alias(c->db, name, alias, version, values[O_NOTE], &move, &err);
+    if (status != DT_OK) return registry_exit(status, &err);
+    if (move.from_version)
+        printf("%s@%s: version %lld -> %lld\n", name, alias, (long long)move.from_version, (long long)move.to_version);
+    else
+        printf("%s@%s: version %lld\n", name, alias, (long long)move.to_version);
+    dt_model_version v;
+    char ref[DT_NAME_MAX + 64];
+    snprintf(ref, sizeof ref, "%s/%s", name, version);
+    if (dt_registry_resolve(c->db, ref, &v, &err) == DT_OK)
+        dt_cli_mlflow_bridge(v.manifest, name, alias, values[O_MLFLOW], values[O_NOTE]);
+    return 0;
+}
+
+/* registry add RUN_DIR --name NAME [--note TEXT] [--checkpoint best|final] [--alias ALIAS
+ * [--require-reproduced N]] [--mlflow URI]. */
 static int registry_add(const registry_call *c) {
     const char *const *values = c->args->values, *run_dir = c->args->positional[0];
     if (!values[O_NAME]) return dt_cli_usage_error("registry add needs --name NAME", "registry");
+    if (values[O_REQUIRE] && !values[O_ALIAS])
+        return dt_cli_usage_error("registry add: --require-reproduced goes with --alias ALIAS", "registry");
     dt_error err = {{0}};
     dt_registry_added added;
     const dt_status status = dt_registry_add(c->db, run_dir, values[O_NAME], values[O_NOTE], values[O_CHECKPOINT],
@@ -136,25 +212,32 @@ static int registry_add(const registry_call *c) {
     char manifest[DT_PATH_MAX + 32]; /* run_dir fits DT_PATH_MAX: dt_registry_add took it */
     snprintf(manifest, sizeof manifest, "%s/manifest.json", run_dir);
     dt_cli_mlflow_bridge(manifest, values[O_NAME], NULL, values[O_MLFLOW], values[O_NOTE]);
-    return 0;
+    if (!values[O_ALIAS]) return 0;
+    char version[32];
+    snprintf(version, sizeof version, "%lld", (long long)added.version);
+    return move_alias(c, values[O_NAME], values[O_ALIAS], version);
 }
 
-/* registry alias NAME ALIAS VERSION [--note TEXT] [--mlflow URI]. */
+/* registry alias NAME ALIAS VERSION [--note TEXT] [--require-reproduced N] [--mlflow URI]. */
 static int registry_alias(const registry_call *c) {
-    const char *const *pos = c->args->positional, *const *values = c->args->values;
+    const char *const *pos = c->args->positional;
+    return move_alias(c, pos[0], pos[1], pos[2]);
+}
+
+/* registry policy NAME ALIAS [--require-reproduced N]: sets the alias's requirement, or says it. */
+static int registry_policy(const registry_call *c) {
+    const char *name = c->args->positional[0], *alias = c->args->positional[1], *given = c->args->values[O_REQUIRE];
+    long long required = 0;
+    int rc = parse_count("--require-reproduced", given, "registry", &required);
+    if (rc >= 0) return rc;
     dt_error err = {{0}};
-    dt_alias_move move;
-    dt_status status = dt_registry_alias(c->db, pos[0], pos[1], pos[2], values[O_NOTE], &move, &err);
+    int64_t now = required;
+    dt_status status = given ? dt_alias_policy_set(c->db, name, alias, required, &err)
+                             : dt_alias_policy_get(c->db, name, alias, &now, &err);
     if (status != DT_OK) return registry_exit(status, &err);
-    if (move.from_version)
-        printf("%s@%s: version %lld -> %lld\n", pos[0], pos[1], (long long)move.from_version, (long long)move.to_version);
-    else
-        printf("%s@%s: version %lld\n", pos[0], pos[1], (long long)move.to_version);
-    dt_model_version v;
-    char ref[DT_NAME_MAX + 64];
-    snprintf(ref, sizeof ref, "%s/%s", pos[0], pos[2]);
-    if (dt_registry_resolve(c->db, ref, &v, &err) == DT_OK)
-        dt_cli_mlflow_bridge(v.manifest, pos[0], pos[1], values[O_MLFLOW], values[O_NOTE]);
+    if (now) printf("%s@%s moves only to versions reproduced bit for bit on at least %lld distinct machine%s\n", name,
+                    alias, (long long)now, now == 1 ? "" : "s");
+    else printf("%s@%s: no reproduction required\n", name, alias);
     return 0;
 }
 
@@ -293,34 +376,67 @@ static void print_version(const cJSON *shown) {
            dt_json_string_or(shown, "registered_by", "?"), note ? "; note: " : "", note ? note : "");
 }
 
-/* registry show REF [--json]. */
+/* The certificates of registry show as text: the machines that reproduced it, then one line
+ * each: what, where, when, who, which key, and whether it checks. */
+static void print_certificates(const cJSON *rows) {
+    char machines[2048];
+    const cJSON *row;
+    dt_cli_reproduced_on(rows, machines, sizeof machines);
+    if (cJSON_GetArraySize(rows) == 0) printf("  reproduced     no certificates ('registry reproduce' with a signing key)\n");
+    else printf("  reproduced     %s%s\n", machines[0] ? "bit for bit on: " : "bit for bit on no machine yet",
+                machines);
+    cJSON_ArrayForEach(row, rows) {
+        const cJSON *cert = cJSON_GetObjectItemCaseSensitive(row, "certificate");
+        const int valid = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "valid"));
+        char from[48] = "";
+        if (dt_json_number_or(cert, "from_step", 0) > 0)
+            snprintf(from, sizeof from, " from step %.0f", dt_json_number(cert, "from_step"));
+        printf("  certificate %-3.0f%s%s on %s, %s by %s, key %.12s: %s%s\n", dt_json_number(row, "number"),
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cert, "bit_identical")) ? "bit for bit" : "DIFFERENT", from,
+               dt_json_string_or(cert, "machine", "?"), dt_json_string_or(cert, "date", "?"),
+               dt_json_string_or(cert, "who", "?"), dt_json_string_or(cert, "key_id", "?"), valid ? "valid" : "INVALID: ",
+               valid ? "" : dt_json_string_or(row, "problem", ""));
+    }
+}
+
+/* registry show REF [--json]: the version, its lineage and its certificates (each checked). */
 static int registry_show(const registry_call *c) {
     dt_error err = {{0}};
-    cJSON *shown = NULL;
-    const dt_status status = dt_registry_show(c->db, c->args->positional[0], &shown, &err);
+    cJSON *shown = NULL, *certs = NULL;
+    dt_status status = dt_registry_show(c->db, c->args->positional[0], &shown, &err);
+    if (status == DT_OK) {
+        dt_model_version v; /* what dt_certificates_of compares with */
+        memset(&v, 0, sizeof v);
+        snprintf(v.name, sizeof v.name, "%s", dt_json_string_or(shown, "model", ""));
+        v.version = (int64_t)dt_json_number(shown, "version");
+        snprintf(v.artifact_sha256, sizeof v.artifact_sha256, "%s", dt_json_string_or(shown, "artifact_sha256", ""));
+        snprintf(v.params_sha256, sizeof v.params_sha256, "%s", dt_json_string_or(shown, "params_sha256", ""));
+        status = dt_certificates_of(c->db, &v, &certs, &err);
+    }
+    if (status == DT_OK) cJSON_AddItemToObject(shown, "certificates", certs);
+    else cJSON_Delete(certs);
     if (status == DT_OK && c->args->values[O_JSON]) dt_cli_print_json(shown);
-    else if (status == DT_OK) print_version(shown);
+    else if (status == DT_OK) print_version(shown), print_certificates(certs);
     cJSON_Delete(shown);
     return registry_exit(status, &err);
 }
 
-/* Re-runs the stored record of the version r holds and says whether it reproduced. */
-static dt_status reproduce(const dt_reproduction *r, const dt_verify_opts *opts, dt_error *err) {
+/* Re-runs the stored record of the version r holds into *report and says whether it reproduced. */
+static dt_status reproduce(const dt_reproduction *r, const dt_verify_opts *opts, dt_verify_report *report,
+                           dt_error *err) {
     const dt_model_version *v = &r->version;
     printf("reproducing %s/%lld (run %s, params_sha256 %s) from its stored record\n", v->name, (long long)v->version,
            v->run_id, v->params_sha256);
     fflush(stdout);
-    dt_verify_report *report = malloc(sizeof *report);
-    if (!report) return dt_fail(err, DT_NOMEM, "out of memory");
     const dt_status status = dt_verify(r->dir, opts, report, err);
     dt_cli_print_verify_report(r->dir, report);
-    free(report);
     if (status == DT_OK)
         printf("%s/%lld reproduced bit for bit: params_sha256 %s\n", v->name, (long long)v->version, v->params_sha256);
     return status;
 }
 
-/* registry reproduce REF [--threads N] [--quiet] [--keep]: 0 identical, 1 different (said). */
+/* registry reproduce REF [--threads N] [--quiet] [--keep] [--key PRIVATE.pem]: 0 identical,
+ * 1 different (said); then a certificate, signed with the key, when there is one. */
 static int registry_reproduce(const registry_call *c) {
     const char *const *values = c->args->values;
     long long threads = 0;
@@ -330,13 +446,48 @@ static int registry_reproduce(const registry_call *c) {
                            .tolerance = 0.01, .keep = values[O_KEEP] != NULL, .argc = c->argc, .argv = c->argv};
     dt_error err = {{0}};
     dt_reproduction r;
-    dt_status status = dt_reproduce_open(c->db, c->args->positional[0], &r, &err);
-    if (status == DT_OK) status = reproduce(&r, &opts, &err);
-    dt_reproduce_close(&r);
+    dt_cli_certify_plan plan = {0};
+    dt_verify_report *report = calloc(1, sizeof *report);
+    dt_status status = report ? dt_reproduce_open(c->db, c->args->positional[0], &r, &err)
+                              : dt_fail(&err, DT_NOMEM, "out of memory");
+    rc = status == DT_OK ? dt_cli_certify_version(c->db, &r.version, values[O_KEY], values[O_MLFLOW], &plan) : -1;
+    if (status == DT_OK && rc < 0) {
+        status = reproduce(&r, &opts, report, &err);
+        rc = dt_cli_certify_finish(&plan, r.dir, report, status, -1);
+    }
+    if (report) dt_reproduce_close(&r);
+    dt_cli_certify_free(&plan);
+    free(report);
+    if (rc >= 0 && status != DT_MISMATCH) return rc; /* the key refused, or the certificate not stored */
     return status == DT_MISMATCH ? 1 : registry_exit(status, &err);
 }
 
-/* registry verify: one line per version, then the count; 1 when one is damaged. */
+/* registry verify's certificates: one line per invalid one, then the count; -1 when all are
+ * valid, else 2 with one line naming the first invalid one. */
+static int verify_certificates(const registry_call *c) {
+    dt_error err = {{0}};
+    cJSON *bad = NULL, *entry;
+    int64_t checked = 0;
+    const dt_status status = dt_certificates_check_all(c->db, &bad, &checked, &err);
+    cJSON_ArrayForEach(entry, bad)
+        printf("INVALID %s/%lld certificate %lld: %s\n", dt_json_string(entry, "name"),
+               (long long)dt_json_number(entry, "version"), (long long)dt_json_number(entry, "number"),
+               dt_json_string(entry, "problem"));
+    const int n_bad = cJSON_GetArraySize(bad);
+    if (status == DT_OK) printf("%lld certificate%s checked, %d invalid\n", (long long)checked, checked == 1 ? "" : "s", n_bad);
+    char message[DT_ERROR_MAX + 256];
+    const cJSON *first = cJSON_GetArrayItem(bad, 0);
+    if (first)
+        snprintf(message, sizeof message, "%s/%lld: certificate %lld: %s%s", dt_json_string(first, "name"),
+                 (long long)dt_json_number(first, "version"), (long long)dt_json_number(first, "number"),
+                 dt_json_string(first, "problem"), n_bad > 1 ? " (and others: above)" : "");
+    cJSON_Delete(bad);
+    if (status != DT_OK) return registry_exit(status, &err);
+    return first ? dt_cli_fail(DT_CHECKPOINT, message) : -1;
+}
+
+/* registry verify: one line per version, then the count; 1 when one is damaged; then the
+ * certificates: 2 when one is forged or altered. */
 static int registry_verify(const registry_call *c) {
     dt_error err = {{0}};
     cJSON *checked = NULL, *version;
@@ -351,7 +502,9 @@ static int registry_verify(const registry_call *c) {
     const int n = cJSON_GetArraySize(checked);
     if (status == DT_OK) printf("%d version%s checked, %lld damaged\n", n, n == 1 ? "" : "s", (long long)damaged);
     cJSON_Delete(checked);
-    return status == DT_OK && damaged ? 1 : registry_exit(status, &err);
+    if (status != DT_OK) return registry_exit(status, &err);
+    const int rc = verify_certificates(c);
+    return rc >= 0 ? rc : damaged ? 1 : 0;
 }
 
 /* registry gc [--min-age SECONDS]. */
@@ -377,6 +530,7 @@ static const struct {
     int (*run)(const registry_call *);
 } subcommands[] = {{"add", 1, 1, "a run folder", registry_add},
                    {"alias", 3, 3, "NAME ALIAS VERSION", registry_alias},
+                   {"policy", 2, 2, "NAME ALIAS", registry_policy},
                    {"history", 1, 1, "a model name", registry_history},
                    {"list", 0, 1, "at most a model name", registry_list},
                    {"show", 1, 1, "a model reference", registry_show},

@@ -24,4 +24,9 @@ int dt_cli_run_folder(const char *arg, char *path, size_t size, char *temp, size
  * RUN_ID, FILE, params_sha256 S", or "NAME/N: already registered (...)". */
 void dt_cli_say_added(const char *name, const dt_registry_added *added);
 
+/* The registry database a command uses (given: --registry, or NULL; else $DETRAIN_REGISTRY,
+ * else the project store's) into out. -1, or the exit code of the usage error (printed unless
+ * `quiet`). */
+int dt_cli_registry_db(const char *given, int quiet, char *out, size_t size);
+
 #endif

@@ -79,9 +79,16 @@ static volatile sig_atomic_t writing = 0;
 const char *dt_write_in_progress(void) { return writing ? in_progress : NULL; }
 
 /* The write itself: data into tmp, flushed, renamed over path. */
-static dt_status write_atomic(const char *tmp, const char *path, const void *data, size_t size, dt_error *err) {
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+static dt_status write_atomic(const char *tmp, const char *path, const void *data, size_t size, mode_t mode,
+                              dt_error *err) {
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0) return write_failed(err, tmp, "creating", errno);
+    if ((mode & 077) == 0 && fchmod(fd, mode) != 0) { /* private: also when a stale temporary file was there */
+        const int e = errno;
+        close(fd);
+        unlink(tmp);
+        return write_failed(err, tmp, "making it private (fchmod)", e);
+    }
     const char *p = data;
     size_t left = size;
     const char *operation = NULL;
@@ -103,6 +110,10 @@ static dt_status write_atomic(const char *tmp, const char *path, const void *dat
 }
 
 dt_status dt_write_file_atomic(const char *path, const void *data, size_t size, dt_error *err) {
+    return dt_write_file_atomic_mode(path, data, size, 0644, err);
+}
+
+dt_status dt_write_file_atomic_mode(const char *path, const void *data, size_t size, unsigned mode, dt_error *err) {
     /* The process id in the temporary name: two processes writing one file (the registry's
      * stored objects) never write into each other's temporary file. */
     char tmp[sizeof in_progress];
@@ -111,7 +122,7 @@ dt_status dt_write_file_atomic(const char *path, const void *data, size_t size, 
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
     memcpy(in_progress, tmp, sizeof in_progress);
     writing = 1;
-    const dt_status status = write_atomic(tmp, path, data, size, err);
+    const dt_status status = write_atomic(tmp, path, data, size, (mode_t)mode, err);
     writing = 0;
     return status;
 }

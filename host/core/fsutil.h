@@ -17,6 +17,10 @@
  * folder of DT_PATH_MAX bytes and a file name. */
 dt_status dt_write_file_atomic(const char *path, const void *data, size_t size, dt_error *err);
 
+/* dt_write_file_atomic with the file created with `mode` (0644 there); a mode without group
+ * or other bits (0600: a private key) is set on the temporary file before any byte is written. */
+dt_status dt_write_file_atomic_mode(const char *path, const void *data, size_t size, unsigned mode, dt_error *err);
+
 /* The temporary file dt_write_file_atomic is writing at this instant, or NULL: what a signal
  * handler that ends the process at once (a second Ctrl-C) removes. Async-signal-safe. */
 const char *dt_write_in_progress(void);

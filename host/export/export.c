@@ -59,7 +59,7 @@ static int add_text(cJSON *obj, const char *key, const char *fmt, ...) {
     return cJSON_AddStringToObject(obj, key, text) ? 0 : -1;
 }
 
-cJSON *dt_export_metadata(const dt_checkpoint *ck) {
+cJSON *dt_export_metadata(const dt_checkpoint *ck, const char *certificates) {
     const dt_config *cfg = ck->cfg;
     cJSON *meta = cJSON_CreateObject(), *layers = cJSON_CreateArray();
     char *layers_text = NULL;
@@ -82,6 +82,7 @@ cJSON *dt_export_metadata(const dt_checkpoint *ck) {
         rc |= cJSON_AddStringToObject(meta, "layers", layers_text) ? 0 : -1;
         rc |= add_text(meta, "loss", "%s", dt_loss_name(cfg->loss.kind));
         rc |= add_text(meta, "normalize", "%s", dt_norm_name(cfg->data.normalize));
+        if (certificates) rc |= cJSON_AddStringToObject(meta, "detrain.certificates", certificates) ? 0 : -1;
     }
     if (!rc && cfg->data.normalize == DT_NORM_SCALE) {
         /* %.9g round-trips a float; the bits say it beyond doubt. */
@@ -112,7 +113,27 @@ static dt_status check_output(const char *output, const char *checkpoint, dt_err
     return status;
 }
 
-dt_status dt_export_checkpoint(const char *checkpoint, dt_export_format format, const char *output, dt_error *err) {
+/* certificates.json beside output: the certificates (a JSON array text) indented. */
+static dt_status write_certificates(const char *output, const char *certificates, dt_error *err) {
+    char folder[DT_PATH_MAX], path[DT_PATH_MAX + 32];
+    snprintf(folder, sizeof folder, "%s", output); /* fits: dt_check_output_file took it */
+    dt_status status = dt_path_join(path, sizeof path, dirname(folder), "certificates.json", err);
+    cJSON *parsed = status == DT_OK ? cJSON_Parse(certificates) : NULL;
+    char *text = parsed ? cJSON_Print(parsed) : NULL;
+    if (status == DT_OK && !text) status = dt_fail(err, DT_INTERNAL, "%s: the certificates are not JSON", path);
+    if (status == DT_OK) {
+        const size_t n = strlen(text);
+        char *line = realloc(text, n + 2); /* and a newline at the end */
+        if (!line) status = dt_fail(err, DT_NOMEM, "out of memory");
+        else text = line, memcpy(text + n, "\n", 2), status = dt_write_file_atomic(path, text, n + 1, err);
+    }
+    free(text);
+    cJSON_Delete(parsed);
+    return status;
+}
+
+dt_status dt_export_checkpoint(const char *checkpoint, dt_export_format format, const char *output,
+                               const char *certificates, dt_error *err) {
     if ((unsigned)format > DT_EXPORT_ONNX) return dt_fail(err, DT_INTERNAL, "unknown export format %d", (int)format);
     dt_status status = check_output(output, checkpoint, err);
     if (status != DT_OK) return status;
@@ -121,9 +142,10 @@ dt_status dt_export_checkpoint(const char *checkpoint, dt_export_format format, 
     size_t size = 0;
     if (!ck) return dt_fail(err, DT_NOMEM, "out of memory");
     DT_TRY(dt_checkpoint_read(checkpoint, ck, err));
-    if (format == DT_EXPORT_SAFETENSORS) DT_TRY(dt_export_safetensors(ck, checkpoint, &data, &size, err));
-    else DT_TRY(dt_export_onnx(ck, checkpoint, &data, &size, err));
+    if (format == DT_EXPORT_SAFETENSORS) DT_TRY(dt_export_safetensors(ck, checkpoint, certificates, &data, &size, err));
+    else DT_TRY(dt_export_onnx(ck, checkpoint, certificates, &data, &size, err));
     DT_TRY(dt_write_file_atomic(output, data, size, err));
+    if (certificates) DT_TRY(write_certificates(output, certificates, err));
 cleanup:
     free(data);
     dt_checkpoint_free(ck);

@@ -34,18 +34,22 @@ dt_status dt_export_format_parse(const char *name, dt_export_format *format, dt_
 const char *dt_export_format_name(dt_export_format format);
 
 /* Reads the checkpoint (every tensor digest verified) and writes its model to `output` in
- * `format`. DT_IO when output's folder does not exist or cannot be written (checked before
+ * `format`. certificates: NULL, or a registered version's reproducibility certificates as a
+ * JSON array text (registry/certificate.h), carried in the model's metadata as
+ * "detrain.certificates" and written beside it as certificates.json (after the model).
+ * DT_IO when output's folder does not exist or cannot be written (checked before
  * the checkpoint is read), DT_USAGE when output is the checkpoint itself, DT_CHECKPOINT for a
  * damaged checkpoint, DT_WRITE when writing fails; output is untouched on failure. */
-dt_status dt_export_checkpoint(const char *checkpoint, dt_export_format format, const char *output, dt_error *err);
+dt_status dt_export_checkpoint(const char *checkpoint, dt_export_format format, const char *output,
+                               const char *certificates, dt_error *err);
 
 /* The serialized model of a checkpoint that was read, into a malloc'ed buffer (*data, *size;
- * the caller frees). `origin` names the checkpoint in messages. DT_NOMEM, or DT_INTERNAL for a
- * model the format cannot hold. */
-dt_status dt_export_safetensors(const dt_checkpoint *ck, const char *origin, unsigned char **data, size_t *size,
-                                dt_error *err);
-dt_status dt_export_onnx(const dt_checkpoint *ck, const char *origin, unsigned char **data, size_t *size,
-                         dt_error *err);
+ * the caller frees); certificates as dt_export_checkpoint's (NULL: none). `origin` names the
+ * checkpoint in messages. DT_NOMEM, or DT_INTERNAL for a model the format cannot hold. */
+dt_status dt_export_safetensors(const dt_checkpoint *ck, const char *origin, const char *certificates,
+                                unsigned char **data, size_t *size, dt_error *err);
+dt_status dt_export_onnx(const dt_checkpoint *ck, const char *origin, const char *certificates, unsigned char **data,
+                         size_t *size, dt_error *err);
 
 /* Makes `dir`, which holds the model.onnx of ck, an MLflow model of the onnx flavour, as
  * mlflow.onnx.save_model (MLflow 3.17.2) would: requirements.txt, python_env.yaml, conda.yaml

@@ -26,7 +26,8 @@ static void add_mlflow_model(const dt_checkpoint *ck, const char *checkpoint, lo
 }
 
 int dt_export_models(const char *checkpoint, dt_export_models_dir *out) {
-    typedef dt_status (*serializer)(const dt_checkpoint *, const char *, unsigned char **, size_t *, dt_error *);
+    typedef dt_status (*serializer)(const dt_checkpoint *, const char *, const char *, unsigned char **, size_t *,
+                                    dt_error *);
     static const char *const names[] = {"model.onnx", "model.safetensors"};
     static const serializer serializers[] = {dt_export_onnx, dt_export_safetensors};
     dt_error ignored;
@@ -42,7 +43,7 @@ int dt_export_models(const char *checkpoint, dt_export_models_dir *out) {
             size_t size = 0;
             char path[DT_PATH_MAX + 32];
             snprintf(path, sizeof path, "%s/%s", out->dir, names[i]);
-            if (serializers[i](&ck, checkpoint, &data, &size, &ignored) == DT_OK &&
+            if (serializers[i](&ck, checkpoint, NULL, &data, &size, &ignored) == DT_OK &&
                 dt_write_file_atomic(path, data, size, &ignored) == DT_OK) {
                 out->n++;
                 have_onnx |= i == 0;

@@ -215,8 +215,8 @@ static void add_layer(builder *b, const dt_checkpoint *ck, int l, const char *in
 }
 
 /* The model's metadata_props: the pairs of dt_export_metadata. */
-static void set_metadata(builder *b, Onnx__ModelProto *model, const dt_checkpoint *ck) {
-    cJSON *meta = dt_export_metadata(ck);
+static void set_metadata(builder *b, Onnx__ModelProto *model, const dt_checkpoint *ck, const char *certificates) {
+    cJSON *meta = dt_export_metadata(ck, certificates);
     const int n = meta ? cJSON_GetArraySize(meta) : 0;
     Onnx__StringStringEntryProto **props = alloc(b, (size_t)n * sizeof *props);
     if (!meta || !props) {
@@ -238,8 +238,8 @@ static void set_metadata(builder *b, Onnx__ModelProto *model, const dt_checkpoin
     cJSON_Delete(meta);
 }
 
-dt_status dt_export_onnx(const dt_checkpoint *ck, const char *origin, unsigned char **data, size_t *size,
-                         dt_error *err) {
+dt_status dt_export_onnx(const dt_checkpoint *ck, const char *origin, const char *certificates, unsigned char **data,
+                         size_t *size, dt_error *err) {
     *data = NULL, *size = 0;
     if (ck->cfg->data.normalize == DT_NORM_STANDARDIZE && (!ck->norm_mean || !ck->norm_std))
         return dt_fail(err, DT_INTERNAL, "%s: standardize without the moments", origin);
@@ -285,7 +285,7 @@ dt_status dt_export_onnx(const dt_checkpoint *ck, const char *origin, unsigned c
     model.producer_name = text(&b, "detrain");
     model.producer_version = text(&b, "%s", DT_VERSION);
     model.graph = &graph;
-    set_metadata(&b, &model, ck);
+    set_metadata(&b, &model, ck, certificates);
 
     dt_status status = DT_OK;
     if (b.failed) status = dt_fail(err, DT_NOMEM, "out of memory building the ONNX graph of %s", origin);

@@ -10,9 +10,10 @@
 /* The model's identity and architecture as string -> string pairs, the same in both formats:
  * detrain_version, git_commit, params_sha256, config_sha256, step, input_size, layers (a JSON
  * array of {"units", "activation"}), loss, normalize, and for scale: scale, shift (decimal
- * that round-trips to the float) with their bits (scale_bits, shift_bits). Caller owns it
- * (cJSON_Delete); NULL on OOM. */
-cJSON *dt_export_metadata(const dt_checkpoint *ck);
+ * that round-trips to the float) with their bits (scale_bits, shift_bits); and when
+ * `certificates` is not NULL (a registered version's, as a JSON array text), the pair
+ * "detrain.certificates" with it. Caller owns it (cJSON_Delete); NULL on OOM. */
+cJSON *dt_export_metadata(const dt_checkpoint *ck, const char *certificates);
 
 /* n floats as little-endian float32 bytes at out (4 n bytes): the byte order both formats
  * mandate, whatever the host's. */

@@ -79,8 +79,8 @@ static int adopt(cJSON *obj, const char *key, cJSON **item) {
 }
 
 /* The header object: __metadata__ first, then the tensors in data order. NULL on OOM. */
-static cJSON *make_header(const dt_checkpoint *ck, const st_tensor *t, int n) {
-    cJSON *header = cJSON_CreateObject(), *meta = dt_export_metadata(ck);
+static cJSON *make_header(const dt_checkpoint *ck, const char *certificates, const st_tensor *t, int n) {
+    cJSON *header = cJSON_CreateObject(), *meta = dt_export_metadata(ck, certificates);
     int rc = header && meta && cJSON_AddStringToObject(meta, "format", "pt") ? 0 : -1;
     if (!rc) rc = adopt(header, "__metadata__", &meta);
     for (int i = 0; i < n && !rc; i++) {
@@ -106,14 +106,14 @@ static cJSON *make_header(const dt_checkpoint *ck, const st_tensor *t, int n) {
     return header;
 }
 
-dt_status dt_export_safetensors(const dt_checkpoint *ck, const char *origin, unsigned char **data, size_t *size,
-                                dt_error *err) {
+dt_status dt_export_safetensors(const dt_checkpoint *ck, const char *origin, const char *certificates,
+                                unsigned char **data, size_t *size, dt_error *err) {
     *data = NULL, *size = 0;
     if (ck->cfg->data.normalize == DT_NORM_STANDARDIZE && (!ck->norm_mean || !ck->norm_std))
         return dt_fail(err, DT_INTERNAL, "%s: standardize without the moments", origin);
     st_tensor tensors[2 * DT_MAX_LAYERS + 2];
     const int n = list_tensors(ck, tensors);
-    cJSON *header = make_header(ck, tensors, n);
+    cJSON *header = make_header(ck, certificates, tensors, n);
     char *json = header ? cJSON_PrintUnformatted(header) : NULL;
     cJSON_Delete(header);
     if (!json) return dt_fail(err, DT_NOMEM, "out of memory writing the safetensors header of %s", origin);

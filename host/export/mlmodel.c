@@ -95,7 +95,7 @@ static char *mlmodel_text(const dt_checkpoint *ck, const char *finished_at, long
                        "is_signature_from_type_hint: false\n",
                    ONNX_FORMAT_VERSION, PYTHON_VERSION);
     /* detrain's identity of the model, the pairs model.onnx and model.safetensors carry */
-    cJSON *meta = dt_export_metadata(ck);
+    cJSON *meta = dt_export_metadata(ck, NULL);
     const cJSON *item;
     if (!meta) t.failed = true;
     dt_text_printf(&t, "metadata:\n");

@@ -33,6 +33,14 @@ static const char *const migrations[DT_DB_SCHEMA_VERSION] = {
     " PRIMARY KEY(name, alias));"
     "CREATE TABLE alias_history(id INTEGER PRIMARY KEY, name TEXT NOT NULL, alias TEXT NOT NULL,"
     " from_version INTEGER, to_version INTEGER NOT NULL, who TEXT, at TEXT, note TEXT);",
+    /* 1 -> 2: reproducibility certificates (registry/certificate.h), the public keys that sign
+     * them (registry/keys.h), and the per-alias policies that require them. */
+    "CREATE TABLE signing_keys(key_id TEXT PRIMARY KEY, public_pem TEXT NOT NULL, who TEXT, created TEXT, note TEXT);"
+    "CREATE TABLE certificates(name TEXT NOT NULL, version INTEGER NOT NULL, number INTEGER NOT NULL,"
+    " certificate TEXT NOT NULL, key_id TEXT, machine TEXT, bit_identical INTEGER, created TEXT,"
+    " PRIMARY KEY(name, version, number));"
+    "CREATE TABLE alias_policies(name TEXT NOT NULL, alias TEXT NOT NULL, require_reproduced INTEGER NOT NULL,"
+    " who TEXT, at TEXT, PRIMARY KEY(name, alias));",
 };
 
 dt_status dt_db_fail(dt_db *db, int rc, const char *doing, dt_error *err) {

@@ -17,7 +17,7 @@
 typedef struct cJSON cJSON;
 
 /* The schema this build writes. */
-#define DT_DB_SCHEMA_VERSION 1
+#define DT_DB_SCHEMA_VERSION 2 /* 2: certificates, signing keys, alias policies */
 
 typedef struct {
     sqlite3 *handle;

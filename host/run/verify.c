@@ -307,12 +307,26 @@ static void config_vs_checkpoint(const dt_run_record *rec, const dt_config *cfg,
     }
 }
 
+/* The re-run's machine as its record says: SIMD path, and the GPU with its library versions
+ * (what a reproducibility certificate names: registry/certificate.h). */
+static void rerun_machine(const cJSON *rerun, dt_verify_report *report) {
+    snprintf(report->simd, sizeof report->simd, "%s", dt_run_record_string(rerun, "environment.simd"));
+    const char *gpu = dt_run_record_string(rerun, "environment.gpu.name");
+    report->gpu[0] = '\0';
+    if (gpu[0])
+        snprintf(report->gpu, sizeof report->gpu, "%.100s (driver %.24s, CUDA %.24s, cuBLAS %.24s)", gpu,
+                 dt_run_record_string(rerun, "environment.gpu.driver"),
+                 dt_run_record_string(rerun, "environment.gpu.cuda_runtime"),
+                 dt_run_record_string(rerun, "environment.gpu.cublas"));
+}
+
 /* Completes the report of a comparison; DT_OK, or DT_MISMATCH with the causes found. */
 static dt_status finish_report(const char *run_dir, const dt_run_record *rec, const cJSON *rerun,
                                const char *config_sha_now, const dt_config *cfg, const dt_train_summary *summary,
                                dt_verify_report *report, dt_error *err) {
     report->compared = 1;
     snprintf(report->device, sizeof report->device, "%s", dt_run_record_string(rerun, "device"));
+    rerun_machine(rerun, report);
     snprintf(report->mode, sizeof report->mode, "%s", dt_run_record_string(rec->manifest, "mode"));
     snprintf(report->params_sha256, sizeof report->params_sha256, "%s", summary->params_sha256);
     report->seconds = summary->seconds;

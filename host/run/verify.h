@@ -43,6 +43,8 @@ typedef struct {
     int final_compared, final_differing;
     char params_sha256[65];    /* the re-run's final parameter digest */
     char device[1024], mode[32]; /* the re-run's device, the recorded mode */
+    char simd[32];             /* the re-run's SIMD path ("avx2"), as its record says */
+    char gpu[256];             /* its GPU: "NAME (driver D, CUDA R, cuBLAS B)"; "" on the CPU */
     double seconds;            /* how long the re-run took */
     dt_verify_cause causes[5]; /* after a divergence: what the record says differs from now */
     int n_causes;

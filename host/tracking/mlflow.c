@@ -571,3 +571,21 @@ dt_status dt_mlflow_alias(dt_http *h, const char *name, const char *alias, const
     cJSON_Delete(body);
     return status;
 }
+
+dt_status dt_mlflow_version_tag(dt_http *h, const char *name, const char *run_id, const char *key, const char *value,
+                                dt_error *err) {
+    char version[32];
+    dt_status status = version_of_run(h, name, run_id, version, err);
+    if (status != DT_OK) return status;
+    if (!version[0])
+        return dt_fail(err, DT_NETWORK, "%s: registered model %s has no version from MLflow run %s", h->shown, name,
+                       run_id);
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "name", name);
+    cJSON_AddStringToObject(body, "version", version);
+    cJSON_AddStringToObject(body, "key", key);
+    cJSON_AddStringToObject(body, "value", value);
+    status = dt_http_json(h, "POST", API "/model-versions/set-tag", body, NULL, NULL, err);
+    cJSON_Delete(body);
+    return status;
+}

@@ -66,6 +66,11 @@ void dt_mlflow_state_free(dt_mlflow_state *st);
 dt_status dt_mlflow_register(dt_http *h, const char *name, const char *run_id, const char *artifact_uri,
                              const char *description, char version[32], dt_error *err);
 
+/* Sets tag key = value on the version of registered model `name` made from run_id
+ * (model-versions/set-tag). DT_NETWORK when there is no such version or the server refuses. */
+dt_status dt_mlflow_version_tag(dt_http *h, const char *name, const char *run_id, const char *key, const char *value,
+                                dt_error *err);
+
 /* Points MLflow alias `alias` of registered model `name` at the version made from run_id. */
 dt_status dt_mlflow_alias(dt_http *h, const char *name, const char *alias, const char *run_id, dt_error *err);
 

@@ -140,6 +140,21 @@ def check_model(client, name, alias, run_dir):
         check(by_alias.version == mine[0].version, f"{name}@{alias} is version {by_alias.version}")
 
 
+def check_certificates(client, name, run_dir, certificates_json):
+    """The version of the run carries each of the registry's certificates as a tag
+    detrain.certificate.N, the same JSON (as `detrain export` writes them beside the model)."""
+    m = manifest_of(run_dir)
+    certificates = json.load(open(certificates_json))
+    mine = [v for v in client.search_model_versions(f"name='{name}'") if v.run_id == m["tracking"]["run_id"]]
+    check(len(mine) == 1 and len(certificates) >= 1, f"{name}: one version of the run, {len(certificates)} certificate(s)")
+    if not mine:
+        return
+    tags = client.get_model_version(name, mine[0].version).tags
+    for n, certificate in enumerate(certificates, start=1):
+        key = f"detrain.certificate.{n}"
+        check(key in tags and json.loads(tags[key]) == certificate, f"{name}/{mine[0].version}: tag {key} is certificate {n}")
+
+
 def check_step_loss(client, run_dir, every):
     m = manifest_of(run_dir)
     with open(os.path.join(run_dir, "trace.jsonl")) as f:
@@ -266,6 +281,8 @@ def main(argv):
         check_unique(client, argv[3])
     elif argv[1] == "model":
         check_model(client, argv[3], argv[4], argv[5])
+    elif argv[1] == "certificates":
+        check_certificates(client, argv[3], argv[4], argv[5])
     elif argv[1] == "steploss":
         check_step_loss(client, argv[3], int(argv[4]))
     elif argv[1] == "pyfunc":
