@@ -4,7 +4,9 @@
 #   the tiny configs (dropout, clipping, SGD/Nesterov, MSE, tanh/sigmoid/GELU, 4 microbatches) in
 #   every mode: portable = the CPU's digest and loss bits, deterministic twice = one digest, and
 #   the same without CUDA graphs (DETRAIN_CUDA_GRAPHS=0, every kernel launched by the host);
-#   a portable run interrupted on the GPU and resumed on the CPU ends with the CPU's digest.
+#   a portable run interrupted on the GPU and resumed on the CPU ends with the CPU's digest;
+#   detrain bisect finds the CPU's and the GPU's portable runs, and a traced GPU step's every
+#   operation, identical to the CPU's.
 # tests/cudaemu_train.sh runs the same on the CPU emulator, where deterministic (the reference
 # cuBLAS) must also equal portable; on hardware cuBLAS sums in its own order.
 . "$DT_SOURCE_DIR/tests/lib.sh"
@@ -36,6 +38,14 @@ else fail "portable GPU digest $(digest_of "$DT_TMP/gpu_portable.out") != CPU $(
 checks=$((checks + 1))
 if diff <(bits cpu) <(bits gpu_portable) >"$DT_TMP/bits.diff"; then echo "ok   per-step loss bits equal ($(bits cpu | wc -l) steps)"
 else fail "per-step losses differ, first: $(sed -n 2p "$DT_TMP/bits.diff")"; fi
+
+# bisect on hardware: the CPU's and the GPU's portable runs are identical; were they not, the
+# report names the first operation that differs (kept in $DT_TMP/bisect-gpu.out for the log).
+# Every operation of a GPU step traced (kernel by kernel, no graphs) equals the CPU's.
+run_code bisect-gpu 0 "$DETRAIN" bisect "$DT_TMP/run-cpu" "$DT_TMP/run-gpu_portable"
+run gpu_traced --device cuda --mode portable --dump-ops 3
+run_code bisect-gpu-ops 0 "$DETRAIN" bisect "$DT_TMP/run-cpu" "$DT_TMP/run-gpu_traced/ops-3.json"
+check "a traced GPU run keeps the untraced digest" [ "$(digest_of "$DT_TMP/gpu_traced.out")" = "$(digest_of "$DT_TMP/gpu_portable.out")" ]
 
 for r in 1 2 3; do run "det$r" --device cuda --mode deterministic; done
 checks=$((checks + 1))
