@@ -16,6 +16,8 @@
 #   bisect: the CPU's run and the emulated GPU's are identical, and a one-ULP fault in one GPU
 #     kernel's output (DETRAIN_TEST_PERTURB) is named, op and step, with the GPU side replayed
 #     on the emulated GPU;
+#   certificates: a registered GPU run reproduced with a signing key is certified on the GPU
+#     by name, architecture, driver, CUDA and cuBLAS;
 #   devices: --device auto falls back to the CPU when the GPU has no kernel image in this build;
 #     runtime.gpu picks the GPU and the manifest says which; under mpirun each rank takes the
 #     GPU of its local rank, and more ranks than GPUs is refused.
@@ -136,6 +138,17 @@ check "bisect: one ULP" grep -Eq 'max 1 ULP' "$DT_TMP/bisect-altered.out"
 DTEMU_DEVICES=0 run_code bisect-no-gpu 1 "$DETRAIN" bisect "$DT_TMP/run-tiny-cpu" "$DT_TMP/run-tiny-altered"
 check "bisect without the GPU: said, and not localized" grep -q 'no usable GPU here' "$DT_TMP/bisect-no-gpu.out"
 check "bisect without the GPU: the way to a dump" grep -q -- '--dump-only --out ops-B.json' "$DT_TMP/bisect-no-gpu.out"
+
+# ---- a certificate of a re-run on the GPU names the GPU, its architecture and libraries -------
+export DETRAIN_REGISTRY=$DT_TMP/registry.sqlite
+run_code cert-key 0 "$DETRAIN" key generate --out "$DT_TMP/signing.pem"
+run_code cert-add 0 "$DETRAIN" registry add "$DT_TMP/run-tiny-portable" --name tiny-gpu
+DETRAIN_SIGNING_KEY=$DT_TMP/signing.pem run_code cert-reproduce 0 "$DETRAIN" registry reproduce tiny-gpu/1 --quiet
+run_code cert-show 0 "$DETRAIN" registry show tiny-gpu/1
+check "the certificate names the GPU (sm_90, driver, CUDA, cuBLAS)" \
+    grep -Eq 'certificate 1 +bit for bit on dtemu pretend GPU 0 .*\(sm_90, driver [0-9.]+, CUDA [0-9.]+, cuBLAS [0-9.]+\).*: valid' \
+    "$DT_TMP/cert-show.out"
+unset DETRAIN_REGISTRY
 
 # ---- bench: the GPU side of detrain bench (events, the matrix-product microbenchmark) ----------
 checks=$((checks + 1))

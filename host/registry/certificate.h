@@ -13,7 +13,7 @@
  *   bit_identical     true: every step, epoch, checkpoint and the final digest were the same bits
  *   steps, from_step  steps compared; the step the re-run started from (0: from the start)
  *   mode, device      the run's mode; the device the re-run used ("cpu", "cuda:0")
- *   machine           "x86-64 AVX2 (Intel(R) Xeon(R) ...)", or "NVIDIA H200 (driver ..., CUDA
+ *   machine           "x86-64 AVX2 (Intel(R) Xeon(R) ...)", or "NVIDIA H200 (sm_90, driver ..., CUDA
  *                     ..., cuBLAS ...)" on a GPU
  *   machine_from      "detected", or "DETRAIN_TEST_MACHINE" when that variable (a testing aid)
  *                     replaced the machine's description

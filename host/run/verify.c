@@ -307,14 +307,25 @@ static void config_vs_checkpoint(const dt_run_record *rec, const dt_config *cfg,
     }
 }
 
+/* A compute capability "9.0" as its architecture's digits "90" (into out, 16 bytes). */
+static const char *cc_digits(const char *cc, char *out) {
+    size_t n = 0;
+    for (; *cc && n < 15; cc++)
+        if (*cc >= '0' && *cc <= '9') out[n++] = *cc;
+    out[n] = '\0';
+    return out;
+}
+
 /* The re-run's machine as its record says: SIMD path, and the GPU with its library versions
  * (what a reproducibility certificate names: registry/certificate.h). */
 static void rerun_machine(const cJSON *rerun, dt_verify_report *report) {
     snprintf(report->simd, sizeof report->simd, "%s", dt_run_record_string(rerun, "environment.simd"));
     const char *gpu = dt_run_record_string(rerun, "environment.gpu.name");
+    char digits[16];
     report->gpu[0] = '\0';
     if (gpu[0])
-        snprintf(report->gpu, sizeof report->gpu, "%.100s (driver %.24s, CUDA %.24s, cuBLAS %.24s)", gpu,
+        snprintf(report->gpu, sizeof report->gpu, "%.100s (sm_%.8s, driver %.24s, CUDA %.24s, cuBLAS %.24s)", gpu,
+                 cc_digits(dt_run_record_string(rerun, "environment.gpu.compute_capability"), digits),
                  dt_run_record_string(rerun, "environment.gpu.driver"),
                  dt_run_record_string(rerun, "environment.gpu.cuda_runtime"),
                  dt_run_record_string(rerun, "environment.gpu.cublas"));
