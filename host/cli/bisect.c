@@ -220,8 +220,8 @@ int dt_cli_trace_begin(dt_cli_trace *t, const char *dump_ops, const char *ops_ou
     if (dump_ops && t->dump_step < 1) return dt_cli_usage_error("--dump-ops: a step number (1 is the first step)", command);
     if (ops_out && !dump_ops) return dt_cli_usage_error("--ops-out goes with --dump-ops STEP", command);
     t->dump_file = ops_out;
-    dt_op_trace_init(&t->trace, t->dump_step ? t->dump_step : 0, t->dump_step ? t->dump_step : -1,
-                     t->dump_step ? t->dump_step : 0, t->dump_step ? t->dump_step : -1);
+    const int64_t step = t->dump_step, last = step ? step : -1; /* none: an empty window */
+    dt_op_trace_init(&t->trace, step, last, step, last);
     const char *perturb = getenv("DETRAIN_TEST_PERTURB");
     dt_error err = {{0}};
     if (perturb && *perturb && dt_op_trace_set_perturbation(&t->trace, perturb, &err) != DT_OK)

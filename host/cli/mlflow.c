@@ -123,17 +123,26 @@ cleanup:
     return status == DT_OK ? 0 : dt_cli_fail(status, err.message);
 }
 
+/* The MLflow side of a registered run from its stored manifest (registry bridge): *manifest
+ * parsed (the caller deletes it), side opened as open_side does; side is zeroed first, so
+ * close_side is safe whatever this returns. */
+static dt_status open_run_side(const char *manifest_path, const char *flag_uri, cJSON **manifest, mlflow_side *side,
+                               dt_error *err) {
+    char *text = NULL;
+    memset(side, 0, sizeof *side);
+    dt_status status = dt_read_text(manifest_path, &text, NULL, err);
+    if (status == DT_OK && !(*manifest = cJSON_Parse(text)))
+        status = dt_fail(err, DT_CHECKPOINT, "%s: not JSON", manifest_path);
+    free(text);
+    return status == DT_OK ? open_side(*manifest, manifest_path, flag_uri, side, err) : status;
+}
+
 void dt_cli_mlflow_bridge(const char *manifest_path, const char *name, const char *alias, const char *flag_uri,
                           const char *note) {
     dt_error err = {""};
-    char *text = NULL;
     cJSON *manifest = NULL;
     mlflow_side side;
-    memset(&side, 0, sizeof side);
-    dt_status status = dt_read_text(manifest_path, &text, NULL, &err);
-    if (status == DT_OK && !(manifest = cJSON_Parse(text)))
-        status = dt_fail(&err, DT_CHECKPOINT, "%s: not JSON", manifest_path);
-    if (status == DT_OK) status = open_side(manifest, manifest_path, flag_uri, &side, &err);
+    dt_status status = open_run_side(manifest_path, flag_uri, &manifest, &side, &err);
     if (status != DT_OK || !side.settings.uri[0]) goto cleanup; /* tracking is off */
     if (!side.st.run_id[0]) {
         fprintf(stderr, "detrain: note: run %s has no MLflow run at %s ('detrain mlflow sync RUN_DIR' makes it); no MLflow "
@@ -156,20 +165,14 @@ cleanup:
                 alias ? "alias" : "version");
     close_side(&side);
     cJSON_Delete(manifest);
-    free(text);
 }
 
 void dt_cli_mlflow_tag(const char *manifest_path, const char *name, const char *key, const char *value,
                        const char *flag_uri) {
     dt_error err = {""};
-    char *text = NULL;
     cJSON *manifest = NULL;
     mlflow_side side;
-    memset(&side, 0, sizeof side);
-    dt_status status = dt_read_text(manifest_path, &text, NULL, &err);
-    if (status == DT_OK && !(manifest = cJSON_Parse(text)))
-        status = dt_fail(&err, DT_CHECKPOINT, "%s: not JSON", manifest_path);
-    if (status == DT_OK) status = open_side(manifest, manifest_path, flag_uri, &side, &err);
+    dt_status status = open_run_side(manifest_path, flag_uri, &manifest, &side, &err);
     if (status == DT_OK && side.settings.uri[0] && side.st.run_id[0]) {
         status = dt_mlflow_version_tag(&side.http, name, side.st.run_id, key, value, &err);
         if (status == DT_OK)
@@ -179,7 +182,6 @@ void dt_cli_mlflow_tag(const char *manifest_path, const char *name, const char *
     if (status != DT_OK) fprintf(stderr, "detrain: warning: MLflow: %s; the certificate stands\n", err.message);
     close_side(&side);
     cJSON_Delete(manifest);
-    free(text);
 }
 
 int dt_cli_mlflow(int argc, char **argv) {

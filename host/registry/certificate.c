@@ -243,28 +243,49 @@ static cJSON *checked_row(int64_t number, const char *text, const cJSON *keys, c
     return row;
 }
 
-dt_status dt_certificates_of(const char *db_path, const dt_model_version *v, cJSON **rows, dt_error *err) {
+/* Runs `sql` (name and version bound as ?1 and ?2 when v is not NULL) on the registry at
+ * db_path and hands each row to on_row with the registry's public keys. */
+static dt_status each_certificate_row(const char *db_path, const char *sql, const dt_model_version *v,
+                                      void (*on_row)(sqlite3_stmt *stmt, const cJSON *keys, void *ctx), void *ctx,
+                                      dt_error *err) {
     cJSON *keys = NULL;
     dt_db db = {0};
     sqlite3_stmt *stmt = NULL;
-    *rows = NULL;
     dt_status status = dt_keys_list(db_path, &keys, err);
     if (status == DT_OK) status = dt_db_open(&db, db_path, 0, err);
-    if (status == DT_OK)
-        status = dt_db_prepare(&db, "SELECT number, certificate FROM certificates WHERE name = ?1 AND version = ?2"
-                                    " ORDER BY number", &stmt, err);
-    if (status == DT_OK) {
-        *rows = cJSON_CreateArray();
+    if (status == DT_OK) status = dt_db_prepare(&db, sql, &stmt, err);
+    if (status == DT_OK && v) {
         dt_db_bind_text(stmt, 1, v->name);
         sqlite3_bind_int64(stmt, 2, v->version);
+    }
+    if (status == DT_OK) {
         int rc;
-        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-            cJSON_AddItemToArray(*rows, checked_row(sqlite3_column_int64(stmt, 0), dt_db_column_text(stmt, 1), keys, v));
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) on_row(stmt, keys, ctx);
         if (rc != SQLITE_DONE) status = dt_db_fail(&db, rc, "reading certificates", err);
     }
     sqlite3_finalize(stmt);
     dt_db_close(&db);
     cJSON_Delete(keys);
+    return status;
+}
+
+/* A version's certificates, each checked, as rows. */
+typedef struct {
+    const dt_model_version *v;
+    cJSON *rows;
+} version_rows;
+
+static void add_version_row(sqlite3_stmt *stmt, const cJSON *keys, void *ctx) {
+    version_rows *r = ctx;
+    cJSON_AddItemToArray(r->rows, checked_row(sqlite3_column_int64(stmt, 0), dt_db_column_text(stmt, 1), keys, r->v));
+}
+
+dt_status dt_certificates_of(const char *db_path, const dt_model_version *v, cJSON **rows, dt_error *err) {
+    version_rows r = {v, cJSON_CreateArray()};
+    const dt_status status = each_certificate_row(
+        db_path, "SELECT number, certificate FROM certificates WHERE name = ?1 AND version = ?2 ORDER BY number", v,
+        add_version_row, &r, err);
+    *rows = r.rows;
     return status;
 }
 
@@ -291,27 +312,27 @@ static void check_row(sqlite3_stmt *stmt, const cJSON *keys, cJSON *bad) {
     cJSON_Delete(row);
 }
 
+/* check_row over every certificate, counting them. */
+typedef struct {
+    cJSON *bad;
+    int64_t n_checked;
+} all_rows;
+
+static void check_any_row(sqlite3_stmt *stmt, const cJSON *keys, void *ctx) {
+    all_rows *r = ctx;
+    check_row(stmt, keys, r->bad);
+    r->n_checked++;
+}
+
 dt_status dt_certificates_check_all(const char *db_path, cJSON **bad, int64_t *n_checked, dt_error *err) {
-    cJSON *keys = NULL;
-    dt_db db = {0};
-    sqlite3_stmt *stmt = NULL;
-    *bad = NULL;
-    *n_checked = 0;
-    dt_status status = dt_keys_list(db_path, &keys, err);
-    if (status == DT_OK) status = dt_db_open(&db, db_path, 0, err);
-    if (status == DT_OK)
-        status = dt_db_prepare(&db, "SELECT c.name, c.version, c.number, c.certificate, m.artifact, m.params_sha256"
-                                    " FROM certificates c LEFT JOIN models m USING(name, version)"
-                                    " ORDER BY c.name, c.version, c.number", &stmt, err);
-    if (status == DT_OK) {
-        *bad = cJSON_CreateArray();
-        int rc;
-        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) check_row(stmt, keys, *bad), (*n_checked)++;
-        if (rc != SQLITE_DONE) status = dt_db_fail(&db, rc, "reading certificates", err);
-    }
-    sqlite3_finalize(stmt);
-    dt_db_close(&db);
-    cJSON_Delete(keys);
+    all_rows r = {cJSON_CreateArray(), 0};
+    const dt_status status = each_certificate_row(
+        db_path,
+        "SELECT c.name, c.version, c.number, c.certificate, m.artifact, m.params_sha256"
+        " FROM certificates c LEFT JOIN models m USING(name, version) ORDER BY c.name, c.version, c.number",
+        NULL, check_any_row, &r, err);
+    *bad = r.bad;
+    *n_checked = r.n_checked;
     return status;
 }
 

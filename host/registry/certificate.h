@@ -78,13 +78,13 @@ dt_status dt_certificate_add(const char *db_path, const dt_model_version *v, con
                              dt_error *err);
 
 /* Version v's certificates, each checked (dt_certificate_check_for against the registry's keys),
- * into *rows (the caller's; NULL when the database cannot be read), oldest first:
+ * into *rows (the caller's; those read before a failure), oldest first:
  * [{"number", "valid", "problem" (null when valid), "certificate": {...} (null when it is not
  * JSON)}]. */
 dt_status dt_certificates_of(const char *db_path, const dt_model_version *v, cJSON **rows, dt_error *err);
 
-/* Checks every certificate of the registry; the invalid ones into *bad (the caller's; NULL when
- * the database cannot be read): [{"name", "version", "number", "problem"}]; *n_checked counts
+/* Checks every certificate of the registry; the invalid ones into *bad (the caller's; those found
+ * before a failure): [{"name", "version", "number", "problem"}]; *n_checked counts
  * them all. */
 dt_status dt_certificates_check_all(const char *db_path, cJSON **bad, int64_t *n_checked, dt_error *err);
 

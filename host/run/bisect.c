@@ -209,7 +209,8 @@ static int64_t common_checkpoint(const side *a, const side *b, int64_t before) {
     cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(a->rec.manifest, "checkpoints")) {
         const int64_t step = (int64_t)dt_json_number(entry, "step");
         const cJSON *other = checkpoint_at(b->rec.manifest, step);
-        if (step <= best || step >= before || !checkpoint_at(a->rec.manifest, step) || !other) continue;
+        if (step <= best || step >= before || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(entry, "removed")) || !other)
+            continue;
         const char *pa = dt_json_string(entry, "params_sha256"), *pb = dt_json_string(other, "params_sha256");
         if (pa && pb && !strcmp(pa, pb)) best = step;
     }

@@ -556,13 +556,20 @@ dt_status dt_mlflow_register(dt_http *h, const char *name, const char *run_id, c
     return status;
 }
 
+/* version_of_run, with DT_NETWORK when the model has no version of the run (alias, tags). */
+static dt_status existing_version_of_run(dt_http *h, const char *name, const char *run_id, char version[32],
+                                         dt_error *err) {
+    dt_status status = version_of_run(h, name, run_id, version, err);
+    if (status == DT_OK && !version[0])
+        status = dt_fail(err, DT_NETWORK, "%s: registered model %s has no version from MLflow run %s", h->shown, name,
+                         run_id);
+    return status;
+}
+
 dt_status dt_mlflow_alias(dt_http *h, const char *name, const char *alias, const char *run_id, dt_error *err) {
     char version[32];
-    dt_status status = version_of_run(h, name, run_id, version, err);
+    dt_status status = existing_version_of_run(h, name, run_id, version, err);
     if (status != DT_OK) return status;
-    if (!version[0])
-        return dt_fail(err, DT_NETWORK, "%s: registered model %s has no version from MLflow run %s", h->shown, name,
-                       run_id);
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "name", name);
     cJSON_AddStringToObject(body, "alias", alias);
@@ -575,11 +582,8 @@ dt_status dt_mlflow_alias(dt_http *h, const char *name, const char *alias, const
 dt_status dt_mlflow_version_tag(dt_http *h, const char *name, const char *run_id, const char *key, const char *value,
                                 dt_error *err) {
     char version[32];
-    dt_status status = version_of_run(h, name, run_id, version, err);
+    dt_status status = existing_version_of_run(h, name, run_id, version, err);
     if (status != DT_OK) return status;
-    if (!version[0])
-        return dt_fail(err, DT_NETWORK, "%s: registered model %s has no version from MLflow run %s", h->shown, name,
-                       run_id);
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "name", name);
     cJSON_AddStringToObject(body, "version", version);
